@@ -1,0 +1,37 @@
+# podeip: `make demo` runs the whole system locally; `make test` type-checks, lints and runs the tests.
+NPM ?= npm
+NODE ?= node
+JEST := $(NODE) --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
+DEPS_STAMP := node_modules/.package-lock.json
+
+.PHONY: all deps build typecheck lint test demo bench clean
+
+all: build
+
+# Installs exactly what package-lock.json pins, once, and again whenever the lock file changes.
+$(DEPS_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(DEPS_STAMP)
+
+build: deps
+	$(NPM) run --silent build
+
+typecheck: deps
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
+
+lint: deps
+	$(NODE) node_modules/eslint/bin/eslint.js .
+
+test: typecheck lint
+	$(JEST) $(JEST_ARGS)
+
+demo: build
+	$(NODE) dist/cli/main.js demo
+
+bench: build
+	@echo "bench: no benchmarks yet"
+
+clean:
+	rm -rf dist coverage

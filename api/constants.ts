@@ -1,0 +1,17 @@
+/** Names that ACK's EIP controller and the tools built around it (kruise-game, kubectl users) rely on. */
+
+/** Pod condition the binder sets; the webhook injects a readiness gate for it. */
+export const EIP_CONDITION_TYPE = 'k8s.aliyun.com/eip';
+/** Reason of the condition when the EIP is InUse on the pod's IP (ACK's exact wording). */
+export const EIP_CONDITION_REASON_BOUND = 'Associate eip succeed';
+/** Pod annotation holding the public address once bound; the init container waits for it. */
+export const ALLOCATED_EIP_ADDRESS_ANNOTATION = 'k8s.aliyun.com/allocated-eipAddress';
+/** Finalizer on PodEIP objects, shared with ACK so either controller can take over. */
+export const PODEIP_FINALIZER = 'podeip-controller.alibabacloud.com/finalizer';
+
+export const PODEIP_GROUP = 'alibabacloud.com';
+export const PODEIP_VERSION = 'v1beta1';
+export const PODEIP_API_VERSION = `${PODEIP_GROUP}/${PODEIP_VERSION}`;
+export const PODEIP_KIND = 'PodEIP';
+export const PODEIP_PLURAL = 'podeips';
+export const PODEIP_SINGULAR = 'podeip';
