@@ -15,3 +15,10 @@ export const PODEIP_API_VERSION = `${PODEIP_GROUP}/${PODEIP_VERSION}`;
 export const PODEIP_KIND = 'PodEIP';
 export const PODEIP_PLURAL = 'podeips';
 export const PODEIP_SINGULAR = 'podeip';
+
+/** Tag keys under this prefix mark the EIPs podeip owns, so `eip-tags` may not set them. */
+export const PODEIP_TAG_PREFIX = 'podeip.io/';
+/** Alibaba Cloud holds at most 20 tags on one EIP (TagResources); podeip's ownership tags use 4 of them. */
+export const MAX_TAGS_PER_EIP = 20;
+export const PODEIP_OWNERSHIP_TAG_COUNT = 4;
+export const MAX_USER_EIP_TAGS = MAX_TAGS_PER_EIP - PODEIP_OWNERSHIP_TAG_COUNT;
