@@ -1,0 +1,133 @@
+/** The webhook's configuration schema: defaults live here and nowhere else. */
+import type { JSONSchemaType } from 'ajv';
+import type { SettingSource } from '../../cli/config.js';
+import type { InitContainerConfig, MutationPolicy, ResourceList, WebhookConfig } from './types.js';
+
+/** Kubernetes quantities such as `10m`, `0.5`, `32Mi`, `1G`. */
+const QUANTITY = '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$';
+/** A DNS-1123 label, the rule for container and volume names. */
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+// Pattern errors quote these instead of the regular expression.
+const QUANTITY_MEANS = 'a Kubernetes quantity such as 100m or 32Mi';
+const DNS_LABEL_MEANS = 'a DNS label: lower-case letters, digits and dashes, at most 63';
+/** An empty object as the default of a nested section: ajv then fills it from the section's own defaults. */
+const FILLED_FROM_NESTED_DEFAULTS = {} as never;
+
+const resourceList: JSONSchemaType<ResourceList> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    cpu: { type: 'string', pattern: QUANTITY, nullable: true, description: QUANTITY_MEANS },
+    memory: { type: 'string', pattern: QUANTITY, nullable: true, description: QUANTITY_MEANS },
+  },
+};
+
+const initContainer: JSONSchemaType<InitContainerConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  default: FILLED_FROM_NESTED_DEFAULTS,
+  required: ['name', 'image', 'imagePullPolicy', 'timeoutSeconds', 'pollIntervalSeconds', 'resources', 'runAsUser'],
+  properties: {
+    name: { type: 'string', pattern: DNS_LABEL, description: DNS_LABEL_MEANS, default: 'podeip-wait-eip' },
+    image: { type: 'string', minLength: 1, default: 'busybox:1.36.1' },
+    imagePullPolicy: { type: 'string', enum: ['Always', 'IfNotPresent', 'Never'], default: 'IfNotPresent' },
+    timeoutSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 600 },
+    pollIntervalSeconds: { type: 'number', minimum: 0.1, maximum: 60, default: 2 },
+    resources: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['requests', 'limits'],
+      properties: {
+        requests: { ...resourceList, default: { cpu: '10m', memory: '16Mi' } },
+        limits: { ...resourceList, default: { cpu: '100m', memory: '32Mi' } },
+      },
+    },
+    runAsUser: { type: 'integer', minimum: 1, default: 65534 },
+  },
+};
+
+const mutation: JSONSchemaType<MutationPolicy> = {
+  type: 'object',
+  additionalProperties: false,
+  default: FILLED_FROM_NESTED_DEFAULTS,
+  required: ['injection', 'initContainer', 'volumeName', 'mountPath'],
+  properties: {
+    injection: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['readinessGate', 'initContainer'],
+      properties: {
+        readinessGate: { type: 'boolean', default: true },
+        initContainer: { type: 'boolean', default: true },
+      },
+    },
+    initContainer,
+    volumeName: { type: 'string', pattern: DNS_LABEL, description: DNS_LABEL_MEANS, default: 'podeip-podinfo' },
+    mountPath: { type: 'string', pattern: '^/[^:]*$', description: 'an absolute path without a colon', default: '/etc/podeip' },
+  },
+};
+
+export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['listen', 'tls', 'mutation', 'bodyLimitBytes', 'shutdownTimeoutSeconds', 'log'],
+  properties: {
+    listen: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['host', 'port'],
+      properties: {
+        host: { type: 'string', minLength: 1, default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9443 },
+      },
+    },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['certFile', 'keyFile', 'minVersion', 'reloadIntervalSeconds'],
+      properties: {
+        certFile: { type: 'string', minLength: 1 },
+        keyFile: { type: 'string', minLength: 1 },
+        minVersion: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2' },
+        reloadIntervalSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
+      },
+    },
+    mutation,
+    // The API server caps admission bodies near 3 MiB of object; 7 MiB leaves room for oldObject.
+    bodyLimitBytes: { type: 'integer', minimum: 65536, maximum: 67108864, default: 7340032 },
+    // Below the pod's default 30 s termination grace, so in-flight reviews finish before SIGKILL.
+    shutdownTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 25 },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['level'],
+      properties: {
+        level: {
+          type: 'string',
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+        },
+      },
+    },
+  },
+};
+
+/** Flags and environment variables of `podeip webhook`, each mapped onto one path of the configuration. */
+export const webhookSettings: readonly SettingSource[] = [
+  { path: 'tls.certFile', flag: 'tls-cert', env: 'PODEIP_TLS_CERT', description: 'PEM certificate served to the API server' },
+  { path: 'tls.keyFile', flag: 'tls-key', env: 'PODEIP_TLS_KEY', description: 'PEM private key of that certificate' },
+  { path: 'listen.port', flag: 'port', env: 'PODEIP_PORT', description: 'HTTPS port (default 9443)' },
+  { path: 'listen.host', flag: 'host', env: 'PODEIP_HOST', description: 'address to listen on (default 0.0.0.0)' },
+  { path: 'log.level', flag: 'log-level', env: 'PODEIP_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace|silent' },
+  {
+    path: 'mutation.initContainer.image',
+    flag: 'wait-image',
+    env: 'PODEIP_WAIT_IMAGE',
+    description: 'image of the injected wait-for-EIP init container (needs a POSIX sh)',
+  },
+];
