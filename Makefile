@@ -24,14 +24,16 @@ typecheck: deps
 lint: deps
 	$(NODE) node_modules/eslint/bin/eslint.js .
 
-test: typecheck lint
+test: typecheck lint build
 	$(JEST) $(JEST_ARGS)
 
 demo: build
 	$(NODE) dist/cli/main.js demo
 
-bench: build
-	@echo "bench: no benchmarks yet"
+# Benchmarks print figures beside a baseline measured in the same run; they are not timed tests.
+bench: deps
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.bench.json
+	$(NODE) .bench/tests/bench/webhook.bench.js
 
 clean:
-	rm -rf dist coverage
+	rm -rf dist coverage .bench

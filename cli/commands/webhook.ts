@@ -1,0 +1,42 @@
+/** `podeip webhook`: the mutating admission webhook over HTTPS. */
+import type { Command } from '../command.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, settingOptions } from '../command.js';
+import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
+import { closeOnSignals, startWebhook } from '../../webhook/server/main.js';
+
+export const webhookCommand: Command = {
+  name: 'webhook',
+  summary: 'Serve POST /mutate-v1-pod (AdmissionReview admission.k8s.io/v1) over HTTPS, with /healthz, /readyz and /metrics.',
+  details: 'The certificate and key are re-read when their files change (a mounted Secret rotating); no restart is needed.',
+  options: settingOptions(webhookSettings),
+  async run(values) {
+    const loaded = loadConfig({
+      schema: webhookConfigSchema,
+      settings: webhookSettings,
+      file: typeof values.config === 'string' ? values.config : process.env.PODEIP_CONFIG,
+      flags: values,
+      env: process.env,
+    });
+    if (!loaded.ok) {
+      process.stderr.write(`podeip webhook: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return EXIT_USAGE;
+    }
+    const logger = createLogger({ level: loaded.config.log.level, name: 'podeip-webhook' });
+    let running;
+    try {
+      running = await startWebhook(loaded.config, logger);
+    } catch (err) {
+      logger.fatal({ err }, 'webhook failed to start');
+      return EXIT_FAILED;
+    }
+    try {
+      await closeOnSignals(running, logger);
+      return EXIT_OK;
+    } catch (err) {
+      logger.error({ err }, 'webhook did not shut down cleanly');
+      return EXIT_FAILED;
+    }
+  },
+};

@@ -1,0 +1,44 @@
+/**
+ * A server for the benchmark, run in its own process so the load generator does not share its event loop:
+ * `webhook` is podeip's real webhook; `bare` is a plain Fastify HTTPS route that parses the same body and
+ * answers with canned JSON of the same size. The parent gets the port over IPC.
+ */
+import { readFileSync } from 'node:fs';
+import Fastify from 'fastify';
+import { createLogger } from '../../cli/logger.js';
+import { loadConfig } from '../../cli/config.js';
+import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
+import { startWebhook } from '../../webhook/server/main.js';
+
+const [kind, certFile, keyFile, cannedFile] = process.argv.slice(2);
+
+async function serve(): Promise<number> {
+  if (kind === 'webhook') {
+    const loaded = loadConfig({
+      schema: webhookConfigSchema,
+      settings: webhookSettings,
+      flags: { 'tls-cert': certFile, 'tls-key': keyFile, port: '0', host: '127.0.0.1', 'log-level': 'warn' },
+      env: {},
+    });
+    if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+    const running = await startWebhook(loaded.config, createLogger({ level: 'warn', name: 'bench-webhook' }));
+    return running.port;
+  }
+  const canned = readFileSync(cannedFile as string, 'utf8');
+  const app = Fastify({
+    https: { cert: readFileSync(certFile as string), key: readFileSync(keyFile as string), minVersion: 'TLSv1.2' },
+    bodyLimit: 7 * 1024 * 1024,
+  });
+  app.post('/mutate-v1-pod', async (_req, reply) => reply.type('application/json').send(canned));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+serve().then(
+  (port) => process.send?.({ port }),
+  (err: unknown) => {
+    process.stderr.write(`bench server failed: ${String(err)}\n`);
+    process.exit(1);
+  },
+);

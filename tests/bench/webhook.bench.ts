@@ -1,0 +1,119 @@
+/**
+ * `make bench` (webhook part): throughput and latency of POST /mutate-v1-pod over HTTPS keep-alive, for a
+ * pod that asks for an EIP and one that does not, beside a bare Fastify HTTPS route answering JSON of the
+ * same size, measured in the same run on the same machine. Then p50/p99 at half of the webhook's maximum rate.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { generateCa, generateServingCert } from '../../certs/generate.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = fork(join(here, 'serve.js'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.once('message', (m: any) => resolve({ child, port: m.port }));
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+}
+
+function postOnce(port: number, body: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/mutate-v1-pod', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(text));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function load(port: number, body: string, overallRate?: number): Promise<Figures> {
+  const result = await autocannon({
+    url: `https://127.0.0.1:${port}/mutate-v1-pod`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    ...(overallRate === undefined ? {} : { overallRate }),
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx + result.timeouts,
+  };
+}
+
+function review(annotated: boolean): string {
+  const fixture = JSON.parse(readFileSync(join(here, '..', '..', '..', 'tests', 'fixtures', 'admission', 'deployment-pod-auto.json'), 'utf8'));
+  if (!annotated) fixture.request.object.metadata.annotations = {};
+  return JSON.stringify(fixture);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'podeip-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const ca = generateCa({ commonName: 'bench CA', validityDays: 1 });
+    const cert = generateServingCert({ ca, commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
+    writeFileSync(join(dir, 'tls.crt'), cert.certPem);
+    writeFileSync(join(dir, 'tls.key'), cert.keyPem);
+    const webhook = await startServer(['webhook', join(dir, 'tls.crt'), join(dir, 'tls.key')]);
+    children.push(webhook.child);
+
+    const rows: Array<[string, Figures]> = [];
+    const ratios: string[] = [];
+    for (const annotated of [true, false]) {
+      const body = review(annotated);
+      const answer = await postOnce(webhook.port, body);
+      writeFileSync(join(dir, 'canned.json'), answer);
+      const bare = await startServer(['bare', join(dir, 'tls.crt'), join(dir, 'tls.key'), join(dir, 'canned.json')]);
+      children.push(bare.child);
+      const what = annotated ? 'annotated pod' : 'unannotated pod';
+      await load(webhook.port, body); // warm-up: JIT and TLS sessions, not reported
+      const bareFigures = await load(bare.port, body);
+      const hookFigures = await load(webhook.port, body);
+      const halfRate = Math.max(1, Math.floor(hookFigures.rps / 2));
+      const atHalf = await load(webhook.port, body, halfRate);
+      bare.child.kill();
+      rows.push([`bare fastify, ${what} (${answer.length} B answer)`, bareFigures]);
+      rows.push([`podeip webhook, ${what}`, hookFigures]);
+      rows.push([`podeip webhook, ${what}, at ${halfRate} req/s (half max)`, atHalf]);
+      ratios.push(`${what}: throughput ratio webhook/bare = ${(hookFigures.rps / bareFigures.rps).toFixed(2)} (aim >= 0.80); p99 at half max = ${atHalf.p99} ms (aim < 5 ms)`);
+    }
+    console.log(`\nwebhook benchmark: HTTPS keep-alive, ${CONNECTIONS} connections, ${DURATION_S} s per run, node ${process.version}`);
+    console.log(`${'case'.padEnd(62)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'errors'.padStart(8)}`);
+    for (const [name, f] of rows) {
+      console.log(`${name.padEnd(62)}${f.rps.toFixed(0).padStart(10)}${String(f.p50).padStart(9)}${String(f.p99).padStart(9)}${String(f.errors).padStart(8)}`);
+    }
+    for (const r of ratios) console.log(r);
+  } finally {
+    for (const c of children) c.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,192 @@
+/**
+ * AdmissionReview `admission.k8s.io/v1`: reading what kube-apiserver sends and building what it accepts.
+ * The API server rejects a response whose uid differs from the request's, whose apiVersion/kind are not
+ * exactly these, or that carries a patch without a patchType, so every builder takes the uid and sets both.
+ */
+import type { AdmissionOperation, JsonPatchOp } from '../mutation/types.js';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+export const ADMISSION_REVIEW_KIND = 'AdmissionReview';
+
+const OPERATIONS: readonly AdmissionOperation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
+
+/** The fields of `request` the webhook reads; the rest (userInfo, options, requestKind…) is ignored. */
+export interface AdmissionRequest {
+  uid: string;
+  kind: GroupVersionKind;
+  resource?: GroupVersionResource;
+  /** Set for calls on a subresource such as `status` or `ephemeralcontainers`; empty otherwise. */
+  subResource: string;
+  /** Empty on CREATE when the object uses generateName. */
+  name: string;
+  namespace: string;
+  operation: AdmissionOperation;
+  /** The object being admitted; null for DELETE. */
+  object: Record<string, unknown> | null;
+  oldObject: Record<string, unknown> | null;
+  dryRun: boolean;
+}
+
+export type AdmissionReviewParse =
+  | { ok: true; request: AdmissionRequest }
+  /** `reason` names the offending field; `uid` is the request uid when it could be read, for logs. */
+  | { ok: false; reason: string; uid?: string };
+
+export interface AdmissionStatus {
+  code: number;
+  message: string;
+  reason: string;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  patchType?: 'JSONPatch';
+  /** base64 of the JSON Patch array. */
+  patch?: string;
+  status?: AdmissionStatus;
+  warnings?: string[];
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: typeof ADMISSION_API_VERSION;
+  kind: typeof ADMISSION_REVIEW_KIND;
+  response: AdmissionResponse;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readTriple<K extends string>(value: unknown, path: string, keys: readonly K[]): Record<K, string> | string {
+  if (!isRecord(value)) return `${path} must be an object with ${keys.join(', ')}`;
+  const out = {} as Record<K, string>;
+  for (const key of keys) {
+    const field = value[key];
+    // The core API group is the empty string, so only the type is checked.
+    if (typeof field !== 'string') return `${path}.${key} must be a string`;
+    out[key] = field;
+  }
+  return out;
+}
+
+/** Checks that `body` is an AdmissionReview v1 request and returns the typed request, or why it is not. */
+export function parseAdmissionReview(body: unknown): AdmissionReviewParse {
+  if (!isRecord(body)) return { ok: false, reason: 'body must be a JSON object' };
+  if (body.apiVersion !== ADMISSION_API_VERSION) {
+    return { ok: false, reason: `apiVersion must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null)}` };
+  }
+  if (body.kind !== ADMISSION_REVIEW_KIND) {
+    return { ok: false, reason: `kind must be "${ADMISSION_REVIEW_KIND}", got ${JSON.stringify(body.kind ?? null)}` };
+  }
+  const request = body.request;
+  if (!isRecord(request)) return { ok: false, reason: 'request must be an object' };
+  const uid = request.uid;
+  if (typeof uid !== 'string' || uid === '') return { ok: false, reason: 'request.uid must be a non-empty string' };
+  const fail = (reason: string): AdmissionReviewParse => ({ ok: false, reason, uid });
+
+  const operation = request.operation;
+  if (typeof operation !== 'string' || !OPERATIONS.includes(operation as AdmissionOperation)) {
+    return fail(`request.operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation ?? null)}`);
+  }
+  const kind = readTriple(request.kind, 'request.kind', ['group', 'version', 'kind'] as const);
+  if (typeof kind === 'string') return fail(kind);
+  let resource: GroupVersionResource | undefined;
+  if (request.resource !== undefined) {
+    const read = readTriple(request.resource, 'request.resource', ['group', 'version', 'resource'] as const);
+    if (typeof read === 'string') return fail(read);
+    resource = read;
+  }
+  const strings = { name: '', namespace: '', subResource: '' };
+  for (const key of ['name', 'namespace', 'subResource'] as const) {
+    const value = request[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') return fail(`request.${key} must be a string`);
+    strings[key] = value;
+  }
+
+  const object = request.object ?? null;
+  const oldObject = request.oldObject ?? null;
+  if (object !== null && !isRecord(object)) return fail('request.object must be an object or null');
+  if (oldObject !== null && !isRecord(oldObject)) return fail('request.oldObject must be an object or null');
+  // CREATE and UPDATE always carry the new object; only DELETE and CONNECT may omit it.
+  if (object === null && (operation === 'CREATE' || operation === 'UPDATE')) {
+    return fail(`request.object is required for ${operation}`);
+  }
+  const dryRun = request.dryRun ?? false;
+  if (typeof dryRun !== 'boolean') return fail('request.dryRun must be a boolean');
+
+  return {
+    ok: true,
+    request: {
+      uid,
+      kind,
+      ...(resource ? { resource } : {}),
+      ...strings,
+      operation: operation as AdmissionOperation,
+      object,
+      oldObject,
+      dryRun,
+    },
+  };
+}
+
+function review(response: AdmissionResponse): AdmissionReviewResponse {
+  return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_REVIEW_KIND, response };
+}
+
+/** Kubernetes' StatusReason for the codes a webhook uses; the API server passes it on to the client. */
+function statusReason(code: number): string {
+  switch (code) {
+    case 400:
+      return 'BadRequest';
+    case 422:
+      return 'Invalid';
+    case 500:
+      return 'InternalError';
+    default:
+      return 'Forbidden';
+  }
+}
+
+/** Allow the object unchanged. Warnings reach the API client as `Warning:` headers. */
+export function allowResponse(uid: string, warnings: readonly string[] = []): AdmissionReviewResponse {
+  return review({ uid, allowed: true, ...(warnings.length > 0 ? { warnings: [...warnings] } : {}) });
+}
+
+/** Allow with a JSON Patch. An empty patch sends no patch at all, so the API server skips decoding one. */
+export function patchResponse(uid: string, patch: readonly JsonPatchOp[], warnings: readonly string[] = []): AdmissionReviewResponse {
+  if (patch.length === 0) return allowResponse(uid, warnings);
+  return review({
+    uid,
+    allowed: true,
+    patchType: 'JSONPatch',
+    patch: Buffer.from(JSON.stringify(patch), 'utf8').toString('base64'),
+    ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
+  });
+}
+
+/**
+ * Deny. The code is explicit because API servers differ in what they do with 0 (older ones turn it into
+ * 400, newer ones into 403); the client sees `admission webhook "<name>" denied the request: <message>`.
+ */
+export function denyResponse(uid: string, message: string, code = 403, warnings: readonly string[] = []): AdmissionReviewResponse {
+  return review({
+    uid,
+    allowed: false,
+    status: { code, message, reason: statusReason(code) },
+    ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
+  });
+}

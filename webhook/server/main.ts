@@ -1,0 +1,109 @@
+/**
+ * Wires the webhook: certificate files → HTTPS app → listening socket → certificate reloader, and the
+ * graceful shutdown that undoes it. Signal handling is opt-in (closeOnSignals) so that callers, the CLI and
+ * tests, decide when a process should stop.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
+import type { Logger } from 'pino';
+import type { WebhookConfig } from '../config/types.js';
+import { createWebhookMetrics } from '../metrics.js';
+import { buildApp } from './app.js';
+import { checkServingPair, checkTlsMinVersion, readServingPair, secureContextOptions, ServingCertificateReloader } from './tls.js';
+
+export interface RunningWebhook {
+  /** The port actually bound (useful when config.listen.port is 0). */
+  port: number;
+  /** Graceful shutdown; idempotent, every call returns the same promise. */
+  close(): Promise<void>;
+  app: FastifyInstance;
+}
+
+export async function startWebhook(config: WebhookConfig, logger: Logger): Promise<RunningWebhook> {
+  const minVersion = checkTlsMinVersion(config.tls.minVersion);
+  const files = { certFile: config.tls.certFile, keyFile: config.tls.keyFile };
+  const pair = await readServingPair(files);
+  const identity = checkServingPair(pair, files, minVersion);
+
+  let draining = false;
+  const app = buildApp({
+    policy: config.mutation,
+    logger,
+    metrics: createWebhookMetrics(),
+    bodyLimitBytes: config.bodyLimitBytes,
+    https: secureContextOptions(pair, minVersion),
+    isReady: () => !draining,
+  });
+  const server = app.server as HttpsServer;
+  const reloader = new ServingCertificateReloader(server, {
+    ...files,
+    minVersion,
+    reloadIntervalSeconds: config.tls.reloadIntervalSeconds,
+    logger,
+    initial: pair,
+    initialIdentity: identity,
+  });
+
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await app.close();
+    throw new Error(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, { cause: err });
+  }
+  reloader.start();
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
+  logger.info(
+    { host: config.listen.host, port, minVersion, fingerprint256: identity.fingerprint256, validTo: identity.validTo.toISOString() },
+    'webhook listening',
+  );
+
+  async function shutDown(): Promise<void> {
+    // Readiness goes first, so the Service stops routing new reviews here while open ones are answered.
+    draining = true;
+    reloader.stop();
+    logger.info({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'webhook shutting down: finishing in-flight requests');
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutSeconds * 1000);
+    });
+    const closed = app.close().then(() => 'closed' as const);
+    if ((await Promise.race([closed, deadline])) === 'timeout') {
+      logger.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timeout reached; closing the remaining connections');
+      server.closeAllConnections();
+      await closed;
+    }
+    clearTimeout(timer);
+    logger.info('webhook stopped');
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    app,
+    close: () => (closing ??= shutDown()),
+  };
+}
+
+/**
+ * Closes the webhook on the first SIGTERM or SIGINT, once, and resolves when it has closed (rejects if the
+ * shutdown failed). The handlers are removed on that first signal, so a second one gets Node's default
+ * action and ends a shutdown that hangs.
+ */
+export function closeOnSignals(
+  running: Pick<RunningWebhook, 'close'>,
+  logger: Logger,
+  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    function onSignal(signal: NodeJS.Signals): void {
+      for (const s of signals) process.removeListener(s, onSignal);
+      logger.info({ signal }, 'signal received; shutting down');
+      running.close().then(resolve, (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    }
+    for (const signal of signals) process.on(signal, onSignal);
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * `POST /mutate-v1-pod`: one AdmissionReview in, one out. The work per call is parse, plan, answer; the
+ * planner short-circuits pods that ask for no EIP, and the route adds nothing for them but a debug line.
+ */
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { MutationPolicy } from '../config/types.js';
+import {
+  allowResponse,
+  denyResponse,
+  parseAdmissionReview,
+  patchResponse,
+  type AdmissionRequest,
+  type AdmissionReviewResponse,
+} from '../admission/review.js';
+import type { AdmissionResult, WebhookMetrics } from '../metrics.js';
+import type { PodJson } from '../mutation/pod.js';
+import { planPodMutation } from '../mutation/plan.js';
+import { answerForError, malformedReviewAnswer } from './errors.js';
+
+export const MUTATE_POD_PATH = '/mutate-v1-pod';
+
+export interface PodAdmissionAnswer {
+  review: AdmissionReviewResponse;
+  result: AdmissionResult;
+}
+
+/** What identifies the pod in logs: its name, else its generateName (CREATE from a controller), else the request's name. */
+function podLabel(request: AdmissionRequest): string {
+  const metadata = request.object?.metadata;
+  if (typeof metadata === 'object' && metadata !== null) {
+    const { name, generateName } = metadata as { name?: unknown; generateName?: unknown };
+    if (typeof name === 'string' && name !== '') return name;
+    if (typeof generateName === 'string' && generateName !== '') return generateName;
+  }
+  return request.name;
+}
+
+/**
+ * Why the planner has no business with this call, if so: `misrouted` when only a webhook configuration
+ * broader than the one deploy/ ships could have sent it (another kind, a subresource).
+ */
+function skipReason(request: AdmissionRequest): { reason: string; misrouted: boolean } | undefined {
+  const { group, version, kind } = request.kind;
+  if (group !== '' || version !== 'v1' || kind !== 'Pod') {
+    return { reason: `kind ${group || 'core'}/${version}/${kind} is not a pod`, misrouted: true };
+  }
+  if (request.subResource !== '') return { reason: `subresource ${request.subResource}`, misrouted: true };
+  if (request.object === null) return { reason: `operation ${request.operation} carries no pod`, misrouted: false };
+  return undefined;
+}
+
+/**
+ * Decides one admission request and logs the decision; never throws. dryRun is only logged: a dry run
+ * must get the answer the real request would get.
+ */
+export function answerPodAdmission(request: AdmissionRequest, policy: MutationPolicy, log: FastifyBaseLogger): PodAdmissionAnswer {
+  const fields = { namespace: request.namespace, pod: podLabel(request), uid: request.uid, operation: request.operation, dryRun: request.dryRun };
+  const skip = skipReason(request);
+  if (skip !== undefined) {
+    const line = { ...fields, decision: 'allowed', skipped: skip.reason };
+    if (skip.misrouted) log.warn(line, 'admission passed through unchanged: the webhook configuration sends requests podeip does not handle');
+    else log.debug(line, 'admission passed through unchanged');
+    return { review: allowResponse(request.uid), result: 'allowed' };
+  }
+  try {
+    const plan = planPodMutation({ operation: request.operation, namespace: request.namespace, pod: request.object as PodJson }, policy);
+    if (plan.decision === 'deny') {
+      log.info({ ...fields, decision: 'denied', message: plan.message, warnings: plan.warnings }, 'pod denied');
+      return { review: denyResponse(request.uid, plan.message, 403, plan.warnings), result: 'denied' };
+    }
+    if (plan.patch.length === 0) {
+      log.debug({ ...fields, decision: 'allowed', warnings: plan.warnings }, 'pod allowed unchanged');
+      return { review: allowResponse(request.uid, plan.warnings), result: 'allowed' };
+    }
+    log.info({ ...fields, decision: 'patched', patchOps: plan.patch.length, warnings: plan.warnings }, 'pod patched');
+    return { review: patchResponse(request.uid, plan.patch, plan.warnings), result: 'patched' };
+  } catch (err) {
+    log.error({ ...fields, decision: 'error', err }, 'planning the pod mutation failed');
+    // The uid ties the user's error to this log line; the exception text stays out of the user's answer.
+    const message = `internal error in the podeip webhook (admission uid ${request.uid}); see the webhook's logs`;
+    return { review: denyResponse(request.uid, message, 500), result: 'error' };
+  }
+}
+
+export interface MutatePodRouteOptions {
+  policy: MutationPolicy;
+  metrics: WebhookMetrics;
+  bodyLimitBytes: number;
+}
+
+export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodRouteOptions): void {
+  const { policy, metrics, bodyLimitBytes } = options;
+
+  // Route-scoped so that bodies fastify refuses (413, 415, bad JSON) count as errors of this route.
+  function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+    const answer = answerForError(error);
+    metrics.admissions.inc({ result: 'error' });
+    if (answer.statusCode >= 500) request.log.error({ err: error }, 'admission request failed');
+    else request.log.warn({ statusCode: answer.statusCode, error: answer.body.error, reason: error.message }, 'admission request refused');
+    void reply.code(answer.statusCode).send(answer.body);
+  }
+
+  app.post(
+    MUTATE_POD_PATH,
+    {
+      bodyLimit: bodyLimitBytes,
+      errorHandler: replyWithError,
+      onResponse: (_request, reply, done) => {
+        metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
+        done();
+      },
+    },
+    async (request, reply) => {
+      const parsed = parseAdmissionReview(request.body);
+      if (!parsed.ok) {
+        metrics.admissions.inc({ result: 'error' });
+        request.log.warn({ uid: parsed.uid, reason: parsed.reason }, 'malformed admission review');
+        const answer = malformedReviewAnswer(parsed.reason);
+        return reply.code(answer.statusCode).send(answer.body);
+      }
+      const { review, result } = answerPodAdmission(parsed.request, policy, request.log);
+      metrics.admissions.inc({ result });
+      return review;
+    },
+  );
+}
