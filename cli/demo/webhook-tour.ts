@@ -14,6 +14,20 @@ import { loadConfig } from '../config.js';
 import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
 import { startWebhook } from '../../webhook/server/main.js';
 
+/** The parts of a manifest the tour reads; the rest passes through untouched. */
+interface Manifest {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+  spec?: { template?: { metadata?: Record<string, unknown>; spec?: unknown } };
+}
+
+/** One JSON Patch operation as the webhook answers it. */
+interface PatchOp {
+  op: string;
+  path: string;
+  value?: unknown;
+}
+
 export interface DemoPod {
   /** How the demo names it, e.g. `deployment/web-auto-eip`. */
   label: string;
@@ -26,24 +40,25 @@ export function examplePods(examplesDir: string): DemoPod[] {
   const pods: DemoPod[] = [];
   for (const file of readdirSync(examplesDir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(examplesDir, file), 'utf8'))) {
-      const obj = doc.toJSON() as Record<string, any> | null;
+      const obj = doc.toJSON() as Manifest | null;
       if (obj === null) continue;
-      const namespace: string = obj.metadata?.namespace ?? 'default';
+      const name = obj.metadata?.name ?? 'unnamed';
+      const namespace = obj.metadata?.namespace ?? 'default';
       if (obj.kind === 'Pod') {
-        pods.push({ label: `pod/${obj.metadata.name}`, namespace, pod: obj });
-      } else if (obj.kind === 'Deployment' || obj.kind === 'StatefulSet') {
+        pods.push({ label: `pod/${name}`, namespace, pod: obj as Record<string, unknown> });
+      } else if ((obj.kind === 'Deployment' || obj.kind === 'StatefulSet') && obj.spec?.template) {
         const template = obj.spec.template;
         const owner = obj.kind === 'Deployment' ? 'ReplicaSet' : 'StatefulSet';
-        const ownerName = obj.kind === 'Deployment' ? `${obj.metadata.name}-7d4b9c` : obj.metadata.name;
+        const ownerName = obj.kind === 'Deployment' ? `${name}-7d4b9c` : name;
         pods.push({
-          label: `${obj.kind.toLowerCase()}/${obj.metadata.name}`,
+          label: `${obj.kind.toLowerCase()}/${name}`,
           namespace,
           pod: {
             apiVersion: 'v1',
             kind: 'Pod',
             metadata: {
               ...template.metadata,
-              name: obj.kind === 'StatefulSet' ? `${obj.metadata.name}-0` : '',
+              name: obj.kind === 'StatefulSet' ? `${name}-0` : '',
               generateName: obj.kind === 'Deployment' ? `${ownerName}-` : undefined,
               namespace,
               ownerReferences: [{ apiVersion: 'apps/v1', kind: owner, name: ownerName, uid: randomUUID(), controller: true }],
@@ -73,7 +88,8 @@ export function cautionaryPods(): DemoPod[] {
     pod('plain-no-eip', {}),
     pod('typo-eip', {
       'k8s.aliyun.com/pod-with-eip': 'true',
-      'k8s.aliyun.com/eip-bandwidth': '900',
+      'k8s.aliyun.com/eip-bandwidth': '5000',
+      'k8s.aliyun.com/eip-isp': 'BGP-PRO',
       'k8s.aliyun.com/eip-internet-charge-type': 'PayByTrafic',
     }),
     pod('host-network-eip', { 'k8s.aliyun.com/pod-with-eip': 'true' }, { hostNetwork: true }),
@@ -82,7 +98,7 @@ export function cautionaryPods(): DemoPod[] {
 
 interface ReviewAnswer {
   allowed: boolean;
-  patch: Array<{ op: string; path: string; value?: any }>;
+  patch: PatchOp[];
   message?: string;
   warnings: string[];
 }
@@ -122,18 +138,21 @@ function postReview(port: number, caPem: string, body: string): Promise<ReviewAn
   });
 }
 
-function describeOp(op: { op: string; path: string; value?: any }): string {
+/** The first element of an added array, or the added value itself. */
+function added<T>(op: PatchOp): T {
+  return (Array.isArray(op.value) ? op.value[0] : op.value) as T;
+}
+
+function describeOp(op: PatchOp): string {
   if (op.op === 'remove') return `removed ${op.path.replace(/~1/g, '/')}`;
   if (op.path.startsWith('/spec/readinessGates')) {
-    const gates = Array.isArray(op.value) ? op.value : [op.value];
-    return `readiness gate ${gates.map((g: any) => g.conditionType).join(', ')}`;
+    return `readiness gate ${added<{ conditionType: string }>(op).conditionType}`;
   }
   if (op.path.startsWith('/spec/volumes')) {
-    const v = Array.isArray(op.value) ? op.value[0] : op.value;
-    return `downward-API volume "${v.name}" (the pod's annotations and labels)`;
+    return `downward-API volume "${added<{ name: string }>(op).name}" (the pod's annotations and labels)`;
   }
   if (op.path.startsWith('/spec/initContainers')) {
-    const c = Array.isArray(op.value) ? op.value[0] : op.value;
+    const c = added<{ name: string; image: string }>(op);
     return `init container "${c.name}" (${c.image}), first: waits for k8s.aliyun.com/allocated-eipAddress`;
   }
   return `${op.op} ${op.path}`;
@@ -177,7 +196,7 @@ export async function runWebhookTour(options: { examplesDir: string; logger: Log
             resource: { group: '', version: 'v1', resource: 'pods' },
             requestKind: { group: '', version: 'v1', kind: 'Pod' },
             requestResource: { group: '', version: 'v1', resource: 'pods' },
-            name: (c.pod.metadata as any).name ?? '',
+            name: (c.pod.metadata as { name?: string }).name ?? '',
             namespace: c.namespace,
             operation: 'CREATE',
             userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts'] },

@@ -26,7 +26,7 @@ interface Figures {
 function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = fork(join(here, 'serve.js'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', (m: any) => resolve({ child, port: m.port }));
+    child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
 }

@@ -1,7 +1,7 @@
 /**
  * Builds the webhook's HTTP(S) app; never listens (main.ts does), so tests drive it with `app.inject()`.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { MutationPolicy } from '../config/types.js';
@@ -29,7 +29,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // Typed as fastify's logger so the instance is the plain FastifyInstance the rest of the code expects.
     loggerInstance: options.logger as FastifyBaseLogger,
     // One log line per admission decision is written by the route; fastify's two per request would triple that.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     // The API server keeps connections alive between reviews; idle ones must not hold close() until its timeout.
     forceCloseConnections: 'idle',
