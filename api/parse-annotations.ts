@@ -86,24 +86,39 @@ function comparable(field: EipAnnotationField, value: string): string {
   return value;
 }
 
+/** Each EIP key with its field and its rank among that field's keys (reports list keys in that order). */
+const FIELD_OF_KEY: ReadonlyMap<string, { field: EipAnnotationField; rank: number }> = new Map(
+  FIELDS.flatMap((field) => (KEYS_BY_FIELD.get(field) ?? []).map((key, rank) => [key, { field, rank }] as const)),
+);
+
 function readWritten(annotations: Readonly<Record<string, string>>): Map<EipAnnotationField, Written> {
+  // One pass over the pod's keys: this runs for every pod that asks for an EIP, on the admission hot path.
+  const found = new Map<EipAnnotationField, Array<Omit<Written, 'conflict'> & { rank: number }>>();
+  for (const key in annotations) {
+    const known = FIELD_OF_KEY.get(key);
+    if (!known || !Object.hasOwn(annotations, key)) continue;
+    const raw = String(annotations[key]);
+    const entry = { key, raw, value: raw.trim(), rank: known.rank };
+    const list = found.get(known.field);
+    if (list) list.push(entry);
+    else found.set(known.field, [entry]);
+  }
   const written = new Map<EipAnnotationField, Written>();
   for (const field of FIELDS) {
-    const found = (KEYS_BY_FIELD.get(field) ?? [])
-      .filter((key) => Object.hasOwn(annotations, key))
-      .map((key) => ({ key, raw: String(annotations[key]), value: String(annotations[key]).trim() }));
-    const [first] = found;
-    if (!first) continue;
-    const agree = found.every((w) => comparable(field, w.value) === comparable(field, first.value));
+    const list = found.get(field);
+    if (!list) continue;
+    if (list.length > 1) list.sort((a, b) => a.rank - b.rank);
+    const first = list[0] as (typeof list)[number];
+    const agree = list.every((w) => comparable(field, w.value) === comparable(field, first.value));
     const conflict: AnnotationProblem | undefined = agree
       ? undefined
       : {
-          annotation: found.map((w) => w.key).join(' and '),
+          annotation: list.map((w) => w.key).join(' and '),
           message:
-            `set the same thing to different values (${found.map((w) => `"${w.raw}"`).join(' and ')}); ` +
+            `set the same thing to different values (${list.map((w) => `"${w.raw}"`).join(' and ')}); ` +
             'keep one of them, or give them the same value',
         };
-    written.set(field, { ...first, conflict });
+    written.set(field, { key: first.key, raw: first.raw, value: first.value, conflict });
   }
   return written;
 }

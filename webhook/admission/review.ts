@@ -173,7 +173,7 @@ export function patchResponse(uid: string, patch: readonly JsonPatchOp[], warnin
     uid,
     allowed: true,
     patchType: 'JSONPatch',
-    patch: Buffer.from(JSON.stringify(patch), 'utf8').toString('base64'),
+    patch: Buffer.from(encodePatch(patch), 'utf8').toString('base64'),
     ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
   });
 }
@@ -189,4 +189,41 @@ export function denyResponse(uid: string, message: string, code = 403, warnings:
     status: { code, message, reason: statusReason(code) },
     ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
   });
+}
+
+/** JSON text of frozen values (the planner's shared init container), kept as long as the value lives. */
+const frozenJson = new WeakMap<object, string>();
+
+function jsonOf(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(jsonOf).join(',')}]`;
+  if (typeof value === 'object' && value !== null && Object.isFrozen(value)) {
+    let text = frozenJson.get(value);
+    if (text === undefined) frozenJson.set(value, (text = JSON.stringify(value)));
+    return text;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * The patch as JSON, the same text JSON.stringify would give. Most of a patch is the init container, which
+ * is the same frozen object for every pod, so its text is written once rather than on every admission.
+ */
+export function encodePatch(patch: readonly JsonPatchOp[]): string {
+  const ops = patch.map((op) => {
+    const head = `{"op":${JSON.stringify(op.op)},"path":${JSON.stringify(op.path)}`;
+    return 'value' in op ? `${head},"value":${jsonOf(op.value)}}` : `${head}}`;
+  });
+  return `[${ops.join(',')}]`;
+}
+
+/**
+ * The review as JSON text. A base64 patch never needs escaping, so it is spliced in after the rest is
+ * serialized instead of being scanned again: it is most of every patched answer.
+ */
+export function serializeReview(review: AdmissionReviewResponse): string {
+  const { patch, ...rest } = review.response;
+  if (patch === undefined) return JSON.stringify(review);
+  const head = JSON.stringify({ ...review, response: rest });
+  // `response` is the review's last key, so the text ends with the two closing braces of both objects.
+  return `${head.slice(0, -2)},"patch":"${patch}"}}`;
 }

@@ -268,6 +268,29 @@ function planInitContainer(spec: PodSpecJson, policy: MutationPolicy, volumeName
   ];
 }
 
+/**
+ * The init container depends only on the policy and two names, so it is built once per combination and
+ * frozen: every pod then shares it, and the review encoder can reuse its JSON text (see encodePatch).
+ */
+const builtWaitForEipContainers = new WeakMap<MutationPolicy, Map<string, ContainerJson>>();
+
+function waitForEipContainer(name: string, policy: MutationPolicy, volumeName: string): ContainerJson {
+  let byNames = builtWaitForEipContainers.get(policy);
+  if (!byNames) builtWaitForEipContainers.set(policy, (byNames = new Map()));
+  const key = `${name}/${volumeName}`;
+  let container = byNames.get(key);
+  if (!container) byNames.set(key, (container = deepFreeze(buildWaitForEipContainer(name, policy, volumeName))));
+  return container;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** Copies only the quantities that are set: a JSON Patch value may not hold `undefined`. */
 function resourceList(list: ResourceList | undefined): ResourceList {
   const copy: ResourceList = {};
@@ -280,7 +303,7 @@ function annotationsFileUnder(mountPath: string): string {
   return `${mountPath.replace(/\/+$/, '')}/annotations`;
 }
 
-function waitForEipContainer(name: string, policy: MutationPolicy, volumeName: string): ContainerJson {
+function buildWaitForEipContainer(name: string, policy: MutationPolicy, volumeName: string): ContainerJson {
   const config: InitContainerConfig = policy.initContainer;
   const script = waitForEipScript({
     annotationsFile: annotationsFileUnder(policy.mountPath),

@@ -8,6 +8,7 @@ import {
   allowResponse,
   denyResponse,
   parseAdmissionReview,
+  serializeReview,
   patchResponse,
   type AdmissionRequest,
   type AdmissionReviewResponse,
@@ -120,7 +121,7 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
       }
       const { review, result } = answerPodAdmission(parsed.request, policy, request.log);
       metrics.admissions.inc({ result });
-      return review;
+      return reply.type('application/json; charset=utf-8').send(serializeReview(review));
     },
   );
 }
