@@ -117,15 +117,19 @@ function readInjectionOverride(
 }
 
 
+const INSTANCE_ID_KEYS = annotationKeys('instanceId');
+const WITH_EIP_KEYS = annotationKeys('withEip');
+const RELEASE_STRATEGY_KEYS = annotationKeys('releaseStrategy');
+
 /** The annotation through which the pod asks for an EIP, even when other annotations are invalid. */
 function annotationAskingForEip(
   annotations: Readonly<Record<string, string>>,
 ): { key: string; value: string } | undefined {
-  for (const key of annotationKeys('instanceId')) {
+  for (const key of INSTANCE_ID_KEYS) {
     const value = annotations[key];
     if (value !== undefined) return { key, value };
   }
-  for (const key of annotationKeys('withEip')) {
+  for (const key of WITH_EIP_KEYS) {
     const value = annotations[key];
     if (value !== undefined && value.trim().toLowerCase() === 'true') return { key, value };
   }
@@ -156,7 +160,7 @@ function workloadWarnings(pod: PodJson, annotations: Readonly<Record<string, str
         'use a 1-replica StatefulSet or pod-with-eip',
     );
   }
-  const releaseKey = annotationKeys('releaseStrategy').find((key) => Object.hasOwn(annotations, key));
+  const releaseKey = RELEASE_STRATEGY_KEYS.find((key) => Object.hasOwn(annotations, key));
   if (request.releaseStrategy.type !== 'Follow' && controllerKind !== STATEFUL_KIND && releaseKey !== undefined) {
     warnings.push(
       `${WARNING_PREFIX}${releaseKey}: "${annotations[releaseKey]}" is ignored: it applies only to StatefulSet pods`,
@@ -190,13 +194,23 @@ function planReadinessGate(spec: PodSpecJson): JsonPatchOp[] {
   return [appendOp('/spec/readinessGates', gates, { conditionType: EIP_CONDITION_TYPE })];
 }
 
-/** `base`, `base-1`, `base-2`, …: the names podeip may have given its own volume or container. */
-function nameCandidates(base: string): {
+interface NameCandidates {
   matches: (name: string | undefined) => boolean;
   nth: (n: number) => string;
-} {
-  const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:-[1-9][0-9]*)?$`);
-  return { matches: (name) => name !== undefined && pattern.test(name), nth: (n) => (n === 0 ? base : `${base}-${n}`) };
+}
+
+/** Compiled once per base name: the bases come from the policy, which is fixed for the process. */
+const candidatesByBase = new Map<string, NameCandidates>();
+
+/** `base`, `base-1`, `base-2`, …: the names podeip may have given its own volume or container. */
+function nameCandidates(base: string): NameCandidates {
+  let candidates = candidatesByBase.get(base);
+  if (!candidates) {
+    const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:-[1-9][0-9]*)?$`);
+    candidates = { matches: (name) => name !== undefined && pattern.test(name), nth: (n) => (n === 0 ? base : `${base}-${n}`) };
+    candidatesByBase.set(base, candidates);
+  }
+  return candidates;
 }
 
 function firstFreeName(base: string, taken: ReadonlySet<string | undefined>): string {
