@@ -4,3 +4,4 @@ export { createClusterStore, type ClusterStoreOptions, type SandboxClusterStore,
 export { createRequestPipeline, ADMIN_USER, type RequestPipeline, type RequestOptions, type WriteResult } from './request-pipeline.js';
 export type { KubeControls, RequestFailureRule, RequestLogEntry, RequestFilter } from './controls.js';
 export * from './types.js';
+export { createWebhookAdmission, type WebhookAdmission, type WebhookAdmissionOptions, type ServiceResolver, type ServiceAddress } from './admission/index.js';

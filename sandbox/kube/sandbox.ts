@@ -11,7 +11,7 @@ import { generateCa, generateServingCert } from '../../certs/generate.js';
 import { FaultInjector, matchesFilter, type KubeControls, type RequestLogEntry } from './controls.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
 import { internalError, pathNotFound, unauthorized } from './errors.js';
-import { sendJson, sendStatus, sendText } from './http-io.js';
+import { sendJson, sendStatus, sendText, setWarnings } from './http-io.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { serveOpenApi } from './openapi.js';
 import { createRequestPipeline, type RequestPipeline } from './request-pipeline.js';
@@ -137,6 +137,9 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
           throw pathNotFound();
       }
     } catch (error) {
+      // kube-apiserver sends webhook warnings even when the request is refused.
+      const refusalWarnings = (error as { warnings?: unknown }).warnings;
+      if (Array.isArray(refusalWarnings) && refusalWarnings.length > 0 && !res.headersSent) setWarnings(res, refusalWarnings as string[]);
       if (error instanceof StatusError) {
         sendStatus(res, error.status, error.status.code === 429 && error.status.details !== undefined ? { 'Retry-After': String((error.status.details as { retryAfterSeconds?: number }).retryAfterSeconds ?? 1) } : {});
         return;
