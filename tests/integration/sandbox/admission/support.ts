@@ -2,11 +2,11 @@
  * What the admission tests share: a real store, real HTTPS webhooks with certificates from
  * certs/generate.ts, and builders for webhook configurations and admission attributes.
  */
+import { eipAnnotationMatchCondition } from '../../../../webhook/registration.js';
 import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { annotationKeys, EIP_ANNOTATION_SUFFIXES, type EipAnnotationField } from '../../../../api/annotations.js';
 import { generateCa, generateServingCert, type PemPair } from '../../../../certs/generate.js';
 import type { AdmissionReviewRequest } from '../../../../sandbox/kube/admission/index.js';
 import type { SandboxClusterStore } from '../../../../sandbox/kube/store.js';
@@ -177,15 +177,7 @@ export function attributesFor(store: SandboxClusterStore, operation: AdmissionAt
   };
 }
 
-/**
- * The matchCondition for podeip's webhook: only pods with an EIP annotation (any key of the ACK table,
- * either prefix, or a legacy form) are sent to it, so the webhook being down never blocks other pods.
- */
+/** The matchCondition podeip ships (webhook/registration.ts): only pods that ask about an EIP. */
 export function podeipMatchCondition(): { name: string; expression: string } {
-  const keys = (Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[]).flatMap((field) => annotationKeys(field));
-  const list = keys.map((k) => `'${k}'`).join(', ');
-  return {
-    name: 'asks-for-an-eip',
-    expression: `has(object.metadata.annotations) && object.metadata.annotations.exists(k, k in [${list}])`,
-  };
+  return eipAnnotationMatchCondition();
 }
