@@ -1,0 +1,82 @@
+/**
+ * Coalesces describes by allocation id. Every pod being bound is polled until its EIP settles, and
+ * DescribeEipAddresses takes up to 50 ids in one call (reference notes §7), so describes asked for within
+ * a short window share calls: N pollers cost ⌈N/50⌉ calls instead of N.
+ */
+import type { EipState } from './eip-cloud.js';
+
+export const MAX_IDS_PER_DESCRIBE = 50;
+
+export interface DescribeBatcherOptions {
+  /** How long the first describe of a batch waits for others to join it. */
+  windowMs: number;
+  /** Ids per call; a batch that reaches this many goes at once. */
+  maxIdsPerCall?: number;
+}
+
+interface PendingDescribe {
+  ids: string[];
+  resolve(eips: EipState[]): void;
+  reject(error: unknown): void;
+}
+
+export class DescribeBatcher {
+  private pending: PendingDescribe[] = [];
+  private pendingIds = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly maxIdsPerCall: number;
+
+  /** @param describeChunk one call for at most `maxIdsPerCall` ids, answering the EIPs that exist. */
+  constructor(
+    private readonly describeChunk: (allocationIds: string[]) => Promise<EipState[]>,
+    private readonly options: DescribeBatcherOptions,
+  ) {
+    this.maxIdsPerCall = options.maxIdsPerCall ?? MAX_IDS_PER_DESCRIBE;
+    if (!(options.windowMs >= 0)) throw new Error(`describe batch window must be >= 0 ms, got ${options.windowMs}`);
+    if (!(Number.isInteger(this.maxIdsPerCall) && this.maxIdsPerCall >= 1)) throw new Error(`ids per describe must be a whole number >= 1, got ${this.maxIdsPerCall}`);
+  }
+
+  /** The EIPs among `allocationIds` that exist, in the order asked; ids of EIPs that are gone are left out. */
+  describe(allocationIds: readonly string[]): Promise<EipState[]> {
+    const ids = [...new Set(allocationIds)];
+    if (ids.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ids, resolve, reject });
+      for (const id of ids) this.pendingIds.add(id);
+      if (this.pendingIds.size >= this.maxIdsPerCall) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), this.options.windowMs);
+    });
+  }
+
+  /** Sends what is waiting now, without waiting for the window to end. */
+  flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending;
+    const ids = [...this.pendingIds];
+    this.pending = [];
+    this.pendingIds = new Set();
+    if (batch.length === 0) return;
+
+    const chunkOf = new Map<string, number>();
+    const chunks: Array<Promise<EipState[]>> = [];
+    for (let start = 0; start < ids.length; start += this.maxIdsPerCall) {
+      const chunk = ids.slice(start, start + this.maxIdsPerCall);
+      for (const id of chunk) chunkOf.set(id, chunks.length);
+      const call = this.describeChunk(chunk);
+      // Each caller awaits its own chunks; this keeps a failed chunk nobody awaits yet from going unhandled.
+      call.catch(() => undefined);
+      chunks.push(call);
+    }
+    for (const request of batch) {
+      const needed = [...new Set(request.ids.map((id) => chunkOf.get(id) as number))];
+      Promise.all(needed.map((index) => chunks[index] as Promise<EipState[]>)).then((answers) => {
+        const byId = new Map(answers.flat().map((eip) => [eip.allocationId, eip]));
+        request.resolve(request.ids.flatMap((id) => {
+          const eip = byId.get(id);
+          return eip === undefined ? [] : [structuredClone(eip)];
+        }));
+      }, request.reject);
+    }
+  }
+}
