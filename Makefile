@@ -4,7 +4,7 @@ NODE ?= node
 JEST := $(NODE) --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 DEPS_STAMP := node_modules/.package-lock.json
 
-.PHONY: all deps build typecheck lint test demo bench clean
+.PHONY: all deps build typecheck lint test demo sandbox bench clean
 
 all: build
 
@@ -29,6 +29,10 @@ test: typecheck lint build
 
 demo: build
 	$(NODE) dist/cli/main.js demo
+
+# Local Kubernetes and Alibaba Cloud stand-ins in the foreground; kubeconfig and cloud.json land in .sandbox/.
+sandbox: build
+	$(NODE) dist/cli/main.js sandbox --dir .sandbox
 
 # Benchmarks print figures beside a baseline measured in the same run; they are not timed tests.
 bench: deps

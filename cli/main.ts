@@ -3,8 +3,9 @@
 import { commandHelp, EXIT_OK, EXIT_USAGE, parseCommandArgs, type Command } from './command.js';
 import { webhookCommand } from './commands/webhook.js';
 import { demoCommand } from './commands/demo.js';
+import { sandboxCommand } from './commands/sandbox.js';
 
-const commands: Command[] = [webhookCommand, demoCommand];
+const commands: Command[] = [webhookCommand, sandboxCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

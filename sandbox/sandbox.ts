@@ -1,0 +1,105 @@
+/**
+ * The whole local world the demo and the integration tests run podeip in: the Kubernetes API stand-in
+ * (with admission, so webhooks registered in it are called), the cluster around pods (nodes, kubelets,
+ * controllers) and the Alibaba Cloud stand-in whose ENIs hold the pods' IPs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { podEipCustomResourceDefinition } from '../api/podeip.js';
+import { startCloudSandbox, type CloudSandbox, type CloudSandboxOptions } from './cloud/index.js';
+import { startClusterBehaviour, type ClusterBehaviour, type ClusterTiming, type PodNetworkMode } from './kube/cluster/index.js';
+import { createWebhookAdmission, startKubeSandbox, type KubeSandbox, type ServiceAddress } from './kube/index.js';
+
+export interface SandboxOptions {
+  kube?: { port?: number; host?: string };
+  cloud?: CloudSandboxOptions;
+  cluster?: { nodes?: number; network?: PodNetworkMode; timing?: Partial<ClusterTiming>; ipsPerEni?: number };
+  /** Install podeip's PodEIP CRD, as `kubectl apply -f deploy/crds` would. Default true. */
+  installPodEipCrd?: boolean;
+  logger?: Logger;
+}
+
+/** What `cloud.json` holds: how the binder reaches the cloud stand-in. */
+export interface CloudConnection {
+  endpoint: string;
+  protocol: 'http';
+  regionId: string;
+  vpcId: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+export interface Sandbox {
+  kube: KubeSandbox;
+  cloud: CloudSandbox;
+  cluster: ClusterBehaviour;
+  /** Where a Service reference in a webhook configuration leads (the stand-in has no cluster network). */
+  mapService(service: { namespace: string; name: string; port?: number }, address: ServiceAddress): void;
+  cloudConnection(): CloudConnection;
+  /** Writes `kubeconfig` and `cloud.json` into `dir` (created if missing); returns their paths. */
+  writeFiles(dir: string): { kubeconfig: string; cloudJson: string };
+  close(): Promise<void>;
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const logger = options.logger;
+  const cloud = await startCloudSandbox({ ...options.cloud, ...(logger ? { logger: logger.child({ component: 'sandbox-cloud' }) } : {}) });
+  let kube: KubeSandbox | undefined;
+  try {
+    kube = await startKubeSandbox({ ...options.kube, ...(logger ? { logger: logger.child({ component: 'sandbox-kube' }) } : {}) });
+    const services = new Map<string, ServiceAddress>();
+    const serviceKey = (s: { namespace: string; name: string; port?: number }): string => `${s.namespace}/${s.name}:${s.port ?? 443}`;
+    const admission = createWebhookAdmission({
+      store: kube.store,
+      resolveService: (ref) => services.get(serviceKey(ref)),
+      ...(logger ? { logger: logger.child({ component: 'sandbox-admission' }) } : {}),
+    });
+    kube.setAdmission(admission);
+    if (options.installPodEipCrd ?? true) {
+      await kube.api.create(kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!, undefined, podEipCustomResourceDefinition());
+    }
+    const cluster = startClusterBehaviour({
+      store: kube.store,
+      api: kube.api,
+      cloud: cloud.controls,
+      ...options.cluster,
+      ...(logger ? { logger } : {}),
+    });
+    const started = kube;
+    const cloudConnection = (): CloudConnection => ({
+      endpoint: cloud.endpoint,
+      protocol: cloud.protocol,
+      regionId: cloud.regionId,
+      vpcId: cloud.vpcId,
+      accessKeyId: cloud.accessKeyId,
+      accessKeySecret: cloud.accessKeySecret,
+    });
+    return {
+      kube: started,
+      cloud,
+      cluster,
+      mapService: (service, address) => services.set(serviceKey(service), address),
+      cloudConnection,
+      writeFiles(dir) {
+        mkdirSync(dir, { recursive: true });
+        const kubeconfig = join(dir, 'kubeconfig');
+        const cloudJson = join(dir, 'cloud.json');
+        // Both hold credentials of the local stand-ins only; still, keep them private to the user.
+        writeFileSync(kubeconfig, started.kubeconfig(), { mode: 0o600 });
+        writeFileSync(cloudJson, `${JSON.stringify(cloudConnection(), null, 2)}\n`, { mode: 0o600 });
+        return { kubeconfig, cloudJson };
+      },
+      async close() {
+        await cluster.stop();
+        admission.close();
+        await started.close();
+        await cloud.close();
+      },
+    };
+  } catch (err) {
+    await kube?.close();
+    await cloud.close();
+    throw err;
+  }
+}
