@@ -191,8 +191,11 @@ function appendOp(path: string, existing: unknown[] | undefined, value: unknown)
 function planReadinessGate(spec: PodSpecJson): JsonPatchOp[] {
   const gates = arrayOrUndefined(spec.readinessGates);
   if (gates?.some((gate) => gate?.conditionType === EIP_CONDITION_TYPE)) return [];
-  return [appendOp('/spec/readinessGates', gates, { conditionType: EIP_CONDITION_TYPE })];
+  return [appendOp('/spec/readinessGates', gates, EIP_READINESS_GATE)];
 }
+
+/** Frozen, like the init container, so the review encoder reuses its JSON text. */
+const EIP_READINESS_GATE = deepFreeze({ conditionType: EIP_CONDITION_TYPE });
 
 interface NameCandidates {
   matches: (name: string | undefined) => boolean;
@@ -242,7 +245,16 @@ function chooseVolume(spec: PodSpecJson, base: string): { name: string; exists: 
   return { name: firstFreeName(base, new Set(volumes.map((volume) => volume?.name))), exists: false };
 }
 
+const podInfoVolumes = new Map<string, VolumeJson>();
+
+/** One frozen volume per name, shared by every pod (see EIP_READINESS_GATE). */
 function podInfoVolume(name: string): VolumeJson {
+  let volume = podInfoVolumes.get(name);
+  if (!volume) podInfoVolumes.set(name, (volume = deepFreeze(buildPodInfoVolume(name))));
+  return volume;
+}
+
+function buildPodInfoVolume(name: string): VolumeJson {
   return {
     name,
     downwardAPI: {
