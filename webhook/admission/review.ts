@@ -173,7 +173,7 @@ export function patchResponse(uid: string, patch: readonly JsonPatchOp[], warnin
     uid,
     allowed: true,
     patchType: 'JSONPatch',
-    patch: Buffer.from(encodePatch(patch), 'utf8').toString('base64'),
+    patch: base64Patch(patch),
     ...(warnings.length > 0 ? { warnings: [...warnings] } : {}),
   });
 }
@@ -202,6 +202,47 @@ function jsonOf(value: unknown): string {
     return text;
   }
   return JSON.stringify(value);
+}
+
+/** Ids of the frozen values a patch is built from; the same object always gets the same id. */
+const frozenIds = new WeakMap<object, number>();
+let nextFrozenId = 1;
+/** Encoded patches by the shape of their operations; bounded, since shapes are few (one per pod layout). */
+const patchesByShape = new Map<string, string>();
+const MAX_CACHED_PATCHES = 64;
+
+/**
+ * What makes two patches byte-identical: the same ops and paths over the same frozen values (a fresh
+ * one-element array around a frozen value counts as that value). Undefined when a value is not frozen.
+ */
+function patchShape(patch: readonly JsonPatchOp[]): string | undefined {
+  let shape = '';
+  for (const op of patch) {
+    let valuePart = '';
+    if ('value' in op) {
+      const value = op.value;
+      const single = Array.isArray(value) && value.length === 1 ? (value[0] as unknown) : value;
+      if (typeof single !== 'object' || single === null || !Object.isFrozen(single)) return undefined;
+      let id = frozenIds.get(single);
+      if (id === undefined) frozenIds.set(single, (id = nextFrozenId++));
+      valuePart = `${single === value ? '' : '['}${id}`;
+    }
+    shape += `${op.op} ${op.path} ${valuePart}\n`;
+  }
+  return shape;
+}
+
+/** The patch as base64 JSON. Pods of one workload share a shape, so a burst encodes each shape once. */
+export function base64Patch(patch: readonly JsonPatchOp[]): string {
+  const shape = patchShape(patch);
+  const cached = shape === undefined ? undefined : patchesByShape.get(shape);
+  if (cached !== undefined) return cached;
+  const encoded = Buffer.from(encodePatch(patch), 'utf8').toString('base64');
+  if (shape !== undefined) {
+    if (patchesByShape.size >= MAX_CACHED_PATCHES) patchesByShape.clear();
+    patchesByShape.set(shape, encoded);
+  }
+  return encoded;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import {
+import { base64Patch,
   ADMISSION_API_VERSION,
   allowResponse,
   denyResponse,
@@ -168,5 +168,30 @@ describe('response builders', () => {
     const review = allowResponse(uid, warnings);
     warnings.push('second');
     expect(review.response.warnings).toEqual(['first']);
+  });
+});
+
+describe('base64Patch', () => {
+  const plain = (patch: JsonPatchOp[]) => Buffer.from(JSON.stringify(patch), 'utf8').toString('base64');
+  const frozenA = Object.freeze({ name: 'a', items: Object.freeze([1, 2]) });
+  const frozenB = Object.freeze({ name: 'b', items: Object.freeze([3]) });
+
+  it('gives exactly what JSON.stringify and base64 give, on first use and from the cache', () => {
+    const patches: JsonPatchOp[][] = [
+      [{ op: 'add', path: '/spec/volumes', value: [frozenA] }],
+      [{ op: 'add', path: '/spec/volumes/-', value: frozenA }],
+      [{ op: 'remove', path: '/metadata/annotations/a~1b' }, { op: 'add', path: '/spec/x', value: frozenB }],
+      [{ op: 'add', path: '/spec/x', value: { notFrozen: 'é"\\' } }],
+      [{ op: 'replace', path: '/spec/n', value: 3 }],
+    ];
+    for (let round = 0; round < 2; round++) for (const p of patches) expect(base64Patch(p)).toBe(plain(p));
+  });
+
+  it('never confuses two frozen values, or a value with a one-element array of it', () => {
+    const a = [{ op: 'add', path: '/spec/x', value: frozenA }] as JsonPatchOp[];
+    const b = [{ op: 'add', path: '/spec/x', value: frozenB }] as JsonPatchOp[];
+    const wrapped = [{ op: 'add', path: '/spec/x', value: [frozenA] }] as JsonPatchOp[];
+    expect(new Set([base64Patch(a), base64Patch(b), base64Patch(wrapped)]).size).toBe(3);
+    expect(base64Patch(wrapped)).toBe(plain(wrapped));
   });
 });
