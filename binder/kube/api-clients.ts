@@ -1,0 +1,187 @@
+/**
+ * The binder's client-node API objects, built from one KubeConfig, each request bounded by a timeout, and
+ * the reading of client-node's errors (ApiException.body is the Status as a raw JSON string).
+ */
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  Observable,
+  PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
+  setHeaderOptions,
+  type ConfigurationOptions,
+  type Middleware,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface KubeApiClients {
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  customObjects: CustomObjectsApi;
+  coordination: CoordinationV1Api;
+}
+
+export interface KubeConfigSource {
+  /** A kubeconfig file; wins over KUBECONFIG. */
+  kubeconfigPath?: string;
+  /** Root under which the service-account files are read on the in-cluster path (tests point it at a temporary directory). */
+  inClusterRoot?: string;
+}
+
+/**
+ * A kubeconfig file when one is named (option, then the first of KUBECONFIG's paths), else the pod's
+ * service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token, re-read as it rotates). Unlike
+ * loadFromDefault, never falls back to ~/.kube/config or http://localhost:8080: a binder must not quietly
+ * talk to whatever a home directory points at.
+ */
+export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
+  const kc = new KubeConfig();
+  const fromEnv = process.env.KUBECONFIG?.split(':').find((p) => p.trim() !== '');
+  const file = source.kubeconfigPath ?? fromEnv;
+  if (file !== undefined && file !== '') {
+    kc.loadFromFile(file);
+    return kc;
+  }
+  if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
+    throw new Error('no kubeconfig given (--kubeconfig or KUBECONFIG) and not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset)');
+  }
+  kc.loadFromCluster(source.inClusterRoot);
+  return kc;
+}
+
+/**
+ * A middleware that gives each request its own deadline. client-node 1.4 has no per-request timeout, and a
+ * request to an apiserver behind a dead connection would otherwise wait on TCP keep-alive alone.
+ */
+export function requestTimeoutMiddleware(ms: number): Middleware {
+  return {
+    pre: async (context: RequestContext) => {
+      context.setSignal(AbortSignal.timeout(ms));
+      return context;
+    },
+    post: async (response: ResponseContext) => response,
+  };
+}
+
+export function createApiClients(kubeConfig: KubeConfig, options: { requestTimeoutMs?: number } = {}): KubeApiClients {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+  // One middleware only: client-node reverses the configuration's middleware array in place on every call.
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+    promiseMiddleware: [requestTimeoutMiddleware(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)],
+  });
+  return {
+    kubeConfig,
+    core: new CoreV1Api(configuration),
+    customObjects: new CustomObjectsApi(configuration),
+    coordination: new CoordinationV1Api(configuration),
+  };
+}
+
+/**
+ * Call options that bound one call by `signal` (on top of the clients' default timeout). Call-time
+ * middleware must be observable-style in client-node 1.4: the object API passes it on unwrapped.
+ */
+export function withSignal(signal: AbortSignal, base?: ConfigurationOptions): ConfigurationOptions {
+  const middleware = {
+    pre: (context: RequestContext) => {
+      context.setSignal(signal);
+      return new Observable(Promise.resolve(context));
+    },
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+  };
+  return { ...base, middleware: [...(base?.middleware ?? []), middleware], middlewareMergeStrategy: 'append' };
+}
+
+/** Call options that send a patch with the given content type (client-node defaults to JSON patch). */
+export const STRATEGIC_MERGE_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+export const MERGE_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+export const JSON_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+/** The parts of a Kubernetes Status a caller decides on. */
+export interface KubeApiStatus {
+  code: number;
+  /** `NotFound`, `Conflict`, `AlreadyExists`, `Invalid`, `Expired`, …; empty when the body was not a Status. */
+  reason: string;
+  message: string;
+  details?: {
+    name?: string;
+    kind?: string;
+    causes?: Array<{ reason?: string; message?: string; field?: string }>;
+    retryAfterSeconds?: number;
+  };
+}
+
+/**
+ * The Status behind a failed client-node call, or undefined for failures that never reached the server
+ * (timeouts, refused connections), which callers treat as transient.
+ */
+export function apiErrorStatus(error: unknown): KubeApiStatus | undefined {
+  if (!(error instanceof ApiException) && !isApiExceptionLike(error)) return undefined;
+  const { code, body } = error as { code: number; body: unknown };
+  const parsed = parseStatusBody(body);
+  return {
+    code,
+    reason: typeof parsed?.reason === 'string' ? parsed.reason : '',
+    message: typeof parsed?.message === 'string' ? parsed.message : typeof body === 'string' ? body : '',
+    ...(parsed?.details !== undefined && typeof parsed.details === 'object' ? { details: parsed.details as KubeApiStatus['details'] } : {}),
+  };
+}
+
+function isApiExceptionLike(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number' && 'body' in error;
+}
+
+function parseStatusBody(body: unknown): Record<string, unknown> | undefined {
+  if (typeof body === 'object' && body !== null) return body as Record<string, unknown>;
+  if (typeof body !== 'string' || body === '') return undefined;
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return apiErrorStatus(error)?.code === 404;
+}
+
+export function isConflict(error: unknown): boolean {
+  return apiErrorStatus(error)?.code === 409;
+}
+
+export function isAlreadyExists(error: unknown): boolean {
+  const status = apiErrorStatus(error);
+  return status?.code === 409 && status.reason === 'AlreadyExists';
+}
+
+/**
+ * True when a write carrying `metadata.uid` hit a different object of the same name. A patch's uid is not a
+ * storage precondition: the server answers 422 (uid is immutable) or, through a storage precondition, 409
+ * with "Precondition failed: UID in precondition".
+ */
+export function isUidMismatch(error: unknown): boolean {
+  const status = apiErrorStatus(error);
+  if (status === undefined) return false;
+  if (status.code === 409) return /precondition/i.test(status.message) && /uid/i.test(status.message);
+  if (status.code !== 422) return false;
+  if (status.details?.causes?.some((c) => c.field === 'metadata.uid')) return true;
+  return /metadata\.uid/.test(status.message);
+}
+
+/** A short description of a failure for logs: the Status when there is one, else the error's message. */
+export function describeApiError(error: unknown): string {
+  const status = apiErrorStatus(error);
+  if (status !== undefined) return `${status.code}${status.reason === '' ? '' : ` ${status.reason}`}: ${status.message}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,135 @@
+/**
+ * The slim pod the binder keeps in its cache: only what deciding and writing an EIP binding needs, so a
+ * cluster of 20,000 pods costs a few megabytes, and pods that never asked for an EIP cost nothing.
+ */
+import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
+import { EIP_ANNOTATION_SUFFIXES, annotationKeys, type EipAnnotationField } from '../../api/annotations.js';
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface EipPodCondition {
+  status: ConditionStatus;
+  reason?: string;
+  message?: string;
+  /** RFC 3339, as on the wire. */
+  lastTransitionTime?: string;
+}
+
+export interface PodProjection {
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  podIP?: string;
+  hostNetwork: boolean;
+  nodeName?: string;
+  phase?: string;
+  deletionTimestamp?: string;
+  finalizers?: readonly string[];
+  /** The EIP annotations the user wrote, plus the allocated address the binder wrote; nothing else. */
+  eipAnnotations: Readonly<Record<string, string>>;
+  /** The webhook injected the `k8s.aliyun.com/eip` readiness gate at creation (gates are immutable after). */
+  hasEipReadinessGate: boolean;
+  eipCondition?: EipPodCondition;
+  /** The owner with `controller: true` (StatefulSet, ReplicaSet, GameServerSet, …). */
+  controller?: { kind: string; name: string };
+}
+
+/**
+ * A pod as it arrives, from a watch (timestamps are strings) or a typed client-node call (timestamps are
+ * Dates). Only the fields read here are declared.
+ */
+export interface PodLike {
+  metadata?: {
+    namespace?: string;
+    name?: string;
+    uid?: string;
+    resourceVersion?: string;
+    deletionTimestamp?: string | Date;
+    finalizers?: string[];
+    annotations?: Record<string, string>;
+    ownerReferences?: Array<{ kind?: string; name?: string; controller?: boolean }>;
+  };
+  spec?: {
+    hostNetwork?: boolean;
+    nodeName?: string;
+    readinessGates?: Array<{ conditionType?: string }>;
+  };
+  status?: {
+    podIP?: string;
+    phase?: string;
+    conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string | Date }>;
+  };
+}
+
+/** Kubernetes' metav1.Time is RFC 3339 to the second; a Date from client-node would carry milliseconds. */
+export function toKubeTime(value: string | Date): string {
+  return typeof value === 'string' ? value : value.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The keys `hasEipAnnotations` looks for (both prefixes and the legacy forms), plus the binder's own. */
+const KEPT_ANNOTATION_KEYS: ReadonlySet<string> = new Set([
+  ...(Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[]).flatMap((field) => annotationKeys(field)),
+  ALLOCATED_EIP_ADDRESS_ANNOTATION,
+]);
+
+function eipAnnotationsOf(annotations: Record<string, string> | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  if (annotations === undefined) return kept;
+  for (const key in annotations) if (KEPT_ANNOTATION_KEYS.has(key) && Object.hasOwn(annotations, key)) kept[key] = annotations[key]!;
+  return kept;
+}
+
+/**
+ * The binder's view of a pod, or undefined for a pod the binder has no business with: no EIP annotation,
+ * no EIP readiness gate, no EIP condition and no allocated address. A pod that ever had the gate keeps it
+ * (gates are immutable), and the binder removes the address and condition last, so a pod that had an EIP
+ * stays in the cache until it is deleted, and its deletion still reaches the binder.
+ */
+export function projectPod(pod: PodLike): PodProjection | undefined {
+  const metadata = pod.metadata;
+  if (metadata?.name === undefined || metadata.namespace === undefined) return undefined;
+  const eipAnnotations = eipAnnotationsOf(metadata.annotations);
+  const hasEipReadinessGate = pod.spec?.readinessGates?.some((g) => g.conditionType === EIP_CONDITION_TYPE) === true;
+  const raw = pod.status?.conditions?.find((c) => c.type === EIP_CONDITION_TYPE);
+  if (Object.keys(eipAnnotations).length === 0 && !hasEipReadinessGate && raw === undefined) return undefined;
+
+  const projection: PodProjection = {
+    namespace: metadata.namespace,
+    name: metadata.name,
+    uid: metadata.uid ?? '',
+    resourceVersion: metadata.resourceVersion ?? '',
+    hostNetwork: pod.spec?.hostNetwork === true,
+    eipAnnotations,
+    hasEipReadinessGate,
+  };
+  if (pod.status?.podIP) projection.podIP = pod.status.podIP;
+  if (pod.spec?.nodeName) projection.nodeName = pod.spec.nodeName;
+  if (pod.status?.phase) projection.phase = pod.status.phase;
+  if (metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null) projection.deletionTimestamp = toKubeTime(metadata.deletionTimestamp);
+  if (metadata.finalizers !== undefined && metadata.finalizers.length > 0) projection.finalizers = [...metadata.finalizers];
+  if (raw !== undefined) {
+    const condition: EipPodCondition = { status: normalizeStatus(raw.status) };
+    if (raw.reason) condition.reason = raw.reason;
+    if (raw.message) condition.message = raw.message;
+    if (raw.lastTransitionTime) condition.lastTransitionTime = toKubeTime(raw.lastTransitionTime);
+    projection.eipCondition = condition;
+  }
+  const owner = metadata.ownerReferences?.find((o) => o.controller === true);
+  if (owner?.kind && owner.name) projection.controller = { kind: owner.kind, name: owner.name };
+  return projection;
+}
+
+function normalizeStatus(status: string | undefined): ConditionStatus {
+  return status === 'True' || status === 'False' ? status : 'Unknown';
+}
+
+/** The cache and queue key of a pod: `namespace/name`, as client-go's MetaNamespaceKeyFunc. */
+export function podKey(pod: { namespace: string; name: string }): string {
+  return `${pod.namespace}/${pod.name}`;
+}
+
+/** The allocated address the binder wrote on the pod, if any. */
+export function allocatedEipAddress(pod: PodProjection): string | undefined {
+  return pod.eipAnnotations[ALLOCATED_EIP_ADDRESS_ANNOTATION];
+}

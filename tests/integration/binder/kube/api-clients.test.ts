@@ -1,0 +1,77 @@
+/**
+ * How the binder reaches the apiserver: from a kubeconfig file (option or KUBECONFIG), from the pod's
+ * service account, and with a deadline on every request.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apiErrorStatus, createApiClients, loadKubeConfig, withSignal } from '../../../../binder/kube/api-clients.js';
+import { startKubeEdge, type KubeEdge } from './support.js';
+
+let edge: KubeEdge;
+let dir: string;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  edge = await startKubeEdge();
+  dir = await mkdtemp(join(tmpdir(), 'binder-kube-'));
+});
+afterEach(() => {
+  for (const key of ['KUBECONFIG', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT']) {
+    if (savedEnv[key] === undefined) delete process.env[key];
+    else process.env[key] = savedEnv[key];
+  }
+  edge.sandbox.controls.reset();
+});
+afterAll(async () => {
+  await edge.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('loadKubeConfig', () => {
+  it('reads a kubeconfig file named by option or by KUBECONFIG', async () => {
+    const file = join(dir, 'kubeconfig.yaml');
+    await writeFile(file, edge.sandbox.kubeconfig());
+    const { core } = createApiClients(loadKubeConfig({ kubeconfigPath: file }));
+    expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+    process.env.KUBECONFIG = `${file}:/nonexistent`;
+    const fromEnv = createApiClients(loadKubeConfig());
+    expect((await fromEnv.core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+  });
+
+  it('uses the service account in a cluster, and refuses to guess outside one', async () => {
+    delete process.env.KUBECONFIG;
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    expect(() => loadKubeConfig()).toThrow(/not in a cluster/);
+    const root = join(dir, 'pod');
+    const accountDir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    await mkdir(accountDir, { recursive: true });
+    await writeFile(join(accountDir, 'ca.crt'), edge.sandbox.caPem);
+    await writeFile(join(accountDir, 'token'), edge.sandbox.token);
+    await writeFile(join(accountDir, 'namespace'), 'kube-system');
+    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = String(edge.sandbox.port);
+    const kc = loadKubeConfig({ inClusterRoot: root });
+    expect(kc.getContextObject(kc.getCurrentContext())?.namespace).toBe('kube-system');
+    const { core } = createApiClients(kc);
+    expect((await core.readNamespace({ name: 'kube-system' })).metadata?.name).toBe('kube-system');
+  });
+});
+
+describe('request deadlines', () => {
+  it('aborts a request that outlives the clients’ timeout, and one bounded by a signal', async () => {
+    const { core } = createApiClients(edge.kubeConfig, { requestTimeoutMs: 200 });
+    edge.sandbox.controls.setLatency(1000);
+    const started = Date.now();
+    const error = await core.readNamespace({ name: 'default' }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(800);
+    expect((error as Error).name).toBe('AbortError');
+    expect(apiErrorStatus(error)).toBeUndefined();
+
+    const slowClients = createApiClients(edge.kubeConfig, { requestTimeoutMs: 10_000 });
+    const bounded = Date.now();
+    await expect(slowClients.core.readNamespace({ name: 'default' }, withSignal(AbortSignal.timeout(200)))).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - bounded).toBeLessThan(800);
+  });
+});
