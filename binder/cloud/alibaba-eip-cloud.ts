@@ -217,29 +217,27 @@ class AlibabaEipCloud implements EipCloud {
     return { allocationId, ipAddress };
   }
 
-  async associateEip(input: EipAssociationInput): Promise<void> {
-    const request = new $Vpc.AssociateEipAddressRequest({
+  /** Associate and Unassociate name the binding the same way: the ENI, and the private IP when given. */
+  private associationFields(input: EipAssociationInput) {
+    return {
       regionId: this.regionId,
       allocationId: input.allocationId,
       instanceId: input.networkInterfaceId,
       instanceType: 'NetworkInterface',
       ...(input.privateIp !== undefined && input.privateIp !== '' ? { privateIpAddress: input.privateIp } : {}),
       clientToken: input.clientToken,
-    });
+    };
+  }
+
+  async associateEip(input: EipAssociationInput): Promise<void> {
+    const request = new $Vpc.AssociateEipAddressRequest(this.associationFields(input));
     const context = associationContext(input);
     await this.runner.call('AssociateEipAddress', () => this.vpc.associateEipAddress(request), { retryTransient: true, context });
     this.logger.info(context, 'asked to associate EIP');
   }
 
   async unassociateEip(input: EipAssociationInput): Promise<void> {
-    const request = new $Vpc.UnassociateEipAddressRequest({
-      regionId: this.regionId,
-      allocationId: input.allocationId,
-      instanceId: input.networkInterfaceId,
-      instanceType: 'NetworkInterface',
-      ...(input.privateIp !== undefined && input.privateIp !== '' ? { privateIpAddress: input.privateIp } : {}),
-      clientToken: input.clientToken,
-    });
+    const request = new $Vpc.UnassociateEipAddressRequest(this.associationFields(input));
     const context = associationContext(input);
     await this.runner.call('UnassociateEipAddress', () => this.vpc.unassociateEipAddress(request), { retryTransient: true, context });
     this.logger.info(context, 'asked to unassociate EIP');
