@@ -1,0 +1,343 @@
+/**
+ * The side effects decideBinding asks for, one function each, against the Kubernetes and cloud edges.
+ * Every write first checks that this binder may still act (the leadership term has not ended); Kubernetes
+ * writes send nothing when the object already reads so; cloud writes carry ClientTokens derived from the
+ * pod, so a retry or a restarted binder cannot act twice. Each side effect is one log line.
+ */
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ALLOCATED_EIP_ADDRESS_ANNOTATION, PODEIP_GROUP, PODEIP_PLURAL, PODEIP_VERSION } from '../../api/constants.js';
+import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
+import { clientTokenFor, ownershipTagsFor, type TokenOperation } from '../cloud/client-tokens.js';
+import type { EipCloud } from '../cloud/eip-cloud.js';
+import { MERGE_PATCH, isAlreadyExists, isConflict, isNotFound } from '../kube/api-clients.js';
+import type { EventRecorder } from '../kube/events.js';
+import { setAllocatedEipAddress } from '../kube/pod-annotations.js';
+import { plannedEipCondition, setEipCondition } from '../kube/pod-condition.js';
+import type { PodProjection } from '../kube/pod-projection.js';
+import { projectPodEip, type PodEipClient } from '../kube/podeip-client.js';
+import type { RawKubeObject } from '../kube/list-watch.js';
+import type { BinderMetrics } from './binder-metrics.js';
+import { PODEIP_ALLOCATION_ATTEMPT_ANNOTATION, PODEIP_POD_UID_ANNOTATION, REASONS, type Action, type ConditionUpdate } from './decide.js';
+import { statusPatchFor } from './podeip-status.js';
+import type { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
+import { withAddress } from './recent-writes.js';
+import type { ReconcileOutcome } from './queue.js';
+
+/** Labels on the PodEIPs podeip creates, so `kubectl get podeip -l` finds them. */
+export const PODEIP_LABELS = { 'app.kubernetes.io/managed-by': 'podeip' } as const;
+
+/** The leadership term ended (or the binder is stopping): the pass ends without another write. */
+export class ActingStopped extends Error {
+  constructor() {
+    super('this binder may no longer act');
+    this.name = 'ActingStopped';
+  }
+}
+
+/** One pass over one key: what it has read and written so far. */
+export interface PassState {
+  key: string;
+  namespace: string;
+  name: string;
+  pod: PodProjection | undefined;
+  podEip: PodEIP | undefined;
+  signal: AbortSignal;
+  now: number;
+  /** Whether the last set-condition of this pass wrote (an Event right after one that did not is a repeat). */
+  conditionWrote?: boolean;
+}
+
+export type ActionResult = 'continue' | { stop: ReconcileOutcome };
+
+export interface BindingActionDeps {
+  clusterId: string;
+  core: CoreV1Api;
+  customObjects: CustomObjectsApi;
+  podEips: PodEipClient;
+  cloud: EipCloud;
+  events: Pick<EventRecorder, 'record'>;
+  metrics: BinderMetrics;
+  logger: Logger;
+  recentPodEips: RecentPodEipWrites;
+  recentPods: RecentPodWrites;
+}
+
+const AGAIN_AT_ONCE: ActionResult = { stop: { requeueAfterMs: 0 } };
+const POD_GONE: ActionResult = { stop: undefined };
+
+export class BindingActions {
+  /** Per key, how often each cloud write was sent: a repeat gets a fresh ClientToken, the retries inside one call do not. */
+  private readonly generations = new Map<string, Map<string, number>>();
+
+  constructor(private readonly deps: BindingActionDeps) {}
+
+  forget(key: string): void {
+    this.generations.delete(key);
+  }
+
+  perform(s: PassState, action: Action, previous: Action | undefined): Promise<ActionResult> {
+    switch (action.type) {
+      case 'create-podeip':
+        return this.createPodEip(s, action);
+      case 'adopt-podeip':
+        return this.patchPodEip(s, { metadata: { resourceVersion: s.podEip?.metadata.resourceVersion, annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid } } }, 'adopted PodEIP of the previous pod of this name');
+      case 'record-allocation':
+        return this.recordAllocation(s, action.allocationId, action.attempt);
+      case 'write-podeip-status':
+        return this.writeStatus(s, action.status);
+      case 'finish-podeip':
+        return this.finishPodEip(s);
+      case 'set-condition':
+        return this.setCondition(s, action.condition);
+      case 'annotate-pod':
+        return this.annotatePod(s, action.address);
+      case 'event':
+        return this.recordEvent(s, action, previous?.type === 'set-condition' && s.conditionWrote === false);
+      case 'allocate-eip':
+        return this.allocate(s, action);
+      case 'associate-eip':
+        return this.associate(s, action);
+      case 'unassociate-eip':
+        return this.unassociate(s, action);
+      case 'add-to-bandwidth-package':
+        return this.addToPackage(s, action);
+      case 'remove-from-bandwidth-package':
+        return this.removeFromPackage(s, action);
+      case 'release-eip':
+        return this.release(s, action.allocationId);
+    }
+  }
+
+  /** The condition False with `reason`, unless the pod is bound (a working EIP is not taken away for a cloud hiccup), and a Warning Event. */
+  async reportFailure(s: PassState, reason: string, message: string): Promise<void> {
+    if (s.pod === undefined) return;
+    if (s.pod.eipCondition?.status !== 'True') {
+      if ((await this.setCondition(s, { status: 'False', reason, message })) !== 'continue') return;
+    }
+    await this.recordEvent(s, { type: 'event', eventType: 'Warning', reason, message }, false);
+  }
+
+  checkActing(s: PassState): void {
+    if (s.signal.aborted) throw new ActingStopped();
+  }
+
+  private log(s: PassState, fields: Record<string, unknown>, message: string): void {
+    this.deps.logger.info({ namespace: s.namespace, pod: s.name, uid: s.pod?.uid ?? s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION], allocationId: s.podEip?.spec.allocationID || undefined, ...fields }, message);
+  }
+
+  private remember(s: PassState, podEip: PodEIP): void {
+    s.podEip = podEip;
+    this.deps.recentPodEips.remember(s.key, podEip);
+  }
+
+  private async createPodEip(s: PassState, action: Extract<Action, { type: 'create-podeip' }>): Promise<ActionResult> {
+    this.checkActing(s);
+    const ref = { namespace: s.namespace, name: s.name };
+    try {
+      const created = await this.deps.podEips.create(ref, action.spec, { labels: { ...PODEIP_LABELS }, annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid } });
+      this.remember(s, created);
+      this.log(s, { allocationType: action.spec.allocationType.type, releaseStrategy: action.spec.allocationType.releaseStrategy }, 'created PodEIP');
+      return 'continue';
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      // The cache did not show it yet: decide again on what is really there.
+      this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
+      return AGAIN_AT_ONCE;
+    }
+  }
+
+  private recordAllocation(s: PassState, allocationId: string, attempt: number | undefined): Promise<ActionResult> {
+    const metadata = attempt === undefined ? {} : { metadata: { annotations: { [PODEIP_ALLOCATION_ATTEMPT_ANNOTATION]: String(attempt) } } };
+    const what = allocationId === '' ? `forgot the vanished EIP ${s.podEip?.spec.allocationID ?? ''}; allocation attempt ${attempt ?? 0}` : 'recorded allocation';
+    return this.patchPodEip(s, { ...metadata, spec: { allocationID: allocationId } }, what, { allocationId: allocationId || undefined });
+  }
+
+  /** A merge patch of metadata and spec in one request; a resourceVersion in it makes a stale write fail with 409. */
+  private async patchPodEip(s: PassState, body: Record<string, unknown>, what: string, fields: Record<string, unknown> = {}): Promise<ActionResult> {
+    this.checkActing(s);
+    const ref = { namespace: s.namespace, name: s.name };
+    let patched: PodEIP | undefined;
+    try {
+      const result = await this.deps.customObjects.patchNamespacedCustomObject({ group: PODEIP_GROUP, version: PODEIP_VERSION, plural: PODEIP_PLURAL, ...ref, body }, MERGE_PATCH);
+      patched = projectPodEip(result as RawKubeObject);
+    } catch (error) {
+      if (!isNotFound(error) && !isConflict(error)) throw error;
+      this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
+      return AGAIN_AT_ONCE;
+    }
+    if (patched === undefined) return AGAIN_AT_ONCE;
+    this.remember(s, patched);
+    this.log(s, fields, what);
+    return 'continue';
+  }
+
+  private async writeStatus(s: PassState, status: PodEIPStatus): Promise<ActionResult> {
+    const patch = statusPatchFor(s.podEip?.status, status);
+    if (patch === undefined) return 'continue';
+    this.checkActing(s);
+    const updated = await this.deps.podEips.patchStatus({ namespace: s.namespace, name: s.name }, patch as Parameters<PodEipClient['patchStatus']>[1]);
+    if (updated === undefined) return AGAIN_AT_ONCE;
+    this.remember(s, updated);
+    this.log(s, { eipStatus: status.status, networkInterfaceId: status.networkInterfaceID, privateIp: status.privateIPAddress, eipAddress: status.eipAddress }, 'wrote PodEIP status');
+    return 'continue';
+  }
+
+  /** Takes the finalizer off and deletes the record: the EIP has nothing left for podeip to undo. */
+  private async finishPodEip(s: PassState): Promise<ActionResult> {
+    const podEip = s.podEip;
+    if (podEip === undefined) return 'continue';
+    this.checkActing(s);
+    const ref = { namespace: s.namespace, name: s.name };
+    try {
+      await this.deps.podEips.removeFinalizer(podEip);
+      if (podEip.metadata.deletionTimestamp === undefined) {
+        this.checkActing(s);
+        await this.deps.podEips.delete(ref, podEip.metadata.uid === undefined ? {} : { uid: podEip.metadata.uid });
+      }
+    } catch (error) {
+      // Another writer changed the record (409): read it again and decide on what is there now.
+      if (!isConflict(error)) throw error;
+      this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
+      return AGAIN_AT_ONCE;
+    }
+    this.log(s, { allocationId: podEip.spec.allocationID || undefined }, 'finished PodEIP');
+    s.podEip = undefined;
+    this.deps.recentPodEips.rememberDeleted(s.key, podEip.metadata.uid);
+    return 'continue';
+  }
+
+  private async setCondition(s: PassState, condition: ConditionUpdate): Promise<ActionResult> {
+    const pod = s.pod;
+    if (pod === undefined) return 'continue';
+    const at = new Date(s.now);
+    const planned = plannedEipCondition(pod.eipCondition, condition, at);
+    s.conditionWrote = false;
+    if (planned === undefined) return 'continue';
+    this.checkActing(s);
+    const result = await setEipCondition(this.deps.core, pod, condition, { now: () => at });
+    if (result.podGone) return POD_GONE;
+    s.conditionWrote = result.wrote;
+    if (!result.wrote) return 'continue';
+    this.deps.recentPods.rememberCondition(s.key, pod.uid, planned, s.now);
+    s.pod = { ...pod, eipCondition: planned };
+    this.log(s, { status: planned.status, reason: planned.reason }, 'set EIP condition');
+    if (planned.status === 'True' && planned.reason === REASONS.bound) this.deps.metrics.bound(s.key, pod.uid, s.now);
+    return 'continue';
+  }
+
+  private async annotatePod(s: PassState, address: string | null): Promise<ActionResult> {
+    const pod = s.pod;
+    if (pod === undefined || (pod.eipAnnotations[ALLOCATED_EIP_ADDRESS_ANNOTATION] ?? null) === address) return 'continue';
+    this.checkActing(s);
+    const result = await setAllocatedEipAddress(this.deps.core, pod, address ?? undefined);
+    if (result.podGone) return POD_GONE;
+    if (!result.wrote) return 'continue';
+    this.deps.recentPods.rememberAddress(s.key, pod.uid, address, s.now);
+    s.pod = { ...pod, eipAnnotations: withAddress(pod.eipAnnotations, address) };
+    this.log(s, { eipAddress: address }, address === null ? 'removed allocated EIP address annotation' : 'set allocated EIP address annotation');
+    return 'continue';
+  }
+
+  /** `repeat`: the condition it goes with was already there, so this was said before. */
+  private async recordEvent(s: PassState, event: Extract<Action, { type: 'event' }>, repeat: boolean): Promise<ActionResult> {
+    const pod = s.pod;
+    if (pod === undefined || repeat) return 'continue';
+    this.checkActing(s);
+    this.deps.events.record({ namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: pod.resourceVersion }, event.eventType, event.reason, event.message);
+    this.log(s, { eventType: event.eventType, reason: event.reason }, 'recorded event');
+    return 'continue';
+  }
+
+  private async allocate(s: PassState, action: Extract<Action, { type: 'allocate-eip' }>): Promise<ActionResult> {
+    const ownershipTags = ownershipTagsFor({ clusterId: this.deps.clusterId, namespace: s.namespace, podName: s.name, podUid: action.podUid });
+    const clientToken = clientTokenFor({ operation: 'allocate', podUid: action.podUid, generation: action.attempt });
+    this.checkActing(s);
+    const allocated = await this.deps.cloud.allocateEip(action.request, { clientToken, ownershipTags });
+    this.log(s, { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt }, 'allocated EIP');
+    // Recorded before anything else, so the next pass binds this EIP and no other; a crash right here is
+    // recovered by the ownership tags (and the same ClientToken would answer with this EIP again).
+    return this.recordAllocation(s, allocated.allocationId, undefined);
+  }
+
+  private async release(s: PassState, allocationId: string): Promise<ActionResult> {
+    this.checkActing(s);
+    const outcome = await this.deps.cloud.releaseEip(allocationId);
+    this.log(s, { allocationId, outcome }, outcome === 'released' ? 'asked to release EIP' : 'EIP to release was already gone');
+    return 'continue';
+  }
+
+  private associate(s: PassState, action: Extract<Action, { type: 'associate-eip' }>): Promise<ActionResult> {
+    const { allocationId, networkInterface: eni } = action;
+    const target = { networkInterfaceId: eni.networkInterfaceId, privateIp: eni.privateIp };
+    // The pod IP goes with every association, an ENI's primary IP included (the API wants it for NetworkInterface).
+    return this.cloudWrite(s, 'associate', action.podUid, allocationId, target, (clientToken) => this.deps.cloud.associateEip({ allocationId, ...target, clientToken }), 'asked to associate EIP');
+  }
+
+  private unassociate(s: PassState, action: Extract<Action, { type: 'unassociate-eip' }>): Promise<ActionResult> {
+    const { allocationId, networkInterfaceId, privateIp } = action;
+    const target = { networkInterfaceId, privateIp };
+    return this.cloudWrite(
+      s,
+      'unassociate',
+      action.podUid,
+      allocationId,
+      target,
+      (clientToken) => this.deps.cloud.unassociateEip({ allocationId, networkInterfaceId, ...(privateIp === '' ? {} : { privateIp }), clientToken }),
+      'asked to unassociate EIP',
+    );
+  }
+
+  private addToPackage(s: PassState, action: Extract<Action, { type: 'add-to-bandwidth-package' }>): Promise<ActionResult> {
+    const { allocationId, bandwidthPackageId } = action;
+    return this.cloudWrite(s, 'add-to-package', action.podUid, allocationId, { bandwidthPackageId }, (clientToken) => this.deps.cloud.addToBandwidthPackage({ allocationId, bandwidthPackageId, clientToken }), 'asked to add EIP to bandwidth package');
+  }
+
+  private removeFromPackage(s: PassState, action: Extract<Action, { type: 'remove-from-bandwidth-package' }>): Promise<ActionResult> {
+    const { allocationId, bandwidthPackageId } = action;
+    return this.cloudWrite(
+      s,
+      'remove-from-package',
+      action.podUid,
+      allocationId,
+      { bandwidthPackageId },
+      async (clientToken) => {
+        await this.deps.cloud.removeFromBandwidthPackage({ allocationId, bandwidthPackageId, clientToken });
+      },
+      'asked to remove EIP from bandwidth package',
+    );
+  }
+
+  /** `target` names what the call binds to; it is part of the ClientToken and of the log line. */
+  private async cloudWrite(
+    s: PassState,
+    operation: TokenOperation,
+    podUid: string,
+    allocationId: string,
+    target: Record<string, string>,
+    send: (clientToken: string) => Promise<void>,
+    what: string,
+  ): Promise<ActionResult> {
+    const clientToken = this.nextToken(s, operation, podUid, allocationId, Object.values(target));
+    this.checkActing(s);
+    await send(clientToken);
+    this.log(s, { allocationId, ...target }, what);
+    return 'continue';
+  }
+
+  /**
+   * A fresh token per attempt: the same token twice would make the cloud replay the first answer without
+   * acting, and a binding that failed (the EIP back to Available) must really be tried again. Retries of one
+   * call inside the adapter keep their token. A restarted binder starts over at 0, which at worst costs one
+   * replayed pass.
+   */
+  private nextToken(s: PassState, operation: TokenOperation, podUid: string, allocationId: string, target: string[]): string {
+    const uid = podUid || s.podEip?.metadata.uid || s.pod?.uid || s.key;
+    let perKey = this.generations.get(s.key);
+    if (perKey === undefined) this.generations.set(s.key, (perKey = new Map()));
+    const id = `${operation}\n${allocationId}\n${target.join('\n')}`;
+    const generation = perKey.get(id) ?? 0;
+    perKey.set(id, generation + 1);
+    return clientTokenFor({ operation, podUid: uid, allocationId, target, generation });
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * One reconcile of one pod key (namespace/name): observe → decide → act, level-triggered and idempotent.
+ * The pod and its PodEIP come from the caches (with the binder's own recent writes laid over them); the
+ * cloud is asked only what decideBinding needs, when it needs it; the actions are performed in order, at
+ * most one cloud write per pass. The outcome tells the queue when to look again; a thrown error asks it for
+ * backoff.
+ */
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { PodEIP } from '../../api/podeip.js';
+import { OWNERSHIP_TAG_KEYS, tagValueFor } from '../cloud/client-tokens.js';
+import { isCloudError, type CloudError, type EipCloud, type EipState, type NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { PodProjection } from '../kube/pod-projection.js';
+import { PodEipClient } from '../kube/podeip-client.js';
+import type { BinderMetrics, ReconcileResult } from './binder-metrics.js';
+import { ActingStopped, BindingActions, type PassState } from './binding-actions.js';
+import { DEFAULT_SLOW_RETRY_MS, ThrottleGate, apiOf, isCloudWrite, planForCloudFailure } from './cloud-failures.js';
+import { PODEIP_POD_UID_ANNOTATION, RESYNC_BOUND_MS, decideBinding, type Action, type Decision, type Observation, type Observed } from './decide.js';
+import type { ReconcileOutcome } from './queue.js';
+import { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
+
+export interface ReconcilerDeps {
+  /** Written into the ownership tags of every EIP allocated, and used to find them again. */
+  clusterId: string;
+  cachedPod(key: string): PodProjection | undefined;
+  cachedPodEip(key: string): PodEIP | undefined;
+  /** The live pod other than `exceptKey` whose IP is `ip`, if any. */
+  ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
+  core: CoreV1Api;
+  customObjects: CustomObjectsApi;
+  cloud: EipCloud;
+  events: Pick<EventRecorder, 'record'>;
+  metrics: BinderMetrics;
+  logger: Logger;
+  /** Shared with the PodEIP watch, which drops entries as the cache catches up. Default: the reconciler's own. */
+  recentPodEips?: RecentPodEipWrites;
+  /** A look-again this far off or later is left to the periodic resync. Default RESYNC_BOUND_MS. */
+  resyncMs?: number;
+  /** How long a failure a person must fix (quota, permission, invalid request) waits. Default 2 minutes. */
+  slowRetryMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** `signal` ends when this binder may no longer act (the leadership term is over). */
+export type Reconciler = (key: string, signal?: AbortSignal) => Promise<ReconcileOutcome>;
+
+/** decideBinding asks for at most four things (ENI, tagged EIPs, the EIP, the IP's holder); more is a bug. */
+const MAX_OBSERVATIONS = 6;
+const NEVER_ABORTED = new AbortController().signal;
+
+interface PassOutcome {
+  outcome: ReconcileOutcome;
+  result: ReconcileResult;
+}
+
+export function createReconciler(deps: ReconcilerDeps): Reconciler {
+  const reconciler = new BindingReconciler(deps);
+  return (key, signal) => reconciler.reconcile(key, signal ?? NEVER_ABORTED);
+}
+
+class BindingReconciler {
+  private readonly actions: BindingActions;
+  private readonly podEips: PodEipClient;
+  private readonly recentPodEips: RecentPodEipWrites;
+  private readonly recentPods = new RecentPodWrites();
+  private readonly gate = new ThrottleGate();
+  /** Positive ENI lookups by key: a pod's IP stays on its ENI for the pod's life, so a bound pod's resync costs one describe. */
+  private readonly enis = new Map<string, { uid: string; ip: string; match: NetworkInterfaceMatch }>();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly resyncMs: number;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.resyncMs = deps.resyncMs ?? RESYNC_BOUND_MS;
+    this.podEips = new PodEipClient(deps.customObjects);
+    this.recentPodEips = deps.recentPodEips ?? new RecentPodEipWrites();
+    this.actions = new BindingActions({
+      clusterId: deps.clusterId,
+      core: deps.core,
+      customObjects: deps.customObjects,
+      podEips: this.podEips,
+      cloud: deps.cloud,
+      events: deps.events,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      recentPodEips: this.recentPodEips,
+      recentPods: this.recentPods,
+    });
+  }
+
+  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileOutcome> {
+    try {
+      const { outcome, result } = await this.pass(key, signal);
+      this.deps.metrics.reconciled(result);
+      return outcome;
+    } catch (error) {
+      // The term ended mid-pass: the next leader looks at this key from the start.
+      if (error instanceof ActingStopped || signal.aborted) return undefined;
+      this.deps.metrics.reconciled('error');
+      throw error;
+    }
+  }
+
+  private async pass(key: string, signal: AbortSignal): Promise<PassOutcome> {
+    const now = this.now();
+    const slash = key.indexOf('/');
+    const namespace = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    const pod = this.recentPods.apply(key, this.deps.cachedPod(key), now);
+    const podEip = await this.freshPodEip(key, namespace, name);
+    if (pod === undefined && podEip === undefined) {
+      this.forget(key);
+      return { outcome: undefined, result: 'success' };
+    }
+    if (pod !== undefined && this.enis.get(key)?.uid !== pod.uid) this.enis.delete(key);
+
+    const s: PassState = { key, namespace, name, pod, podEip, signal, now };
+    const observed: Observed = { namespace, name, pod, podEip, now };
+    let decision: Decision;
+    let looking: Observation | undefined;
+    try {
+      decision = decideBinding(observed);
+      for (let looks = 0; decision.kind === 'observe'; looks++) {
+        if (looks >= MAX_OBSERVATIONS) throw new Error(`decideBinding still asks for ${decision.what} after ${looks} observations of ${key}`);
+        looking = decision.what;
+        const api = apiOf(looking);
+        const closedFor = api === undefined ? 0 : this.gate.remainingMs(api, now);
+        if (closedFor > 0) return this.waitForGate(closedFor);
+        await this.observe(s, observed, looking);
+        decision = decideBinding(observed);
+      }
+    } catch (error) {
+      if (isCloudError(error)) return this.cloudFailure(s, error, undefined, looking);
+      throw error;
+    }
+    if (pod?.podIP !== undefined && pod.eipCondition?.status !== 'True' && (podEip !== undefined || decision.actions.some((a) => a.type === 'create-podeip'))) {
+      this.deps.metrics.waitingSince(key, pod.uid, now);
+    }
+    return this.act(s, decision);
+  }
+
+  private async act(s: PassState, decision: Extract<Decision, { kind: 'act' }>): Promise<PassOutcome> {
+    let cloudWrites = 0;
+    let previous: Action | undefined;
+    for (const action of decision.actions) {
+      if (isCloudWrite(action)) {
+        // decideBinding asks for one per decision; should it ever ask for two, the second waits for a fresh look.
+        if (cloudWrites++ > 0) return { outcome: { requeueAfterMs: 0 }, result: 'requeue' };
+        const closedFor = this.gate.remainingMs(apiOf(action.type)!, s.now);
+        if (closedFor > 0) return this.waitForGate(closedFor);
+      }
+      let result;
+      try {
+        result = await this.actions.perform(s, action, previous);
+      } catch (error) {
+        if (isCloudError(error)) return this.cloudFailure(s, error, action.type, undefined);
+        throw error;
+      }
+      if (result !== 'continue') return { outcome: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
+      previous = action;
+    }
+    if (s.pod === undefined && s.podEip === undefined) this.forget(s.key);
+    return this.lookAgain(decision.requeueAfterMs);
+  }
+
+  private lookAgain(requeueAfterMs: number | undefined): PassOutcome {
+    if (requeueAfterMs === undefined || requeueAfterMs >= this.resyncMs) return { outcome: undefined, result: 'success' };
+    return { outcome: { requeueAfterMs }, result: requeueAfterMs >= RESYNC_BOUND_MS ? 'success' : 'requeue' };
+  }
+
+  /** Back when the cloud said it may be called again, with a little jitter so the keys it held do not return together. */
+  private waitForGate(closedForMs: number): PassOutcome {
+    return { outcome: { requeueAfterMs: Math.ceil(closedForMs * (1 + 0.2 * this.random())) }, result: 'requeue' };
+  }
+
+  private async cloudFailure(s: PassState, error: CloudError, during: Action['type'] | undefined, looking: Observation | undefined): Promise<PassOutcome> {
+    const plan = planForCloudFailure(error, during);
+    const fields = {
+      namespace: s.namespace,
+      pod: s.name,
+      uid: s.pod?.uid,
+      allocationId: s.podEip?.spec.allocationID || undefined,
+      during: during ?? `observe ${looking ?? ''}`,
+      api: error.api,
+      code: error.code,
+      kind: error.kind,
+      requestId: error.requestId,
+    };
+    // A stale ENI would fail every association the same way; look it up again next time.
+    if (during === 'associate-eip') this.enis.delete(s.key);
+    if (plan.kind === 'quiet') {
+      this.deps.logger.info(fields, 'cloud is busy with the EIP; looking again shortly');
+      return { outcome: { requeueAfterMs: plan.requeueAfterMs }, result: 'requeue' };
+    }
+    if (error.kind === 'throttled' && error.retryAfterMs !== undefined && error.retryAfterMs > 0) this.gate.close(error.api, error.retryAfterMs, s.now);
+    this.deps.logger.warn({ ...fields, reason: plan.reason, error: error.message }, 'cloud call failed');
+    await this.actions.reportFailure(s, plan.reason, error.message);
+    if (plan.retry === 'slow') return { outcome: { requeueAfterMs: this.deps.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS }, result: 'error' };
+    throw error;
+  }
+
+  /** The cached PodEIP, unless a write of ours is newer; when the two cannot be ordered, the API server's. */
+  private async freshPodEip(key: string, namespace: string, name: string): Promise<PodEIP | undefined> {
+    const resolved = this.recentPodEips.resolve(key, this.deps.cachedPodEip(key));
+    if (resolved !== 'unknown') return resolved;
+    const read = await this.podEips.get({ namespace, name });
+    this.recentPodEips.settle(key, read);
+    return read;
+  }
+
+  private async observe(s: PassState, o: Observed, what: Observation): Promise<void> {
+    switch (what) {
+      case 'network-interface':
+        o.networkInterface = await this.networkInterfaceOf(s);
+        return;
+      case 'eip':
+        o.eip = await this.eipOf(s.podEip?.spec.allocationID ?? '');
+        return;
+      case 'tagged-eips':
+        o.taggedEips = await this.taggedEipsOf(s);
+        return;
+      case 'ip-holder': {
+        const ip = o.eip?.privateIpAddress ?? '';
+        o.ipHolder = ip === '' ? null : (this.deps.ipHolder(ip, s.key) ?? null);
+        return;
+      }
+    }
+  }
+
+  private async networkInterfaceOf(s: PassState): Promise<NetworkInterfaceMatch | null> {
+    const pod = s.pod;
+    const ip = pod?.podIP;
+    if (pod === undefined || ip === undefined) return null;
+    const known = this.enis.get(s.key);
+    if (known !== undefined && known.uid === pod.uid && known.ip === ip) return known.match;
+    const match = await this.deps.cloud.findNetworkInterface(ip);
+    // Only a match is kept: "no ENI yet" can change (Terway may still be attaching one).
+    if (match !== undefined) this.enis.set(s.key, { uid: pod.uid, ip, match });
+    return match ?? null;
+  }
+
+  private async eipOf(allocationId: string): Promise<EipState | null> {
+    if (allocationId === '') return null;
+    const found = await this.deps.cloud.describeEips({ allocationIds: [allocationId] });
+    return found.find((eip) => eip.allocationId === allocationId) ?? null;
+  }
+
+  /** EIPs podeip allocated for the record's pod in this cluster, oldest id first; one being released is not a candidate. */
+  private async taggedEipsOf(s: PassState): Promise<EipState[]> {
+    const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
+    if (owner === '') return [];
+    const tags = { [OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner), [OWNERSHIP_TAG_KEYS.clusterId]: this.deps.clusterId };
+    const found = await this.deps.cloud.describeEips({ tags });
+    return found.filter((eip) => eip.status !== 'Releasing').sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
+  }
+
+  private forget(key: string): void {
+    this.enis.delete(key);
+    this.recentPods.forget(key);
+    this.actions.forget(key);
+    this.deps.metrics.forget(key);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * One binder, the whole path: a pod that asks for an EIP (auto, or a static one by id) becomes Ready only
+ * once its EIP is InUse on its IP; the condition, the address annotation and the PodEIP read exactly as
+ * ACK's do; deleting the pod unbinds and releases (auto) or only unbinds (static), and the PodEIP goes. A
+ * pod that asks for nothing costs nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { EIP_CONDITION_TYPE, PODEIP_FINALIZER } from '../../../../api/constants.js';
+import {
+  addressOf,
+  conditionOf,
+  deletePod,
+  eipsOwnedBy,
+  metricValue,
+  neverReadyBeforeInUse,
+  podBody,
+  podEvents,
+  podIpOf,
+  sleep,
+  startTestBinder,
+  startWorld,
+  storedPod,
+  storedPodEip,
+  waitFor,
+  type TestBinder,
+  type World,
+} from './support.js';
+
+const NS = 'default';
+let world: World;
+let binder: TestBinder;
+
+beforeAll(async () => {
+  world = await startWorld();
+  binder = await startTestBinder(world);
+  await waitFor('caches synced', () => binder.binder.hasSynced());
+});
+afterAll(async () => {
+  world?.sandbox.cloud.controls.setFaults({});
+  await binder?.stop();
+  await world?.close();
+});
+
+/**
+ * Creates the pod and samples it until Ready. With `holdAssociation`, associations stay Associating until
+ * the binder has looked at one mid-way (its condition says so), so the sampling covers that moment too.
+ */
+async function createAndWaitReady(name: string, annotations: Record<string, string>, options: { holdAssociation?: boolean } = {}): Promise<{ readySamples: number }> {
+  const controls = world.sandbox.cloud.controls;
+  if (options.holdAssociation) controls.setFaults({ stickTransitions: true });
+  await world.core.createNamespacedPod({ namespace: NS, body: podBody(name, annotations) });
+  const ready = (async () => {
+    if (options.holdAssociation) {
+      await waitFor(`${name} seen Associating`, () => String(conditionOf(storedPod(world, NS, name), EIP_CONDITION_TYPE)?.message ?? '').includes('it is Associating'));
+      controls.setFaults({});
+    }
+    await waitFor(`${name} Ready`, () => conditionOf(storedPod(world, NS, name), 'Ready')?.status === 'True');
+  })();
+  return neverReadyBeforeInUse(world, NS, name, ready);
+}
+
+describe('an auto EIP', () => {
+  it('is allocated, bound, and announced only once InUse; the PodEIP reads as ACK writes it', async () => {
+    const sampled = await createAndWaitReady('auto-1', { 'k8s.aliyun.com/pod-with-eip': 'true', 'k8s.aliyun.com/eip-bandwidth': '10' }, { holdAssociation: true });
+    expect(sampled.readySamples).toBeGreaterThan(0);
+
+    const pod = storedPod(world, NS, 'auto-1')!;
+    const uid = pod.metadata.uid!;
+    const owned = eipsOwnedBy(world, uid);
+    expect(owned).toHaveLength(1);
+    const eip = owned[0]!;
+    const podIp = podIpOf(pod)!;
+    expect(eip).toMatchObject({ status: 'InUse', instanceType: 'NetworkInterface', privateIpAddress: podIp, bandwidth: '10', internetChargeType: 'PayByTraffic' });
+    expect(conditionOf(pod, EIP_CONDITION_TYPE)).toMatchObject({ type: EIP_CONDITION_TYPE, status: 'True', reason: 'Associate eip succeed' });
+    expect(addressOf(pod)).toBe(eip.ipAddress);
+
+    const podEip = storedPodEip(world, NS, 'auto-1')!;
+    expect(podEip.metadata.finalizers).toEqual([PODEIP_FINALIZER]);
+    expect(podEip.metadata.annotations?.['podeip.io/pod-uid']).toBe(uid);
+    expect(podEip.spec).toEqual({ allocationID: eip.allocationId, allocationType: { type: 'Auto', releaseStrategy: 'Follow' } });
+    const status = podEip.status as Record<string, unknown>;
+    expect(status).toEqual({
+      eipAddress: eip.ipAddress,
+      networkInterfaceID: eip.instanceId,
+      privateIPAddress: podIp,
+      status: 'InUse',
+      isp: eip.isp,
+      internetChargeType: 'PayByTraffic',
+      resourceGroupID: eip.resourceGroupId,
+      podLastSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+    });
+    // Events are written in the background, after the condition.
+    await waitFor('an EipBound Event', async () => (await podEvents(world, NS, 'auto-1')).some((e) => e.reason === 'EipBound' && e.type === 'Normal'));
+    expect(await metricValue(binder.registry, 'podeip_binder_bind_seconds_count')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('is unbound and released when the pod is deleted, and the PodEIP goes', async () => {
+    const uid = storedPod(world, NS, 'auto-1')!.metadata.uid!;
+    const [eip] = eipsOwnedBy(world, uid);
+    await deletePod(world, NS, 'auto-1');
+    await waitFor('PodEIP auto-1 gone', () => storedPodEip(world, NS, 'auto-1') === undefined);
+    expect(world.sandbox.cloud.controls.eips().find((e) => e.allocationId === eip!.allocationId)).toBeUndefined();
+    expect(eipsOwnedBy(world, uid)).toEqual([]);
+  });
+});
+
+describe('a static EIP', () => {
+  it('is bound to the pod that names it, and only unbound when the pod goes', async () => {
+    const created = world.sandbox.cloud.controls.createEip({ name: 'kept' });
+    const sampled = await createAndWaitReady('static-1', { 'k8s.aliyun.com/pod-eip-instanceid': created.allocationId });
+    expect(sampled.readySamples).toBeGreaterThan(0);
+
+    const pod = storedPod(world, NS, 'static-1')!;
+    const eip = world.sandbox.cloud.controls.eips().find((e) => e.allocationId === created.allocationId)!;
+    expect(eip).toMatchObject({ status: 'InUse', privateIpAddress: podIpOf(pod) });
+    expect(conditionOf(pod, EIP_CONDITION_TYPE)).toMatchObject({ status: 'True', reason: 'Associate eip succeed' });
+    expect(addressOf(pod)).toBe(created.ipAddress);
+    const podEip = storedPodEip(world, NS, 'static-1')!;
+    expect(podEip.spec).toEqual({ allocationID: created.allocationId, allocationType: { type: 'Static', releaseStrategy: 'Follow' } });
+    expect(podEip.status).toMatchObject({ eipAddress: created.ipAddress, status: 'InUse', name: 'kept', privateIPAddress: podIpOf(pod) });
+
+    await deletePod(world, NS, 'static-1');
+    await waitFor('PodEIP static-1 gone', () => storedPodEip(world, NS, 'static-1') === undefined);
+    const after = world.sandbox.cloud.controls.eips().find((e) => e.allocationId === created.allocationId);
+    expect(after).toMatchObject({ status: 'Available', instanceId: '', privateIpAddress: '' });
+  });
+});
+
+describe('a pod that asks for nothing', () => {
+  it('costs no cloud call and no write', async () => {
+    await waitFor('the binder idle', async () => (await metricValue(binder.registry, 'podeip_binder_queue_depth')) === 0);
+    await sleep(300);
+    const callsBefore = JSON.stringify(world.sandbox.cloud.controls.callCounts());
+    const reconcilesBefore = await metricValue(binder.registry, 'podeip_binder_reconciles_total');
+    world.sandbox.kube.controls.clearRequestLog();
+    await world.core.createNamespacedPod({ namespace: NS, body: podBody('plain', {}, { gate: false }) });
+    await waitFor('plain Ready', () => conditionOf(storedPod(world, NS, 'plain'), 'Ready')?.status === 'True');
+    await sleep(500);
+    expect(JSON.stringify(world.sandbox.cloud.controls.callCounts())).toBe(callsBefore);
+    expect(storedPodEip(world, NS, 'plain')).toBeUndefined();
+    expect(conditionOf(storedPod(world, NS, 'plain'), EIP_CONDITION_TYPE)).toBeUndefined();
+    // The projection leaves the pod out of the cache, so it never reaches a worker.
+    expect(await metricValue(binder.registry, 'podeip_binder_reconciles_total')).toBe(reconcilesBefore);
+    expect(world.sandbox.kube.controls.requestCount({ method: 'POST', path: /podeips/ })).toBe(0);
+  });
+});
