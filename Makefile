@@ -38,6 +38,7 @@ sandbox: build
 bench: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.bench.json
 	$(NODE) .bench/tests/bench/webhook.bench.js
+	$(NODE) .bench/tests/bench/binder.bench.js
 
 clean:
 	rm -rf dist coverage .bench

@@ -2,10 +2,11 @@
 /** `podeip <command>`: one entry point for every program in the package. */
 import { commandHelp, EXIT_OK, EXIT_USAGE, parseCommandArgs, type Command } from './command.js';
 import { webhookCommand } from './commands/webhook.js';
+import { binderCommand } from './commands/binder.js';
 import { demoCommand } from './commands/demo.js';
 import { sandboxCommand } from './commands/sandbox.js';
 
-const commands: Command[] = [webhookCommand, sandboxCommand, demoCommand];
+const commands: Command[] = [webhookCommand, binderCommand, sandboxCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -1,38 +1,66 @@
-/** `podeip demo`: the system running locally. Until the sandbox exists it tours the webhook. */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/** `podeip demo`: the whole system on the sandbox, from `kubectl create` to Ready pods with EIPs and back. */
+import { resolve } from 'node:path';
+import { pino } from 'pino';
 import type { Command } from '../command.js';
-import { EXIT_FAILED, EXIT_OK } from '../command.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../command.js';
 import { createLogger } from '../logger.js';
-import { runWebhookTour } from '../demo/webhook-tour.js';
+import { defaultExamplesDir } from '../demo/examples.js';
+import { runDemo } from '../demo/run-demo.js';
 
-/** deploy/examples, found from this file both in the source tree and in dist/. */
-function defaultExamplesDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const fromDist = join(here, '..', '..', '..', 'deploy', 'examples');
-  const fromSource = join(here, '..', '..', 'deploy', 'examples');
-  return here.includes(`${join('dist', 'cli')}`) ? fromDist : fromSource;
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type Level = (typeof LEVELS)[number];
+
+function whenInterrupted(): Promise<void> {
+  return new Promise<void>((done) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run podeip locally: start the webhook with a throw-away certificate and show what it does to example pods.',
+  summary: 'Run podeip on local stand-ins for Kubernetes and Alibaba Cloud: example pods get their EIPs and turn Ready; then clean up.',
+  details: [
+    'Starts the sandbox, the webhook (throw-away certificate, registered as a MutatingWebhookConfiguration) and the binder,',
+    'creates deploy/examples (and deploy/examples/refused, which the webhook refuses), prints a timeline, the pods and the',
+    'cloud’s EIPs, then deletes the examples and waits until podeip has released every EIP it allocated. Exit 1 if that',
+    'does not happen in time. With --keep it writes DIR/kubeconfig, DIR/cloud.json and DIR/binder.json, prints',
+    '"demo ready" and runs until interrupted, then cleans up.',
+  ].join('\n'),
   options: {
+    keep: { type: 'boolean', description: 'keep everything running after the report, until Ctrl-C' },
+    dir: { type: 'string', description: 'where --keep writes kubeconfig, cloud.json and binder.json (default .demo; unused without --keep)' },
     examples: { type: 'string', description: 'folder of example manifests (default: deploy/examples)' },
-    'log-level': { type: 'string', description: 'log level of the programs the demo starts (default: warn)' },
+    timeout: { type: 'string', description: 'seconds the examples may take to converge, and to be cleaned up (default 60)' },
+    'log-level': { type: 'string', description: 'log level of the programs the demo starts, on stderr (default warn)' },
   },
   async run(values) {
-    const logger = createLogger({ level: (values['log-level'] as 'warn' | undefined) ?? 'warn', name: 'podeip-demo' });
-    const out = (line: string): void => {
-      process.stdout.write(`${line}\n`);
-    };
-    const ok = await runWebhookTour({
-      examplesDir: typeof values.examples === 'string' ? values.examples : defaultExamplesDir(),
-      logger,
-      out,
+    const problems: string[] = [];
+    const level = (values['log-level'] ?? 'warn') as Level;
+    if (!LEVELS.includes(level)) problems.push(`--log-level must be one of ${LEVELS.join(', ')}`);
+    const timeout = values.timeout === undefined ? 60 : Number(values.timeout);
+    if (!(Number.isFinite(timeout) && timeout >= 1 && timeout <= 3600)) problems.push('--timeout must be a number of seconds from 1 to 3600');
+    if (problems.length > 0) {
+      process.stderr.write(`podeip demo: invalid options:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return EXIT_USAGE;
+    }
+    // Logs go to stderr so that stdout is the demo's story alone.
+    const stderr = pino.destination({ dest: 2, sync: true });
+    const ok = await runDemo({
+      examplesDir: typeof values.examples === 'string' ? resolve(values.examples) : defaultExamplesDir(),
+      keep: values.keep === true,
+      dir: resolve(typeof values.dir === 'string' ? values.dir : '.demo'),
+      timeoutMs: timeout * 1000,
+      logLevel: level,
+      loggerFor: (program) => createLogger({ level, name: program }, stderr),
+      out: (line) => void process.stdout.write(`${line}\n`),
+      interrupted: whenInterrupted,
     });
-    out('');
-    out(ok ? 'demo finished: every pod was handled as expected' : 'demo finished: some answers were not as expected');
     return ok ? EXIT_OK : EXIT_FAILED;
   },
 };

@@ -1,0 +1,61 @@
+/** `podeip binder`: the controller that binds EIPs to pods and flips their readiness condition. */
+import type { Command } from '../command.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, settingOptions } from '../command.js';
+import { createLogger } from '../logger.js';
+import { loadBinderConfig, readPodNamespace } from '../../binder/config/load.js';
+import { binderSettings } from '../../binder/config/schema.js';
+import { referencedFileProblems, startBinderProgram } from '../../binder/main.js';
+import { closeOnSignals } from '../../webhook/server/main.js';
+
+export const binderCommand: Command = {
+  name: 'binder',
+  summary: 'Allocate or take each pod’s EIP, associate it with the pod’s IP, record it in a PodEIP and set the pod’s condition; release what podeip allocated.',
+  details: [
+    'With neither --kubeconfig nor KUBECONFIG it uses the pod’s service account (in a cluster).',
+    'Serves /healthz, /readyz (200 once the caches have synced, leader or standby) and /metrics on --port.',
+    'SIGTERM or SIGINT: stop acting, finish reconciles under way, release the lease, exit 0.',
+  ].join('\n'),
+  options: {
+    ...settingOptions(binderSettings),
+    'check-config': { type: 'boolean', description: 'validate the configuration and the files it names, print it, and exit' },
+  },
+  async run(values) {
+    const loaded = loadBinderConfig({
+      ...(typeof values.config === 'string' ? { file: values.config } : process.env.PODEIP_CONFIG ? { file: process.env.PODEIP_CONFIG } : {}),
+      flags: values,
+      env: process.env,
+      ...podNamespaceIfAny(),
+    });
+    const problems = loaded.ok ? referencedFileProblems(loaded.config) : loaded.problems;
+    if (!loaded.ok || problems.length > 0) {
+      process.stderr.write(`podeip binder: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      return EXIT_USAGE;
+    }
+    const config = loaded.config;
+    if (values['check-config'] === true) {
+      // The configuration holds paths, never the credentials themselves, so it can be shown whole.
+      process.stdout.write(`configuration is valid\n${JSON.stringify(config, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    const logger = createLogger({ level: config.log.level, name: 'podeip-binder' });
+    let running;
+    try {
+      running = await startBinderProgram(config, { logger });
+    } catch (err) {
+      logger.fatal({ err }, 'binder failed to start');
+      return EXIT_FAILED;
+    }
+    try {
+      await closeOnSignals(running, logger);
+      return EXIT_OK;
+    } catch (err) {
+      logger.error({ err }, 'binder did not shut down cleanly');
+      return EXIT_FAILED;
+    }
+  },
+};
+
+function podNamespaceIfAny(): { podNamespace?: string } {
+  const namespace = readPodNamespace();
+  return namespace === undefined ? {} : { podNamespace: namespace };
+}

@@ -1,0 +1,58 @@
+/**
+ * The configured adapter over the real SDKs against the cloud stand-in: a rotated key file is used for
+ * the next call, without a restart. The new key here may not describe EIPs, so its refusal proves the swap.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { NO_CLOUD_METRICS } from '../../../../binder/cloud/cloud-metrics.js';
+import { createConfiguredCloud } from '../../../../binder/config/cloud-adapter.js';
+import { credentialsSourceFor, type CredentialsSource } from '../../../../binder/config/credentials.js';
+import { startCloudSandbox, type CloudSandbox } from '../../../../sandbox/cloud/index.js';
+
+let cloud: CloudSandbox;
+let source: CredentialsSource;
+
+beforeAll(async () => {
+  cloud = await startCloudSandbox({});
+});
+
+afterAll(async () => {
+  source?.close();
+  await cloud?.close();
+});
+
+it('signs with the rotated key file from the next call on', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'podeip-rotate-')), 'cloud.json');
+  writeFileSync(path, JSON.stringify({ accessKeyId: cloud.accessKeyId, accessKeySecret: cloud.accessKeySecret }));
+  const logger = pino({ enabled: false });
+  source = credentialsSourceFor({ source: 'key-file', path }, { logger, pollMs: 50 });
+  const eips = createConfiguredCloud(
+    {
+      regionId: cloud.regionId,
+      vpcId: cloud.vpcId,
+      endpoint: cloud.endpoint,
+      protocol: 'http',
+      credentials: { source: 'key-file', path },
+      readTimeoutMs: 2000,
+      connectTimeoutMs: 1000,
+      rateLimitsPerMinute: {},
+      rateLimitWindowSeconds: 60,
+    },
+    { credentials: source, logger, metrics: NO_CLOUD_METRICS },
+  );
+  cloud.controls.createEip({ allocationId: 'eip-rotation01' });
+  expect((await eips.describeEips({ allocationIds: ['eip-rotation01'] })).map((e) => e.allocationId)).toEqual(['eip-rotation01']);
+
+  const rotated = cloud.controls.addAccessKey({ deniedActions: ['DescribeEipAddresses'] });
+  let swapped = false;
+  source.onChange(() => (swapped = true));
+  writeFileSync(`${path}.new`, JSON.stringify({ accessKeyId: rotated.accessKeyId, accessKeySecret: rotated.accessKeySecret }));
+  renameSync(`${path}.new`, path);
+  const deadline = Date.now() + 5000;
+  while (!swapped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(swapped).toBe(true);
+  await expect(eips.describeEips({ allocationIds: ['eip-rotation01'] })).rejects.toMatchObject({ kind: 'permission' });
+});
