@@ -107,7 +107,9 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
         uniqueItems: true,
         default: [],
       },
-      workers: { type: 'integer', minimum: 1, maximum: 64, default: 4 },
+      // Workers are async tasks that mostly wait on the cloud (its transitions, its rate limits), so many are
+      // cheap; with few, a burst queues behind the Allocate bucket before any Associate starts.
+      workers: { type: 'integer', minimum: 1, maximum: 256, default: 32 },
       resyncSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 600 },
       watch: {
         type: 'object',
@@ -165,7 +167,7 @@ export const binderSettings: readonly SettingSource[] = [
     env: 'PODEIP_CLOUD_KEY_FILE',
     description: 'JSON file with accessKeyId, accessKeySecret [, securityToken], re-read when it changes; implies --cloud-credentials key-file',
   },
-  { path: 'workers', flag: 'workers', env: 'PODEIP_WORKERS', description: 'pods reconciled at once (default 4)' },
+  { path: 'workers', flag: 'workers', env: 'PODEIP_WORKERS', description: 'pods reconciled at once (default 32)' },
   { path: 'namespaces', flag: 'namespaces', env: 'PODEIP_NAMESPACES', description: 'comma list of namespaces to watch (default: all)' },
   { path: 'server.port', flag: 'port', env: 'PODEIP_PORT', description: 'port of /healthz, /readyz and /metrics (default 8080)' },
   { path: 'server.host', flag: 'host', env: 'PODEIP_HOST', description: 'address to listen on (default 0.0.0.0)' },

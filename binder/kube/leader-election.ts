@@ -157,7 +157,9 @@ export class LeaderElector {
     this.leading = false;
     this.term?.abort(new Error(`leadership lost: ${why}`));
     this.term = undefined;
-    this.logger.warn({ why }, 'stopped leading');
+    // Losing the lease is worth a warning; giving it up on a deliberate stop is not.
+    if (why === 'stopped') this.logger.info({ why }, 'stopped leading');
+    else this.logger.warn({ why }, 'stopped leading');
     try {
       this.options.onStoppedLeading?.();
     } catch (error) {
