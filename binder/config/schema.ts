@@ -1,6 +1,7 @@
 /** The binder's configuration schema: defaults live here and nowhere else. */
 import type { JSONSchemaType } from 'ajv';
 import type { SettingSource } from '../../cli/config.js';
+import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection } from '../../cli/config-schema-parts.js';
 import { CLOUD_API_NAMES } from '../cloud/eip-cloud.js';
 import type { BinderCloudConfig, BinderConfig, CloudCredentialsConfig, LeaderElectionConfig } from './types.js';
 
@@ -23,8 +24,6 @@ const VPC_ID = '^vpc-[0-9a-z]+$';
 const VPC_ID_MEANS = 'a VPC id such as vpc-bp1abc…';
 const ENDPOINT = '^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$';
 const ENDPOINT_MEANS = 'host[:port] without a scheme, e.g. vpc.cn-hangzhou.aliyuncs.com';
-/** An empty object as the default of a nested section: ajv then fills it from the section's own defaults. */
-const FILLED_FROM_NESTED_DEFAULTS = {} as never;
 
 // A file that names a key file but no source means the key file; the `then`/`else` defaults say so.
 const credentials = {
@@ -123,25 +122,8 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
       },
       cloud,
       leaderElection: leaderElection(options.leaseNamespace ?? DEFAULT_LEASE_NAMESPACE),
-      server: {
-        type: 'object',
-        additionalProperties: false,
-        default: FILLED_FROM_NESTED_DEFAULTS,
-        required: ['host', 'port'],
-        properties: {
-          host: { type: 'string', minLength: 1, default: '0.0.0.0' },
-          port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
-        },
-      },
-      log: {
-        type: 'object',
-        additionalProperties: false,
-        default: FILLED_FROM_NESTED_DEFAULTS,
-        required: ['level'],
-        properties: {
-          level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
-        },
-      },
+      server: listenSection(8080),
+      log: logSection,
     },
   };
 }

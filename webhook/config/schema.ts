@@ -1,6 +1,7 @@
 /** The webhook's configuration schema: defaults live here and nowhere else. */
 import type { JSONSchemaType } from 'ajv';
 import type { SettingSource } from '../../cli/config.js';
+import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection } from '../../cli/config-schema-parts.js';
 import type { InitContainerConfig, MutationPolicy, ResourceList, WebhookConfig } from './types.js';
 
 /** Kubernetes quantities such as `10m`, `0.5`, `32Mi`, `1G`. */
@@ -10,8 +11,7 @@ const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 // Pattern errors quote these instead of the regular expression.
 const QUANTITY_MEANS = 'a Kubernetes quantity such as 100m or 32Mi';
 const DNS_LABEL_MEANS = 'a DNS label: lower-case letters, digits and dashes, at most 63';
-/** An empty object as the default of a nested section: ajv then fills it from the section's own defaults. */
-const FILLED_FROM_NESTED_DEFAULTS = {} as never;
+
 
 const resourceList: JSONSchemaType<ResourceList> = {
   type: 'object',
@@ -74,16 +74,7 @@ export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
   additionalProperties: false,
   required: ['listen', 'tls', 'mutation', 'bodyLimitBytes', 'shutdownTimeoutSeconds', 'log'],
   properties: {
-    listen: {
-      type: 'object',
-      additionalProperties: false,
-      default: FILLED_FROM_NESTED_DEFAULTS,
-      required: ['host', 'port'],
-      properties: {
-        host: { type: 'string', minLength: 1, default: '0.0.0.0' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, default: 9443 },
-      },
-    },
+    listen: listenSection(9443),
     tls: {
       type: 'object',
       additionalProperties: false,
@@ -101,19 +92,7 @@ export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
     bodyLimitBytes: { type: 'integer', minimum: 65536, maximum: 67108864, default: 7340032 },
     // Below the pod's default 30 s termination grace, so in-flight reviews finish before SIGKILL.
     shutdownTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 25 },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      default: FILLED_FROM_NESTED_DEFAULTS,
-      required: ['level'],
-      properties: {
-        level: {
-          type: 'string',
-          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-          default: 'info',
-        },
-      },
-    },
+    log: logSection,
   },
 };
 
