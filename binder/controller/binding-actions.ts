@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, PODEIP_GROUP, PODEIP_PLURAL, PODEIP_VERSION } from '../../api/constants.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { clientTokenFor, ownershipTagsFor, type TokenOperation } from '../cloud/client-tokens.js';
-import type { EipCloud } from '../cloud/eip-cloud.js';
+import type { EipCloud, EipState } from '../cloud/eip-cloud.js';
 import { MERGE_PATCH, isAlreadyExists, isConflict, isNotFound } from '../kube/api-clients.js';
 import type { EventRecorder } from '../kube/events.js';
 import { setAllocatedEipAddress } from '../kube/pod-annotations.js';
@@ -69,11 +69,32 @@ const POD_GONE: ActionResult = { stop: undefined };
 export class BindingActions {
   /** Per key, how often each cloud write was sent: a repeat gets a fresh ClientToken, the retries inside one call do not. */
   private readonly generations = new Map<string, Map<string, number>>();
+  /**
+   * What this process's own writes prove, so the next pass need not ask the cloud: an auto PodEIP it
+   * created and has not tried to allocate for (no EIP can carry its pod's tags yet), and an EIP it has
+   * just allocated (Available at that moment). Memory only: a restarted binder looks everything up.
+   */
+  private readonly createdUnallocated = new Map<string, string>();
+  private readonly justAllocated = new Map<string, EipState>();
 
   constructor(private readonly deps: BindingActionDeps) {}
 
   forget(key: string): void {
     this.generations.delete(key);
+    this.createdUnallocated.delete(key);
+    this.justAllocated.delete(key);
+  }
+
+  /** True when this process created the key's auto PodEIP for `podUid` and has not called Allocate since. */
+  provesNoAllocation(key: string, podUid: string): boolean {
+    return this.createdUnallocated.get(key) === podUid;
+  }
+
+  /** The EIP this process just allocated for the key, once: the first look after Allocate. */
+  takeJustAllocated(key: string, allocationId: string): EipState | undefined {
+    const eip = this.justAllocated.get(key);
+    this.justAllocated.delete(key);
+    return eip?.allocationId === allocationId ? eip : undefined;
   }
 
   perform(s: PassState, action: Action, previous: Action | undefined): Promise<ActionResult> {
@@ -137,6 +158,7 @@ export class BindingActions {
     try {
       const created = await this.deps.podEips.create(ref, action.spec, { labels: { ...PODEIP_LABELS }, annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid } });
       this.remember(s, created);
+      if (action.spec.allocationType.type === 'Auto' && action.spec.allocationID === '') this.createdUnallocated.set(s.key, action.podUid);
       this.log(s, { allocationType: action.spec.allocationType.type, releaseStrategy: action.spec.allocationType.releaseStrategy }, 'created PodEIP');
       return 'continue';
     } catch (error) {
@@ -253,8 +275,11 @@ export class BindingActions {
     const ownershipTags = ownershipTagsFor({ clusterId: this.deps.clusterId, namespace: s.namespace, podName: s.name, podUid: action.podUid });
     const clientToken = clientTokenFor({ operation: 'allocate', podUid: action.podUid, generation: action.attempt });
     this.checkActing(s);
+    // From here an EIP may carry the pod's tags (even if the call fails after taking effect).
+    this.createdUnallocated.delete(s.key);
     const allocated = await this.deps.cloud.allocateEip(action.request, { clientToken, ownershipTags });
     this.log(s, { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt }, 'allocated EIP');
+    this.justAllocated.set(s.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
     // Recorded before anything else, so the next pass binds this EIP and no other; a crash right here is
     // recovered by the ownership tags (and the same ClientToken would answer with this EIP again).
     return this.recordAllocation(s, allocated.allocationId, undefined);
@@ -340,4 +365,25 @@ export class BindingActions {
     perKey.set(id, generation + 1);
     return clientTokenFor({ operation, podUid: uid, allocationId, target, generation });
   }
+}
+
+/** What AllocateEipAddress's answer says of the new EIP: Available and bound to nothing; the rest is looked up when bound. */
+function newlyAllocatedEip(allocationId: string, ipAddress: string): EipState {
+  return {
+    allocationId,
+    ipAddress,
+    status: 'Available',
+    instanceId: '',
+    instanceType: '',
+    privateIpAddress: '',
+    bandwidthPackageId: '',
+    isp: '',
+    internetChargeType: '',
+    instanceChargeType: '',
+    resourceGroupId: '',
+    publicIpAddressPoolId: '',
+    name: '',
+    bandwidth: Number.NaN,
+    tags: {},
+  };
 }

@@ -217,12 +217,16 @@ class BindingReconciler {
       case 'network-interface':
         o.networkInterface = await this.networkInterfaceOf(s);
         return;
-      case 'eip':
-        o.eip = await this.eipOf(s.podEip?.spec.allocationID ?? '');
+      case 'eip': {
+        const allocationId = s.podEip?.spec.allocationID ?? '';
+        o.eip = this.actions.takeJustAllocated(s.key, allocationId) ?? (await this.eipOf(allocationId));
         return;
-      case 'tagged-eips':
-        o.taggedEips = await this.taggedEipsOf(s);
+      }
+      case 'tagged-eips': {
+        const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
+        o.taggedEips = owner !== '' && this.actions.provesNoAllocation(s.key, owner) ? [] : await this.taggedEipsOf(s);
         return;
+      }
       case 'ip-holder': {
         const ip = o.eip?.privateIpAddress ?? '';
         o.ipHolder = ip === '' ? null : (this.deps.ipHolder(ip, s.key) ?? null);
