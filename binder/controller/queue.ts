@@ -90,6 +90,8 @@ export class WorkQueue<K = string> {
   /** Keys waiting in `ready`, or processing and asked for again. */
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
+  /** Keys whose handler asked to continue at once: they go before keys not started yet. */
+  private readonly continuing = new Set<K>();
   private readonly failures = new Map<K, number>();
   /** The earliest time each delayed key is due; the heap may hold later, stale entries too. */
   private readonly due = new Map<K, number>();
@@ -236,11 +238,15 @@ export class WorkQueue<K = string> {
 
   private done(key: K): void {
     this.processing.delete(key);
+    const continuing = this.continuing.delete(key);
     if (this.dirty.has(key)) {
       if (this.shuttingDown && !this.draining) this.dirty.delete(key);
       else {
         const worker = this.idleWorkers.shift();
         if (worker !== undefined) this.handOut(key, worker);
+        // Finishing what was started comes before starting something new: a burst then pipelines its
+        // steps (allocate, then associate) instead of doing every first step before any second one.
+        else if (continuing) this.ready.unshift(key);
         else this.ready.push(key);
       }
     }
@@ -254,6 +260,7 @@ export class WorkQueue<K = string> {
       try {
         const outcome = await handler(key);
         this.forget(key);
+        if (outcome && outcome.requeueAfterMs === 0) this.continuing.add(key);
         if (outcome && outcome.requeueAfterMs >= 0) this.addAfter(key, outcome.requeueAfterMs);
       } catch (error) {
         const delay = this.shuttingDown ? 0 : this.addRateLimited(key);

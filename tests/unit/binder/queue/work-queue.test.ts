@@ -47,6 +47,26 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 describe('WorkQueue', () => {
+  it('puts a key whose handler asks to continue at once before keys not started yet, and a later requeue at the back', async () => {
+    const queue = new WorkQueue<string>();
+    for (const key of ['a', 'b', 'c']) queue.add(key);
+    const seen: string[] = [];
+    const steps = new Map<string, number>();
+    const running = queue.run(1, async (key) => {
+      seen.push(key);
+      const step = (steps.get(key) ?? 0) + 1;
+      steps.set(key, step);
+      // `a` continues at once after its first step; `b` is merely added again (an event), which waits its turn.
+      if (key === 'a' && step === 1) return { requeueAfterMs: 0 };
+      if (key === 'b' && step === 1) queue.add('b');
+      return undefined;
+    });
+    await settle();
+    await queue.shutDown({ drain: true });
+    await running;
+    expect(seen).toEqual(['a', 'a', 'b', 'c', 'b']);
+  });
+
   it('merges repeated adds of a waiting key into one', async () => {
     const queue = new WorkQueue<string>();
     queue.add('a');
