@@ -3,8 +3,8 @@
  * cannot act twice (same ClientToken), describes coalesced by allocation id, and errors as CloudError.
  * Writes are fire-and-accept: the reconciler polls describeEips for the outcome.
  */
-import EcsModule from '@alicloud/ecs20140526';
-import { $OpenApiUtil } from '@alicloud/openapi-core';
+import OpenApiModule, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
+import { RuntimeOptions } from '@darabonba/typescript';
 import VpcModule, * as $Vpc from '@alicloud/vpc20160428';
 import { pino, type Logger } from 'pino';
 import type { AutoEipRequest } from '../../api/eip-request.js';
@@ -14,7 +14,8 @@ import {
   allocateEipRequest,
   chunked,
   describeEipsRequest,
-  describeNetworkInterfacesRequest,
+  describeNetworkInterfacesQuery,
+  networkInterfacesPageOf,
   eipStateOf,
   networkInterfaceMatchOf,
   type EipFilter,
@@ -42,7 +43,20 @@ import { TokenBucket, bucketShapeForLimit } from './token-bucket.js';
 import { sdkDefaultExport } from './sdk-module.js';
 
 const VpcClient = sdkDefaultExport(VpcModule);
-const EcsClient = sdkDefaultExport(EcsModule);
+const OpenApiClient = sdkDefaultExport(OpenApiModule);
+
+/** ECS DescribeNetworkInterfaces as the ECS SDK sends it (RPC style, query parameters, ACS3 signature). */
+const DESCRIBE_NETWORK_INTERFACES = new $OpenApiUtil.Params({
+  action: 'DescribeNetworkInterfaces',
+  version: '2014-05-26',
+  protocol: 'HTTPS',
+  pathname: '/',
+  method: 'POST',
+  authType: 'AK',
+  style: 'RPC',
+  reqBodyType: 'formData',
+  bodyType: 'json',
+});
 
 /**
  * Calls per minute per API, as published (reference notes §4); DescribeNetworkInterfaces is not
@@ -100,7 +114,7 @@ class AlibabaEipCloud implements EipCloud {
   private readonly vpcId: string;
   private readonly logger: Logger;
   private readonly vpc: InstanceType<typeof VpcClient>;
-  private readonly ecs: InstanceType<typeof EcsClient>;
+  private readonly ecs: InstanceType<typeof OpenApiClient>;
   private readonly runner: CloudCallRunner;
   private readonly batcher: DescribeBatcher;
 
@@ -125,7 +139,8 @@ class AlibabaEipCloud implements EipCloud {
         connectTimeout: Math.max(connectTimeout, readTimeout),
       });
     this.vpc = new VpcClient(config(options.endpoint));
-    this.ecs = new EcsClient(config(options.ecsEndpoint ?? options.endpoint));
+    // The ECS SDK would find the regional endpoint itself; the generic client needs it spelled out.
+    this.ecs = new OpenApiClient(config(options.ecsEndpoint ?? options.endpoint ?? `ecs.${options.regionId}.aliyuncs.com`));
     this.runner = new CloudCallRunner({
       buckets: bucketsFor(options.rateLimitsPerMinute ?? {}, options.rateLimitWindowMs ?? 60_000),
       metrics: options.metrics ?? NO_CLOUD_METRICS,
@@ -153,13 +168,14 @@ class AlibabaEipCloud implements EipCloud {
   private async findInNetworkInterfaces(filter: EniIpFilter, privateIp: string): Promise<NetworkInterfaceMatch | undefined> {
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
-      const request = describeNetworkInterfacesRequest(this.regionId, this.vpcId, filter, nextToken);
-      const response = await this.runner.call('DescribeNetworkInterfaces', () => this.ecs.describeNetworkInterfaces(request), { retryTransient: true, context: { privateIp } });
-      for (const eni of response.body?.networkInterfaceSets?.networkInterfaceSet ?? []) {
+      const request = new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query(describeNetworkInterfacesQuery(this.regionId, this.vpcId, filter, nextToken)) });
+      const response = await this.runner.call('DescribeNetworkInterfaces', () => this.ecs.callApi(DESCRIBE_NETWORK_INTERFACES, request, new RuntimeOptions({})), { retryTransient: true, context: { privateIp } });
+      const page = networkInterfacesPageOf(response.body);
+      for (const eni of page.interfaces) {
         const match = networkInterfaceMatchOf(eni, privateIp);
         if (match !== undefined) return match;
       }
-      nextToken = response.body?.nextToken;
+      nextToken = page.nextToken;
       if (nextToken === undefined || nextToken === '') return undefined;
     }
     this.logger.warn({ privateIp, pages: MAX_PAGES }, 'stopped paging DescribeNetworkInterfaces without finding the IP');

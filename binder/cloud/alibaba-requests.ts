@@ -4,7 +4,6 @@
  * RegionId goes on every request model, because the SDK's Config.regionId only picks the endpoint and the
  * API refuses a call without it (reference notes §7).
  */
-import * as $Ecs from '@alicloud/ecs20140526';
 import * as $Vpc from '@alicloud/vpc20160428';
 import type { AutoEipRequest } from '../../api/eip-request.js';
 import type { AllocateEipOptions, EipState, EipStatus, NetworkInterfaceMatch } from './eip-cloud.js';
@@ -104,14 +103,45 @@ export function eipStateOf(item: SdkEip): EipState {
 /** The two ways an ENI can hold a pod IP: as a secondary IP (Terway shared mode) or as its primary IP (exclusive mode). */
 export type EniIpFilter = { secondaryIp: string } | { primaryIp: string };
 
-export function describeNetworkInterfacesRequest(regionId: string, vpcId: string, filter: EniIpFilter, nextToken: string | undefined): $Ecs.DescribeNetworkInterfacesRequest {
-  return new $Ecs.DescribeNetworkInterfacesRequest({
-    regionId,
-    vpcId,
-    maxResults: ENI_PAGE_SIZE,
-    ...('secondaryIp' in filter ? { privateIpAddress: [filter.secondaryIp] } : { primaryIpAddress: filter.primaryIp }),
-    ...(nextToken !== undefined && nextToken !== '' ? { nextToken } : {}),
+/**
+ * The query of one DescribeNetworkInterfaces page, in the API's own parameter names. The binder calls
+ * this one ECS action through openapi-core directly: loading the whole ECS SDK for it costs ~70 MB.
+ */
+export function describeNetworkInterfacesQuery(regionId: string, vpcId: string, filter: EniIpFilter, nextToken: string | undefined): Record<string, string> {
+  return {
+    RegionId: regionId,
+    VpcId: vpcId,
+    MaxResults: String(ENI_PAGE_SIZE),
+    ...('secondaryIp' in filter ? { 'PrivateIpAddress.1': filter.secondaryIp } : { PrimaryIpAddress: filter.primaryIp }),
+    ...(nextToken !== undefined && nextToken !== '' ? { NextToken: nextToken } : {}),
+  };
+}
+
+type RawObject = Record<string, unknown>;
+const asObject = (value: unknown): RawObject => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as RawObject) : {});
+const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** One answer page, read from the raw JSON (the API's names) into the fields the binder reads. */
+export function networkInterfacesPageOf(body: unknown): { interfaces: SdkNetworkInterface[]; nextToken: string | undefined } {
+  const page = asObject(body);
+  const interfaces = asList(asObject(page.NetworkInterfaceSets).NetworkInterfaceSet).map((raw): SdkNetworkInterface => {
+    const eni = asObject(raw);
+    return {
+      networkInterfaceId: asString(eni.NetworkInterfaceId),
+      type: asString(eni.Type),
+      instanceId: asString(eni.InstanceId),
+      privateIpAddress: asString(eni.PrivateIpAddress),
+      privateIpSets: {
+        privateIpSet: asList(asObject(eni.PrivateIpSets).PrivateIpSet).map((set) => ({
+          privateIpAddress: asString(asObject(set).PrivateIpAddress),
+          primary: asObject(set).Primary === true || asObject(set).Primary === 'true',
+        })),
+      },
+      attachment: { instanceId: asString(asObject(eni.Attachment).InstanceId) },
+    };
   });
+  return { interfaces, nextToken: asString(page.NextToken) };
 }
 
 /** The fields of one DescribeNetworkInterfaces item that the binder reads. */
