@@ -128,9 +128,6 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
   };
 }
 
-/** The schema as seen outside a pod (Lease namespace podeip-system); the golden test pins its defaults. */
-export const binderConfigSchema: JSONSchemaType<BinderConfig> = createBinderConfigSchema();
-
 /**
  * Flags and environment variables of `podeip binder`, each mapped onto one path of the configuration.
  * `namespaces` is a comma list on the command line and in the environment; load.ts splits it.

@@ -105,7 +105,6 @@ export function withSignal(signal: AbortSignal, base?: ConfigurationOptions): Co
 /** Call options that send a patch with the given content type (client-node defaults to JSON patch). */
 export const STRATEGIC_MERGE_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 export const MERGE_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-export const JSON_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 /** The parts of a Kubernetes Status a caller decides on. */
 export interface KubeApiStatus {
