@@ -6,7 +6,8 @@
 import { INJECT_OVERRIDE_ANNOTATION, INJECT_OVERRIDE_VALUES, annotationKeys } from '../../api/annotations.js';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
 import { describeProblem, type AnnotationProblem, type EipRequest } from '../../api/eip-request.js';
-import { hasEipAnnotations, parseEipAnnotations } from '../../api/parse-annotations.js';
+import { deepFreeze } from '../../api/deep-freeze.js';
+import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api/parse-annotations.js';
 import type { InitContainerConfig, InjectionConfig, MutationPolicy, ResourceList } from '../config/types.js';
 import type { ContainerJson, OwnerReferenceJson, PodJson, PodSpecJson, VolumeJson } from './pod.js';
 import type { AdmissionOperation, JsonPatchOp, PodMutationPlan } from './types.js';
@@ -35,9 +36,10 @@ export function planPodMutation(input: PodAdmissionInput, policy: MutationPolicy
   const { operation, pod } = input;
   const annotations = pod.metadata?.annotations;
   // Called for every pod in the cluster: a pod that asks for nothing costs one set lookup per annotation.
-  if (!annotations || !hasEipAnnotations(annotations)) return allow([], []);
+  const fingerprint = eipAnnotationFingerprint(annotations);
+  if (!annotations || fingerprint === '') return allow([], []);
 
-  const parsed = parseEipAnnotations(annotations);
+  const parsed = parseEipAnnotationsMemoized(annotations, fingerprint);
   if (operation !== 'CREATE') {
     // Readiness gates can only be set at creation, and an existing pod must stay updatable (and deletable).
     return allow([], parsed.kind === 'invalid' ? [describeProblems(parsed.problems)] : []);
@@ -307,14 +309,6 @@ function waitForEipContainer(name: string, policy: MutationPolicy, volumeName: s
   let container = byNames.get(key);
   if (!container) byNames.set(key, (container = deepFreeze(buildWaitForEipContainer(name, policy, volumeName))));
   return container;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /** Copies only the quantities that are set: a JSON Patch value may not hold `undefined`. */

@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { annotationKeys, EIP_ANNOTATION_SUFFIXES, type EipAnnotationField } from '../../../api/annotations.js';
 import type { AnnotationProblem, EipRequest } from '../../../api/eip-request.js';
-import { hasEipAnnotations, parseEipAnnotations } from '../../../api/parse-annotations.js';
+import {
+  eipAnnotationFingerprint,
+  hasEipAnnotations,
+  parseEipAnnotations,
+  parseEipAnnotationsMemoized,
+} from '../../../api/parse-annotations.js';
 
 type Annotations = Record<string, string>;
 
@@ -273,5 +278,53 @@ describe('warnings', () => {
     const parsed = parseEipAnnotations({ ...AUTO, [`${K}eip-instance-charge-type`]: 'PrePaid', [`${K}eip-bandwidth`]: '0' });
     expect(parsed.kind).toBe('invalid');
     expect(parsed.warnings).toHaveLength(1);
+  });
+});
+
+describe('the memoized parse', () => {
+  const cases: Annotations[] = [
+    { ...AUTO, [`${K}eip-bandwidth`]: '10', 'app.kubernetes.io/name': 'web' },
+    { ...AUTO, [`${K}eip-bandwidth`]: '9000' },
+    { [`${K}pod-eip-instanceid`]: STATIC_ID, [`${N}pod-eip-instanceid`]: 'eip-other' },
+    { [`${K}pod-with-eip`]: 'false', [`${K}eip-isp`]: 'BGP' },
+    { [`${N}pod-with-eip`]: 'true', [`${K}eip-release-strategy`]: '5m30s' },
+  ];
+
+  it('answers exactly what parseEipAnnotations answers, first time and from the memo, frozen', () => {
+    for (let round = 0; round < 2; round++) {
+      for (const annotations of cases) {
+        const memoized = parseEipAnnotationsMemoized(annotations, eipAnnotationFingerprint(annotations));
+        expect(memoized).toEqual(parseEipAnnotations(annotations));
+        expect(Object.isFrozen(memoized) && Object.isFrozen(memoized.warnings)).toBe(true);
+        if (memoized.kind === 'invalid') expect(Object.isFrozen(memoized.problems[0])).toBe(true);
+      }
+    }
+  });
+
+  it('gives pods that differ in any EIP key or value different fingerprints, and ignores other keys', () => {
+    const base = { ...AUTO, [`${K}eip-bandwidth`]: '10' };
+    const fingerprints = [
+      base,
+      { ...AUTO, [`${K}eip-bandwidth`]: '11' },
+      { ...AUTO, [`${N}eip-bandwidth`]: '10' },
+      { ...AUTO },
+      // A value that spells a separator and the next key must not collide with two annotations.
+      { [`${K}pod-with-eip`]: `true\u0001${K}eip-bandwidth\u000010` },
+    ].map(eipAnnotationFingerprint);
+    expect(new Set(fingerprints).size).toBe(fingerprints.length);
+    expect(eipAnnotationFingerprint({ ...base, 'app.kubernetes.io/name': 'x' })).toBe(eipAnnotationFingerprint(base));
+    expect(eipAnnotationFingerprint({ 'app.kubernetes.io/name': 'x', 'podeip.io/inject': 'none' })).toBe('');
+    expect(eipAnnotationFingerprint(undefined)).toBe('');
+  });
+
+  it('stays right past its bound: a thousand distinct bandwidths, each read back correctly', () => {
+    for (let round = 0; round < 2; round++) {
+      for (let mbit = 1; mbit <= 1000; mbit++) {
+        const annotations = { ...AUTO, [`${K}eip-bandwidth`]: String(mbit) };
+        const parsed = parseEipAnnotationsMemoized(annotations, eipAnnotationFingerprint(annotations));
+        if (mbit <= 200) expect(parsed).toMatchObject({ kind: 'request', request: { bandwidth: mbit } });
+        else expect(parsed.kind).toBe('invalid');
+      }
+    }
   });
 });
