@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { MutationPolicy } from '../config/types.js';
 import type { WebhookMetrics } from '../metrics.js';
 import { answerForError } from './errors.js';
+import { useFastJsonBodyParser } from './json-body.js';
 import { registerMutatePodRoute } from './mutate-pod-route.js';
 
 export interface BuildAppOptions {
@@ -44,6 +45,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
 
   // kube-apiserver sends only application/json; fastify's built-in text/plain parser would let anything else in.
   app.removeContentTypeParser('text/plain');
+  useFastJsonBodyParser(app);
 
   let closing = false;
   app.addHook('preClose', async () => {

@@ -186,12 +186,30 @@ describe('requests that are not an AdmissionReview the webhook can judge', () =>
     ['malformed JSON', '{"apiVersion": "admission.k8s.io/v1", "kind":', 'InvalidJson'],
     ['an empty body', '', 'InvalidJson'],
     ['a prototype-poisoning body', '{"__proto__": {"allowed": true}}', 'InvalidJson'],
+    ['a prototype-poisoning key spelt with escapes', '{"request": {"\\u005f_pr\\u006fto__": {"x": 1}}}', 'InvalidJson'],
+    ['a constructor-poisoning body', '{"request": {"constructor": {"prototype": {"allowed": true}}}}', 'InvalidJson'],
+    ['a constructor key spelt with escapes', '{"request": {"c\\u006fnstructor": {"prototype": {}}}}', 'InvalidJson'],
     ['a review without request', '{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}', 'MalformedAdmissionReview'],
   ])('answers %s with 400 and a JSON error', async (_name, payload, error) => {
     const { app } = testApp();
     const { statusCode, body } = await post(app, payload);
     expect(statusCode).toBe(400);
     expect(body).toMatchObject({ error, message: expect.any(String) });
+  });
+
+  it('judges reviews in the spellings kube-apiserver uses: escaped <, > and &, a byte-order mark, the words in values', async () => {
+    const { app } = testApp();
+    const review = admissionFixture('deployment-pod-auto.json');
+    const pod = review.request.object as { spec: { containers: Array<{ command?: string[] }> } };
+    // Go's encoder writes <, > and & as \u003c, \u003e and \u0026; a value may mention either poisoning word.
+    (pod.spec.containers[0] as { command?: string[] }).command = ['sh', '-c', 'test -f /x && echo "<constructor> __proto__"'];
+    const goStyle = JSON.stringify(review).replace(/&/g, '\\u0026').replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+    expect(goStyle).toContain('\\u0026\\u0026');
+    for (const payload of [goStyle, `\uFEFF${goStyle}`]) {
+      const { statusCode, body } = await post(app, payload);
+      expect(statusCode).toBe(200);
+      expect(body.response).toMatchObject({ uid: review.request.uid, allowed: true, patchType: 'JSONPatch' });
+    }
   });
 
   it('answers a request without uid with 400 naming the field', async () => {
