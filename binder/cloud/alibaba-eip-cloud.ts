@@ -1,11 +1,10 @@
 /**
- * The EipCloud port over Alibaba's real VPC and ECS SDKs: client-side rate limits per API, retries that
+ * The EipCloud port over Alibaba's real VPC and ECS APIs (openapi-core, with the VPC SDK's models): client-side rate limits per API, retries that
  * cannot act twice (same ClientToken), describes coalesced by allocation id, and errors as CloudError.
  * Writes are fire-and-accept: the reconciler polls describeEips for the outcome.
  */
 import OpenApiModule, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
 import { RuntimeOptions } from '@darabonba/typescript';
-import VpcModule, * as $Vpc from '@alicloud/vpc20160428';
 import { pino, type Logger } from 'pino';
 import type { AutoEipRequest } from '../../api/eip-request.js';
 import { CredentialSource, type CloudCredentials } from './alibaba-credentials.js';
@@ -41,8 +40,8 @@ import {
 } from './eip-cloud.js';
 import { TokenBucket, bucketShapeForLimit } from './token-bucket.js';
 import { sdkDefaultExport } from './sdk-module.js';
+import * as $Vpc from './vpc-api.js';
 
-const VpcClient = sdkDefaultExport(VpcModule);
 const OpenApiClient = sdkDefaultExport(OpenApiModule);
 
 /** ECS DescribeNetworkInterfaces as the ECS SDK sends it (RPC style, query parameters, ACS3 signature). */
@@ -113,7 +112,7 @@ class AlibabaEipCloud implements EipCloud {
   private readonly regionId: string;
   private readonly vpcId: string;
   private readonly logger: Logger;
-  private readonly vpc: InstanceType<typeof VpcClient>;
+  private readonly vpc: $Vpc.VpcApi;
   private readonly ecs: InstanceType<typeof OpenApiClient>;
   private readonly runner: CloudCallRunner;
   private readonly batcher: DescribeBatcher;
@@ -138,7 +137,7 @@ class AlibabaEipCloud implements EipCloud {
         // lets an answer take readTimeoutMs on any socket; the runner's deadline bounds the whole attempt.
         connectTimeout: Math.max(connectTimeout, readTimeout),
       });
-    this.vpc = new VpcClient(config(options.endpoint));
+    this.vpc = new $Vpc.VpcApi(new OpenApiClient(config(options.endpoint ?? $Vpc.defaultVpcEndpoint(options.regionId))));
     // The ECS SDK would find the regional endpoint itself; the generic client needs it spelled out.
     this.ecs = new OpenApiClient(config(options.ecsEndpoint ?? options.endpoint ?? `ecs.${options.regionId}.aliyuncs.com`));
     this.runner = new CloudCallRunner({

@@ -4,7 +4,7 @@
  * RegionId goes on every request model, because the SDK's Config.regionId only picks the endpoint and the
  * API refuses a call without it (reference notes §7).
  */
-import * as $Vpc from '@alicloud/vpc20160428';
+import * as $Vpc from './vpc-api.js';
 import type { AutoEipRequest } from '../../api/eip-request.js';
 import type { AllocateEipOptions, EipState, EipStatus, NetworkInterfaceMatch } from './eip-cloud.js';
 
