@@ -45,17 +45,7 @@ import * as $Vpc from './vpc-api.js';
 const OpenApiClient = sdkDefaultExport(OpenApiModule);
 
 /** ECS DescribeNetworkInterfaces as the ECS SDK sends it (RPC style, query parameters, ACS3 signature). */
-const DESCRIBE_NETWORK_INTERFACES = new $OpenApiUtil.Params({
-  action: 'DescribeNetworkInterfaces',
-  version: '2014-05-26',
-  protocol: 'HTTPS',
-  pathname: '/',
-  method: 'POST',
-  authType: 'AK',
-  style: 'RPC',
-  reqBodyType: 'formData',
-  bodyType: 'json',
-});
+const DESCRIBE_NETWORK_INTERFACES = $Vpc.rpcActionParams('DescribeNetworkInterfaces', '2014-05-26');
 
 /**
  * Calls per minute per API, as published (reference notes §4); DescribeNetworkInterfaces is not

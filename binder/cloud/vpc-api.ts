@@ -63,6 +63,24 @@ export function defaultVpcEndpoint(regionId: string): string {
   return CENTRAL_ENDPOINT_REGIONS.has(regionId) ? 'vpc.aliyuncs.com' : `vpc.${regionId}.aliyuncs.com`;
 }
 
+/**
+ * How the generated SDKs call an RPC-style action: POST to /, parameters in the query, an AccessKey
+ * (ACS3) signature, a JSON answer.
+ */
+export function rpcActionParams(action: string, version: string): $OpenApiUtil.Params {
+  return new $OpenApiUtil.Params({
+    action,
+    version,
+    protocol: 'HTTPS',
+    pathname: '/',
+    method: 'POST',
+    authType: 'AK',
+    style: 'RPC',
+    reqBodyType: 'formData',
+    bodyType: 'json',
+  });
+}
+
 /** What a request model's class tells about its fields: their API names. */
 interface ModelClass {
   names(): Record<string, string>;
@@ -107,17 +125,7 @@ export class VpcApi {
       const value: unknown = (request as unknown as Record<string, unknown>)[field];
       if (!$dara.isNull(value)) query[apiName] = value;
     }
-    const params = new $OpenApiUtil.Params({
-      action,
-      version: VPC_API_VERSION,
-      protocol: 'HTTPS',
-      pathname: '/',
-      method: 'POST',
-      authType: 'AK',
-      style: 'RPC',
-      reqBodyType: 'formData',
-      bodyType: 'json',
-    });
+    const params = rpcActionParams(action, VPC_API_VERSION);
     const openApiRequest = new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query(query) });
     return $dara.cast<T>(await this.client.callApi(params, openApiRequest, new $dara.RuntimeOptions({})), response);
   }
