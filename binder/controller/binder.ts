@@ -123,6 +123,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
         await elector?.stop();
         await caches.stop();
         await events.flush();
+        clients.close();
         logger.info({ identity }, 'binder stopped');
       })()),
   };

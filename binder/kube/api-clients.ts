@@ -17,7 +17,9 @@ import {
   type Middleware,
   type RequestContext,
   type ResponseContext,
+  type SecurityAuthentication,
 } from '@kubernetes/client-node';
+import * as https from 'node:https';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -26,6 +28,8 @@ export interface KubeApiClients {
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  /** Closes the kept-alive connections; calls after this open new ones. */
+  close(): void;
 }
 
 export interface KubeConfigSource {
@@ -70,13 +74,78 @@ export function requestTimeoutMiddleware(ms: number): Middleware {
   };
 }
 
+/** The agent options that decide how a TLS connection is made; two requests with equal ones can share sockets. */
+const TLS_OPTION_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+type TlsOptions = Pick<https.AgentOptions, (typeof TLS_OPTION_KEYS)[number]>;
+
+function sameTlsOptions(a: TlsOptions, b: TlsOptions): boolean {
+  return TLS_OPTION_KEYS.every((key) => {
+    const [x, y] = [a[key], b[key]];
+    if (Buffer.isBuffer(x) && Buffer.isBuffer(y)) return x.equals(y);
+    return x === y || JSON.stringify(x) === JSON.stringify(y);
+  });
+}
+
+/** Requests in flight on a replaced agent end within their timeout; its sockets are closed after this. */
+const REPLACED_AGENT_GRACE_MS = 120_000;
+
+/**
+ * The KubeConfig's authentication with one kept-alive agent. client-node 1.4 builds a new https.Agent
+ * for every request, so no connection is ever reused: each call pays a TLS handshake and a new OpenSSL
+ * context built from the CA, and a binder writing a few thousand times churns the allocator until its
+ * RSS is tens of MB over its heap. Headers (tokens that rotate, exec credentials) are still applied per
+ * request by the KubeConfig; only the agent is swapped for a shared one with the same TLS options, and a
+ * new shared one is made when those options change. Proxy agents are left as client-node builds them.
+ */
+export class KeepAliveAuthentication implements SecurityAuthentication {
+  private shared: { options: TlsOptions; agent: https.Agent } | undefined;
+  private closed = false;
+
+  constructor(private readonly kubeConfig: KubeConfig) {}
+
+  getName(): string {
+    return 'podeip-keep-alive';
+  }
+
+  async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.kubeConfig.applySecurityAuthentication(context);
+    const built = context.getAgent();
+    if (this.closed || built === undefined || built.constructor !== https.Agent) return;
+    context.setAgent(this.agentFor((built as https.Agent).options));
+  }
+
+  /** The connections made so far, open or idle (for tests and metrics). */
+  connectionsOpen(): number {
+    const agent = this.shared?.agent;
+    if (agent === undefined) return 0;
+    const count = (lists: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(lists).reduce((sum, list) => sum + (list?.length ?? 0), 0);
+    return count(agent.sockets) + count(agent.freeSockets);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.shared?.agent.destroy();
+    this.shared = undefined;
+  }
+
+  private agentFor(options: https.AgentOptions): https.Agent {
+    const tls: TlsOptions = Object.fromEntries(TLS_OPTION_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+    if (this.shared !== undefined && sameTlsOptions(this.shared.options, tls)) return this.shared.agent;
+    const replaced = this.shared?.agent;
+    if (replaced !== undefined) setTimeout(() => replaced.destroy(), REPLACED_AGENT_GRACE_MS).unref();
+    this.shared = { options: tls, agent: new https.Agent({ ...tls, keepAlive: true }) };
+    return this.shared.agent;
+  }
+}
+
 export function createApiClients(kubeConfig: KubeConfig, options: { requestTimeoutMs?: number } = {}): KubeApiClients {
   const cluster = kubeConfig.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+  const authentication = new KeepAliveAuthentication(kubeConfig);
   // One middleware only: client-node reverses the configuration's middleware array in place on every call.
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
+    authMethods: { default: authentication },
     promiseMiddleware: [requestTimeoutMiddleware(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)],
   });
   return {
@@ -84,6 +153,7 @@ export function createApiClients(kubeConfig: KubeConfig, options: { requestTimeo
     core: new CoreV1Api(configuration),
     customObjects: new CustomObjectsApi(configuration),
     coordination: new CoordinationV1Api(configuration),
+    close: () => authentication.close(),
   };
 }
 

@@ -50,6 +50,8 @@ export interface KubeControls {
   /** How often watches that asked for bookmarks get a BOOKMARK. */
   setBookmarkInterval(ms: number): void;
   requestCount(filter?: RequestFilter): number;
+  /** TLS connections accepted since the start: a client that keeps connections alive opens few. */
+  connectionCount(): number;
   requestLog(filter?: RequestFilter): RequestLogEntry[];
   clearRequestLog(): void;
   /** Undoes failures and latency. */

@@ -162,6 +162,10 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     });
   });
   port = (server.address() as AddressInfo).port;
+  let connectionsAccepted = 0;
+  server.on('secureConnection', () => {
+    connectionsAccepted += 1;
+  });
   publishKubernetesService(store, host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger?.info({ url }, 'kube sandbox listening');
@@ -176,6 +180,7 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     setWatchHistory: (size) => store.setWatchHistory(size),
     setBookmarkInterval: (ms) => store.setBookmarkInterval(ms),
     requestCount: (filter) => log.filter((e) => matchesFilter(e, filter)).length,
+    connectionCount: () => connectionsAccepted,
     requestLog: (filter) => log.filter((e) => matchesFilter(e, filter)).map((e) => ({ ...e })),
     clearRequestLog: () => {
       log.length = 0;

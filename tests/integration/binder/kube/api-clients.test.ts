@@ -59,6 +59,23 @@ describe('loadKubeConfig', () => {
   });
 });
 
+describe('connections', () => {
+  it('keeps them alive: a hundred calls, ten at a time, open at most ten, and a closed client opens new ones', async () => {
+    const clients = createApiClients(edge.kubeConfig);
+    const before = edge.sandbox.controls.connectionCount();
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(Array.from({ length: 10 }, () => clients.core.readNamespace({ name: 'default' })));
+    }
+    const opened = edge.sandbox.controls.connectionCount() - before;
+    expect(opened).toBeGreaterThan(0);
+    expect(opened).toBeLessThanOrEqual(10);
+    clients.close();
+    // After close, requests still work (each on a connection of its own, as client-node does by itself).
+    expect((await clients.core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+    expect(edge.sandbox.controls.connectionCount() - before).toBe(opened + 1);
+  });
+});
+
 describe('request deadlines', () => {
   it('aborts a request that outlives the clients’ timeout, and one bounded by a signal', async () => {
     const { core } = createApiClients(edge.kubeConfig, { requestTimeoutMs: 200 });

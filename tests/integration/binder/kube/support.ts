@@ -12,7 +12,15 @@ export async function startKubeEdge(options: KubeSandboxOptions = {}): Promise<K
   const sandbox = await startKubeSandbox(options);
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromString(sandbox.kubeconfig());
-  return { sandbox, ...createApiClients(kubeConfig, { requestTimeoutMs: 10_000 }), close: () => sandbox.close() };
+  const clients = createApiClients(kubeConfig, { requestTimeoutMs: 10_000 });
+  return {
+    sandbox,
+    ...clients,
+    close: async () => {
+      clients.close();
+      await sandbox.close();
+    },
+  };
 }
 
 export async function createNamespace(edge: KubeEdge, name: string): Promise<void> {
