@@ -5,6 +5,7 @@ import { createLogger } from '../logger.js';
 import { loadBinderConfig, readPodNamespace } from '../../binder/config/load.js';
 import { binderSettings } from '../../binder/config/schema.js';
 import { referencedFileProblems, startBinderProgram } from '../../binder/main.js';
+import { BINDER_NODE_OPTIONS, missingNodeOptions } from '../../binder/runtime.js';
 import { closeOnSignals } from '../../webhook/server/main.js';
 
 export const binderCommand: Command = {
@@ -38,6 +39,10 @@ export const binderCommand: Command = {
       return EXIT_OK;
     }
     const logger = createLogger({ level: config.log.level, name: 'podeip-binder' });
+    const missing = missingNodeOptions();
+    if (missing.length > 0) {
+      logger.info({ missing, recommended: `NODE_OPTIONS="${BINDER_NODE_OPTIONS.join(' ')}"` }, 'started without the Node.js options the binder is sized for; its memory peaks higher');
+    }
     let running;
     try {
       running = await startBinderProgram(config, { logger });
