@@ -92,6 +92,8 @@ const parsedByFingerprint = new Map<string, Readonly<EipAnnotationParse>>();
 const MAX_MEMOIZED_PARSES = 256;
 /** Longer fingerprints are parsed every time: a cache entry should not pin a pod's worth of annotation text. */
 const MAX_MEMOIZED_FINGERPRINT = 4096;
+let lastFingerprint = '';
+let lastParse: Readonly<EipAnnotationParse> | undefined;
 
 /**
  * parseEipAnnotations for a pod whose fingerprint is known, from a bounded memo. The answer is deeply
@@ -101,12 +103,19 @@ export function parseEipAnnotationsMemoized(
   annotations: Readonly<Record<string, string>>,
   fingerprint: string,
 ): Readonly<EipAnnotationParse> {
+  // Admissions come in bursts of one workload's pods: comparing with the last fingerprint is cheaper than
+  // hashing it for the map.
+  if (fingerprint === lastFingerprint && lastParse !== undefined) return lastParse;
   const known = parsedByFingerprint.get(fingerprint);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    [lastFingerprint, lastParse] = [fingerprint, known];
+    return known;
+  }
   const parsed = deepFreeze(parseEipAnnotations(annotations));
   if (fingerprint.length <= MAX_MEMOIZED_FINGERPRINT) {
     if (parsedByFingerprint.size >= MAX_MEMOIZED_PARSES) parsedByFingerprint.clear();
     parsedByFingerprint.set(fingerprint, parsed);
+    [lastFingerprint, lastParse] = [fingerprint, parsed];
   }
   return parsed;
 }

@@ -218,9 +218,18 @@ function nameCandidates(base: string): NameCandidates {
   return candidates;
 }
 
-function firstFreeName(base: string, taken: ReadonlySet<string | undefined>): string {
+/** True iff an item of one of the lists has this name. Scans instead of building a set: lists are short. */
+function nameInLists(name: string, lists: ReadonlyArray<ReadonlyArray<{ name?: string } | null | undefined> | undefined>): boolean {
+  for (const list of lists) {
+    if (list === undefined) continue;
+    for (const item of list) if (item?.name === name) return true;
+  }
+  return false;
+}
+
+function firstFreeName(base: string, lists: ReadonlyArray<ReadonlyArray<{ name?: string } | null | undefined> | undefined>): string {
   const candidates = nameCandidates(base);
-  for (let n = 0; ; n++) if (!taken.has(candidates.nth(n))) return candidates.nth(n);
+  for (let n = 0; ; n++) if (!nameInLists(candidates.nth(n), lists)) return candidates.nth(n);
 }
 
 const DOWNWARD_ITEMS = [
@@ -244,7 +253,7 @@ function chooseVolume(spec: PodSpecJson, base: string): { name: string; exists: 
   const candidates = nameCandidates(base);
   const own = volumes.find((volume) => candidates.matches(volume?.name) && isPodInfoVolume(volume));
   if (own?.name !== undefined) return { name: own.name, exists: true };
-  return { name: firstFreeName(base, new Set(volumes.map((volume) => volume?.name))), exists: false };
+  return { name: firstFreeName(base, [volumes]), exists: false };
 }
 
 const podInfoVolumes = new Map<string, VolumeJson>();
@@ -282,12 +291,8 @@ function planInitContainer(spec: PodSpecJson, policy: MutationPolicy, volumeName
   if (initContainers?.some((c) => candidates.matches(c?.name) && isWaitForEipContainer(c))) return [];
 
   // Container names are unique across app, init and ephemeral containers.
-  const taken = new Set(
-    [spec.containers, spec.initContainers, spec.ephemeralContainers]
-      .flatMap((list) => arrayOrUndefined(list) ?? [])
-      .map((c) => c?.name),
-  );
-  const container = waitForEipContainer(firstFreeName(policy.initContainer.name, taken), policy, volumeName);
+  const lists = [spec.containers, spec.initContainers, spec.ephemeralContainers].map((list) => arrayOrUndefined(list));
+  const container = waitForEipContainer(firstFreeName(policy.initContainer.name, lists), policy, volumeName);
   // First, so no other init container (or native sidecar) starts before the address is known.
   return [
     initContainers
