@@ -114,14 +114,6 @@ export class KeepAliveAuthentication implements SecurityAuthentication {
     context.setAgent(this.agentFor((built as https.Agent).options));
   }
 
-  /** The connections made so far, open or idle (for tests and metrics). */
-  connectionsOpen(): number {
-    const agent = this.shared?.agent;
-    if (agent === undefined) return 0;
-    const count = (lists: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(lists).reduce((sum, list) => sum + (list?.length ?? 0), 0);
-    return count(agent.sockets) + count(agent.freeSockets);
-  }
-
   close(): void {
     this.closed = true;
     this.shared?.agent.destroy();
