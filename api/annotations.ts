@@ -40,6 +40,11 @@ export function annotationKeys(field: EipAnnotationField): string[] {
   return keys;
 }
 
+/** Every full key of every field: both prefixes and the legacy forms. A pod with none asks for no EIP. */
+export const EIP_ANNOTATION_KEYS: ReadonlySet<string> = new Set(
+  (Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[]).flatMap((field) => annotationKeys(field)),
+);
+
 /**
  * podeip's own per-pod override of what the webhook injects: a comma-separated list of
  * `readiness-gate`, `init-container`, or the single word `none`. Absent: the webhook's configuration decides.

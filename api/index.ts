@@ -3,6 +3,6 @@ export * from './constants.js';
 export * from './annotations.js';
 export * from './eip-request.js';
 export { parseGoDuration, formatGoDuration } from './duration.js';
-export { hasEipAnnotations, parseEipAnnotations } from './parse-annotations.js';
+export { eipAnnotationFingerprint, parseEipAnnotations } from './parse-annotations.js';
 export { EIP_ISPS, INSTANCE_CHARGE_TYPES, INTERNET_CHARGE_TYPES, SECURITY_PROTECTION_TYPES } from './annotation-values.js';
 export * from './podeip.js';

@@ -3,7 +3,7 @@
  * into every problem a person must fix before the pod can have its EIP. Pure: no I/O, no clock.
  */
 import { deepFreeze } from './deep-freeze.js';
-import { EIP_ANNOTATION_SUFFIXES, annotationKeys, type EipAnnotationField } from './annotations.js';
+import { EIP_ANNOTATION_KEYS, EIP_ANNOTATION_SUFFIXES, annotationKeys, type EipAnnotationField } from './annotations.js';
 import {
   EIP_ISPS,
   INSTANCE_CHARGE_TYPES,
@@ -31,7 +31,6 @@ const FIELDS = Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[];
 const KEYS_BY_FIELD: ReadonlyMap<EipAnnotationField, readonly string[]> = new Map(
   FIELDS.map((field) => [field, annotationKeys(field)]),
 );
-const EIP_KEYS: ReadonlySet<string> = new Set(FIELDS.flatMap((field) => annotationKeys(field)));
 
 /**
  * Options of an allocation, named as in AutoEipRequest so the table fills the request directly. Bandwidth is
@@ -62,24 +61,15 @@ const DEFAULT_INTERNET_CHARGE_TYPE: InternetChargeType = 'PayByTraffic';
 const DEFAULT_INSTANCE_CHARGE_TYPE: InstanceChargeType = 'PostPaid';
 
 /**
- * True iff any annotation is one of the EIP keys. The webhook calls this for every pod in the cluster, so it
- * only looks keys up in a set built once.
- */
-export function hasEipAnnotations(annotations: Readonly<Record<string, string>> | undefined): boolean {
-  if (!annotations) return false;
-  for (const key in annotations) if (EIP_KEYS.has(key)) return true;
-  return false;
-}
-
-/**
  * The pod's EIP annotations as one string (each key, the length of its value and the value, in the pod's
- * order), or '' when it has none: two pods with the same fingerprint get the same parse.
+ * order), or '' when it has none: two pods with the same fingerprint get the same parse. The webhook calls
+ * this for every pod in the cluster; a pod without EIP annotations costs one set lookup per annotation.
  */
 export function eipAnnotationFingerprint(annotations: Readonly<Record<string, string>> | undefined): string {
   let fingerprint = '';
   if (!annotations) return fingerprint;
   for (const key in annotations) {
-    if (!EIP_KEYS.has(key) || !Object.hasOwn(annotations, key)) continue;
+    if (!EIP_ANNOTATION_KEYS.has(key) || !Object.hasOwn(annotations, key)) continue;
     const value = String(annotations[key]);
     // The value's length first: no value, whatever it holds, can then pass for the end of one pair and the next.
     fingerprint += `${key}\u0000${value.length}\u0000${value}`;

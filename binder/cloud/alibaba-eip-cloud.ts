@@ -1,6 +1,7 @@
 /**
- * The EipCloud port over Alibaba's real VPC and ECS APIs (openapi-core, with the VPC SDK's models): client-side rate limits per API, retries that
- * cannot act twice (same ClientToken), describes coalesced by allocation id, and errors as CloudError.
+ * The EipCloud port over Alibaba's real VPC and ECS APIs (openapi-core, with the VPC SDK's models):
+ * client-side rate limits per API, retries that cannot act twice (same ClientToken), describes coalesced
+ * by allocation id, and errors as CloudError.
  * Writes are fire-and-accept: the reconciler polls describeEips for the outcome.
  */
 import OpenApiModule, { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';

@@ -3,7 +3,7 @@
  * cluster of 20,000 pods costs a few megabytes, and pods that never asked for an EIP cost nothing.
  */
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
-import { EIP_ANNOTATION_SUFFIXES, annotationKeys, type EipAnnotationField } from '../../api/annotations.js';
+import { EIP_ANNOTATION_KEYS } from '../../api/annotations.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -67,11 +67,8 @@ export function toKubeTime(value: string | Date): string {
   return typeof value === 'string' ? value : value.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The keys `hasEipAnnotations` looks for (both prefixes and the legacy forms), plus the binder's own. */
-const KEPT_ANNOTATION_KEYS: ReadonlySet<string> = new Set([
-  ...(Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[]).flatMap((field) => annotationKeys(field)),
-  ALLOCATED_EIP_ADDRESS_ANNOTATION,
-]);
+/** The EIP keys (both prefixes and the legacy forms), plus the binder's own. */
+const KEPT_ANNOTATION_KEYS: ReadonlySet<string> = new Set([...EIP_ANNOTATION_KEYS, ALLOCATED_EIP_ADDRESS_ANNOTATION]);
 
 function eipAnnotationsOf(annotations: Record<string, string> | undefined): Record<string, string> {
   const kept: Record<string, string> = {};

@@ -35,7 +35,6 @@ export function escapeJsonPointerToken(token: string): string {
 export function planPodMutation(input: PodAdmissionInput, policy: MutationPolicy): PodMutationPlan {
   const { operation, pod } = input;
   const annotations = pod.metadata?.annotations;
-  // Called for every pod in the cluster: a pod that asks for nothing costs one set lookup per annotation.
   const fingerprint = eipAnnotationFingerprint(annotations);
   if (!annotations || fingerprint === '') return allow([], []);
 
@@ -218,8 +217,11 @@ function nameCandidates(base: string): NameCandidates {
   return candidates;
 }
 
+/** Lists of named things (volumes, or containers of each kind); a list the pod does not have is undefined. */
+type NamedLists = ReadonlyArray<ReadonlyArray<{ name?: string } | null | undefined> | undefined>;
+
 /** True iff an item of one of the lists has this name. Scans instead of building a set: lists are short. */
-function nameInLists(name: string, lists: ReadonlyArray<ReadonlyArray<{ name?: string } | null | undefined> | undefined>): boolean {
+function nameInLists(name: string, lists: NamedLists): boolean {
   for (const list of lists) {
     if (list === undefined) continue;
     for (const item of list) if (item?.name === name) return true;
@@ -227,7 +229,7 @@ function nameInLists(name: string, lists: ReadonlyArray<ReadonlyArray<{ name?: s
   return false;
 }
 
-function firstFreeName(base: string, lists: ReadonlyArray<ReadonlyArray<{ name?: string } | null | undefined> | undefined>): string {
+function firstFreeName(base: string, lists: NamedLists): string {
   const candidates = nameCandidates(base);
   for (let n = 0; ; n++) if (!nameInLists(candidates.nth(n), lists)) return candidates.nth(n);
 }
