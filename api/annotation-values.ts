@@ -3,7 +3,7 @@
  * person can act on; parse-annotations.ts adds the key and the value as written. Pure.
  */
 import AjvModule, { type ErrorObject, type JSONSchemaType } from 'ajv';
-import { MAX_USER_EIP_TAGS, PODEIP_OWNERSHIP_TAG_COUNT, PODEIP_TAG_PREFIX } from './constants.js';
+import { MAX_TAG_VALUE_LENGTH, MAX_USER_EIP_TAGS, PODEIP_OWNERSHIP_TAG_COUNT, PODEIP_TAG_PREFIX, RESERVED_TAG_PREFIX } from './constants.js';
 import { formatGoDuration, parseGoDuration } from './duration.js';
 import type { ReleaseStrategy } from './eip-request.js';
 
@@ -32,7 +32,6 @@ export const EIP_ISPS = [
 export const SECURITY_PROTECTION_TYPES = ['AntiDDoS_Enhanced'] as const;
 const MAX_SECURITY_PROTECTION_TYPES = 10;
 const MAX_TAG_KEY_LENGTH = 128;
-const MAX_TAG_VALUE_LENGTH = 128;
 
 /** `A or B`, or `one of A, B, C`. */
 function alternatives(allowed: readonly string[]): string {
@@ -156,7 +155,7 @@ function tagProblems(key: string, tagValue: string): string[] {
   const where = `tag key "${key}"`;
   if (key === '') messages.push('tag keys must not be empty');
   if (length(key) > MAX_TAG_KEY_LENGTH) messages.push(`${where} must be at most ${MAX_TAG_KEY_LENGTH} characters long`);
-  if (/^(aliyun|acs:)/i.test(key)) messages.push(`${where} must not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`);
+  if (RESERVED_TAG_PREFIX.test(key)) messages.push(`${where} must not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`);
   if (/https?:\/\//i.test(key)) messages.push(`${where} must not contain http:// or https://`);
   if (key.startsWith(PODEIP_TAG_PREFIX)) {
     messages.push(`${where} must not start with "${PODEIP_TAG_PREFIX}", which is reserved for podeip's own tags`);

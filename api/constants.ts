@@ -18,7 +18,18 @@ export const PODEIP_SINGULAR = 'podeip';
 
 /** Tag keys under this prefix mark the EIPs podeip owns, so `eip-tags` may not set them. */
 export const PODEIP_TAG_PREFIX = 'podeip.io/';
-/** Alibaba Cloud holds at most 20 tags on one EIP (TagResources); podeip's ownership tags use 4 of them. */
+/** The tags that say whose an EIP is; the orphan sweep trusts them. */
+export const PODEIP_OWNERSHIP_TAG_KEYS = {
+  clusterId: `${PODEIP_TAG_PREFIX}cluster-id`,
+  namespace: `${PODEIP_TAG_PREFIX}namespace`,
+  podName: `${PODEIP_TAG_PREFIX}pod-name`,
+  podUid: `${PODEIP_TAG_PREFIX}pod-uid`,
+} as const;
+/** Alibaba Cloud holds at most 20 tags on one EIP (TagResources); podeip's ownership tags use some of them. */
 export const MAX_TAGS_PER_EIP = 20;
-export const PODEIP_OWNERSHIP_TAG_COUNT = 4;
+export const PODEIP_OWNERSHIP_TAG_COUNT = Object.keys(PODEIP_OWNERSHIP_TAG_KEYS).length;
 export const MAX_USER_EIP_TAGS = MAX_TAGS_PER_EIP - PODEIP_OWNERSHIP_TAG_COUNT;
+/** Alibaba's limit on a tag value's length. */
+export const MAX_TAG_VALUE_LENGTH = 128;
+/** Alibaba refuses tag keys and values that start with these. */
+export const RESERVED_TAG_PREFIX = /^(aliyun|acs:)/i;

@@ -8,7 +8,7 @@
  * ENI or IP for the same EIP) and whenever the same operation must really happen again (`generation`).
  */
 import { createHash } from 'node:crypto';
-import { PODEIP_TAG_PREFIX } from '../../api/constants.js';
+import { MAX_TAG_VALUE_LENGTH, PODEIP_OWNERSHIP_TAG_KEYS, RESERVED_TAG_PREFIX } from '../../api/constants.js';
 
 export type TokenOperation = 'allocate' | 'associate' | 'unassociate' | 'add-to-package' | 'remove-from-package';
 
@@ -57,16 +57,7 @@ function digest(text: string, length: number): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, length);
 }
 
-export const OWNERSHIP_TAG_KEYS = {
-  clusterId: `${PODEIP_TAG_PREFIX}cluster-id`,
-  namespace: `${PODEIP_TAG_PREFIX}namespace`,
-  podName: `${PODEIP_TAG_PREFIX}pod-name`,
-  podUid: `${PODEIP_TAG_PREFIX}pod-uid`,
-} as const;
-
-export const MAX_TAG_VALUE_LENGTH = 128;
-/** Alibaba refuses tag keys and values that start with these. */
-const RESERVED_TAG_PREFIX = /^(aliyun|acs:)/i;
+export const OWNERSHIP_TAG_KEYS = PODEIP_OWNERSHIP_TAG_KEYS;
 
 export interface PodOwner {
   clusterId: string;

@@ -63,12 +63,12 @@ export interface CredentialsSource {
   close(): void;
 }
 
-/** Reads the key file once (throwing KeyFileError if it is unusable) and watches it when `watchFile` is set. */
-export function credentialsSourceFor(config: CloudCredentialsConfig, options: { logger: Logger; watchFile?: boolean; pollMs?: number }): CredentialsSource {
+/** Reads the key file once (throwing KeyFileError if it is unusable), then watches it for rotation. */
+export function credentialsSourceFor(config: CloudCredentialsConfig, options: { logger: Logger; pollMs?: number }): CredentialsSource {
   if (config.source === 'default-chain') {
     return { current: () => ({ kind: 'default-chain' }), onChange: () => undefined, close: () => undefined };
   }
-  return new KeyFileCredentials(config.path, options.logger, options.watchFile ?? true, options.pollMs ?? KEY_FILE_POLL_MS);
+  return new KeyFileCredentials(config.path, options.logger, options.pollMs ?? KEY_FILE_POLL_MS);
 }
 
 class KeyFileCredentials implements CredentialsSource {
@@ -82,13 +82,11 @@ class KeyFileCredentials implements CredentialsSource {
   constructor(
     private readonly path: string,
     logger: Logger,
-    watchFile: boolean,
     pollMs: number,
   ) {
     this.logger = logger.child({ component: 'cloud-credentials', keyFile: path });
     this.credentials = readKeyFile(path);
     this.fingerprint = fingerprintOf(this.credentials);
-    if (!watchFile) return;
     try {
       // The directory, not the file: kubelet replaces a Secret's files by swapping a symlink beside them.
       this.watcher = watch(dirname(path), { persistent: false }, (_event, name) => {

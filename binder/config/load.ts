@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { JSONSchemaType } from 'ajv';
 import { loadConfig, type ConfigResult } from '../../cli/config.js';
+import { RENEW_JITTER } from '../kube/leader-election.js';
 import { binderSettings, createBinderConfigSchema, LIST_SETTING_PATHS } from './schema.js';
 import type { BinderConfig } from './types.js';
 
@@ -13,7 +14,6 @@ import type { BinderConfig } from './types.js';
 export const POD_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** client-go's JitterFactor: a renewal retried with jitter must still land before the deadline. */
-const RENEW_JITTER = 1.2;
 
 export interface LoadBinderConfigInput {
   file?: string;

@@ -6,7 +6,7 @@
  */
 import { EIP_CONDITION_REASON_BOUND } from '../../api/constants.js';
 import { describeProblem, type AutoEipRequest, type EipRequest } from '../../api/eip-request.js';
-import { parseEipAnnotations } from '../../api/parse-annotations.js';
+import { eipAnnotationFingerprint, parseEipAnnotationsMemoized, type parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
@@ -126,7 +126,8 @@ export function decideBinding(o: Observed): Decision {
   if (podEip?.metadata.deletionTimestamp !== undefined) return decideAfterPod(o, podEip, { deleted: true });
   if (!pod) return podEip ? decideAfterPod(o, podEip) : done();
 
-  const parsed = parseEipAnnotations(pod.eipAnnotations);
+  // Called on every reconcile of every EIP pod; the annotations rarely change, so the parse is shared.
+  const parsed = parseEipAnnotationsMemoized(pod.eipAnnotations, eipAnnotationFingerprint(pod.eipAnnotations));
   if (podEip && ownerUid !== undefined && ownerUid !== pod.uid) return decideForPreviousPodsRecord(o, pod, podEip, parsed);
   if (parsed.kind === 'none') return podEip ? decideAfterPod(o, podEip) : decideNothingAsked(pod);
   if (parsed.kind === 'invalid') {

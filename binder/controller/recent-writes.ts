@@ -78,14 +78,6 @@ export class RecentPodEipWrites {
     this.resolve(key, cached);
     return echo;
   }
-
-  forget(key: string): void {
-    this.entries.delete(key);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }
 
 interface PodWriteEntry {

@@ -35,7 +35,8 @@ export interface LeaderElectionOptions {
 type Attempt = { ok: true } | { ok: false; heldBy?: string };
 
 /** client-go's JitterFactor for acquire retries. */
-const JITTER = 1.2;
+/** Followers wait up to this factor of retryPeriod between tries; the configuration is checked against it. */
+export const RENEW_JITTER = 1.2;
 
 export class LeaderElector {
   private readonly leaseDurationMs: number;
@@ -61,7 +62,7 @@ export class LeaderElector {
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     if (this.leaseDurationMs < 1000 || this.leaseDurationMs % 1000 !== 0) throw new Error(`leaseDurationMs must be whole seconds of at least 1000, got ${this.leaseDurationMs}`);
     if (this.leaseDurationMs <= this.renewDeadlineMs) throw new Error('leaseDurationMs must be greater than renewDeadlineMs');
-    if (this.renewDeadlineMs <= JITTER * this.retryPeriodMs) throw new Error(`renewDeadlineMs must be greater than ${JITTER} × retryPeriodMs`);
+    if (this.renewDeadlineMs <= RENEW_JITTER * this.retryPeriodMs) throw new Error(`renewDeadlineMs must be greater than ${RENEW_JITTER} × retryPeriodMs`);
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'leader-election', lease: `${options.namespace}/${options.name}`, identity: options.identity });
     this.random = options.random ?? Math.random;
   }
@@ -75,11 +76,6 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading;
-  }
-
-  /** The current term's signal; undefined while not leading. */
-  leadershipSignal(): AbortSignal | undefined {
-    return this.leading ? this.term?.signal : undefined;
   }
 
   /** The holder last observed on the lease ('' when released), if any was read yet. */
@@ -130,7 +126,7 @@ export class LeaderElector {
     } else if (this.leading && result.heldBy !== undefined) {
       this.stepDown(`lease now held by ${result.heldBy}`);
     }
-    this.schedule(this.leading ? this.retryPeriodMs : this.retryPeriodMs * (1 + (JITTER - 1) * this.random()));
+    this.schedule(this.leading ? this.retryPeriodMs : this.retryPeriodMs * (1 + (RENEW_JITTER - 1) * this.random()));
   }
 
   /** Counted from the start of the attempt that renewed: the write can only have landed after it. */

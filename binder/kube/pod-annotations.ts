@@ -32,7 +32,3 @@ export async function setAllocatedEipAddress(api: CoreV1Api, pod: PodRef, addres
   logger.info({ eipAddress: address ?? null, previous: current ?? null }, address == null ? 'removed allocated EIP address annotation' : 'set allocated EIP address annotation');
   return { wrote: true, podGone: false };
 }
-
-export function removeAllocatedEipAddress(api: CoreV1Api, pod: PodRef, options: Omit<PodWriteOptions, 'now'> = {}): Promise<PodWriteResult> {
-  return setAllocatedEipAddress(api, pod, undefined, options);
-}

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { STRATEGIC_MERGE_PATCH } from '../../../../binder/kube/api-clients.js';
-import { removeAllocatedEipAddress, setAllocatedEipAddress } from '../../../../binder/kube/pod-annotations.js';
+import { setAllocatedEipAddress } from '../../../../binder/kube/pod-annotations.js';
 import { setEipCondition } from '../../../../binder/kube/pod-condition.js';
 import { projectPod, type PodLike, type PodProjection } from '../../../../binder/kube/pod-projection.js';
 import { createNamespace, podBody, startKubeEdge, type KubeEdge } from './support.js';
@@ -105,9 +105,9 @@ describe('setAllocatedEipAddress', () => {
     expect(await setAllocatedEipAddress(edge.core, await observe('a1'), '47.100.1.2')).toEqual({ wrote: false, podGone: false });
     expect(podPatches('a1')).toBe(before + 1);
 
-    expect(await removeAllocatedEipAddress(edge.core, await observe('a1'))).toEqual({ wrote: true, podGone: false });
+    expect(await setAllocatedEipAddress(edge.core, await observe('a1'), undefined)).toEqual({ wrote: true, podGone: false });
     expect((await edge.core.readNamespacedPod({ namespace: NS, name: 'a1' })).metadata?.annotations).toEqual({ 'k8s.aliyun.com/pod-with-eip': 'true' });
-    expect(await removeAllocatedEipAddress(edge.core, await observe('a1'))).toEqual({ wrote: false, podGone: false });
+    expect(await setAllocatedEipAddress(edge.core, await observe('a1'), undefined)).toEqual({ wrote: false, podGone: false });
     expect(podPatches('a1')).toBe(before + 2);
   });
 
