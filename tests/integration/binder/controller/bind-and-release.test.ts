@@ -17,7 +17,7 @@ import {
   podEvents,
   podIpOf,
   sleep,
-  startTestBinder,
+  startSyncedBinder,
   startWorld,
   storedPod,
   storedPodEip,
@@ -32,8 +32,7 @@ let binder: TestBinder;
 
 beforeAll(async () => {
   world = await startWorld();
-  binder = await startTestBinder(world);
-  await waitFor('caches synced', () => binder.binder.hasSynced());
+  binder = await startSyncedBinder(world);
 });
 afterAll(async () => {
   world?.sandbox.cloud.controls.setFaults({});
@@ -142,5 +141,6 @@ describe('a pod that asks for nothing', () => {
     // The projection leaves the pod out of the cache, so it never reaches a worker.
     expect(await metricValue(binder.registry, 'podeip_binder_reconciles_total')).toBe(reconcilesBefore);
     expect(world.sandbox.kube.controls.requestCount({ method: 'POST', path: /podeips/ })).toBe(0);
+    expect(world.sandbox.kube.controls.requestLog({ path: /\/pods\/plain/ }).filter((e) => e.method !== 'GET')).toEqual([]);
   });
 });

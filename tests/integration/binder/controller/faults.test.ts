@@ -11,6 +11,7 @@ import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
 import {
   GATE,
   addressOf,
+  binderConfig,
   conditionOf,
   eipsOfCluster,
   eipsOwnedBy,
@@ -33,21 +34,8 @@ let binder: TestBinder;
 
 beforeAll(async () => {
   world = await startWorld({ cloud: { seed: 11, rateLimitWindowMs: WINDOW_SECONDS * 1000, rateLimitScale: WINDOW_SECONDS / 60 } });
-  const c = world.sandbox.cloudConnection();
   binder = await startTestBinder(world, {
-    config: {
-      cloud: {
-        regionId: c.regionId,
-        vpcId: c.vpcId,
-        endpoint: c.endpoint,
-        protocol: 'http',
-        credentials: { source: 'default-chain' },
-        readTimeoutMs: 3000,
-        connectTimeoutMs: 1000,
-        rateLimitsPerMinute: scaledLimits(WINDOW_SECONDS),
-        rateLimitWindowSeconds: WINDOW_SECONDS,
-      },
-    },
+    config: { cloud: { ...binderConfig(world).cloud, rateLimitsPerMinute: scaledLimits(WINDOW_SECONDS), rateLimitWindowSeconds: WINDOW_SECONDS } },
   });
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
-import { conditionOf, createNamespace, podBody, sleep, startTestBinder, startWorld, storedPod, storedPodEip, waitFor, type TestBinder, type World } from './support.js';
+import { conditionOf, createNamespace, podBody, sleep, startSyncedBinder, startWorld, storedPod, storedPodEip, waitFor, type TestBinder, type World } from './support.js';
 
 let world: World;
 let binder: TestBinder;
@@ -12,7 +12,7 @@ let binder: TestBinder;
 beforeAll(async () => {
   world = await startWorld({ cloud: { seed: 41 } });
   for (const ns of ['team-a', 'team-b', 'team-c']) await createNamespace(world, ns);
-  binder = await startTestBinder(world, { config: { namespaces: ['team-a', 'team-b'] } });
+  binder = await startSyncedBinder(world, { config: { namespaces: ['team-a', 'team-b'] } });
 });
 afterAll(async () => {
   await binder?.stop();

@@ -91,7 +91,7 @@ describe('stopped while the EIP is Associating', () => {
 
     await binder('second');
     await sleep(800);
-    expect(conditionOf(storedPod(world, NS, 'midway'), 'Ready')?.status).not.toBe('True');
+    expect(conditionOf(storedPod(world, NS, 'midway'), 'Ready')?.status).toBe('False');
     expect(conditionOf(storedPod(world, NS, 'midway'), 'k8s.aliyun.com/eip')).toMatchObject({ status: 'False', reason: 'AssociatingEip' });
     world.sandbox.cloud.controls.setFaults({});
     await waitFor('midway Ready', () => conditionOf(storedPod(world, NS, 'midway'), 'Ready')?.status === 'True');

@@ -138,11 +138,18 @@ export async function startTestBinder(world: World, options: { config?: Partial<
   };
 }
 
-/** The value of a counter or gauge series on a registry, or of a histogram's `_count`/`_sum` (0 when absent). */
+/** startTestBinder, then waits for its caches to sync: what a test needs before it judges the binder's decisions. */
+export async function startSyncedBinder(world: World, options: Parameters<typeof startTestBinder>[1] = {}): Promise<TestBinder> {
+  const started = await startTestBinder(world, options);
+  await waitFor('caches synced', () => started.binder.hasSynced());
+  return started;
+}
+
+/** The value of a counter or gauge series on a registry, or of a histogram's `_count`/`_sum`; throws when the registry has no such metric. */
 export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const base = name.replace(/_(count|sum)$/, '');
   const metric = registry.getSingleMetric(name) ?? registry.getSingleMetric(base);
-  if (metric === undefined) return 0;
+  if (metric === undefined) throw new Error(`no metric ${name} on this registry`);
   const values = (await metric.get()).values.filter(
     (v) => ((v as { metricName?: string }).metricName ?? name) === name && Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value),
   );

@@ -105,9 +105,10 @@ describe('PodEipClient', () => {
     const first = await client.create({ namespace: NS, name: 'room-4' }, SPEC);
     await client.removeFinalizer(first);
     await client.delete({ namespace: NS, name: 'room-4' });
-    await client.create({ namespace: NS, name: 'room-4' }, SPEC);
+    const second = await client.create({ namespace: NS, name: 'room-4' }, SPEC);
     const refused = await client.delete({ namespace: NS, name: 'room-4' }, { uid: first.metadata.uid! }).catch((e: unknown) => e);
     expect(apiErrorStatus(refused)?.code).toBe(409);
-    expect(await client.get({ namespace: NS, name: 'room-4' })).toBeDefined();
+    expect((await client.get({ namespace: NS, name: 'room-4' }))?.metadata.uid).toBe(second.metadata.uid);
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
   });
 });

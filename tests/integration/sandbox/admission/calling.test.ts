@@ -6,7 +6,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createWebhookAdmission, type ServiceResolver, type WebhookAdmission } from '../../../../sandbox/kube/admission/index.js';
 import { createClusterStore, type SandboxClusterStore } from '../../../../sandbox/kube/store.js';
-import { StatusError, type AdmissionResult } from '../../../../sandbox/kube/types.js';
 import {
   addWebhookConfiguration,
   allow,
@@ -16,6 +15,7 @@ import {
   HOOK_NAMESPACE,
   patchWith,
   pod,
+  refusal,
   review,
   serviceWebhook,
   startReviewServer,
@@ -54,15 +54,6 @@ afterEach(() => {
   chain.close();
   store.close();
 });
-
-async function refusal(promise: Promise<AdmissionResult>): Promise<StatusError> {
-  const outcome = await promise.then(
-    (result) => result,
-    (error: unknown) => error,
-  );
-  if (!(outcome instanceof StatusError)) throw new Error(`expected a refusal, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
 
 describe('the AdmissionReview sent', () => {
   it('carries the request as kube-apiserver writes it, with a fresh uid per call', async () => {

@@ -11,7 +11,7 @@ import { ruleMatches, type RuleSubject } from '../../../../sandbox/kube/admissio
 import type { RuleWithOperations } from '../../../../sandbox/kube/admission/webhook-configuration.js';
 import { createClusterStore, type SandboxClusterStore } from '../../../../sandbox/kube/store.js';
 import { StatusError } from '../../../../sandbox/kube/types.js';
-import { addNamespace, addWebhookConfiguration, allow, attributesFor, HOOK_NAMESPACE, HOOK_SERVICE, pod, podeipMatchCondition, serviceWebhook, startReviewServer, type ReviewServer } from './support.js';
+import { addNamespace, addWebhookConfiguration, allow, attributesFor, HOOK_NAMESPACE, HOOK_SERVICE, pod, podeipMatchCondition, refusal, serviceWebhook, startReviewServer, type ReviewServer } from './support.js';
 
 describe('a rule', () => {
   const rule = (r: Partial<RuleWithOperations>): RuleWithOperations => ({ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: '*', ...r });
@@ -163,7 +163,7 @@ describe('the webhooks the chain calls', () => {
       serviceWebhook('broken.example.com', '/a', { objectSelector: { matchExpressions: [{ key: 'a', operator: 'Equals', values: ['b'] }] } }),
     ]);
     await chain.admit(attributesFor(store, 'CREATE', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' } }));
-    const refused = (await chain.admit(attributesFor(store, 'CREATE', pod('p'))).catch((e: unknown) => e)) as StatusError;
+    const refused = await refusal(chain.admit(attributesFor(store, 'CREATE', pod('p'))));
     expect(refused.status).toMatchObject({ code: 500, reason: 'InternalError', message: 'Internal error occurred: "Equals" is not a valid label selector operator' });
     expect(calledPaths()).toEqual([]);
   });
@@ -193,7 +193,7 @@ describe('the webhooks the chain calls', () => {
   it('refuses with 403 when a condition fails to evaluate under Fail, skips under Ignore, and lets a false condition win', async () => {
     const failing = { name: 'labels', expression: "object.metadata.labels['team'] == 'net'" };
     addWebhookConfiguration(store, 'cel-fail', [serviceWebhook('fail.example.com', '/a', { matchConditions: [failing] })]);
-    const refused = (await chain.admit(attributesFor(store, 'CREATE', pod('no-labels'))).catch((e: unknown) => e)) as StatusError;
+    const refused = await refusal(chain.admit(attributesFor(store, 'CREATE', pod('no-labels'))));
     expect(refused).toBeInstanceOf(StatusError);
     expect(refused.status.code).toBe(403);
     expect(refused.status.reason).toBe('Forbidden');

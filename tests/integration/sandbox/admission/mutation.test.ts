@@ -6,8 +6,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { AdmissionRefusal, createWebhookAdmission, dryRunRefusal, type WebhookAdmission } from '../../../../sandbox/kube/admission/index.js';
 import { createClusterStore, type SandboxClusterStore } from '../../../../sandbox/kube/store.js';
-import { StatusError, type AdmissionResult, type KubeObject } from '../../../../sandbox/kube/types.js';
-import { addWebhookConfiguration, allow, attributesFor, deny, HOOK_NAMESPACE, patchWith, pod, review, serviceWebhook, startReviewServer, type ReviewServer, type Route } from './support.js';
+import { StatusError, type KubeObject } from '../../../../sandbox/kube/types.js';
+import { addWebhookConfiguration, allow, attributesFor, deny, HOOK_NAMESPACE, patchWith, pod, refusal, review, serviceWebhook, startReviewServer, type ReviewServer, type Route } from './support.js';
 
 let server: ReviewServer;
 beforeAll(async () => {
@@ -28,15 +28,6 @@ afterEach(() => {
   chain.close();
   store.close();
 });
-
-async function refusal(promise: Promise<AdmissionResult>): Promise<StatusError> {
-  const outcome = await promise.then(
-    (result) => result,
-    (error: unknown) => error,
-  );
-  if (!(outcome instanceof StatusError)) throw new Error(`expected a refusal, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
 
 /** Adds label `<name>: <how many labels it saw>`, unless the label is already there (idempotent, as IfNeeded webhooks must be). */
 const labelOnce =

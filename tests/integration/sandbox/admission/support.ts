@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { generateCa, generateServingCert, type PemPair } from '../../../../certs/generate.js';
 import type { AdmissionReviewRequest } from '../../../../sandbox/kube/admission/index.js';
 import type { SandboxClusterStore } from '../../../../sandbox/kube/store.js';
-import type { AdmissionAttributes, KubeObject, UserInfo } from '../../../../sandbox/kube/types.js';
+import { StatusError, type AdmissionAttributes, type AdmissionResult, type KubeObject, type UserInfo } from '../../../../sandbox/kube/types.js';
 
 export const HOOK_NAMESPACE = 'webhooks';
 export const HOOK_SERVICE = 'hooks';
@@ -180,4 +180,14 @@ export function attributesFor(store: SandboxClusterStore, operation: AdmissionAt
 /** The matchCondition podeip ships (webhook/registration.ts): only pods that ask about an EIP. */
 export function podeipMatchCondition(): { name: string; expression: string } {
   return eipAnnotationMatchCondition();
+}
+
+/** The StatusError an admission call is refused with; fails the test if it is admitted or fails otherwise. */
+export async function refusal(promise: Promise<AdmissionResult>): Promise<StatusError> {
+  const outcome = await promise.then(
+    (result) => result,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof StatusError)) throw new Error(`expected a refusal, got ${JSON.stringify(outcome)}`);
+  return outcome;
 }

@@ -45,6 +45,7 @@ describe('ClientToken', () => {
     const before = sandbox.controls.eips().length;
     const first = await allocate('pod-uid-1/allocate/1');
     const again = await allocate('pod-uid-1/allocate/1');
+    expect(first.body).toMatchObject({ allocationId: expect.stringMatching(/^eip-/), eipAddress: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), requestId: expect.any(String) });
     expect(again.body?.allocationId).toBe(first.body?.allocationId);
     expect(again.body?.eipAddress).toBe(first.body?.eipAddress);
     expect(again.body?.requestId).toBe(first.body?.requestId);

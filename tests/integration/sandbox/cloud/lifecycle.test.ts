@@ -70,7 +70,8 @@ describe('an EIP from allocation to release', () => {
     await waitForEipStatus(vpc, regionId, allocationId, 'Available');
     const afterUnbind = await ecs.describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [eniId] }));
     const unboundSet = afterUnbind.body?.networkInterfaceSets?.networkInterfaceSet?.[0]?.privateIpSets?.privateIpSet?.find((set) => set.privateIpAddress === podIp);
-    expect(unboundSet?.associatedPublicIp?.allocationId).toBeUndefined();
+    expect(unboundSet).toMatchObject({ privateIpAddress: podIp, primary: false });
+    expect(unboundSet!.associatedPublicIp?.allocationId).toBeUndefined();
 
     await vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId }));
     await waitForEipStatus(vpc, regionId, allocationId, undefined);

@@ -43,11 +43,13 @@ describe('watch', () => {
     const watching = readWatch(h.sandbox, '/api/v1/namespaces/default/pods?watch=true&labelSelector=team%3Da', { count: 3, timeoutMs: 3000 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await h.raw('PATCH', '/api/v1/namespaces/default/pods/leaver', { body: JSON.stringify({ metadata: { labels: { team: 'b' } } }), contentType: 'application/merge-patch+json' });
-    await h.raw('PATCH', '/api/v1/namespaces/default/pods/leaver', { body: JSON.stringify({ metadata: { labels: { team: 'a' } } }), contentType: 'application/merge-patch+json' });
+    const back = await h.raw('PATCH', '/api/v1/namespaces/default/pods/leaver', { body: JSON.stringify({ metadata: { labels: { team: 'a' } } }), contentType: 'application/merge-patch+json' });
     const { events } = await watching;
     expect(events.map((e) => e.type)).toEqual(['ADDED', 'DELETED', 'ADDED']);
     const deleted = await h.raw('DELETE', '/api/v1/namespaces/default/pods/leaver');
     const gone = deleted.json<{ metadata: { resourceVersion: string } }>();
+    const lastWritten = Number(back.json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion);
+    expect(Number(gone.metadata.resourceVersion)).toBeGreaterThan(lastWritten);
     expect(Number(gone.metadata.resourceVersion)).toBeLessThan(Number((await h.raw('GET', '/api/v1/namespaces/default/pods')).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion) + 1);
   });
 

@@ -75,6 +75,7 @@ describe('classifyCloudError on real SDK errors', () => {
     const error = classifyCloudError(sdk, 'DescribeEipAddresses');
     expect(error).toBeInstanceOf(CloudError);
     expect(error).toMatchObject({ kind, code, api: 'DescribeEipAddresses', httpStatus, retryable: ['throttled', 'transient', 'conflict'].includes(kind) });
+    if (httpStatus !== undefined) expect(error.requestId).toMatch(/^[0-9A-F-]{36}$/);
     if (httpStatus !== undefined) expect(error.requestId).toBe(sdk?.requestId);
     expect(error.message.startsWith(`DescribeEipAddresses failed: ${code}: `)).toBe(true);
     expect(error.message).not.toMatch(/https?:\/\/|RegionId=/);
