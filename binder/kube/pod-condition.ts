@@ -5,7 +5,6 @@
  * same name never receives a verdict about its predecessor). Nothing is sent when nothing would change.
  */
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { pino, type Logger } from 'pino';
 import { EIP_CONDITION_TYPE } from '../../api/constants.js';
 import { STRATEGIC_MERGE_PATCH, isNotFound, isUidMismatch } from './api-clients.js';
 import { toKubeTime, type EipPodCondition, type PodProjection } from './pod-projection.js';
@@ -27,7 +26,6 @@ export interface PodWriteResult {
 }
 
 export interface PodWriteOptions {
-  logger?: Logger;
   /** For tests: the transition time of a status flip. */
   now?: () => Date;
 }
@@ -66,20 +64,23 @@ export function plannedEipCondition(current: EipPodCondition | undefined, desire
 export async function setEipCondition(api: CoreV1Api, pod: PodRef, desired: DesiredEipCondition, options: PodWriteOptions = {}): Promise<PodWriteResult> {
   const condition = plannedEipCondition(pod.eipCondition, desired, (options.now ?? (() => new Date()))());
   if (condition === undefined) return { wrote: false, podGone: false };
-  const logger = (options.logger ?? pino({ enabled: false })).child({ namespace: pod.namespace, pod: pod.name, uid: pod.uid });
   const body = {
     metadata: { uid: pod.uid },
     status: { conditions: [{ type: EIP_CONDITION_TYPE, ...condition, lastProbeTime: null }] },
   };
+  return writeUnlessGone(() => api.patchNamespacedPodStatus({ namespace: pod.namespace, name: pod.name, body }, STRATEGIC_MERGE_PATCH));
+}
+
+/**
+ * Sends one write to a pod. A pod that is gone, or whose name now belongs to another pod (the uid in the
+ * body no longer matches), needs nothing more: that is a result, not an error. The caller logs the outcome.
+ */
+export async function writeUnlessGone(send: () => Promise<unknown>): Promise<PodWriteResult> {
   try {
-    await api.patchNamespacedPodStatus({ namespace: pod.namespace, name: pod.name, body }, STRATEGIC_MERGE_PATCH);
+    await send();
   } catch (error) {
-    if (isNotFound(error) || isUidMismatch(error)) {
-      logger.info({ status: desired.status, reason: desired.reason }, 'pod gone; condition not needed');
-      return { wrote: false, podGone: true };
-    }
+    if (isNotFound(error) || isUidMismatch(error)) return { wrote: false, podGone: true };
     throw error;
   }
-  logger.info({ status: condition.status, reason: condition.reason, lastTransitionTime: condition.lastTransitionTime }, 'set EIP condition');
   return { wrote: true, podGone: false };
 }
