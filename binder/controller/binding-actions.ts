@@ -4,19 +4,18 @@
  * writes send nothing when the object already reads so; cloud writes carry ClientTokens derived from the
  * pod, so a retry or a restarted binder cannot act twice. Each side effect is one log line.
  */
-import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ALLOCATED_EIP_ADDRESS_ANNOTATION, PODEIP_GROUP, PODEIP_PLURAL, PODEIP_VERSION } from '../../api/constants.js';
+import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { clientTokenFor, ownershipTagsFor, type TokenOperation } from '../cloud/client-tokens.js';
 import type { EipCloud, EipState } from '../cloud/eip-cloud.js';
-import { MERGE_PATCH, isAlreadyExists, isConflict, isNotFound } from '../kube/api-clients.js';
+import { isAlreadyExists, isConflict } from '../kube/api-clients.js';
 import type { EventRecorder } from '../kube/events.js';
 import { setAllocatedEipAddress } from '../kube/pod-annotations.js';
 import { plannedEipCondition, setEipCondition } from '../kube/pod-condition.js';
 import type { PodProjection } from '../kube/pod-projection.js';
-import { projectPodEip, type PodEipClient } from '../kube/podeip-client.js';
-import type { RawKubeObject } from '../kube/list-watch.js';
+import type { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics } from './binder-metrics.js';
 import { PODEIP_ALLOCATION_ATTEMPT_ANNOTATION, PODEIP_POD_UID_ANNOTATION, REASONS, type Action, type ConditionUpdate } from './decide.js';
 import { statusPatchFor } from './podeip-status.js';
@@ -53,7 +52,6 @@ export type ActionResult = 'continue' | { stop: ReconcileOutcome };
 export interface BindingActionDeps {
   clusterId: string;
   core: CoreV1Api;
-  customObjects: CustomObjectsApi;
   podEips: PodEipClient;
   cloud: EipCloud;
   events: Pick<EventRecorder, 'record'>;
@@ -181,14 +179,15 @@ export class BindingActions {
     const ref = { namespace: s.namespace, name: s.name };
     let patched: PodEIP | undefined;
     try {
-      const result = await this.deps.customObjects.patchNamespacedCustomObject({ group: PODEIP_GROUP, version: PODEIP_VERSION, plural: PODEIP_PLURAL, ...ref, body }, MERGE_PATCH);
-      patched = projectPodEip(result as RawKubeObject);
+      patched = await this.deps.podEips.patchRecord(ref, body);
     } catch (error) {
-      if (!isNotFound(error) && !isConflict(error)) throw error;
+      if (!isConflict(error)) throw error;
+    }
+    if (patched === undefined) {
+      // Gone (404) or changed meanwhile (409): what the server holds now decides the next pass.
       this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
       return AGAIN_AT_ONCE;
     }
-    if (patched === undefined) return AGAIN_AT_ONCE;
     this.remember(s, patched);
     this.log(s, fields, what);
     return 'continue';

@@ -81,7 +81,6 @@ class BindingReconciler {
     this.actions = new BindingActions({
       clusterId: deps.clusterId,
       core: deps.core,
-      customObjects: deps.customObjects,
       podEips: this.podEips,
       cloud: deps.cloud,
       events: deps.events,

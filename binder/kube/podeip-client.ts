@@ -80,10 +80,12 @@ export class PodEipClient {
     return created!;
   }
 
-  /** Merges `spec` into the record's spec; undefined when the record is gone. */
-  async patchSpec(ref: PodEipRef, spec: Partial<PodEIPSpec>, options: { resourceVersion?: string } = {}): Promise<PodEIP | undefined> {
-    const metadata = options.resourceVersion === undefined ? {} : { metadata: { resourceVersion: options.resourceVersion } };
-    return this.patch(ref, { ...metadata, spec }, false);
+  /**
+   * Merges metadata and spec in one request; undefined when the record is gone. A resourceVersion in
+   * `body.metadata` makes a stale write fail with 409 instead of overwriting.
+   */
+  patchRecord(ref: PodEipRef, body: { metadata?: Record<string, unknown>; spec?: Partial<PodEIPSpec> }): Promise<PodEIP | undefined> {
+    return this.patch(ref, body, false);
   }
 
   /**

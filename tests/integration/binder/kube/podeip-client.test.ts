@@ -46,7 +46,7 @@ describe('PodEipClient', () => {
     expect(withStatus?.status).toEqual({ eipAddress: '47.1.1.1', status: 'InUse', podLastSeen: '2025-01-01T00:00:00Z' });
     const cleared = await client.patchStatus({ namespace: NS, name: 'room-1' }, { podLastSeen: null, networkInterfaceID: 'eni-1' });
     expect(cleared?.status).toEqual({ eipAddress: '47.1.1.1', status: 'InUse', networkInterfaceID: 'eni-1' });
-    const patched = await client.patchSpec({ namespace: NS, name: 'room-1' }, { bandwidthPackageID: 'cbwp-1' });
+    const patched = await client.patchRecord({ namespace: NS, name: 'room-1' }, { spec: { bandwidthPackageID: 'cbwp-1' } });
     expect(patched?.spec).toEqual({ ...SPEC, bandwidthPackageID: 'cbwp-1' });
     expect(patched?.status?.eipAddress).toBe('47.1.1.1');
     const stale = await client.patchStatus({ namespace: NS, name: 'room-1' }, { status: 'Available' }, { resourceVersion: withStatus!.metadata.resourceVersion! }).catch((e: unknown) => e);
