@@ -2,11 +2,10 @@
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, settingOptions } from '../command.js';
 import { createLogger } from '../logger.js';
+import { closeOnSignals } from '../signals.js';
 import { loadBinderConfig, readPodNamespace } from '../../binder/config/load.js';
 import { binderSettings } from '../../binder/config/schema.js';
-import { referencedFileProblems, startBinderProgram } from '../../binder/main.js';
 import { BINDER_NODE_OPTIONS, missingNodeOptions } from '../../binder/runtime.js';
-import { closeOnSignals } from '../../webhook/server/main.js';
 
 export const binderCommand: Command = {
   name: 'binder',
@@ -21,6 +20,7 @@ export const binderCommand: Command = {
     'check-config': { type: 'boolean', description: 'validate the configuration and the files it names, print it, and exit' },
   },
   async run(values) {
+    const { referencedFileProblems, startBinderProgram } = await import('../../binder/main.js');
     const loaded = loadBinderConfig({
       ...(typeof values.config === 'string' ? { file: values.config } : process.env.PODEIP_CONFIG ? { file: process.env.PODEIP_CONFIG } : {}),
       flags: values,

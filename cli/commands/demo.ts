@@ -3,24 +3,9 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../command.js';
+import { LOG_LEVELS, type LogLevel } from '../config-schema-parts.js';
 import { createLogger } from '../logger.js';
-import { defaultExamplesDir } from '../demo/examples.js';
-import { runDemo } from '../demo/run-demo.js';
-
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-type Level = (typeof LEVELS)[number];
-
-function whenInterrupted(): Promise<void> {
-  return new Promise<void>((done) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      done();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
+import { whenInterrupted } from '../signals.js';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -41,8 +26,8 @@ export const demoCommand: Command = {
   },
   async run(values) {
     const problems: string[] = [];
-    const level = (values['log-level'] ?? 'warn') as Level;
-    if (!LEVELS.includes(level)) problems.push(`--log-level must be one of ${LEVELS.join(', ')}`);
+    const level = (values['log-level'] ?? 'warn') as LogLevel;
+    if (!LOG_LEVELS.includes(level)) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     const timeout = values.timeout === undefined ? 60 : Number(values.timeout);
     if (!(Number.isFinite(timeout) && timeout >= 1 && timeout <= 3600)) problems.push('--timeout must be a number of seconds from 1 to 3600');
     if (problems.length > 0) {
@@ -51,6 +36,7 @@ export const demoCommand: Command = {
     }
     // Logs go to stderr so that stdout is the demo's story alone.
     const stderr = pino.destination({ dest: 2, sync: true });
+    const [{ defaultExamplesDir }, { runDemo }] = await Promise.all([import('../demo/examples.js'), import('../demo/run-demo.js')]);
     const ok = await runDemo({
       examplesDir: typeof values.examples === 'string' ? resolve(values.examples) : defaultExamplesDir(),
       keep: values.keep === true,

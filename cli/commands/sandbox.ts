@@ -2,8 +2,9 @@
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../command.js';
+import { LOG_LEVELS, type LogLevel } from '../config-schema-parts.js';
 import { createLogger } from '../logger.js';
-import { startSandbox } from '../../sandbox/index.js';
+import { whenInterrupted } from '../signals.js';
 
 /** An EIP that exists before anything runs, so deploy/examples/pod-static-eip.yaml works out of the box. */
 export const DEMO_STATIC_EIP = 'eip-demostatic01';
@@ -42,14 +43,16 @@ export const sandboxCommand: Command = {
     if (network !== 'shared-eni' && network !== 'exclusive-eni' && network !== 'overlay') {
       problems.push('--network must be shared-eni, exclusive-eni or overlay');
     }
-    const level = (values['log-level'] ?? 'warn') as string;
-    if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) problems.push('--log-level must be fatal, error, warn, info, debug, trace or silent');
+    const level = (values['log-level'] ?? 'warn') as LogLevel;
+    if (!LOG_LEVELS.includes(level)) problems.push('--log-level must be fatal, error, warn, info, debug, trace or silent');
     if (problems.length > 0) {
       process.stderr.write(`podeip sandbox: invalid options:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
       return EXIT_USAGE;
     }
-    const logger = createLogger({ level: level as 'warn', name: 'podeip-sandbox' });
+    const logger = createLogger({ level, name: 'podeip-sandbox' });
     const dir = resolve(typeof values.dir === 'string' ? values.dir : '.sandbox');
+    // Loaded here, not at the top: every `podeip` command, the binder included, loads this module.
+    const { startSandbox } = await import('../../sandbox/index.js');
     let sandbox;
     try {
       sandbox = await startSandbox({
@@ -71,15 +74,7 @@ export const sandboxCommand: Command = {
     out(`files           ${files.kubeconfig}  ${files.cloudJson}`);
     out(`try             kubectl --kubeconfig ${files.kubeconfig} get nodes,pods -A`);
     out('sandbox ready (Ctrl-C to stop)');
-    await new Promise<void>((done) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await whenInterrupted();
     await sandbox.close();
     return EXIT_OK;
   },

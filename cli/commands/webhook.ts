@@ -3,8 +3,8 @@ import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, settingOptions } from '../command.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { closeOnSignals } from '../signals.js';
 import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
-import { closeOnSignals, startWebhook } from '../../webhook/server/main.js';
 
 export const webhookCommand: Command = {
   name: 'webhook',
@@ -24,6 +24,7 @@ export const webhookCommand: Command = {
       return EXIT_USAGE;
     }
     const logger = createLogger({ level: loaded.config.log.level, name: 'podeip-webhook' });
+    const { startWebhook } = await import('../../webhook/server/main.js');
     let running;
     try {
       running = await startWebhook(loaded.config, logger);

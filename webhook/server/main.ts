@@ -85,25 +85,4 @@ export async function startWebhook(config: WebhookConfig, logger: Logger): Promi
   };
 }
 
-/**
- * Closes the webhook on the first SIGTERM or SIGINT, once, and resolves when it has closed (rejects if the
- * shutdown failed). The handlers are removed on that first signal, so a second one gets Node's default
- * action and ends a shutdown that hangs.
- */
-export function closeOnSignals(
-  running: Pick<RunningWebhook, 'close'>,
-  logger: Logger,
-  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    function onSignal(signal: NodeJS.Signals): void {
-      for (const s of signals) process.removeListener(s, onSignal);
-      logger.info({ signal }, 'signal received; shutting down');
-      running.close().then(resolve, (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        reject(err instanceof Error ? err : new Error(String(err)));
-      });
-    }
-    for (const signal of signals) process.on(signal, onSignal);
-  });
-}
+export { closeOnSignals } from '../../cli/signals.js';
