@@ -29,13 +29,6 @@ export interface LoadConfigInput<T> {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
 export function loadConfig<T>(input: LoadConfigInput<T>): ConfigResult<T> {
   const problems: string[] = [];
   let fromFile: unknown = {};

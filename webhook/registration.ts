@@ -4,7 +4,7 @@
  * webhook outage never blocks other pods; failurePolicy defaults to Fail for those pods because a pod that
  * asked for an EIP and slipped through unmutated would serve before its EIP works.
  */
-import { annotationKeys, EIP_ANNOTATION_SUFFIXES, type EipAnnotationField } from '../api/annotations.js';
+import { EIP_ANNOTATION_KEYS } from '../api/annotations.js';
 import { MUTATE_POD_PATH } from './server/mutate-pod-route.js';
 
 export const WEBHOOK_CONFIGURATION_NAME = 'podeip-webhook';
@@ -26,7 +26,7 @@ export interface WebhookRegistrationOptions {
 
 /** True when any EIP annotation (every key of ACK's table, both prefixes, legacy forms) is on the pod. */
 export function eipAnnotationMatchCondition(): { name: string; expression: string } {
-  const keys = (Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[]).flatMap((field) => annotationKeys(field));
+  const keys = [...EIP_ANNOTATION_KEYS];
   return {
     name: 'asks-about-an-eip',
     expression: `has(object.metadata.annotations) && object.metadata.annotations.exists(k, k in [${keys.map((k) => `'${k}'`).join(', ')}])`,
@@ -34,10 +34,11 @@ export function eipAnnotationMatchCondition(): { name: string; expression: strin
 }
 
 export function podeipMutatingWebhookConfiguration(options: WebhookRegistrationOptions): Record<string, unknown> {
+  const caBundle = Buffer.from(options.caPem).toString('base64');
   const clientConfig =
     'service' in options.target
-      ? { service: { port: 443, ...options.target.service, path: MUTATE_POD_PATH }, caBundle: Buffer.from(options.caPem).toString('base64') }
-      : { url: `${options.target.url.replace(/\/+$/, '')}${MUTATE_POD_PATH}`, caBundle: Buffer.from(options.caPem).toString('base64') };
+      ? { service: { port: 443, ...options.target.service, path: MUTATE_POD_PATH }, caBundle }
+      : { url: `${options.target.url.replace(/\/+$/, '')}${MUTATE_POD_PATH}`, caBundle };
   const excluded = options.excludedNamespaces ?? ['kube-system'];
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',

@@ -191,19 +191,6 @@ export function denyResponse(uid: string, message: string, code = 403, warnings:
   });
 }
 
-/** JSON text of frozen values (the planner's shared init container), kept as long as the value lives. */
-const frozenJson = new WeakMap<object, string>();
-
-function jsonOf(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(jsonOf).join(',')}]`;
-  if (typeof value === 'object' && value !== null && Object.isFrozen(value)) {
-    let text = frozenJson.get(value);
-    if (text === undefined) frozenJson.set(value, (text = JSON.stringify(value)));
-    return text;
-  }
-  return JSON.stringify(value);
-}
-
 /** Ids of the frozen values a patch is built from; the same object always gets the same id. */
 const frozenIds = new WeakMap<object, number>();
 let nextFrozenId = 1;
@@ -248,7 +235,7 @@ export function base64Patch(patch: readonly JsonPatchOp[]): string {
   const shape = patchShape(patch);
   const cached = shape === undefined ? undefined : patchesByShape.get(shape);
   if (cached !== undefined) return cached;
-  const encoded = Buffer.from(encodePatch(patch), 'utf8').toString('base64');
+  const encoded = Buffer.from(JSON.stringify(patch), 'utf8').toString('base64');
   if (shape !== undefined) {
     if (patchesByShape.size >= MAX_CACHED_PATCHES) {
       patchesByShape.clear();
@@ -258,18 +245,6 @@ export function base64Patch(patch: readonly JsonPatchOp[]): string {
     answerTailsByPatch.set(encoded, Buffer.from(answerTail(encoded), 'latin1'));
   }
   return encoded;
-}
-
-/**
- * The patch as JSON, the same text JSON.stringify would give. Most of a patch is the init container, which
- * is the same frozen object for every pod, so its text is written once rather than on every admission.
- */
-export function encodePatch(patch: readonly JsonPatchOp[]): string {
-  const ops = patch.map((op) => {
-    const head = `{"op":${JSON.stringify(op.op)},"path":${JSON.stringify(op.path)}`;
-    return 'value' in op ? `${head},"value":${jsonOf(op.value)}}` : `${head}}`;
-  });
-  return `[${ops.join(',')}]`;
 }
 
 /**

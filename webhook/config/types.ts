@@ -1,3 +1,5 @@
+import type { LogLevel } from '../../cli/config-schema-parts.js';
+
 /** The webhook's whole configuration, after defaults. The ajv schema in schema.ts is the source of truth for defaults. */
 
 export interface ResourceList {
@@ -47,5 +49,5 @@ export interface WebhookConfig {
   bodyLimitBytes: number;
   /** How long in-flight requests may take to finish after SIGTERM. */
   shutdownTimeoutSeconds: number;
-  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  log: { level: LogLevel };
 }

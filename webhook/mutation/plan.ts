@@ -50,8 +50,8 @@ export function planPodMutation(input: PodAdmissionInput, policy: MutationPolicy
   const problems = parsed.kind === 'invalid' ? [...parsed.problems] : [];
   const injection = readInjectionOverride(annotations, policy.injection);
   if ('problem' in injection) problems.push(injection.problem);
-  const asking = annotationAskingForEip(annotations);
-  if (pod.spec?.hostNetwork === true && asking) problems.push(hostNetworkProblem(asking));
+  const asking = pod.spec?.hostNetwork === true ? annotationAskingForEip(annotations) : undefined;
+  if (asking) problems.push(hostNetworkProblem(asking));
   if (parsed.kind === 'invalid' || 'problem' in injection || problems.length > 0) return deny(problems, warnings);
 
   warnings.push(...workloadWarnings(pod, annotations, parsed.request));
@@ -161,8 +161,9 @@ function workloadWarnings(pod: PodJson, annotations: Readonly<Record<string, str
         'use a 1-replica StatefulSet or pod-with-eip',
     );
   }
-  const releaseKey = RELEASE_STRATEGY_KEYS.find((key) => Object.hasOwn(annotations, key));
-  if (request.releaseStrategy.type !== 'Follow' && controllerKind !== STATEFUL_KIND && releaseKey !== undefined) {
+  const ignoresRelease = request.releaseStrategy.type !== 'Follow' && controllerKind !== STATEFUL_KIND;
+  const releaseKey = ignoresRelease ? RELEASE_STRATEGY_KEYS.find((key) => Object.hasOwn(annotations, key)) : undefined;
+  if (releaseKey !== undefined) {
     warnings.push(
       `${WARNING_PREFIX}${releaseKey}: "${annotations[releaseKey]}" is ignored: it applies only to StatefulSet pods`,
     );
@@ -195,7 +196,7 @@ function planReadinessGate(spec: PodSpecJson): JsonPatchOp[] {
   return [appendOp('/spec/readinessGates', gates, EIP_READINESS_GATE)];
 }
 
-/** Frozen, like the init container, so the review encoder reuses its JSON text. */
+/** Frozen, like the init container, so the review encoder keeps its encoded patch (see base64Patch). */
 const EIP_READINESS_GATE = deepFreeze({ conditionType: EIP_CONDITION_TYPE });
 
 interface NameCandidates {
@@ -305,7 +306,7 @@ function planInitContainer(spec: PodSpecJson, policy: MutationPolicy, volumeName
 
 /**
  * The init container depends only on the policy and two names, so it is built once per combination and
- * frozen: every pod then shares it, and the review encoder can reuse its JSON text (see encodePatch).
+ * frozen: every pod then shares it, and the review encoder keeps its encoded patch (see base64Patch).
  */
 const builtWaitForEipContainers = new WeakMap<MutationPolicy, Map<string, ContainerJson>>();
 

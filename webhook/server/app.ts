@@ -58,7 +58,7 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     void reply.code(answer.statusCode).send(answer.body);
   });
 
-  registerMutatePodRoute(app, { policy: options.policy, metrics: options.metrics, bodyLimitBytes: options.bodyLimitBytes });
+  registerMutatePodRoute(app, { policy: options.policy, metrics: options.metrics, logger: options.logger });
 
   // Liveness: answering at all is the proof; nothing here may depend on certificates or the API server.
   app.get('/healthz', async (_request, reply) => reply.type('text/plain').send('ok'));

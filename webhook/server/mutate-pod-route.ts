@@ -2,7 +2,8 @@
  * `POST /mutate-v1-pod`: one AdmissionReview in, one out. The work per call is parse, plan, answer; the
  * planner short-circuits pods that ask for no EIP, and the route adds nothing for them but a debug line.
  */
-import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { MutationPolicy } from '../config/types.js';
 import {
   allowResponse,
@@ -54,14 +55,7 @@ function skipReason(request: AdmissionRequest): { reason: string; misrouted: boo
  * Decides one admission request and logs the decision; never throws. dryRun is only logged: a dry run
  * must get the answer the real request would get.
  */
-/** pino's level numbers; fastify's logger type exposes the level only by name. */
-const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
-
-function isEnabled(log: FastifyBaseLogger, level: 'debug' | 'info'): boolean {
-  return (LEVEL_VALUES[level] as number) >= (LEVEL_VALUES[log.level] ?? 0);
-}
-
-export function answerPodAdmission(request: AdmissionRequest, policy: MutationPolicy, log: FastifyBaseLogger): PodAdmissionAnswer {
+export function answerPodAdmission(request: AdmissionRequest, policy: MutationPolicy, log: Logger): PodAdmissionAnswer {
   // Built only for a line that is written: this runs for every admission and most lines are below the level.
   const fields = (decision: string, extra: Record<string, unknown>) => ({
     namespace: request.namespace,
@@ -75,7 +69,7 @@ export function answerPodAdmission(request: AdmissionRequest, policy: MutationPo
   const skip = skipReason(request);
   if (skip !== undefined) {
     if (skip.misrouted) log.warn(fields('allowed', { skipped: skip.reason }), 'admission passed through unchanged: the webhook configuration sends requests podeip does not handle');
-    else if (isEnabled(log, 'debug')) log.debug(fields('allowed', { skipped: skip.reason }), 'admission passed through unchanged');
+    else if (log.isLevelEnabled('debug')) log.debug(fields('allowed', { skipped: skip.reason }), 'admission passed through unchanged');
     return { review: allowResponse(request.uid), result: 'allowed' };
   }
   try {
@@ -85,10 +79,10 @@ export function answerPodAdmission(request: AdmissionRequest, policy: MutationPo
       return { review: denyResponse(request.uid, plan.message, 403, plan.warnings), result: 'denied' };
     }
     if (plan.patch.length === 0) {
-      if (isEnabled(log, 'debug')) log.debug(fields('allowed', { warnings: plan.warnings }), 'pod allowed unchanged');
+      if (log.isLevelEnabled('debug')) log.debug(fields('allowed', { warnings: plan.warnings }), 'pod allowed unchanged');
       return { review: allowResponse(request.uid, plan.warnings), result: 'allowed' };
     }
-    if (isEnabled(log, 'info')) log.info(fields('patched', { patchOps: plan.patch.length, warnings: plan.warnings }), 'pod patched');
+    if (log.isLevelEnabled('info')) log.info(fields('patched', { patchOps: plan.patch.length, warnings: plan.warnings }), 'pod patched');
     return { review: patchResponse(request.uid, plan.patch, plan.warnings), result: 'patched' };
   } catch (err) {
     log.error(fields('error', { err }), 'planning the pod mutation failed');
@@ -101,11 +95,12 @@ export function answerPodAdmission(request: AdmissionRequest, policy: MutationPo
 export interface MutatePodRouteOptions {
   policy: MutationPolicy;
   metrics: WebhookMetrics;
-  bodyLimitBytes: number;
+  /** The app's pino logger, which is also every request's: app.ts makes no child loggers. */
+  logger: Logger;
 }
 
 export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodRouteOptions): void {
-  const { policy, metrics, bodyLimitBytes } = options;
+  const { policy, metrics, logger } = options;
 
   // Route-scoped so that bodies fastify refuses (413, 415, bad JSON) count as errors of this route.
   function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -119,10 +114,7 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
 
   app.post(
     MUTATE_POD_PATH,
-    {
-      bodyLimit: bodyLimitBytes,
-      errorHandler: replyWithError,
-    },
+    { errorHandler: replyWithError },
     async (request, reply) => {
       const parsed = parseAdmissionReview(request.body);
       if (!parsed.ok) {
@@ -132,7 +124,7 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
         const answer = malformedReviewAnswer(parsed.reason);
         return reply.code(answer.statusCode).send(answer.body);
       }
-      const { review, result } = answerPodAdmission(parsed.request, policy, request.log);
+      const { review, result } = answerPodAdmission(parsed.request, policy, logger);
       const body = serializeReview(review);
       metrics.admissions.inc({ result });
       // Observed here rather than in an onResponse hook, whose machinery costs more per request than the
