@@ -45,6 +45,8 @@ export class LeaderElector {
   private readonly logger: Logger;
   private readonly random: () => number;
   private leading = false;
+  /** The lease as this replica last wrote it, while leading: the next renewal starts from it. */
+  private written: V1Lease | undefined;
   private term: AbortController | undefined;
   private started = false;
   private stopped = false;
@@ -151,6 +153,7 @@ export class LeaderElector {
     clearTimeout(this.deadline);
     if (!this.leading) return;
     this.leading = false;
+    this.written = undefined;
     this.term?.abort(new Error(`leadership lost: ${why}`));
     this.term = undefined;
     // Losing the lease is worth a warning; giving it up on a deliberate stop is not.
@@ -167,6 +170,21 @@ export class LeaderElector {
     const { api, namespace, name, identity } = this.options;
     const callOptions = withSignal(signal);
     const now = new V1MicroTime(Date.now());
+    // A leader renews the lease it last wrote without reading it first, as client-go does: its
+    // resourceVersion makes the write fail with 409 if anyone changed the lease since, and then the
+    // lease is read as below.
+    const written = this.written;
+    this.written = undefined;
+    if (this.leading && written?.spec !== undefined) {
+      const renewed = this.renewedSpec(written.spec, now, false);
+      try {
+        this.written = await api.replaceNamespacedLease({ namespace, name, body: { ...written, spec: renewed } }, callOptions);
+        this.observe(renewed);
+        return { ok: true };
+      } catch (error) {
+        if (!isConflict(error) && !isNotFound(error)) throw error;
+      }
+    }
     let lease: V1Lease;
     try {
       lease = await api.readNamespacedLease({ namespace, name }, callOptions);
@@ -174,7 +192,7 @@ export class LeaderElector {
       if (!isNotFound(error)) throw error;
       const spec: V1LeaseSpec = { holderIdentity: identity, leaseDurationSeconds: this.leaseDurationMs / 1000, acquireTime: now, renewTime: now, leaseTransitions: 0 };
       try {
-        await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } }, callOptions);
+        this.written = await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } }, callOptions);
       } catch (createError) {
         if (isConflict(createError)) return { ok: false };
         throw createError;
@@ -188,23 +206,27 @@ export class LeaderElector {
     if (holder !== '' && holder !== identity && !this.observedExpired(spec)) return { ok: false, heldBy: holder };
     // A replica that cannot see itself as holder must not act on an old term.
     if (holder !== identity && this.leading) this.stepDown(`lease taken over by ${holder === '' ? 'nobody (released)' : holder}`);
-    const takingOver = holder !== identity;
-    const renewed: V1LeaseSpec = {
-      ...spec,
-      holderIdentity: identity,
-      leaseDurationSeconds: this.leaseDurationMs / 1000,
-      acquireTime: takingOver || spec.acquireTime === undefined ? now : new V1MicroTime(spec.acquireTime as unknown as string),
-      renewTime: now,
-      leaseTransitions: takingOver ? (spec.leaseTransitions ?? 0) + 1 : (spec.leaseTransitions ?? 0),
-    };
+    const renewed = this.renewedSpec(spec, now, holder !== identity);
     try {
-      await api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: renewed } }, callOptions);
+      this.written = await api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: renewed } }, callOptions);
     } catch (error) {
       if (isConflict(error)) return { ok: false };
       throw error;
     }
     this.observe(renewed);
     return { ok: true };
+  }
+
+  /** The lease as this replica writes it: held by us from `now`, a transition counted when taking over. */
+  private renewedSpec(spec: V1LeaseSpec, now: V1MicroTime, takingOver: boolean): V1LeaseSpec {
+    return {
+      ...spec,
+      holderIdentity: this.options.identity,
+      leaseDurationSeconds: this.leaseDurationMs / 1000,
+      acquireTime: takingOver || spec.acquireTime === undefined ? now : new V1MicroTime(spec.acquireTime as unknown as string),
+      renewTime: now,
+      leaseTransitions: takingOver ? (spec.leaseTransitions ?? 0) + 1 : (spec.leaseTransitions ?? 0),
+    };
   }
 
   /** Remembers when the lease record last changed, by our monotonic clock. */

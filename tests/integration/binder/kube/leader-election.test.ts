@@ -131,6 +131,25 @@ describe('LeaderElector', () => {
     await neverTwoLeaders(a.elector, b.elector, 300);
   });
 
+  it('renews the lease it wrote without reading it again, and reads when someone else changed it', async () => {
+    const path = /\/leases\/renewing$/;
+    const a = elector('renewing', 'a');
+    await eventually(() => (a.elector.isLeader() ? true : undefined), 5000);
+    const count = (method: string) => edge.sandbox.controls.requestCount({ method, path });
+    const [reads, writes] = [count('GET'), count('PUT')];
+    await sleep(1200);
+    expect(count('PUT') - writes).toBeGreaterThanOrEqual(4);
+    expect(count('GET') - reads).toBe(0);
+
+    // Another writer bumps the lease: the next renewal's resourceVersion is stale, so it reads and renews.
+    const lease = await edge.coordination.readNamespacedLease({ namespace: 'default', name: 'renewing' });
+    await edge.coordination.replaceNamespacedLease({ namespace: 'default', name: 'renewing', body: { ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } } });
+    const readsBefore = count('GET');
+    await sleep(600);
+    expect(count('GET') - readsBefore).toBeGreaterThanOrEqual(1);
+    expect(a.elector.isLeader()).toBe(true);
+  });
+
   it('refuses timings that could let two replicas lead', () => {
     expect(() => new LeaderElector({ api: edge.coordination, namespace: 'default', name: 'x', identity: 'x', leaseDurationMs: 10_000, renewDeadlineMs: 10_000 })).toThrow(/greater than renewDeadline/);
     expect(() => new LeaderElector({ api: edge.coordination, namespace: 'default', name: 'x', identity: 'x', leaseDurationMs: 1500 })).toThrow(/whole seconds/);
