@@ -34,6 +34,7 @@ export const REASONS = {
   allocating: 'AllocatingEip',
   associating: 'AssociatingEip',
   noEipRequested: 'NoEipRequested',
+  podFinished: 'PodFinished',
 } as const;
 
 /** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
@@ -138,6 +139,7 @@ export function decideBinding(o: Observed): Decision {
   }
   // Terminating: the app still runs through its grace period, so the binding stays until the pod is gone.
   if (pod.deletionTimestamp !== undefined) return decideTerminating(o, podEip);
+  if (hasFinished(pod)) return decideFinished(o, pod, podEip);
   if (!pod.podIP) return done();
 
   const request = parsed.request;
@@ -348,6 +350,29 @@ function decideTerminating(o: Observed, podEip: PodEIP | undefined): Decision {
   return done();
 }
 
+/** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
+function hasFinished(pod: PodProjection): boolean {
+  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
+}
+
+/**
+ * The pod has finished (a Job's pod, say) but is not deleted yet. Its IP may already serve another pod, so
+ * the binding must not outlive it: the EIP is handled as for a pod that is gone, per its strategy. The
+ * first pass says so in the condition and stamps podLastSeen, so a TTL counts from the finish; the
+ * condition's reason is the mark that this was done. A finished pod never gets a new binding, and once the
+ * record is gone its address annotation goes too.
+ */
+function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP | undefined): Decision {
+  if (pod.eipCondition?.status !== 'False' || pod.eipCondition.reason !== REASONS.podFinished) {
+    const message = `the pod has finished (${pod.phase}); its EIP binding is undone as for a deleted pod`;
+    const actions: Action[] = [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.podFinished, message } }];
+    if (podEip) actions.push({ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } });
+    return done(actions, 0);
+  }
+  if (podEip) return decideAfterPod(o, podEip, { finished: true });
+  return done(allocatedEipAddress(pod) === undefined ? [] : [{ type: 'annotate-pod', address: null }]);
+}
+
 /**
  * A PodEIP left by an earlier pod of the same name. Follow: that pod's EIP is undone first and this one
  * waits. TTL and Never keep the EIP for the next pod of the name (StatefulSets): this pod adopts it.
@@ -376,9 +401,9 @@ function decideForPreviousPodsRecord(
  * The pod is gone (or no longer wants this binding): undo it. Follow releases what podeip allocated and
  * only unbinds what it was given; TTL waits for `releaseAfter` from podLastSeen; Never keeps everything.
  */
-function decideAfterPod(o: Observed, podEip: PodEIP, options: { deleted?: boolean } = {}): Decision {
+function decideAfterPod(o: Observed, podEip: PodEIP, options: { deleted?: boolean; finished?: boolean } = {}): Decision {
   const type = podEip.spec.allocationType;
-  const podStillWantsIt = o.pod !== undefined && o.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
+  const podStillWantsIt = !options.finished && o.pod !== undefined && o.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
   const keep = !podStillWantsIt && !options.deleted;
   if (keep && type.releaseStrategy === 'Never') return done();
   if (keep && type.releaseStrategy === 'TTL') {

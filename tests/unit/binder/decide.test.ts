@@ -231,6 +231,26 @@ describe('terminating', () => {
   ]);
 });
 
+describe('finished (Succeeded or Failed, not deleted yet)', () => {
+  const finishedMark = { status: 'False' as const, reason: 'PodFinished', message: 'finished' };
+  const done = (over: Partial<PodProjection> = {}): PodProjection => pod({ phase: 'Succeeded', eipCondition: finishedMark, ...over });
+  table([
+    [
+      'first pass: the condition says so and podLastSeen is stamped, so a TTL counts from the finish',
+      observed({ pod: pod({ phase: 'Failed', eipCondition: TRUE }), podEip: podEip({ status: boundStatus }) }),
+      act([condition('False', 'PodFinished'), { type: 'write-podeip-status', status: { ...boundStatus, podLastSeen: NOW_ISO } }], 0),
+    ],
+    ['first pass without a record: only the condition', observed({ pod: pod({ phase: 'Succeeded' }) }), act([condition('False', 'PodFinished')], 0)],
+    ['Follow: unbound from the IP the pod no longer holds', observed({ pod: done(), podEip: podEip({ status: boundStatus }), eip: inUse() }), act([unassociate('eni-1', IP)], WAIT_MS.transition)],
+    ['Follow, unbound: released', observed({ pod: done(), podEip: podEip({ status: boundStatus }), eip: eip() }), act([{ type: 'release-eip', allocationId: 'eip-auto1' }], WAIT_MS.transition)],
+    ['Never: kept, as for a deleted pod', observed({ pod: done(), podEip: podEip({ strategy: 'Never', status: boundStatus }) }), act([])],
+    ['TTL: waits out the TTL from the finish', observed({ pod: done(), podEip: podEip({ strategy: 'TTL', releaseAfter: '1m0s', status: { ...boundStatus, podLastSeen: NOW_ISO } }) }), act([], 60_000)],
+    ['record gone: the address annotation goes, and no new binding starts', observed({ pod: done({ eipAnnotations: { ...AUTO, [ADDRESS]: '198.51.100.7' } }) }), act([{ type: 'annotate-pod', address: null }])],
+    ['record and annotation gone: nothing', observed({ pod: done() }), act([])],
+    ['no IP any more makes no difference', observed({ pod: done({ podIP: undefined }) }), act([])],
+  ]);
+});
+
 describe('the record of an earlier pod of the same name', () => {
   const previous = (shape: PodEipShape): PodEIP => podEip({ owner: OLD_UID, status: boundStatus, ...shape });
   table([

@@ -2,10 +2,12 @@
  * One binder, the whole path: a pod that asks for an EIP (auto, or a static one by id) becomes Ready only
  * once its EIP is InUse on its IP; the condition, the address annotation and the PodEIP read exactly as
  * ACK's do; deleting the pod unbinds and releases (auto) or only unbinds (static), and the PodEIP goes. A
- * pod that asks for nothing costs nothing.
+ * pod that finishes (Succeeded or Failed) lets its EIP go as a deleted one does. A pod that asks for
+ * nothing costs nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EIP_CONDITION_TYPE, PODEIP_FINALIZER } from '../../../../api/constants.js';
+import type { KubeObject } from '../../../../sandbox/kube/types.js';
 import {
   addressOf,
   conditionOf,
@@ -27,6 +29,7 @@ import {
 } from './support.js';
 
 const NS = 'default';
+const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
 let world: World;
 let binder: TestBinder;
 
@@ -122,6 +125,61 @@ describe('a static EIP', () => {
     await waitFor('PodEIP static-1 gone', () => storedPodEip(world, NS, 'static-1') === undefined);
     const after = world.sandbox.cloud.controls.eips().find((e) => e.allocationId === created.allocationId);
     expect(after).toMatchObject({ status: 'Available', instanceId: '', privateIpAddress: '' });
+  });
+});
+
+/** What a kubelet would write: the phase, and the IP while the pod has one. */
+function writePodStatus(name: string, phase: string, podIP: string): void {
+  const store = world.sandbox.kube.store;
+  const pods = store.resourceType('', 'pods')!;
+  const current = store.get(pods, NS, name)!;
+  const status = { phase, podIP, podIPs: [{ ip: podIP }], hostIP: '10.0.0.99', startTime: current.metadata.creationTimestamp };
+  store.update(pods, { ...current, status: { ...(current.status as Record<string, unknown>), ...status } } as KubeObject, { subresource: 'status' });
+}
+
+async function startJobPod(name: string, ip: string): Promise<void> {
+  const body = podBody(name, AUTO);
+  await world.core.createNamespacedPod({ namespace: NS, body: { ...body, spec: { ...body.spec!, nodeName: 'job-node', restartPolicy: 'Never' } } });
+  writePodStatus(name, 'Running', ip);
+}
+
+const boundEip = (name: string) => () => {
+  const pod = storedPod(world, NS, name);
+  if (conditionOf(pod, EIP_CONDITION_TYPE)?.status !== 'True') return undefined;
+  return eipsOwnedBy(world, pod!.metadata.uid!).find((eip) => eip.status === 'InUse');
+};
+
+describe('a pod that finished (a Job\'s pod: Succeeded or Failed, not deleted yet)', () => {
+  // The CNI gives its IP back and the next pod may get it, so the EIP must not stay bound there. These pods
+  // run on a node no sandbox kubelet serves: the test plays the kubelet, writing the IP and the phase.
+  it('has its EIP unbound and released, and the next pod on its IP gets its own', async () => {
+    const controls = world.sandbox.cloud.controls;
+    const eni = controls.createNetworkInterface({ type: 'Secondary', instanceId: 'i-jobnode' }).networkInterfaceId;
+    const ip = controls.assignPrivateIpAddress(eni);
+
+    await startJobPod('job-1', ip);
+    const first = await waitFor('job-1 bound', boundEip('job-1'));
+    expect(first).toMatchObject({ instanceId: eni, privateIpAddress: ip });
+    const uid = storedPod(world, NS, 'job-1')!.metadata.uid!;
+
+    writePodStatus('job-1', 'Succeeded', ip);
+    await waitFor('PodEIP job-1 gone', () => storedPodEip(world, NS, 'job-1') === undefined);
+    await waitFor('job-1 address annotation gone', () => addressOf(storedPod(world, NS, 'job-1')) === undefined);
+    expect(controls.eips().find((eip) => eip.allocationId === first.allocationId)).toBeUndefined();
+    expect(eipsOwnedBy(world, uid)).toEqual([]);
+    const pod = storedPod(world, NS, 'job-1')!;
+    expect((pod.status as { phase: string }).phase).toBe('Succeeded');
+    expect(conditionOf(pod, EIP_CONDITION_TYPE)).toMatchObject({ status: 'False', reason: 'PodFinished' });
+
+    // The CNI hands the IP to the next pod, which gets an EIP of its own.
+    await startJobPod('job-2', ip);
+    const second = await waitFor('job-2 bound', boundEip('job-2'));
+    expect(second.allocationId).not.toBe(first.allocationId);
+    expect(second).toMatchObject({ instanceId: eni, privateIpAddress: ip });
+    expect(controls.eips().filter((eip) => eip.privateIpAddress === ip)).toHaveLength(1);
+    // The finished pod stays as it was: no new binding, no record.
+    expect(storedPodEip(world, NS, 'job-1')).toBeUndefined();
+    expect(addressOf(storedPod(world, NS, 'job-1'))).toBeUndefined();
   });
 });
 
