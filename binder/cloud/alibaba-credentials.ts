@@ -23,18 +23,24 @@ type CredentialModel = $Credentials.CredentialModel;
 /** STS triples rotate; the last few stay known so a late error naming an old one is still scrubbed. */
 const REMEMBERED_SECRETS = 12;
 
-/** Implements the SDK's ICredential; handed to `Config.credential`. */
+/**
+ * Implements the SDK's ICredential; handed to `Config.credential`. Given a function, it asks it on every
+ * call, so a rotated key file is signed with from the next call on while the clients, and the token
+ * buckets in front of them, stay as they are.
+ */
 export class CredentialSource {
   private chain: Credential | undefined;
   private secrets: string[] = [];
+  private readonly read: () => CloudCredentials;
 
   constructor(
-    private readonly credentials: CloudCredentials,
+    credentials: CloudCredentials | (() => CloudCredentials),
     private readonly logger: Logger,
   ) {
-    if (credentials.kind === 'access-key') {
-      if (credentials.accessKeyId === '' || credentials.accessKeySecret === '') throw new Error('access-key credentials need both accessKeyId and accessKeySecret');
-      this.remember(credentials.accessKeyId, credentials.accessKeySecret, credentials.securityToken);
+    this.read = typeof credentials === 'function' ? credentials : () => credentials;
+    const first = this.read();
+    if (first.kind === 'access-key' && (first.accessKeyId === '' || first.accessKeySecret === '')) {
+      throw new Error('access-key credentials need both accessKeyId and accessKeySecret');
     }
   }
 
@@ -44,8 +50,10 @@ export class CredentialSource {
   }
 
   async getCredential(): Promise<CredentialModel> {
-    if (this.credentials.kind === 'access-key') {
-      const { accessKeyId, accessKeySecret, securityToken } = this.credentials;
+    const credentials = this.read();
+    if (credentials.kind === 'access-key') {
+      const { accessKeyId, accessKeySecret, securityToken } = credentials;
+      this.remember(accessKeyId, accessKeySecret, securityToken);
       const sts = securityToken !== undefined && securityToken !== '';
       return new $Credentials.CredentialModel({
         accessKeyId,
@@ -85,8 +93,9 @@ export class CredentialSource {
   }
 
   getType(): string {
-    if (this.credentials.kind === 'default-chain') return 'default';
-    return this.credentials.securityToken ? 'sts' : 'access_key';
+    const credentials = this.read();
+    if (credentials.kind === 'default-chain') return 'default';
+    return credentials.securityToken ? 'sts' : 'access_key';
   }
 
   private remember(...values: Array<string | undefined>): void {

@@ -73,7 +73,8 @@ export interface AlibabaEipCloudOptions {
   ecsEndpoint?: string;
   /** Default https. */
   protocol?: 'http' | 'https';
-  credentials: CloudCredentials;
+  /** Fixed, or asked on every call (a key file that rotates). */
+  credentials: CloudCredentials | (() => CloudCredentials);
   /** Longest wait for an answer once the request is sent; default 10000. */
   readTimeoutMs?: number;
   /** Longest wait for a connection; default 5000. An attempt never outlasts the sum of both. */

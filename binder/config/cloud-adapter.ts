@@ -1,8 +1,7 @@
 /**
- * The Alibaba adapter built from the binder's configuration. The adapter holds fixed credentials, so a
- * rotated key file gets a fresh adapter: calls already started finish on the old one, new calls use the
- * new one. Its token buckets start full, which lets at most one extra window's burst through per rotation;
- * the cloud's own flow control answers that, and the adapter backs off.
+ * The Alibaba adapter built from the binder's configuration. It asks the credentials source on every
+ * call, so a rotated key file is used from the next call on, by the same clients behind the same token
+ * buckets: a rotation never lets an extra burst through.
  */
 import type { Logger } from 'pino';
 import { createAlibabaEipCloud, type AlibabaEipCloudOptions } from '../cloud/alibaba-eip-cloud.js';
@@ -17,7 +16,7 @@ export interface ConfiguredCloudOptions {
   metrics: CloudMetrics;
 }
 
-/** The adapter's options for this configuration (credentials as they are now). */
+/** The adapter's options for this configuration. */
 export function adapterOptionsFor(config: BinderCloudConfig, options: ConfiguredCloudOptions): AlibabaEipCloudOptions {
   return {
     regionId: config.regionId,
@@ -25,7 +24,7 @@ export function adapterOptionsFor(config: BinderCloudConfig, options: Configured
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     ...(config.ecsEndpoint === undefined ? {} : { ecsEndpoint: config.ecsEndpoint }),
     protocol: config.protocol,
-    credentials: options.credentials.current(),
+    credentials: () => options.credentials.current(),
     readTimeoutMs: config.readTimeoutMs,
     connectTimeoutMs: config.connectTimeoutMs,
     rateLimitsPerMinute: config.rateLimitsPerMinute as Partial<Record<ApiName, number>>,
@@ -36,18 +35,5 @@ export function adapterOptionsFor(config: BinderCloudConfig, options: Configured
 }
 
 export function createConfiguredCloud(config: BinderCloudConfig, options: ConfiguredCloudOptions): EipCloud {
-  let adapter = createAlibabaEipCloud(adapterOptionsFor(config, options));
-  options.credentials.onChange(() => {
-    adapter = createAlibabaEipCloud(adapterOptionsFor(config, options));
-  });
-  return {
-    findNetworkInterface: (privateIp) => adapter.findNetworkInterface(privateIp),
-    describeEips: (query) => adapter.describeEips(query),
-    allocateEip: (request, allocateOptions) => adapter.allocateEip(request, allocateOptions),
-    associateEip: (input) => adapter.associateEip(input),
-    unassociateEip: (input) => adapter.unassociateEip(input),
-    releaseEip: (allocationId) => adapter.releaseEip(allocationId),
-    addToBandwidthPackage: (input) => adapter.addToBandwidthPackage(input),
-    removeFromBandwidthPackage: (input) => adapter.removeFromBandwidthPackage(input),
-  };
+  return createAlibabaEipCloud(adapterOptionsFor(config, options));
 }

@@ -55,18 +55,16 @@ export function readKeyFile(path: string): Extract<CloudCredentials, { kind: 'ac
   };
 }
 
-/** What the adapter takes right now, and news of a rotated key file. */
+/** The credentials to sign with right now (the latest key file that read well). */
 export interface CredentialsSource {
   current(): CloudCredentials;
-  /** Called with the new credentials after the key file changed and still reads well. */
-  onChange(listener: (credentials: CloudCredentials) => void): void;
   close(): void;
 }
 
 /** Reads the key file once (throwing KeyFileError if it is unusable), then watches it for rotation. */
 export function credentialsSourceFor(config: CloudCredentialsConfig, options: { logger: Logger; pollMs?: number }): CredentialsSource {
   if (config.source === 'default-chain') {
-    return { current: () => ({ kind: 'default-chain' }), onChange: () => undefined, close: () => undefined };
+    return { current: () => ({ kind: 'default-chain' }), close: () => undefined };
   }
   return new KeyFileCredentials(config.path, options.logger, options.pollMs ?? KEY_FILE_POLL_MS);
 }
@@ -74,7 +72,6 @@ export function credentialsSourceFor(config: CloudCredentialsConfig, options: { 
 class KeyFileCredentials implements CredentialsSource {
   private credentials: Extract<CloudCredentials, { kind: 'access-key' }>;
   private fingerprint: string;
-  private readonly listeners: Array<(credentials: CloudCredentials) => void> = [];
   private watcher: FSWatcher | undefined;
   private poller: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
@@ -104,10 +101,6 @@ class KeyFileCredentials implements CredentialsSource {
     return this.credentials;
   }
 
-  onChange(listener: (credentials: CloudCredentials) => void): void {
-    this.listeners.push(listener);
-  }
-
   close(): void {
     this.watcher?.close();
     if (this.poller) clearInterval(this.poller);
@@ -127,7 +120,6 @@ class KeyFileCredentials implements CredentialsSource {
     this.credentials = next;
     this.fingerprint = fingerprint;
     this.logger.info({ sts: next.securityToken !== undefined }, 'cloud credentials changed; using the new ones');
-    for (const listener of this.listeners) listener(next);
   }
 }
 
