@@ -103,6 +103,11 @@ export class BindingActions {
         return this.patchPodEip(s, { metadata: { resourceVersion: s.podEip?.metadata.resourceVersion, annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid } } }, 'adopted PodEIP of the previous pod of this name');
       case 'record-allocation':
         return this.recordAllocation(s, action.allocationId, action.attempt);
+      case 'record-release-strategy': {
+        const allocationType = { ...action.allocationType, releaseAfter: action.allocationType.releaseAfter ?? null };
+        const body = { metadata: { resourceVersion: s.podEip?.metadata.resourceVersion }, spec: { allocationType } };
+        return this.patchPodEip(s, body, 'recorded the release strategy the pod now asks for', { releaseStrategy: allocationType.releaseStrategy });
+      }
       case 'write-podeip-status':
         return this.writeStatus(s, action.status);
       case 'finish-podeip':

@@ -7,7 +7,7 @@
 import { EIP_CONDITION_REASON_BOUND } from '../../api/constants.js';
 import { describeProblem, type AutoEipRequest, type EipRequest } from '../../api/eip-request.js';
 import { eipAnnotationFingerprint, parseEipAnnotationsMemoized, type parseEipAnnotations } from '../../api/parse-annotations.js';
-import type { PodEIP, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
+import type { PodEIP, PodEIPAllocationType, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
 import { allocatedEipAddress, type PodProjection } from '../kube/pod-projection.js';
@@ -79,6 +79,8 @@ export type Action =
   | { type: 'adopt-podeip'; podUid: string }
   | { type: 'allocate-eip'; request: AutoEipRequest; podUid: string; attempt: number }
   | { type: 'record-allocation'; allocationId: string; attempt?: number }
+  /** The pod's release strategy changed: the record says what happens when the pod goes. */
+  | { type: 'record-release-strategy'; allocationType: PodEIPAllocationType }
   | { type: 'add-to-bandwidth-package'; allocationId: string; bandwidthPackageId: string; podUid: string }
   | { type: 'remove-from-bandwidth-package'; allocationId: string; bandwidthPackageId: string; podUid: string }
   | { type: 'associate-eip'; allocationId: string; networkInterface: NetworkInterfaceMatch; podUid: string }
@@ -157,6 +159,12 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
   if (recordedKind !== request.mode || (request.mode === 'static' && allocationId !== request.allocationId)) {
     // The annotations now ask for another EIP (or another kind): undo the old binding first (a static EIP is never released).
     return decideAfterPod(o, podEip);
+  }
+  const wantedType = podEipSpecFor(request, allocationId).allocationType;
+  const recordedType = podEip.spec.allocationType;
+  if (wantedType.releaseStrategy !== recordedType.releaseStrategy || wantedType.releaseAfter !== recordedType.releaseAfter) {
+    // Written at once, so a pod deleted right after the change is released as it now asks.
+    return done([{ type: 'record-release-strategy', allocationType: wantedType }], 0);
   }
 
   // The ENI comes before any allocation: a pod no EIP can reach (overlay, node NIC) must not cost an EIP.

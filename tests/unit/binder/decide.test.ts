@@ -301,6 +301,16 @@ describe('the annotations changed on a live pod', () => {
   ]);
 });
 
+describe('the release strategy changed on a live pod', () => {
+  const withStrategy = (value: string): PodProjection => pod({ eipAnnotations: { ...AUTO, 'k8s.aliyun.com/pod-eip-release-strategy': value } });
+  table([
+    ['Follow to Never: recorded at once', observed({ pod: withStrategy('Never'), podEip: podEip({ status: boundStatus }) }), act([{ type: 'record-release-strategy', allocationType: { type: 'Auto', releaseStrategy: 'Never' } }], 0)],
+    ['Never to Follow (annotation removed): recorded', observed({ pod: pod(), podEip: podEip({ strategy: 'Never', status: boundStatus }) }), act([{ type: 'record-release-strategy', allocationType: { type: 'Auto', releaseStrategy: 'Follow' } }], 0)],
+    ['a TTL of another length: recorded as Go spells it', observed({ pod: withStrategy('90s'), podEip: podEip({ strategy: 'TTL', releaseAfter: '1m0s', status: boundStatus }) }), act([{ type: 'record-release-strategy', allocationType: { type: 'Auto', releaseStrategy: 'TTL', releaseAfter: '1m30s' } }], 0)],
+    ['the same TTL: nothing to record', observed({ pod: withStrategy('60s'), podEip: podEip({ strategy: 'TTL', releaseAfter: '1m0s', status: boundStatus }) }), { kind: 'observe', what: 'network-interface' }],
+  ]);
+});
+
 describe('helpers', () => {
   it('ttlExpiry counts releaseAfter from podLastSeen, else from creation; undefined when unreadable', () => {
     expect(ttlExpiry(podEip({ strategy: 'TTL', releaseAfter: '10m0s', status: { podLastSeen: NOW_ISO } }))).toBe(NOW + 600_000);

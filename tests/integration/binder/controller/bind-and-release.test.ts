@@ -1,11 +1,13 @@
 /**
  * One binder, the whole path: a pod that asks for an EIP (auto, or a static one by id) becomes Ready only
  * once its EIP is InUse on its IP; the condition, the address annotation and the PodEIP read exactly as
- * ACK's do; deleting the pod unbinds and releases (auto) or only unbinds (static), and the PodEIP goes. A
+ * ACK's do; deleting the pod unbinds and releases (auto) or only unbinds (static), and the PodEIP goes,
+ * as the release strategy the pod asks for at that moment says. A
  * pod that finishes (Succeeded or Failed) lets its EIP go as a deleted one does. A pod that asks for
  * nothing costs nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as k8s from '@kubernetes/client-node';
 import { EIP_CONDITION_TYPE, PODEIP_FINALIZER } from '../../../../api/constants.js';
 import type { KubeObject } from '../../../../sandbox/kube/types.js';
 import {
@@ -103,6 +105,25 @@ describe('an auto EIP', () => {
     await waitFor('PodEIP auto-1 gone', () => storedPodEip(world, NS, 'auto-1') === undefined);
     expect(world.sandbox.cloud.controls.eips().find((e) => e.allocationId === eip!.allocationId)).toBeUndefined();
     expect(eipsOwnedBy(world, uid)).toEqual([]);
+  });
+});
+
+describe('a release strategy changed on a live pod', () => {
+  it('is recorded in the PodEIP, and the pod\'s deletion follows the new one', async () => {
+    await createAndWaitReady('auto-never', { ...AUTO, 'k8s.aliyun.com/pod-eip-release-strategy': 'Never' });
+    expect(storedPodEip(world, NS, 'auto-never')!.spec).toMatchObject({ allocationType: { type: 'Auto', releaseStrategy: 'Never' } });
+    const [eip] = eipsOwnedBy(world, storedPod(world, NS, 'auto-never')!.metadata.uid!);
+
+    // Removing the annotation asks for the default, Follow; under Never the deletion would keep the EIP.
+    const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+    await world.core.patchNamespacedPod({ namespace: NS, name: 'auto-never', body: { metadata: { annotations: { 'k8s.aliyun.com/pod-eip-release-strategy': null } } } }, mergePatch);
+    const allocationType = (): unknown => (storedPodEip(world, NS, 'auto-never')?.spec as { allocationType?: unknown } | undefined)?.allocationType;
+    await waitFor('Follow recorded', () => (allocationType() as { releaseStrategy?: string } | undefined)?.releaseStrategy === 'Follow');
+    expect(allocationType()).toEqual({ type: 'Auto', releaseStrategy: 'Follow' });
+
+    await deletePod(world, NS, 'auto-never');
+    await waitFor('PodEIP auto-never gone', () => storedPodEip(world, NS, 'auto-never') === undefined);
+    expect(world.sandbox.cloud.controls.eips().find((e) => e.allocationId === eip!.allocationId)).toBeUndefined();
   });
 });
 
