@@ -17,7 +17,7 @@ import { plannedEipCondition, setEipCondition } from '../kube/pod-condition.js';
 import type { PodProjection } from '../kube/pod-projection.js';
 import type { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics } from './binder-metrics.js';
-import { PODEIP_ALLOCATION_ATTEMPT_ANNOTATION, PODEIP_POD_UID_ANNOTATION, REASONS, type Action, type ConditionUpdate } from './decide.js';
+import { PODEIP_ALLOCATION_ATTEMPT_ANNOTATION, PODEIP_POD_UID_ANNOTATION, REASONS, type Action, type ConditionUpdate } from './decision.js';
 import { statusPatchFor } from './podeip-status.js';
 import type { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
 import { withAddress } from './recent-writes.js';

@@ -5,8 +5,7 @@
  * person must fix (quota, permissions, a wrong id) come back in minutes, the others with backoff.
  */
 import type { ApiName, CloudError } from '../cloud/eip-cloud.js';
-import type { Action, Observation } from './decide.js';
-import { WAIT_MS } from './decide.js';
+import { WAIT_MS, type Action, type Observation } from './decision.js';
 
 export const CLOUD_FAILURE_REASONS = {
   quota: 'EipQuotaExceeded',

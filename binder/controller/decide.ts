@@ -4,123 +4,30 @@
  * reconciler (reconcile.ts) fetches observations lazily and performs at most one cloud write per pass, so
  * every pass is short, idempotent and safe to repeat after a crash.
  */
-import { EIP_CONDITION_REASON_BOUND } from '../../api/constants.js';
-import { describeProblem, type AutoEipRequest, type EipRequest } from '../../api/eip-request.js';
-import { eipAnnotationFingerprint, parseEipAnnotationsMemoized, type parseEipAnnotations } from '../../api/parse-annotations.js';
-import type { PodEIP, PodEIPAllocationType, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
+import { describeProblem, type EipRequest } from '../../api/eip-request.js';
+import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api/parse-annotations.js';
+import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
 import { allocatedEipAddress, type PodProjection } from '../kube/pod-projection.js';
-import { podEipStatusFor, sameStatus, ttlExpiry } from './podeip-status.js';
+import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerminating, hasFinished, isRecordedBinding, unassociateRecorded } from './decide-release.js';
+import {
+  PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
+  PODEIP_POD_UID_ANNOTATION,
+  REASONS,
+  RESYNC_BOUND_MS,
+  WAIT_MS,
+  done,
+  failure,
+  observe,
+  progress,
+  type Action,
+  type Decision,
+  type Observed,
+} from './decision.js';
+import { podEipStatusFor, sameStatus } from './podeip-status.js';
 
 export { podEipStatusFor, ttlExpiry } from './podeip-status.js';
-
-/** podeip's own bookkeeping on a PodEIP; ACK's schema has no field for either. */
-export const PODEIP_POD_UID_ANNOTATION = 'podeip.io/pod-uid';
-/** Bumped when an allocation must be replaced (the EIP vanished), so the next Allocate has a fresh ClientToken. */
-export const PODEIP_ALLOCATION_ATTEMPT_ANNOTATION = 'podeip.io/allocation-attempt';
-
-/** Condition reasons; each failure kind has its own, so `kubectl get pod -o yaml` says what is wrong. */
-export const REASONS = {
-  bound: EIP_CONDITION_REASON_BOUND,
-  invalidAnnotations: 'InvalidEipAnnotations',
-  hostNetwork: 'HostNetworkNotSupported',
-  noNetworkInterface: 'NoNetworkInterface',
-  nodePrimaryInterface: 'NodePrimaryNetworkInterface',
-  eipNotFound: 'EipNotFound',
-  inUseByAnotherPod: 'EipInUseByAnotherPod',
-  boundElsewhere: 'EipBoundElsewhere',
-  waitingForPreviousPod: 'WaitingForPreviousPod',
-  allocating: 'AllocatingEip',
-  associating: 'AssociatingEip',
-  noEipRequested: 'NoEipRequested',
-  podFinished: 'PodFinished',
-} as const;
-
-/** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
-export const WAIT_MS = {
-  transition: 2_000,
-  heldByAnotherPod: 15_000,
-  misconfigured: 60_000,
-  ttlCheckCap: 10 * 60_000,
-} as const;
-
-/** Bound pods are looked at again this often, to notice drift (an EIP unbound behind podeip's back). */
-export const RESYNC_BOUND_MS = 10 * 60_000;
-
-export interface ConditionUpdate {
-  status: 'True' | 'False';
-  reason: string;
-  message: string;
-}
-
-export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder';
-
-export interface Observed {
-  namespace: string;
-  name: string;
-  /** Undefined: the pod is gone. */
-  pod?: PodProjection;
-  podEip?: PodEIP;
-  /** Looked up for the pod's IP: the ENI holding it, or null when no ENI in the VPC holds it. */
-  networkInterface?: NetworkInterfaceMatch | null;
-  /** The EIP the PodEIP (or the static annotation) names: its state, or null when it does not exist. */
-  eip?: EipState | null;
-  /** EIPs tagged as allocated for the PodEIP's pod, found after a crash between Allocate and recording it. */
-  taggedEips?: EipState[];
-  /** The live pod (other than this one) whose IP the EIP is bound to, or null when none. */
-  ipHolder?: { namespace: string; name: string } | null;
-  /** Milliseconds since the epoch. */
-  now: number;
-}
-
-export type Action =
-  | { type: 'create-podeip'; spec: PodEIPSpec; podUid: string }
-  | { type: 'adopt-podeip'; podUid: string }
-  | { type: 'allocate-eip'; request: AutoEipRequest; podUid: string; attempt: number }
-  | { type: 'record-allocation'; allocationId: string; attempt?: number }
-  /** The pod's release strategy changed: the record says what happens when the pod goes. */
-  | { type: 'record-release-strategy'; allocationType: PodEIPAllocationType }
-  | { type: 'add-to-bandwidth-package'; allocationId: string; bandwidthPackageId: string; podUid: string }
-  | { type: 'remove-from-bandwidth-package'; allocationId: string; bandwidthPackageId: string; podUid: string }
-  | { type: 'associate-eip'; allocationId: string; networkInterface: NetworkInterfaceMatch; podUid: string }
-  | { type: 'unassociate-eip'; allocationId: string; networkInterfaceId: string; privateIp: string; podUid: string }
-  | { type: 'release-eip'; allocationId: string }
-  /** The whole status podeip keeps: fields it writes that are missing here are removed. */
-  | { type: 'write-podeip-status'; status: PodEIPStatus }
-  /** null removes the annotation. */
-  | { type: 'annotate-pod'; address: string | null }
-  | { type: 'set-condition'; condition: ConditionUpdate }
-  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string }
-  | { type: 'finish-podeip' };
-
-export type Decision =
-  | { kind: 'observe'; what: Observation }
-  /** Perform the actions in order; then look again after `requeueAfterMs` (0: at once), or not at all. */
-  | { kind: 'act'; actions: Action[]; requeueAfterMs?: number };
-
-const done = (actions: Action[] = [], requeueAfterMs?: number): Decision => ({
-  kind: 'act',
-  actions,
-  ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }),
-});
-const observe = (what: Observation): Decision => ({ kind: 'observe', what });
-
-/** A failure the user must fix: the condition says what, a Warning Event says it once. */
-function failure(reason: string, message: string, requeueAfterMs?: number): Decision {
-  return done(
-    [
-      { type: 'set-condition', condition: { status: 'False', reason, message } },
-      { type: 'event', eventType: 'Warning', reason, message },
-    ],
-    requeueAfterMs,
-  );
-}
-
-/** A step on the way to a binding; only shown while the pod is not bound yet, never over a True condition. */
-function progress(o: Observed, reason: string, message: string): Action[] {
-  return o.pod?.eipCondition?.status === 'True' ? [] : [{ type: 'set-condition', condition: { status: 'False', reason, message } }];
-}
 
 export function decideBinding(o: Observed): Decision {
   const { pod, podEip } = o;
@@ -304,23 +211,6 @@ function recordTarget(o: Observed, podEip: PodEIP, eip: EipState, eni: NetworkIn
   return [{ type: 'write-podeip-status', status }];
 }
 
-/** The EIP is bound to the ENI and IP this PodEIP recorded, so the binding is podeip's to undo. */
-function isRecordedBinding(eip: EipState, podEip: PodEIP): boolean {
-  const recordedEni = podEip.status?.networkInterfaceID ?? '';
-  const recordedIp = podEip.status?.privateIPAddress ?? '';
-  return recordedEni !== '' && eip.instanceId === recordedEni && (eip.privateIpAddress === recordedIp || eip.privateIpAddress === '');
-}
-
-function unassociateRecorded(podEip: PodEIP): Action {
-  return {
-    type: 'unassociate-eip',
-    allocationId: podEip.spec.allocationID,
-    networkInterfaceId: podEip.status?.networkInterfaceID ?? '',
-    privateIp: podEip.status?.privateIPAddress ?? '',
-    podUid: podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? '',
-  };
-}
-
 /**
  * A pod with no request and no record. Only what podeip once wrote is tidied: a stale address goes, and a
  * readiness gate nobody would satisfy is set True (aws-load-balancer-controller's escape hatch), so no pod
@@ -345,110 +235,4 @@ function isBoundTo(eip: EipState, eni: NetworkInterfaceMatch): boolean {
 function allocationAttempt(podEip: PodEIP): number {
   const n = Number(podEip.metadata.annotations?.[PODEIP_ALLOCATION_ATTEMPT_ANNOTATION] ?? 0);
   return Number.isInteger(n) && n >= 0 ? n : 0;
-}
-
-/** The pod is terminating: stamp podLastSeen once (TTL counts from it), keep the binding until it is gone. */
-function decideTerminating(o: Observed, podEip: PodEIP | undefined): Decision {
-  const deletion = o.pod?.deletionTimestamp;
-  if (!podEip || deletion === undefined) return done();
-  const lastSeen = Date.parse(podEip.status?.podLastSeen ?? '');
-  if (Number.isNaN(lastSeen) || lastSeen < Date.parse(deletion) - 60_000) {
-    return done([{ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } }]);
-  }
-  return done();
-}
-
-/** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
-function hasFinished(pod: PodProjection): boolean {
-  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
-}
-
-/**
- * The pod has finished (a Job's pod, say) but is not deleted yet. Its IP may already serve another pod, so
- * the binding must not outlive it: the EIP is handled as for a pod that is gone, per its strategy. The
- * first pass says so in the condition and stamps podLastSeen, so a TTL counts from the finish; the
- * condition's reason is the mark that this was done. A finished pod never gets a new binding, and once the
- * record is gone its address annotation goes too.
- */
-function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP | undefined): Decision {
-  if (pod.eipCondition?.status !== 'False' || pod.eipCondition.reason !== REASONS.podFinished) {
-    const message = `the pod has finished (${pod.phase}); its EIP binding is undone as for a deleted pod`;
-    const actions: Action[] = [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.podFinished, message } }];
-    if (podEip) actions.push({ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } });
-    return done(actions, 0);
-  }
-  if (podEip) return decideAfterPod(o, podEip, { finished: true });
-  return done(allocatedEipAddress(pod) === undefined ? [] : [{ type: 'annotate-pod', address: null }]);
-}
-
-/**
- * A PodEIP left by an earlier pod of the same name. Follow: that pod's EIP is undone first and this one
- * waits. TTL and Never keep the EIP for the next pod of the name (StatefulSets): this pod adopts it.
- */
-function decideForPreviousPodsRecord(
-  o: Observed,
-  pod: PodProjection,
-  podEip: PodEIP,
-  parsed: ReturnType<typeof parseEipAnnotations>,
-): Decision {
-  const strategy = podEip.spec.allocationType.releaseStrategy;
-  const sameKind =
-    parsed.kind === 'request' &&
-    (parsed.request.mode === 'auto'
-      ? podEip.spec.allocationType.type === 'Auto'
-      : podEip.spec.allocationType.type === 'Static' && podEip.spec.allocationID === parsed.request.allocationId);
-  if (strategy !== 'Follow' && sameKind && podEip.metadata.deletionTimestamp === undefined) {
-    return done([{ type: 'adopt-podeip', podUid: pod.uid }], 0);
-  }
-  const release = decideAfterPod(o, podEip);
-  const waiting = progress(o, REASONS.waitingForPreviousPod, 'waiting for the EIP of the previous pod of this name to be released');
-  return release.kind === 'act' ? { ...release, actions: [...waiting, ...release.actions] } : release;
-}
-
-/**
- * The pod is gone (or no longer wants this binding): undo it. Follow releases what podeip allocated and
- * only unbinds what it was given; TTL waits for `releaseAfter` from podLastSeen; Never keeps everything.
- */
-function decideAfterPod(o: Observed, podEip: PodEIP, options: { deleted?: boolean; finished?: boolean } = {}): Decision {
-  const type = podEip.spec.allocationType;
-  const podStillWantsIt = !options.finished && o.pod !== undefined && o.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
-  const keep = !podStillWantsIt && !options.deleted;
-  if (keep && type.releaseStrategy === 'Never') return done();
-  if (keep && type.releaseStrategy === 'TTL') {
-    const expiresAt = ttlExpiry(podEip);
-    if (expiresAt !== undefined && o.now < expiresAt) return done([], Math.min(expiresAt - o.now, WAIT_MS.ttlCheckCap));
-  }
-
-  const allocationId = podEip.spec.allocationID;
-  if (allocationId === '') {
-    if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
-    if (o.taggedEips === undefined) return observe('tagged-eips');
-    const found = o.taggedEips[0];
-    return done([found ? { type: 'record-allocation', allocationId: found.allocationId } : { type: 'finish-podeip' }], 0);
-  }
-  if (o.eip === undefined) return observe('eip');
-  const eip = o.eip;
-  if (eip === null) return done([{ type: 'finish-podeip' }]);
-
-  const podUid = podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? '';
-  switch (eip.status) {
-    case 'InUse':
-      // Only the binding podeip made is undone; another pod's (or anything else's) is never touched.
-      if (isRecordedBinding(eip, podEip)) return done([unassociateRecorded(podEip)], WAIT_MS.transition);
-      return done(
-        [
-          { type: 'event', eventType: 'Warning', reason: REASONS.boundElsewhere, message: `the EIP ${allocationId} is bound to ${eip.instanceId} by someone else; podeip leaves it as it is` },
-          { type: 'finish-podeip' },
-        ],
-      );
-    case 'Available':
-      if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
-      if (eip.bandwidthPackageId !== '') {
-        // The removal takes the cloud a moment, as a binding does; asking again at once would only conflict.
-        return done([{ type: 'remove-from-bandwidth-package', allocationId, bandwidthPackageId: eip.bandwidthPackageId, podUid }], WAIT_MS.transition);
-      }
-      return done([{ type: 'release-eip', allocationId }], WAIT_MS.transition);
-    default:
-      return done([], WAIT_MS.transition);
-  }
 }

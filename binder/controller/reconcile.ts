@@ -16,7 +16,8 @@ import { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics, ReconcileResult } from './binder-metrics.js';
 import { ActingStopped, BindingActions, type PassState } from './binding-actions.js';
 import { DEFAULT_SLOW_RETRY_MS, ThrottleGate, apiOf, isCloudWrite, planForCloudFailure } from './cloud-failures.js';
-import { PODEIP_POD_UID_ANNOTATION, RESYNC_BOUND_MS, decideBinding, type Action, type Decision, type Observation, type Observed } from './decide.js';
+import { decideBinding } from './decide.js';
+import { PODEIP_POD_UID_ANNOTATION, RESYNC_BOUND_MS, type Action, type Decision, type Observation, type Observed } from './decision.js';
 import type { ReconcileOutcome } from './queue.js';
 import { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
 

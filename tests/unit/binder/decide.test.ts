@@ -5,17 +5,16 @@
 import { describe, expect, it } from '@jest/globals';
 import type { PodEIP, PodEIPStatus } from '../../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../../../binder/cloud/eip-cloud.js';
+import { decideBinding, ttlExpiry } from '../../../binder/controller/decide.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
   PODEIP_POD_UID_ANNOTATION,
   RESYNC_BOUND_MS,
   WAIT_MS,
-  decideBinding,
-  ttlExpiry,
   type Action,
   type Decision,
   type Observed,
-} from '../../../binder/controller/decide.js';
+} from '../../../binder/controller/decision.js';
 import { statusPatchFor } from '../../../binder/controller/podeip-status.js';
 import type { PodProjection } from '../../../binder/kube/pod-projection.js';
 

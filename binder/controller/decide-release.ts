@@ -1,0 +1,133 @@
+/**
+ * Undoing a binding, as a pure function of what the binder observed: the pod is terminating, has
+ * finished, is gone, no longer asks for this EIP, or left its record to the next pod of its name.
+ */
+import type { parseEipAnnotations } from '../../api/parse-annotations.js';
+import type { PodEIP } from '../../api/podeip.js';
+import type { EipState } from '../cloud/eip-cloud.js';
+import { allocatedEipAddress, type PodProjection } from '../kube/pod-projection.js';
+import { PODEIP_POD_UID_ANNOTATION, REASONS, WAIT_MS, done, observe, progress, type Action, type Decision, type Observed } from './decision.js';
+import { ttlExpiry } from './podeip-status.js';
+
+/** The EIP is bound to the ENI and IP this PodEIP recorded, so the binding is podeip's to undo. */
+export function isRecordedBinding(eip: EipState, podEip: PodEIP): boolean {
+  const recordedEni = podEip.status?.networkInterfaceID ?? '';
+  const recordedIp = podEip.status?.privateIPAddress ?? '';
+  return recordedEni !== '' && eip.instanceId === recordedEni && (eip.privateIpAddress === recordedIp || eip.privateIpAddress === '');
+}
+
+export function unassociateRecorded(podEip: PodEIP): Action {
+  return {
+    type: 'unassociate-eip',
+    allocationId: podEip.spec.allocationID,
+    networkInterfaceId: podEip.status?.networkInterfaceID ?? '',
+    privateIp: podEip.status?.privateIPAddress ?? '',
+    podUid: podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? '',
+  };
+}
+
+/** The pod is terminating: stamp podLastSeen once (TTL counts from it), keep the binding until it is gone. */
+export function decideTerminating(o: Observed, podEip: PodEIP | undefined): Decision {
+  const deletion = o.pod?.deletionTimestamp;
+  if (!podEip || deletion === undefined) return done();
+  const lastSeen = Date.parse(podEip.status?.podLastSeen ?? '');
+  if (Number.isNaN(lastSeen) || lastSeen < Date.parse(deletion) - 60_000) {
+    return done([{ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } }]);
+  }
+  return done();
+}
+
+/** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
+export function hasFinished(pod: PodProjection): boolean {
+  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
+}
+
+/**
+ * The pod has finished (a Job's pod, say) but is not deleted yet. Its IP may already serve another pod, so
+ * the binding must not outlive it: the EIP is handled as for a pod that is gone, per its strategy. The
+ * first pass says so in the condition and stamps podLastSeen, so a TTL counts from the finish; the
+ * condition's reason is the mark that this was done. A finished pod never gets a new binding, and once the
+ * record is gone its address annotation goes too.
+ */
+export function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP | undefined): Decision {
+  if (pod.eipCondition?.status !== 'False' || pod.eipCondition.reason !== REASONS.podFinished) {
+    const message = `the pod has finished (${pod.phase}); its EIP binding is undone as for a deleted pod`;
+    const actions: Action[] = [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.podFinished, message } }];
+    if (podEip) actions.push({ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } });
+    return done(actions, 0);
+  }
+  if (podEip) return decideAfterPod(o, podEip, { finished: true });
+  return done(allocatedEipAddress(pod) === undefined ? [] : [{ type: 'annotate-pod', address: null }]);
+}
+
+/**
+ * A PodEIP left by an earlier pod of the same name. Follow: that pod's EIP is undone first and this one
+ * waits. TTL and Never keep the EIP for the next pod of the name (StatefulSets): this pod adopts it.
+ */
+export function decideForPreviousPodsRecord(
+  o: Observed,
+  pod: PodProjection,
+  podEip: PodEIP,
+  parsed: ReturnType<typeof parseEipAnnotations>,
+): Decision {
+  const strategy = podEip.spec.allocationType.releaseStrategy;
+  const sameKind =
+    parsed.kind === 'request' &&
+    (parsed.request.mode === 'auto'
+      ? podEip.spec.allocationType.type === 'Auto'
+      : podEip.spec.allocationType.type === 'Static' && podEip.spec.allocationID === parsed.request.allocationId);
+  if (strategy !== 'Follow' && sameKind && podEip.metadata.deletionTimestamp === undefined) {
+    return done([{ type: 'adopt-podeip', podUid: pod.uid }], 0);
+  }
+  const release = decideAfterPod(o, podEip);
+  const waiting = progress(o, REASONS.waitingForPreviousPod, 'waiting for the EIP of the previous pod of this name to be released');
+  return release.kind === 'act' ? { ...release, actions: [...waiting, ...release.actions] } : release;
+}
+
+/**
+ * The pod is gone (or no longer wants this binding): undo it. Follow releases what podeip allocated and
+ * only unbinds what it was given; TTL waits for `releaseAfter` from podLastSeen; Never keeps everything.
+ */
+export function decideAfterPod(o: Observed, podEip: PodEIP, options: { deleted?: boolean; finished?: boolean } = {}): Decision {
+  const type = podEip.spec.allocationType;
+  const podStillWantsIt = !options.finished && o.pod !== undefined && o.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
+  const keep = !podStillWantsIt && !options.deleted;
+  if (keep && type.releaseStrategy === 'Never') return done();
+  if (keep && type.releaseStrategy === 'TTL') {
+    const expiresAt = ttlExpiry(podEip);
+    if (expiresAt !== undefined && o.now < expiresAt) return done([], Math.min(expiresAt - o.now, WAIT_MS.ttlCheckCap));
+  }
+
+  const allocationId = podEip.spec.allocationID;
+  if (allocationId === '') {
+    if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
+    if (o.taggedEips === undefined) return observe('tagged-eips');
+    const found = o.taggedEips[0];
+    return done([found ? { type: 'record-allocation', allocationId: found.allocationId } : { type: 'finish-podeip' }], 0);
+  }
+  if (o.eip === undefined) return observe('eip');
+  const eip = o.eip;
+  if (eip === null) return done([{ type: 'finish-podeip' }]);
+
+  const podUid = podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? '';
+  switch (eip.status) {
+    case 'InUse':
+      // Only the binding podeip made is undone; another pod's (or anything else's) is never touched.
+      if (isRecordedBinding(eip, podEip)) return done([unassociateRecorded(podEip)], WAIT_MS.transition);
+      return done(
+        [
+          { type: 'event', eventType: 'Warning', reason: REASONS.boundElsewhere, message: `the EIP ${allocationId} is bound to ${eip.instanceId} by someone else; podeip leaves it as it is` },
+          { type: 'finish-podeip' },
+        ],
+      );
+    case 'Available':
+      if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
+      if (eip.bandwidthPackageId !== '') {
+        // The removal takes the cloud a moment, as a binding does; asking again at once would only conflict.
+        return done([{ type: 'remove-from-bandwidth-package', allocationId, bandwidthPackageId: eip.bandwidthPackageId, podUid }], WAIT_MS.transition);
+      }
+      return done([{ type: 'release-eip', allocationId }], WAIT_MS.transition);
+    default:
+      return done([], WAIT_MS.transition);
+  }
+}

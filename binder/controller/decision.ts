@@ -1,0 +1,116 @@
+/**
+ * The vocabulary of the binder's decisions: what it observed of one pod key, the actions it may take,
+ * the condition reasons and waits. decide.ts binds; decide-release.ts undoes a binding.
+ */
+import { EIP_CONDITION_REASON_BOUND } from '../../api/constants.js';
+import type { AutoEipRequest } from '../../api/eip-request.js';
+import type { PodEIP, PodEIPAllocationType, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
+import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
+import type { PodProjection } from '../kube/pod-projection.js';
+
+/** podeip's own bookkeeping on a PodEIP; ACK's schema has no field for either. */
+export const PODEIP_POD_UID_ANNOTATION = 'podeip.io/pod-uid';
+/** Bumped when an allocation must be replaced (the EIP vanished), so the next Allocate has a fresh ClientToken. */
+export const PODEIP_ALLOCATION_ATTEMPT_ANNOTATION = 'podeip.io/allocation-attempt';
+
+/** Condition reasons; each failure kind has its own, so `kubectl get pod -o yaml` says what is wrong. */
+export const REASONS = {
+  bound: EIP_CONDITION_REASON_BOUND,
+  invalidAnnotations: 'InvalidEipAnnotations',
+  hostNetwork: 'HostNetworkNotSupported',
+  noNetworkInterface: 'NoNetworkInterface',
+  nodePrimaryInterface: 'NodePrimaryNetworkInterface',
+  eipNotFound: 'EipNotFound',
+  inUseByAnotherPod: 'EipInUseByAnotherPod',
+  boundElsewhere: 'EipBoundElsewhere',
+  waitingForPreviousPod: 'WaitingForPreviousPod',
+  allocating: 'AllocatingEip',
+  associating: 'AssociatingEip',
+  noEipRequested: 'NoEipRequested',
+  podFinished: 'PodFinished',
+} as const;
+
+/** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
+export const WAIT_MS = {
+  transition: 2_000,
+  heldByAnotherPod: 15_000,
+  misconfigured: 60_000,
+  ttlCheckCap: 10 * 60_000,
+} as const;
+
+/** Bound pods are looked at again this often, to notice drift (an EIP unbound behind podeip's back). */
+export const RESYNC_BOUND_MS = 10 * 60_000;
+
+export interface ConditionUpdate {
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+}
+
+export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder';
+
+export interface Observed {
+  namespace: string;
+  name: string;
+  /** Undefined: the pod is gone. */
+  pod?: PodProjection;
+  podEip?: PodEIP;
+  /** Looked up for the pod's IP: the ENI holding it, or null when no ENI in the VPC holds it. */
+  networkInterface?: NetworkInterfaceMatch | null;
+  /** The EIP the PodEIP (or the static annotation) names: its state, or null when it does not exist. */
+  eip?: EipState | null;
+  /** EIPs tagged as allocated for the PodEIP's pod, found after a crash between Allocate and recording it. */
+  taggedEips?: EipState[];
+  /** The live pod (other than this one) whose IP the EIP is bound to, or null when none. */
+  ipHolder?: { namespace: string; name: string } | null;
+  /** Milliseconds since the epoch. */
+  now: number;
+}
+
+export type Action =
+  | { type: 'create-podeip'; spec: PodEIPSpec; podUid: string }
+  | { type: 'adopt-podeip'; podUid: string }
+  | { type: 'allocate-eip'; request: AutoEipRequest; podUid: string; attempt: number }
+  | { type: 'record-allocation'; allocationId: string; attempt?: number }
+  /** The pod's release strategy changed: the record says what happens when the pod goes. */
+  | { type: 'record-release-strategy'; allocationType: PodEIPAllocationType }
+  | { type: 'add-to-bandwidth-package'; allocationId: string; bandwidthPackageId: string; podUid: string }
+  | { type: 'remove-from-bandwidth-package'; allocationId: string; bandwidthPackageId: string; podUid: string }
+  | { type: 'associate-eip'; allocationId: string; networkInterface: NetworkInterfaceMatch; podUid: string }
+  | { type: 'unassociate-eip'; allocationId: string; networkInterfaceId: string; privateIp: string; podUid: string }
+  | { type: 'release-eip'; allocationId: string }
+  /** The whole status podeip keeps: fields it writes that are missing here are removed. */
+  | { type: 'write-podeip-status'; status: PodEIPStatus }
+  /** null removes the annotation. */
+  | { type: 'annotate-pod'; address: string | null }
+  | { type: 'set-condition'; condition: ConditionUpdate }
+  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string }
+  | { type: 'finish-podeip' };
+
+export type Decision =
+  | { kind: 'observe'; what: Observation }
+  /** Perform the actions in order; then look again after `requeueAfterMs` (0: at once), or not at all. */
+  | { kind: 'act'; actions: Action[]; requeueAfterMs?: number };
+
+export const done = (actions: Action[] = [], requeueAfterMs?: number): Decision => ({
+  kind: 'act',
+  actions,
+  ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }),
+});
+export const observe = (what: Observation): Decision => ({ kind: 'observe', what });
+
+/** A failure the user must fix: the condition says what, a Warning Event says it once. */
+export function failure(reason: string, message: string, requeueAfterMs?: number): Decision {
+  return done(
+    [
+      { type: 'set-condition', condition: { status: 'False', reason, message } },
+      { type: 'event', eventType: 'Warning', reason, message },
+    ],
+    requeueAfterMs,
+  );
+}
+
+/** A step on the way to a binding; only shown while the pod is not bound yet, never over a True condition. */
+export function progress(o: Observed, reason: string, message: string): Action[] {
+  return o.pod?.eipCondition?.status === 'True' ? [] : [{ type: 'set-condition', condition: { status: 'False', reason, message } }];
+}
