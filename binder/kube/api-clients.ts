@@ -86,6 +86,13 @@ function sameTlsOptions(a: TlsOptions, b: TlsOptions): boolean {
   });
 }
 
+/**
+ * Connections to the API server at most, watches aside (each has its own). Requests beyond wait in the
+ * agent's queue for a free one: a burst of reconciles and Events then costs the server and this process
+ * that many TLS sessions, not one per request in flight.
+ */
+export const MAX_API_CONNECTIONS = 16;
+
 /** Requests in flight on a replaced agent end within their timeout; its sockets are closed after this. */
 const REPLACED_AGENT_GRACE_MS = 120_000;
 
@@ -125,7 +132,7 @@ export class KeepAliveAuthentication implements SecurityAuthentication {
     if (this.shared !== undefined && sameTlsOptions(this.shared.options, tls)) return this.shared.agent;
     const replaced = this.shared?.agent;
     if (replaced !== undefined) setTimeout(() => replaced.destroy(), REPLACED_AGENT_GRACE_MS).unref();
-    this.shared = { options: tls, agent: new https.Agent({ ...tls, keepAlive: true }) };
+    this.shared = { options: tls, agent: new https.Agent({ ...tls, keepAlive: true, maxSockets: MAX_API_CONNECTIONS }) };
     return this.shared.agent;
   }
 }

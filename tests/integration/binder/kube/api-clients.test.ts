@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiErrorStatus, createApiClients, loadKubeConfig, withSignal } from '../../../../binder/kube/api-clients.js';
+import { MAX_API_CONNECTIONS, apiErrorStatus, createApiClients, loadKubeConfig, withSignal } from '../../../../binder/kube/api-clients.js';
 import { startKubeEdge, type KubeEdge } from './support.js';
 
 let edge: KubeEdge;
@@ -73,6 +73,17 @@ describe('connections', () => {
     // After close, requests still work (each on a connection of its own, as client-node does by itself).
     expect((await clients.core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
     expect(edge.sandbox.controls.connectionCount() - before).toBe(opened + 1);
+  });
+
+  it('opens no more than MAX_API_CONNECTIONS for a burst: the rest wait their turn, and every call succeeds', async () => {
+    const clients = createApiClients(edge.kubeConfig);
+    edge.sandbox.controls.setLatency(50);
+    const before = edge.sandbox.controls.connectionCount();
+    const answers = await Promise.all(Array.from({ length: MAX_API_CONNECTIONS * 3 }, () => clients.core.readNamespace({ name: 'default' })));
+    expect(answers.every((answer) => answer.metadata?.name === 'default')).toBe(true);
+    const opened = edge.sandbox.controls.connectionCount() - before;
+    expect(opened).toBe(MAX_API_CONNECTIONS);
+    clients.close();
   });
 });
 
