@@ -12,7 +12,7 @@ import { startBinderProgram, type RunningBinderProgram } from '../../binder/main
 export type ChildMessage =
   | { kind: 'started'; port?: number }
   | { kind: 'synced'; afterMs: number }
-  | { kind: 'memory'; usage: NodeJS.MemoryUsage; synced: boolean; peakRss: number; cpuSeconds: number }
+  | { kind: 'memory'; usage: NodeJS.MemoryUsage; synced: boolean; peakRss: number; peakRssBeforeGc: number; cpuSeconds: number }
   | { kind: 'failed'; message: string };
 
 const [mode, configFile] = process.argv.slice(2);
@@ -39,11 +39,14 @@ async function main(): Promise<void> {
   }
   process.on('message', (message: string) => {
     if (message === 'measure') {
+      // The forced collections below need room of their own (compaction copies live objects to new pages),
+      // so the peak as it was before them is read first.
+      const peakRssBeforeGc = process.resourceUsage().maxRSS * 1024;
       // Twice: the first pass can leave objects that only a second one frees (weak references, finalizers).
       globalThis.gc?.();
       globalThis.gc?.();
       const cpu = process.cpuUsage();
-      send({ kind: 'memory', usage: process.memoryUsage(), synced: running?.binder.hasSynced() ?? true, peakRss: process.resourceUsage().maxRSS * 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+      send({ kind: 'memory', usage: process.memoryUsage(), synced: running?.binder.hasSynced() ?? true, peakRss: process.resourceUsage().maxRSS * 1024, peakRssBeforeGc, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     } else if (message === 'stop') {
       void (running?.close() ?? Promise.resolve()).finally(() => process.exit(0));
     }
