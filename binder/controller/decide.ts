@@ -141,7 +141,7 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
           ...recordTarget(o, podEip, eip, eni),
           { type: 'associate-eip', allocationId, networkInterface: eni, podUid: pod.uid },
         ],
-        WAIT_MS.transition,
+        WAIT_MS.afterAssociate,
       );
     case 'InUse':
       if (isRecordedBinding(eip, podEip)) {

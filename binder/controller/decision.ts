@@ -33,6 +33,11 @@ export const REASONS = {
 /** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
 export const WAIT_MS = {
   transition: 2_000,
+  /**
+   * The first look after an Associate: the pod waits on it for its readiness, and the look is a
+   * DescribeEipAddresses shared with every other pod looking then, so it comes sooner than the rest.
+   */
+  afterAssociate: 1_000,
   heldByAnotherPod: 15_000,
   misconfigured: 60_000,
   ttlCheckCap: 10 * 60_000,

@@ -146,13 +146,13 @@ describe('binding', () => {
           { type: 'write-podeip-status', status: { networkInterfaceID: 'eni-1', privateIPAddress: IP, status: 'Available', podLastSeen: NOW_ISO } },
           { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID },
         ],
-        WAIT_MS.transition,
+        WAIT_MS.afterAssociate,
       ),
     ],
     [
       'Available, target already recorded: associates again',
       observed({ pod: pod(), podEip: podEip({ status: { networkInterfaceID: 'eni-1', privateIPAddress: IP, status: 'Available' } }), networkInterface: eni(), eip: eip() }),
-      act([condition('False', 'AssociatingEip'), { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID }], WAIT_MS.transition),
+      act([condition('False', 'AssociatingEip'), { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID }], WAIT_MS.afterAssociate),
     ],
     [
       'Available, a bandwidth package asked for: joins it first',
