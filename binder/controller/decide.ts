@@ -14,6 +14,7 @@ import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerm
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
   PODEIP_POD_UID_ANNOTATION,
+  POD_LAST_SEEN_REFRESH_MS,
   REASONS,
   RESYNC_BOUND_MS,
   WAIT_MS,
@@ -186,7 +187,9 @@ function decideBoundElsewhere(o: Observed, eip: EipState, request: EipRequest): 
 function boundActions(o: Observed, pod: PodProjection, podEip: PodEIP, eip: EipState, eni: NetworkInterfaceMatch): Action[] {
   const actions: Action[] = [];
   const status = podEipStatusFor(eip, eni, podEip.status?.podLastSeen ?? new Date(o.now).toISOString());
-  if (!sameStatus(podEip.status, status)) actions.push({ type: 'write-podeip-status', status: { ...status, podLastSeen: new Date(o.now).toISOString() } });
+  const lastSeen = Date.parse(podEip.status?.podLastSeen ?? '');
+  const stale = Number.isNaN(lastSeen) || o.now - lastSeen > POD_LAST_SEEN_REFRESH_MS;
+  if (stale || !sameStatus(podEip.status, status)) actions.push({ type: 'write-podeip-status', status: { ...status, podLastSeen: new Date(o.now).toISOString() } });
   actions.push({ type: 'annotate-pod', address: eip.ipAddress });
   const message = `EIP ${eip.allocationId} (${eip.ipAddress}) is bound to ${eni.networkInterfaceId}/${pod.podIP}`;
   const wasTrue = pod.eipCondition?.status === 'True';

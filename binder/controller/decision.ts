@@ -45,6 +45,11 @@ export const WAIT_MS = {
 
 /** Bound pods are looked at again this often, to notice drift (an EIP unbound behind podeip's back). */
 export const RESYNC_BOUND_MS = 10 * 60_000;
+/**
+ * A bound pod's podLastSeen older than this is stamped again on its resync, so a TTL counts from no more
+ * than a resync before the pod went, even when the binder never saw it terminating (it was down then).
+ */
+export const POD_LAST_SEEN_REFRESH_MS = RESYNC_BOUND_MS / 2;
 
 export interface ConditionUpdate {
   status: 'True' | 'False';

@@ -9,6 +9,7 @@ import { decideBinding, ttlExpiry } from '../../../binder/controller/decide.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
   PODEIP_POD_UID_ANNOTATION,
+  POD_LAST_SEEN_REFRESH_MS,
   RESYNC_BOUND_MS,
   WAIT_MS,
   type Action,
@@ -208,15 +209,25 @@ describe('bound', () => {
     );
   });
 
+  const seenLately: PodEIPStatus = { ...boundStatus, podLastSeen: new Date(NOW - POD_LAST_SEEN_REFRESH_MS).toISOString() };
+
   it('writes nothing new when all already says so (an ENI primary IP reads as no private IP)', () => {
     const primary = eni({ isPrimaryIp: true });
-    const decision = decideBinding(observed({ pod: pod({ eipCondition: TRUE }), podEip: podEip({ status: boundStatus }), networkInterface: primary, eip: inUse({ privateIpAddress: '' }) }));
+    const decision = decideBinding(observed({ pod: pod({ eipCondition: TRUE }), podEip: podEip({ status: seenLately }), networkInterface: primary, eip: inUse({ privateIpAddress: '' }) }));
     expect(decision).toEqual(act([{ type: 'annotate-pod', address: '198.51.100.7' }, condition('True', 'Associate eip succeed')], RESYNC_BOUND_MS));
   });
 
   it('ignores fields only ACK writes when comparing the status', () => {
-    const decision = decideBinding(observed({ pod: pod({ eipCondition: TRUE }), podEip: podEip({ status: { ...boundStatus, bandwidth: '5' } }), networkInterface: eni(), eip: inUse() }));
+    const decision = decideBinding(observed({ pod: pod({ eipCondition: TRUE }), podEip: podEip({ status: { ...seenLately, bandwidth: '5' } }), networkInterface: eni(), eip: inUse() }));
     expect(decision.kind === 'act' && decision.actions.map((a) => a.type)).toEqual(['annotate-pod', 'set-condition']);
+  });
+
+  it('stamps podLastSeen again once it is older than half a resync, so a TTL never counts from long before the pod went', () => {
+    const stale = { ...boundStatus, podLastSeen: new Date(NOW - POD_LAST_SEEN_REFRESH_MS - 1000).toISOString() };
+    const decision = decideBinding(observed({ pod: pod({ eipCondition: TRUE }), podEip: podEip({ status: stale }), networkInterface: eni(), eip: inUse() }));
+    expect(decision).toEqual(
+      act([{ type: 'write-podeip-status', status: { ...boundStatus, podLastSeen: NOW_ISO } }, { type: 'annotate-pod', address: '198.51.100.7' }, condition('True', 'Associate eip succeed')], RESYNC_BOUND_MS),
+    );
   });
 });
 
