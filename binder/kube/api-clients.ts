@@ -87,9 +87,9 @@ function sameTlsOptions(a: TlsOptions, b: TlsOptions): boolean {
 }
 
 /**
- * Connections to the API server at most, watches aside (each has its own). Requests beyond wait in the
- * agent's queue for a free one: a burst of reconciles and Events then costs the server and this process
- * that many TLS sessions, not one per request in flight.
+ * Connections to the API server at most for pods, PodEIPs and Events; watches and the Lease have their
+ * own. Requests beyond wait in the agent's queue for a free one: a burst of reconciles and Events then
+ * costs the server and this process that many TLS sessions, not one per request in flight.
  */
 export const MAX_API_CONNECTIONS = 16;
 
@@ -108,7 +108,10 @@ export class KeepAliveAuthentication implements SecurityAuthentication {
   private shared: { options: TlsOptions; agent: https.Agent } | undefined;
   private closed = false;
 
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly maxSockets = MAX_API_CONNECTIONS,
+  ) {}
 
   getName(): string {
     return 'podeip-keep-alive';
@@ -132,27 +135,36 @@ export class KeepAliveAuthentication implements SecurityAuthentication {
     if (this.shared !== undefined && sameTlsOptions(this.shared.options, tls)) return this.shared.agent;
     const replaced = this.shared?.agent;
     if (replaced !== undefined) setTimeout(() => replaced.destroy(), REPLACED_AGENT_GRACE_MS).unref();
-    this.shared = { options: tls, agent: new https.Agent({ ...tls, keepAlive: true, maxSockets: MAX_API_CONNECTIONS }) };
+    this.shared = { options: tls, agent: new https.Agent({ ...tls, keepAlive: true, maxSockets: this.maxSockets }) };
     return this.shared.agent;
   }
 }
 
+/** The Lease's own connections: renewals never queue behind a burst of pod writes. */
+const LEASE_CONNECTIONS = 2;
+
 export function createApiClients(kubeConfig: KubeConfig, options: { requestTimeoutMs?: number } = {}): KubeApiClients {
   const cluster = kubeConfig.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-  const authentication = new KeepAliveAuthentication(kubeConfig);
+  const work = new KeepAliveAuthentication(kubeConfig, MAX_API_CONNECTIONS);
+  const lease = new KeepAliveAuthentication(kubeConfig, LEASE_CONNECTIONS);
   // One middleware only: client-node reverses the configuration's middleware array in place on every call.
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: authentication },
-    promiseMiddleware: [requestTimeoutMiddleware(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)],
-  });
+  const configure = (authentication: KeepAliveAuthentication): ReturnType<typeof createConfiguration> =>
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: authentication },
+      promiseMiddleware: [requestTimeoutMiddleware(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)],
+    });
+  const configuration = configure(work);
   return {
     kubeConfig,
     core: new CoreV1Api(configuration),
     customObjects: new CustomObjectsApi(configuration),
-    coordination: new CoordinationV1Api(configuration),
-    close: () => authentication.close(),
+    coordination: new CoordinationV1Api(configure(lease)),
+    close: () => {
+      work.close();
+      lease.close();
+    },
   };
 }
 
