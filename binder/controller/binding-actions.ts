@@ -133,10 +133,15 @@ export class BindingActions {
     }
   }
 
-  /** The condition False with `reason`, unless the pod is bound (a working EIP is not taken away for a cloud hiccup), and a Warning Event. */
+  /**
+   * The condition False with `reason`, and a Warning Event. Not over a bound pod's True (a working EIP is not
+   * taken away for a cloud hiccup), nor over PodFinished: that reason marks the finish as handled, and
+   * replacing it would have the next pass stamp podLastSeen again, restarting a TTL on every failure.
+   */
   async reportFailure(s: PassState, reason: string, message: string): Promise<void> {
     if (s.pod === undefined) return;
-    if (s.pod.eipCondition?.status !== 'True') {
+    const condition = s.pod.eipCondition;
+    if (condition?.status !== 'True' && condition?.reason !== REASONS.podFinished) {
       if ((await this.setCondition(s, { status: 'False', reason, message })) !== 'continue') return;
     }
     await this.recordEvent(s, { type: 'event', eventType: 'Warning', reason, message }, false);

@@ -10,7 +10,7 @@ import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
 import type { PodEIP } from '../../api/podeip.js';
 import type { ListWatch } from '../kube/list-watch.js';
 import { podListWatch } from '../kube/pod-list-watch.js';
-import { podKey, type PodProjection } from '../kube/pod-projection.js';
+import { hasFinished, podKey, type PodProjection } from '../kube/pod-projection.js';
 import { podEipListWatch } from '../kube/podeip-client.js';
 
 export interface BinderCacheOptions {
@@ -43,7 +43,7 @@ export interface BinderCaches {
 
 /** A pod that ran to completion has given its IP back; a terminating one still holds it. */
 function holdsIp(pod: PodProjection): pod is PodProjection & { podIP: string } {
-  return pod.podIP !== undefined && pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
+  return pod.podIP !== undefined && !hasFinished(pod);
 }
 
 /**

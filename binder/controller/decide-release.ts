@@ -5,7 +5,7 @@
 import type { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP } from '../../api/podeip.js';
 import type { EipState } from '../cloud/eip-cloud.js';
-import { allocatedEipAddress, type PodProjection } from '../kube/pod-projection.js';
+import { allocatedEipAddress, hasFinished, type PodProjection } from '../kube/pod-projection.js';
 import { PODEIP_POD_UID_ANNOTATION, REASONS, WAIT_MS, done, observe, progress, type Action, type Decision, type Observed } from './decision.js';
 import { ttlExpiry } from './podeip-status.js';
 
@@ -37,27 +37,34 @@ export function decideTerminating(o: Observed, podEip: PodEIP | undefined): Deci
   return done();
 }
 
-/** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
-export function hasFinished(pod: PodProjection): boolean {
-  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
-}
-
 /**
  * The pod has finished (a Job's pod, say) but is not deleted yet. Its IP may already serve another pod, so
- * the binding must not outlive it: the EIP is handled as for a pod that is gone, per its strategy. The
- * first pass says so in the condition and stamps podLastSeen, so a TTL counts from the finish; the
- * condition's reason is the mark that this was done. A finished pod never gets a new binding, and once the
- * record is gone its address annotation goes too.
+ * the binding must not outlive it whatever the strategy: the EIP is unbound, then released (Follow) or
+ * kept for the next pod of the name (Never, and TTL until it expires). The first pass stamps podLastSeen,
+ * so a TTL counts from the finish, and says so in the condition, whose reason then marks the stamp as done.
+ * A finished pod never gets a new binding, and once it holds no EIP its address annotation goes.
  */
 export function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP | undefined): Decision {
   if (pod.eipCondition?.status !== 'False' || pod.eipCondition.reason !== REASONS.podFinished) {
-    const message = `the pod has finished (${pod.phase}); its EIP binding is undone as for a deleted pod`;
-    const actions: Action[] = [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.podFinished, message } }];
-    if (podEip) actions.push({ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } });
+    const message = `the pod has finished (${pod.phase}), so its IP is no longer its own: its EIP binding is undone`;
+    // The stamp before the mark: should the status write fail, the retry still sees an unmarked pod and stamps.
+    const actions: Action[] = podEip ? [{ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } }] : [];
+    actions.push({ type: 'set-condition', condition: { status: 'False', reason: REASONS.podFinished, message } });
     return done(actions, 0);
   }
-  if (podEip) return decideAfterPod(o, podEip, { finished: true });
-  return done(allocatedEipAddress(pod) === undefined ? [] : [{ type: 'annotate-pod', address: null }]);
+  const dropAddress: Action[] = allocatedEipAddress(pod) === undefined ? [] : [{ type: 'annotate-pod', address: null }];
+  if (!podEip) return done(dropAddress);
+  if (podEip.spec.allocationType.releaseStrategy === 'Follow' || podEip.spec.allocationID === '') return decideAfterPod(o, podEip, { finished: true });
+  // Never and TTL keep the EIP for the next pod of this name, but not on an IP the CNI has given back: the
+  // next pod there would send its traffic out through it, and one asking for an EIP could not have its own.
+  if (o.eip === undefined) return observe('eip');
+  const eip = o.eip;
+  if (eip?.status === 'InUse' && isRecordedBinding(eip, podEip)) return done([unassociateRecorded(podEip)], WAIT_MS.transition);
+  if (eip?.status === 'Available' && podEip.status?.networkInterfaceID !== undefined) {
+    const { networkInterfaceID: _eni, privateIPAddress: _ip, ...kept } = podEip.status;
+    return done([{ type: 'write-podeip-status', status: { ...kept, status: eip.status } }, ...dropAddress], 0);
+  }
+  return decideAfterPod(o, podEip, { finished: true });
 }
 
 /**
@@ -76,10 +83,13 @@ export function decideForPreviousPodsRecord(
     (parsed.request.mode === 'auto'
       ? podEip.spec.allocationType.type === 'Auto'
       : podEip.spec.allocationType.type === 'Static' && podEip.spec.allocationID === parsed.request.allocationId);
-  if (strategy !== 'Follow' && sameKind && podEip.metadata.deletionTimestamp === undefined) {
+  const finished = hasFinished(pod);
+  if (!finished && strategy !== 'Follow' && sameKind && podEip.metadata.deletionTimestamp === undefined) {
     return done([{ type: 'adopt-podeip', podUid: pod.uid }], 0);
   }
   const release = decideAfterPod(o, podEip);
+  // A finished pod takes nothing over and waits for nothing: the record runs its course as the previous pod's.
+  if (finished) return release;
   const waiting = progress(o, REASONS.waitingForPreviousPod, 'waiting for the EIP of the previous pod of this name to be released');
   return release.kind === 'act' ? { ...release, actions: [...waiting, ...release.actions] } : release;
 }

@@ -9,8 +9,8 @@ import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
-import { allocatedEipAddress, type PodProjection } from '../kube/pod-projection.js';
-import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerminating, hasFinished, isRecordedBinding, unassociateRecorded } from './decide-release.js';
+import { allocatedEipAddress, hasFinished, type PodProjection } from '../kube/pod-projection.js';
+import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerminating, isRecordedBinding, unassociateRecorded } from './decide-release.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
   PODEIP_POD_UID_ANNOTATION,
@@ -27,8 +27,6 @@ import {
   type Observed,
 } from './decision.js';
 import { podEipStatusFor, sameStatus } from './podeip-status.js';
-
-export { podEipStatusFor, ttlExpiry } from './podeip-status.js';
 
 export function decideBinding(o: Observed): Decision {
   const { pod, podEip } = o;
@@ -142,7 +140,7 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
           ...recordTarget(o, podEip, eip, eni),
           { type: 'associate-eip', allocationId, networkInterface: eni, podUid: pod.uid },
         ],
-        WAIT_MS.afterAssociate,
+        WAIT_MS.associating,
       );
     case 'InUse':
       if (isRecordedBinding(eip, podEip)) {
@@ -158,7 +156,7 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
       return decideBoundElsewhere(o, eip, request);
     default:
       // Associating, Unassociating, Releasing, or a status this code does not know: the cloud is busy with it.
-      return done(progress(o, REASONS.associating, `waiting for the EIP ${allocationId}: it is ${eip.status}`), WAIT_MS.transition);
+      return done(progress(o, REASONS.associating, `waiting for the EIP ${allocationId}: it is ${eip.status}`), eip.status === 'Associating' ? WAIT_MS.associating : WAIT_MS.transition);
   }
 }
 
@@ -188,7 +186,7 @@ function boundActions(o: Observed, pod: PodProjection, podEip: PodEIP, eip: EipS
   const actions: Action[] = [];
   const status = podEipStatusFor(eip, eni, podEip.status?.podLastSeen ?? new Date(o.now).toISOString());
   const lastSeen = Date.parse(podEip.status?.podLastSeen ?? '');
-  const stale = Number.isNaN(lastSeen) || o.now - lastSeen > POD_LAST_SEEN_REFRESH_MS;
+  const stale = podEip.spec.allocationType.releaseStrategy === 'TTL' && (Number.isNaN(lastSeen) || o.now - lastSeen > POD_LAST_SEEN_REFRESH_MS);
   if (stale || !sameStatus(podEip.status, status)) actions.push({ type: 'write-podeip-status', status: { ...status, podLastSeen: new Date(o.now).toISOString() } });
   actions.push({ type: 'annotate-pod', address: eip.ipAddress });
   const message = `EIP ${eip.allocationId} (${eip.ipAddress}) is bound to ${eni.networkInterfaceId}/${pod.podIP}`;

@@ -34,10 +34,11 @@ export const REASONS = {
 export const WAIT_MS = {
   transition: 2_000,
   /**
-   * The first look after an Associate: the pod waits on it for its readiness, and the look is a
-   * DescribeEipAddresses shared with every other pod looking then, so it comes sooner than the rest.
+   * Looks after an Associate, until the EIP is InUse: the pod waits on them for its readiness, and each is
+   * a DescribeEipAddresses shared with every other pod looking then, so they come sooner than the rest.
+   * Ready comes within a second of the association, whatever the cloud takes.
    */
-  afterAssociate: 1_000,
+  associating: 1_000,
   heldByAnotherPod: 15_000,
   misconfigured: 60_000,
   ttlCheckCap: 10 * 60_000,
@@ -46,8 +47,9 @@ export const WAIT_MS = {
 /** Bound pods are looked at again this often, to notice drift (an EIP unbound behind podeip's back). */
 export const RESYNC_BOUND_MS = 10 * 60_000;
 /**
- * A bound pod's podLastSeen older than this is stamped again on its resync, so a TTL counts from no more
- * than a resync before the pod went, even when the binder never saw it terminating (it was down then).
+ * A bound pod's podLastSeen older than this is stamped again on its resync when its strategy is TTL (the
+ * only one that reads it), so the TTL counts from no more than a resync before the pod went, even when
+ * the binder never saw it terminating (it was down then).
  */
 export const POD_LAST_SEEN_REFRESH_MS = RESYNC_BOUND_MS / 2;
 

@@ -35,6 +35,11 @@ export interface PodProjection {
   controller?: { kind: string; name: string };
 }
 
+/** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
+export function hasFinished(pod: Pick<PodProjection, 'phase'>): boolean {
+  return pod.phase === 'Succeeded' || pod.phase === 'Failed';
+}
+
 /**
  * A pod as it arrives, from a watch (timestamps are strings) or a typed client-node call (timestamps are
  * Dates). Only the fields read here are declared.

@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { PodEIP, PodEIPStatus } from '../../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../../../binder/cloud/eip-cloud.js';
-import { decideBinding, ttlExpiry } from '../../../binder/controller/decide.js';
+import { decideBinding } from '../../../binder/controller/decide.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
   PODEIP_POD_UID_ANNOTATION,
@@ -16,7 +16,7 @@ import {
   type Decision,
   type Observed,
 } from '../../../binder/controller/decision.js';
-import { statusPatchFor } from '../../../binder/controller/podeip-status.js';
+import { statusPatchFor, ttlExpiry } from '../../../binder/controller/podeip-status.js';
 import type { PodProjection } from '../../../binder/kube/pod-projection.js';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
@@ -147,13 +147,13 @@ describe('binding', () => {
           { type: 'write-podeip-status', status: { networkInterfaceID: 'eni-1', privateIPAddress: IP, status: 'Available', podLastSeen: NOW_ISO } },
           { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID },
         ],
-        WAIT_MS.afterAssociate,
+        WAIT_MS.associating,
       ),
     ],
     [
       'Available, target already recorded: associates again',
       observed({ pod: pod(), podEip: podEip({ status: { networkInterfaceID: 'eni-1', privateIPAddress: IP, status: 'Available' } }), networkInterface: eni(), eip: eip() }),
-      act([condition('False', 'AssociatingEip'), { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID }], WAIT_MS.afterAssociate),
+      act([condition('False', 'AssociatingEip'), { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID }], WAIT_MS.associating),
     ],
     [
       'Available, a bandwidth package asked for: joins it first',
@@ -166,8 +166,13 @@ describe('binding', () => {
       act([{ type: 'add-to-bandwidth-package', allocationId: 'eip-auto1', bandwidthPackageId: 'cbwp-bp1pkg001', podUid: UID }], WAIT_MS.transition),
     ],
     [
-      'Associating: waits',
+      'Associating: looks again soon, the pod waits on it',
       observed({ pod: pod(), podEip: podEip(), networkInterface: eni(), eip: eip({ status: 'Associating' }) }),
+      act([condition('False', 'AssociatingEip')], WAIT_MS.associating),
+    ],
+    [
+      'Unassociating (someone else\'s move): waits for the cloud',
+      observed({ pod: pod(), podEip: podEip(), networkInterface: eni(), eip: eip({ status: 'Unassociating' }) }),
       act([condition('False', 'AssociatingEip')], WAIT_MS.transition),
     ],
     [
@@ -222,12 +227,16 @@ describe('bound', () => {
     expect(decision.kind === 'act' && decision.actions.map((a) => a.type)).toEqual(['annotate-pod', 'set-condition']);
   });
 
-  it('stamps podLastSeen again once it is older than half a resync, so a TTL never counts from long before the pod went', () => {
+  it('stamps a TTL record\'s podLastSeen again once it is older than half a resync, so the TTL never counts from long before the pod went', () => {
     const stale = { ...boundStatus, podLastSeen: new Date(NOW - POD_LAST_SEEN_REFRESH_MS - 1000).toISOString() };
-    const decision = decideBinding(observed({ pod: pod({ eipCondition: TRUE }), podEip: podEip({ status: stale }), networkInterface: eni(), eip: inUse() }));
+    const ttlPod = pod({ eipCondition: TRUE, eipAnnotations: { ...AUTO, 'k8s.aliyun.com/pod-eip-release-strategy': '10m' } });
+    const decision = decideBinding(observed({ pod: ttlPod, podEip: podEip({ strategy: 'TTL', releaseAfter: '10m0s', status: stale }), networkInterface: eni(), eip: inUse() }));
     expect(decision).toEqual(
       act([{ type: 'write-podeip-status', status: { ...boundStatus, podLastSeen: NOW_ISO } }, { type: 'annotate-pod', address: '198.51.100.7' }, condition('True', 'Associate eip succeed')], RESYNC_BOUND_MS),
     );
+    // Follow and Never never read it: no write every resync for them.
+    const follow = decideBinding(observed({ pod: pod({ eipCondition: TRUE }), podEip: podEip({ status: stale }), networkInterface: eni(), eip: inUse() }));
+    expect(follow.kind === 'act' && follow.actions.map((a) => a.type)).toEqual(['annotate-pod', 'set-condition']);
   });
 });
 
@@ -246,15 +255,33 @@ describe('finished (Succeeded or Failed, not deleted yet)', () => {
   const done = (over: Partial<PodProjection> = {}): PodProjection => pod({ phase: 'Succeeded', eipCondition: finishedMark, ...over });
   table([
     [
-      'first pass: the condition says so and podLastSeen is stamped, so a TTL counts from the finish',
+      'first pass: podLastSeen is stamped, so a TTL counts from the finish; then the condition marks it done',
       observed({ pod: pod({ phase: 'Failed', eipCondition: TRUE }), podEip: podEip({ status: boundStatus }) }),
-      act([condition('False', 'PodFinished'), { type: 'write-podeip-status', status: { ...boundStatus, podLastSeen: NOW_ISO } }], 0),
+      act([{ type: 'write-podeip-status', status: { ...boundStatus, podLastSeen: NOW_ISO } }, condition('False', 'PodFinished')], 0),
     ],
     ['first pass without a record: only the condition', observed({ pod: pod({ phase: 'Succeeded' }) }), act([condition('False', 'PodFinished')], 0)],
     ['Follow: unbound from the IP the pod no longer holds', observed({ pod: done(), podEip: podEip({ status: boundStatus }), eip: inUse() }), act([unassociate('eni-1', IP)], WAIT_MS.transition)],
     ['Follow, unbound: released', observed({ pod: done(), podEip: podEip({ status: boundStatus }), eip: eip() }), act([{ type: 'release-eip', allocationId: 'eip-auto1' }], WAIT_MS.transition)],
-    ['Never: kept, as for a deleted pod', observed({ pod: done(), podEip: podEip({ strategy: 'Never', status: boundStatus }) }), act([])],
-    ['TTL: waits out the TTL from the finish', observed({ pod: done(), podEip: podEip({ strategy: 'TTL', releaseAfter: '1m0s', status: { ...boundStatus, podLastSeen: NOW_ISO } }) }), act([], 60_000)],
+    ['Never: needs the EIP', observed({ pod: done(), podEip: podEip({ strategy: 'Never', status: boundStatus }) }), { kind: 'observe', what: 'eip' }],
+    ['Never: unbound from the IP the CNI gave back, but kept', observed({ pod: done(), podEip: podEip({ strategy: 'Never', status: boundStatus }), eip: inUse() }), act([unassociate('eni-1', IP)], WAIT_MS.transition)],
+    [
+      'Never, unbound: the record says so and the address goes',
+      observed({ pod: done({ eipAnnotations: { ...AUTO, [ADDRESS]: '198.51.100.7' } }), podEip: podEip({ strategy: 'Never', status: boundStatus }), eip: eip() }),
+      act([{ type: 'write-podeip-status', status: { eipAddress: '198.51.100.7', status: 'Available', isp: 'BGP', internetChargeType: 'PayByTraffic', resourceGroupID: 'rg-1', podLastSeen: boundStatus.podLastSeen! } }, { type: 'annotate-pod', address: null }], 0),
+    ],
+    ['Never, unbound and recorded so: kept as it is', observed({ pod: done(), podEip: podEip({ strategy: 'Never', status: { eipAddress: '198.51.100.7', status: 'Available' } }), eip: eip() }), act([])],
+    ['Never, bound by someone else since: not touched, kept', observed({ pod: done(), podEip: podEip({ strategy: 'Never', status: boundStatus }), eip: inUse({ instanceId: 'eni-9' }) }), act([])],
+    [
+      'TTL, unbound: waits out the TTL from the finish',
+      observed({ pod: done(), podEip: podEip({ strategy: 'TTL', releaseAfter: '1m0s', status: { eipAddress: '198.51.100.7', status: 'Available', podLastSeen: NOW_ISO } }), eip: eip() }),
+      act([], 60_000),
+    ],
+    ['TTL expired, unbound: released', observed({ pod: done(), podEip: podEip({ strategy: 'TTL', releaseAfter: '1m0s', status: { status: 'Available', podLastSeen: '2025-06-01T11:50:00.000Z' } }), eip: eip() }), act([{ type: 'release-eip', allocationId: 'eip-auto1' }], WAIT_MS.transition)],
+    [
+      'the record of a previous pod of the name (TTL): not adopted, left to run its course',
+      observed({ pod: done(), podEip: podEip({ owner: OLD_UID, strategy: 'TTL', releaseAfter: '10m0s', status: { ...boundStatus, podLastSeen: NOW_ISO } }) }),
+      act([], 600_000),
+    ],
     ['record gone: the address annotation goes, and no new binding starts', observed({ pod: done({ eipAnnotations: { ...AUTO, [ADDRESS]: '198.51.100.7' } }) }), act([{ type: 'annotate-pod', address: null }])],
     ['record and annotation gone: nothing', observed({ pod: done() }), act([])],
     ['no IP any more makes no difference', observed({ pod: done({ podIP: undefined }) }), act([])],

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { EIP_CONDITION_TYPE, PODEIP_FINALIZER } from '../../../../api/constants.js';
+import type { EipRecord } from '../../../../sandbox/cloud/types.js';
 import type { KubeObject } from '../../../../sandbox/kube/types.js';
 import {
   addressOf,
@@ -109,20 +110,21 @@ describe('an auto EIP', () => {
 });
 
 describe('a release strategy changed on a live pod', () => {
-  it('is recorded in the PodEIP, and the pod\'s deletion follows the new one', async () => {
-    await createAndWaitReady('auto-never', { ...AUTO, 'k8s.aliyun.com/pod-eip-release-strategy': 'Never' });
-    expect(storedPodEip(world, NS, 'auto-never')!.spec).toMatchObject({ allocationType: { type: 'Auto', releaseStrategy: 'Never' } });
-    const [eip] = eipsOwnedBy(world, storedPod(world, NS, 'auto-never')!.metadata.uid!);
+  it('is recorded in the PodEIP, releaseAfter and all, and the pod\'s deletion follows the new one', async () => {
+    await createAndWaitReady('auto-ttl', { ...AUTO, 'k8s.aliyun.com/pod-eip-release-strategy': '10m' });
+    expect(storedPodEip(world, NS, 'auto-ttl')!.spec).toMatchObject({ allocationType: { type: 'Auto', releaseStrategy: 'TTL', releaseAfter: '10m0s' } });
+    const [eip] = eipsOwnedBy(world, storedPod(world, NS, 'auto-ttl')!.metadata.uid!);
 
-    // Removing the annotation asks for the default, Follow; under Never the deletion would keep the EIP.
+    // Removing the annotation asks for the default, Follow; under the TTL the deletion would keep the EIP
+    // 10 minutes. The record must lose releaseAfter too, or the binder would write it again on every pass.
     const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
-    await world.core.patchNamespacedPod({ namespace: NS, name: 'auto-never', body: { metadata: { annotations: { 'k8s.aliyun.com/pod-eip-release-strategy': null } } } }, mergePatch);
-    const allocationType = (): unknown => (storedPodEip(world, NS, 'auto-never')?.spec as { allocationType?: unknown } | undefined)?.allocationType;
+    await world.core.patchNamespacedPod({ namespace: NS, name: 'auto-ttl', body: { metadata: { annotations: { 'k8s.aliyun.com/pod-eip-release-strategy': null } } } }, mergePatch);
+    const allocationType = (): unknown => (storedPodEip(world, NS, 'auto-ttl')?.spec as { allocationType?: unknown } | undefined)?.allocationType;
     await waitFor('Follow recorded', () => (allocationType() as { releaseStrategy?: string } | undefined)?.releaseStrategy === 'Follow');
     expect(allocationType()).toEqual({ type: 'Auto', releaseStrategy: 'Follow' });
 
-    await deletePod(world, NS, 'auto-never');
-    await waitFor('PodEIP auto-never gone', () => storedPodEip(world, NS, 'auto-never') === undefined);
+    await deletePod(world, NS, 'auto-ttl');
+    await waitFor('PodEIP auto-ttl gone', () => storedPodEip(world, NS, 'auto-ttl') === undefined);
     expect(world.sandbox.cloud.controls.eips().find((e) => e.allocationId === eip!.allocationId)).toBeUndefined();
   });
 });
@@ -158,8 +160,8 @@ function writePodStatus(name: string, phase: string, podIP: string): void {
   store.update(pods, { ...current, status: { ...(current.status as Record<string, unknown>), ...status } } as KubeObject, { subresource: 'status' });
 }
 
-async function startJobPod(name: string, ip: string): Promise<void> {
-  const body = podBody(name, AUTO);
+async function startJobPod(name: string, ip: string, annotations: Record<string, string> = AUTO): Promise<void> {
+  const body = podBody(name, annotations);
   await world.core.createNamespacedPod({ namespace: NS, body: { ...body, spec: { ...body.spec!, nodeName: 'job-node', restartPolicy: 'Never' } } });
   writePodStatus(name, 'Running', ip);
 }
@@ -170,17 +172,23 @@ const boundEip = (name: string) => () => {
   return eipsOwnedBy(world, pod!.metadata.uid!).find((eip) => eip.status === 'InUse');
 };
 
+/** A job pod on an IP of an ENI of its own, once its EIP is bound there. */
+async function boundJobPod(name: string, annotations: Record<string, string> = AUTO): Promise<{ eni: string; ip: string; eip: EipRecord }> {
+  const controls = world.sandbox.cloud.controls;
+  const eni = controls.createNetworkInterface({ type: 'Secondary', instanceId: `i-${name}` }).networkInterfaceId;
+  const ip = controls.assignPrivateIpAddress(eni);
+  await startJobPod(name, ip, annotations);
+  const eip = await waitFor(`${name} bound`, boundEip(name));
+  expect(eip).toMatchObject({ instanceId: eni, privateIpAddress: ip });
+  return { eni, ip, eip };
+}
+
 describe('a pod that finished (a Job\'s pod: Succeeded or Failed, not deleted yet)', () => {
   // The CNI gives its IP back and the next pod may get it, so the EIP must not stay bound there. These pods
   // run on a node no sandbox kubelet serves: the test plays the kubelet, writing the IP and the phase.
   it('has its EIP unbound and released, and the next pod on its IP gets its own', async () => {
     const controls = world.sandbox.cloud.controls;
-    const eni = controls.createNetworkInterface({ type: 'Secondary', instanceId: 'i-jobnode' }).networkInterfaceId;
-    const ip = controls.assignPrivateIpAddress(eni);
-
-    await startJobPod('job-1', ip);
-    const first = await waitFor('job-1 bound', boundEip('job-1'));
-    expect(first).toMatchObject({ instanceId: eni, privateIpAddress: ip });
+    const { eni, ip, eip: first } = await boundJobPod('job-1');
     const uid = storedPod(world, NS, 'job-1')!.metadata.uid!;
 
     writePodStatus('job-1', 'Succeeded', ip);
@@ -201,6 +209,42 @@ describe('a pod that finished (a Job\'s pod: Succeeded or Failed, not deleted ye
     // The finished pod stays as it was: no new binding, no record.
     expect(storedPodEip(world, NS, 'job-1')).toBeUndefined();
     expect(addressOf(storedPod(world, NS, 'job-1'))).toBeUndefined();
+  });
+
+  it('keeps PodFinished and the podLastSeen of its finish while the cloud fails the unbinding', async () => {
+    const controls = world.sandbox.cloud.controls;
+    const { ip, eip: bound } = await boundJobPod('job-3');
+    const lastSeen = (): string | undefined => (storedPodEip(world, NS, 'job-3')?.status as { podLastSeen?: string } | undefined)?.podLastSeen;
+    const before = lastSeen();
+    const failedUnbindings = (): Promise<number> => metricValue(binder.registry, 'podeip_binder_cloud_calls_total', { api: 'UnassociateEipAddress', code: 'InternalError' });
+    const failedBefore = await failedUnbindings();
+
+    controls.setFaults({ failureRate: 1, codes: ['InternalError'], actions: ['UnassociateEipAddress'] });
+    try {
+      writePodStatus('job-3', 'Failed', ip);
+      const stamped = await waitFor('podLastSeen stamped at the finish', () => lastSeen() !== before && lastSeen());
+      // Two passes, each failing; the retry must not take the failure for a fresh finish.
+      await waitFor('two failed passes', async () => (await failedUnbindings()) - failedBefore >= 6);
+      expect(conditionOf(storedPod(world, NS, 'job-3'), EIP_CONDITION_TYPE)).toMatchObject({ status: 'False', reason: 'PodFinished' });
+      expect(lastSeen()).toBe(stamped);
+    } finally {
+      controls.setFaults({});
+    }
+    await waitFor('PodEIP job-3 gone', () => storedPodEip(world, NS, 'job-3') === undefined);
+    expect(controls.eips().find((eip) => eip.allocationId === bound.allocationId)).toBeUndefined();
+  });
+
+  it('under Never has its EIP unbound from the IP it gave back, and kept', async () => {
+    const controls = world.sandbox.cloud.controls;
+    const { ip, eip } = await boundJobPod('job-4', { ...AUTO, 'k8s.aliyun.com/pod-eip-release-strategy': 'Never' });
+    writePodStatus('job-4', 'Succeeded', ip);
+    await waitFor('job-4 address annotation gone', () => addressOf(storedPod(world, NS, 'job-4')) === undefined);
+    expect(controls.eips().find((e) => e.allocationId === eip.allocationId)).toMatchObject({ status: 'Available', instanceId: '', privateIpAddress: '' });
+    const record = storedPodEip(world, NS, 'job-4')!;
+    expect(record.spec).toMatchObject({ allocationID: eip.allocationId, allocationType: { releaseStrategy: 'Never' } });
+    expect(record.status).toMatchObject({ eipAddress: eip.ipAddress, status: 'Available' });
+    expect(record.status).not.toHaveProperty('networkInterfaceID');
+    expect(record.status).not.toHaveProperty('privateIPAddress');
   });
 });
 
