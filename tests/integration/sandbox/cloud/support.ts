@@ -8,6 +8,7 @@ import { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
 import VpcModule, * as $Vpc from '@alicloud/vpc20160428';
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { rpcActionParams } from '../../../../binder/cloud/vpc-api.js';
 import { startCloudSandbox } from '../../../../sandbox/cloud/index.js';
 import type { CloudSandbox, CloudSandboxOptions } from '../../../../sandbox/cloud/index.js';
 
@@ -141,17 +142,7 @@ function typeProblems(value: unknown, type: unknown, where: string): string[] {
 
 /** Calls an action through the SDK's own request path and returns the body before the SDK casts it. */
 export async function rawBody(client: VpcClient | EcsClient, action: string, version: string, query: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const params = new $OpenApiUtil.Params({
-    action,
-    version,
-    protocol: 'HTTPS',
-    pathname: '/',
-    method: 'POST',
-    authType: 'AK',
-    style: 'RPC',
-    reqBodyType: 'formData',
-    bodyType: 'json',
-  });
+  const params = rpcActionParams(action, version);
   const request = new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query(query) });
   const response = await client.callApi(params, request, {} as Parameters<VpcClient['callApi']>[2]);
   return response.body as Record<string, unknown>;
