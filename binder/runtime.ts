@@ -13,7 +13,7 @@
  *   for clusters many times that size. Raise it for more than about 10,000 EIP pods.
  *
  * Measured by `make bench` (20,000 pods, 1,000 asking for an EIP) over several runs: RSS at the peak of
- * the burst 174-179 MB with these, 175-233 MB without the heap limit, 220-235 MB with Node's defaults.
+ * the burst 174-181 MB with these, 175-233 MB without the heap limit, 206-235 MB with Node's defaults.
  */
 export const BINDER_NODE_OPTIONS: readonly string[] = ['--v8-pool-size=1', '--max-semi-space-size=4', '--max-old-space-size=256'];
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { JSONSchemaType } from 'ajv';
 import { loadConfig, type ConfigResult } from '../../cli/config.js';
-import { RENEW_JITTER } from '../kube/leader-election.js';
+import { RETRY_JITTER } from '../kube/leader-election.js';
 import { binderSettings, createBinderConfigSchema, LIST_SETTING_PATHS } from './schema.js';
 import type { BinderConfig } from './types.js';
 
@@ -139,9 +139,9 @@ function leaderElectionProblems(config: PairedSettings): string[] {
   if (!(renewDeadlineSeconds < leaseDurationSeconds)) {
     problems.push(`leaderElection.renewDeadlineSeconds: must be less than leaderElection.leaseDurationSeconds (${leaseDurationSeconds}), is ${renewDeadlineSeconds}`);
   }
-  if (!(retryPeriodSeconds * RENEW_JITTER < renewDeadlineSeconds)) {
+  if (!(retryPeriodSeconds * RETRY_JITTER < renewDeadlineSeconds)) {
     problems.push(
-      `leaderElection.retryPeriodSeconds: must be less than leaderElection.renewDeadlineSeconds ÷ ${RENEW_JITTER} (${round(renewDeadlineSeconds / RENEW_JITTER)}), is ${retryPeriodSeconds}`,
+      `leaderElection.retryPeriodSeconds: must be less than leaderElection.renewDeadlineSeconds ÷ ${RETRY_JITTER} (${round(renewDeadlineSeconds / RETRY_JITTER)}), is ${retryPeriodSeconds}`,
     );
   }
   return problems;

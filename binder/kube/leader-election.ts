@@ -34,9 +34,11 @@ export interface LeaderElectionOptions {
 
 type Attempt = { ok: true } | { ok: false; heldBy?: string };
 
-/** client-go's JitterFactor for acquire retries. */
-/** Followers wait up to this factor of retryPeriod between tries; the configuration is checked against it. */
-export const RENEW_JITTER = 1.2;
+/**
+ * client-go's JitterFactor: a replica that does not hold the lease waits up to this factor of
+ * retryPeriod between tries, and the configuration is checked against it.
+ */
+export const RETRY_JITTER = 1.2;
 
 export class LeaderElector {
   private readonly leaseDurationMs: number;
@@ -64,7 +66,7 @@ export class LeaderElector {
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     if (this.leaseDurationMs < 1000 || this.leaseDurationMs % 1000 !== 0) throw new Error(`leaseDurationMs must be whole seconds of at least 1000, got ${this.leaseDurationMs}`);
     if (this.leaseDurationMs <= this.renewDeadlineMs) throw new Error('leaseDurationMs must be greater than renewDeadlineMs');
-    if (this.renewDeadlineMs <= RENEW_JITTER * this.retryPeriodMs) throw new Error(`renewDeadlineMs must be greater than ${RENEW_JITTER} × retryPeriodMs`);
+    if (this.renewDeadlineMs <= RETRY_JITTER * this.retryPeriodMs) throw new Error(`renewDeadlineMs must be greater than ${RETRY_JITTER} × retryPeriodMs`);
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'leader-election', lease: `${options.namespace}/${options.name}`, identity: options.identity });
     this.random = options.random ?? Math.random;
   }
@@ -128,7 +130,7 @@ export class LeaderElector {
     } else if (this.leading && result.heldBy !== undefined) {
       this.stepDown(`lease now held by ${result.heldBy}`);
     }
-    this.schedule(this.leading ? this.retryPeriodMs : this.retryPeriodMs * (1 + (RENEW_JITTER - 1) * this.random()));
+    this.schedule(this.leading ? this.retryPeriodMs : this.retryPeriodMs * (1 + (RETRY_JITTER - 1) * this.random()));
   }
 
   /** Counted from the start of the attempt that renewed: the write can only have landed after it. */
