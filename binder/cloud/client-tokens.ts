@@ -57,8 +57,6 @@ function digest(text: string, length: number): string {
   return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, length);
 }
 
-export const OWNERSHIP_TAG_KEYS = PODEIP_OWNERSHIP_TAG_KEYS;
-
 export interface PodOwner {
   clusterId: string;
   namespace: string;
@@ -80,10 +78,10 @@ export function ownershipTagsFor(owner: PodOwner): Record<string, string> {
   }
   if (owner.podUid === '') throw new Error('ownershipTagsFor: podUid is empty');
   return {
-    [OWNERSHIP_TAG_KEYS.clusterId]: clusterId,
-    [OWNERSHIP_TAG_KEYS.namespace]: tagValueFor(owner.namespace),
-    [OWNERSHIP_TAG_KEYS.podName]: tagValueFor(owner.podName),
-    [OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner.podUid),
+    [PODEIP_OWNERSHIP_TAG_KEYS.clusterId]: clusterId,
+    [PODEIP_OWNERSHIP_TAG_KEYS.namespace]: tagValueFor(owner.namespace),
+    [PODEIP_OWNERSHIP_TAG_KEYS.podName]: tagValueFor(owner.podName),
+    [PODEIP_OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner.podUid),
   };
 }
 

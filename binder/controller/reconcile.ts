@@ -7,8 +7,9 @@
  */
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
 import type { PodEIP } from '../../api/podeip.js';
-import { OWNERSHIP_TAG_KEYS, tagValueFor } from '../cloud/client-tokens.js';
+import { tagValueFor } from '../cloud/client-tokens.js';
 import { isCloudError, type CloudError, type EipCloud, type EipState, type NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { PodProjection } from '../kube/pod-projection.js';
@@ -257,7 +258,7 @@ class BindingReconciler {
   private async taggedEipsOf(s: PassState): Promise<EipState[]> {
     const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
     if (owner === '') return [];
-    const tags = { [OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner), [OWNERSHIP_TAG_KEYS.clusterId]: this.deps.clusterId };
+    const tags = { [PODEIP_OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner), [PODEIP_OWNERSHIP_TAG_KEYS.clusterId]: this.deps.clusterId };
     const found = await this.deps.cloud.describeEips({ tags });
     return found.filter((eip) => eip.status !== 'Releasing').sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
   }

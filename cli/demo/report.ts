@@ -1,6 +1,5 @@
 /** The demo's tables: the example pods with their EIPs as the cluster records them, and the cloud's inventory. */
-import { ALLOCATED_EIP_ADDRESS_ANNOTATION, PODEIP_GROUP, PODEIP_PLURAL } from '../../api/constants.js';
-import { OWNERSHIP_TAG_KEYS } from '../../binder/cloud/client-tokens.js';
+import { ALLOCATED_EIP_ADDRESS_ANNOTATION, PODEIP_GROUP, PODEIP_OWNERSHIP_TAG_KEYS, PODEIP_PLURAL } from '../../api/constants.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import type { KubeObject } from '../../sandbox/kube/index.js';
 import { podEipFacts, podFacts } from './timeline.js';
@@ -35,7 +34,7 @@ export function podSummary(sandbox: Sandbox, pods: KubeObject[]): string[] {
 export function cloudInventory(sandbox: Sandbox): string[] {
   const rows = sandbox.cloud.controls.eips().map((eip) => {
     const tags = Object.fromEntries(eip.tags.map((t) => [t.key, t.value]));
-    const owner = tags[OWNERSHIP_TAG_KEYS.podName] === undefined ? 'not podeip’s' : `podeip: ${tags[OWNERSHIP_TAG_KEYS.namespace]}/${tags[OWNERSHIP_TAG_KEYS.podName]}`;
+    const owner = tags[PODEIP_OWNERSHIP_TAG_KEYS.podName] === undefined ? 'not podeip’s' : `podeip: ${tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace]}/${tags[PODEIP_OWNERSHIP_TAG_KEYS.podName]}`;
     const boundTo = eip.instanceId === '' ? '-' : `${eip.instanceId}${eip.privateIpAddress === '' ? '' : ` ${eip.privateIpAddress}`}`;
     return [eip.allocationId, eip.ipAddress, eip.status, boundTo, `${eip.internetChargeType} ${eip.bandwidth} Mbit/s ${eip.isp}`, owner];
   });

@@ -5,8 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { PODEIP_GROUP, PODEIP_PLURAL } from '../../api/constants.js';
-import { OWNERSHIP_TAG_KEYS } from '../../binder/cloud/client-tokens.js';
+import { PODEIP_GROUP, PODEIP_OWNERSHIP_TAG_KEYS, PODEIP_PLURAL } from '../../api/constants.js';
 import type { KubeObject } from '../../sandbox/kube/index.js';
 import { DEMO_STATIC_EIP } from '../commands/sandbox.js';
 import { applyManifest, deleteManifest, expectedPods, readManifests, type ExpectedPods, type Manifest } from './examples.js';
@@ -220,8 +219,8 @@ function cleanedUp(world: DemoWorld, expected: ExpectedPods[], tracking: Cleanup
   // An EIP allocated for an example pod but not the one its PodEIP named (a replaced allocation) must go too.
   for (const eip of eips) {
     const tags = Object.fromEntries(eip.tags.map((t) => [t.key, t.value]));
-    const pod = `${tags[OWNERSHIP_TAG_KEYS.namespace]}/${tags[OWNERSHIP_TAG_KEYS.podName]}`;
-    if (tags[OWNERSHIP_TAG_KEYS.clusterId] === DEMO_CLUSTER_ID && tracking.pods.has(pod) && !tracking.eips.has(eip.allocationId)) tracking.eips.set(eip.allocationId, pod);
+    const pod = `${tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace]}/${tags[PODEIP_OWNERSHIP_TAG_KEYS.podName]}`;
+    if (tags[PODEIP_OWNERSHIP_TAG_KEYS.clusterId] === DEMO_CLUSTER_ID && tracking.pods.has(pod) && !tracking.eips.has(eip.allocationId)) tracking.eips.set(eip.allocationId, pod);
   }
   for (const [allocationId, pod] of tracking.eips) {
     const eip = eips.find((e) => e.allocationId === allocationId);

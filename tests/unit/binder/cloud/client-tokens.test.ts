@@ -4,7 +4,8 @@
  * tags: the four keys, and values the API accepts for any Kubernetes name.
  */
 import { describe, expect, it } from '@jest/globals';
-import { MAX_CLIENT_TOKEN_LENGTH, OWNERSHIP_TAG_KEYS, clientTokenFor, ownershipTagsFor, tagValueFor, type ClientTokenInput } from '../../../../binder/cloud/client-tokens.js';
+import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../../../api/constants.js';
+import { MAX_CLIENT_TOKEN_LENGTH, clientTokenFor, ownershipTagsFor, tagValueFor, type ClientTokenInput } from '../../../../binder/cloud/client-tokens.js';
 
 const UID = '0b9b3f0e-4f3c-4c52-9d7e-1f2a3b4c5d6e';
 
@@ -59,7 +60,7 @@ describe('ownershipTagsFor', () => {
       'podeip.io/pod-name': 'web-0',
       'podeip.io/pod-uid': UID,
     });
-    for (const key of Object.values(OWNERSHIP_TAG_KEYS)) expect(key).not.toMatch(/^(aliyun|acs:)/);
+    for (const key of Object.values(PODEIP_OWNERSHIP_TAG_KEYS)) expect(key).not.toMatch(/^(aliyun|acs:)/);
   });
 
   it('escapes Kubernetes names the API would refuse as tag values, unambiguously', () => {
