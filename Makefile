@@ -4,7 +4,7 @@ NODE ?= node
 JEST := $(NODE) --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 DEPS_STAMP := node_modules/.package-lock.json
 
-.PHONY: all deps build typecheck lint test demo sandbox bench clean
+.PHONY: all deps build typecheck lint format test demo sandbox bench clean
 
 all: build
 
@@ -21,8 +21,13 @@ build: deps
 typecheck: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 
+# One layout for everything: prettier formats (`make format` rewrites), eslint holds comments to the same width.
 lint: deps
+	$(NODE) node_modules/prettier/bin/prettier.cjs --check --log-level warn .
 	$(NODE) node_modules/eslint/bin/eslint.js .
+
+format: deps
+	$(NODE) node_modules/prettier/bin/prettier.cjs --write --log-level warn .
 
 test: typecheck lint build
 	$(JEST) $(JEST_ARGS)

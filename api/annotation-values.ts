@@ -3,7 +3,13 @@
  * person can act on; parse-annotations.ts adds the key and the value as written. Pure.
  */
 import AjvModule, { type ErrorObject, type JSONSchemaType } from 'ajv';
-import { MAX_TAG_VALUE_LENGTH, MAX_USER_EIP_TAGS, PODEIP_OWNERSHIP_TAG_COUNT, PODEIP_TAG_PREFIX, RESERVED_TAG_PREFIX } from './constants.js';
+import {
+  MAX_TAG_VALUE_LENGTH,
+  MAX_USER_EIP_TAGS,
+  PODEIP_OWNERSHIP_TAG_COUNT,
+  PODEIP_TAG_PREFIX,
+  RESERVED_TAG_PREFIX,
+} from './constants.js';
 import { formatGoDuration, parseGoDuration } from './duration.js';
 import type { ReleaseStrategy } from './eip-request.js';
 
@@ -57,7 +63,9 @@ export function cloudId(prefix: string, what: string, example: string): ValueChe
   return (value) =>
     pattern.test(value)
       ? ok(value)
-      : rejected([`must be ${what} that looks like ${example} ("${prefix}" then at least 6 lowercase letters or digits)`]);
+      : rejected([
+          `must be ${what} that looks like ${example} ("${prefix}" then at least 6 lowercase letters or digits)`,
+        ]);
 }
 
 /** Free text such as an EIP name; empty means "not set", since the API's own lower bound is 0 characters. */
@@ -84,9 +92,7 @@ export const securityProtectionTypes: ValueCheck<string[]> = (value) => {
   const unknown = items.filter((item) => !(SECURITY_PROTECTION_TYPES as readonly string[]).includes(item));
   if (unknown.length) {
     const named = unknown.map((item) => `"${item}"`).join(', ');
-    messages.push(
-      `must be a comma-separated list of ${alternatives(SECURITY_PROTECTION_TYPES)} (not ${named})`,
-    );
+    messages.push(`must be a comma-separated list of ${alternatives(SECURITY_PROTECTION_TYPES)} (not ${named})`);
   }
   if (items.length > MAX_SECURITY_PROTECTION_TYPES) {
     messages.push(`lists ${items.length} types; at most ${MAX_SECURITY_PROTECTION_TYPES} are allowed`);
@@ -104,7 +110,8 @@ export const releaseStrategy: ValueCheck<ReleaseStrategy> = (value) => {
   if (lower === 'never') return ok({ type: 'Never' });
   const seconds = parseGoDuration(value);
   if (seconds === undefined) return rejected([RELEASE_STRATEGY_HELP]);
-  if (seconds <= 0) return rejected([`${RELEASE_STRATEGY_HELP}; a TTL of ${formatGoDuration(seconds)} is not positive`]);
+  if (seconds <= 0)
+    return rejected([`${RELEASE_STRATEGY_HELP}; a TTL of ${formatGoDuration(seconds)} is not positive`]);
   return ok({ type: 'TTL', after: value, seconds });
 };
 
@@ -155,7 +162,8 @@ function tagProblems(key: string, tagValue: string): string[] {
   const where = `tag key "${key}"`;
   if (key === '') messages.push('tag keys must not be empty');
   if (length(key) > MAX_TAG_KEY_LENGTH) messages.push(`${where} must be at most ${MAX_TAG_KEY_LENGTH} characters long`);
-  if (RESERVED_TAG_PREFIX.test(key)) messages.push(`${where} must not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`);
+  if (RESERVED_TAG_PREFIX.test(key))
+    messages.push(`${where} must not start with "aliyun" or "acs:" (reserved by Alibaba Cloud)`);
   if (/https?:\/\//i.test(key)) messages.push(`${where} must not contain http:// or https://`);
   if (key.startsWith(PODEIP_TAG_PREFIX)) {
     messages.push(`${where} must not start with "${PODEIP_TAG_PREFIX}", which is reserved for podeip's own tags`);

@@ -3,7 +3,12 @@
  * into every problem a person must fix before the pod can have its EIP. Pure: no I/O, no clock.
  */
 import { deepFreeze } from './deep-freeze.js';
-import { EIP_ANNOTATION_KEYS, EIP_ANNOTATION_SUFFIXES, annotationKeys, type EipAnnotationField } from './annotations.js';
+import {
+  EIP_ANNOTATION_KEYS,
+  EIP_ANNOTATION_SUFFIXES,
+  annotationKeys,
+  type EipAnnotationField,
+} from './annotations.js';
 import {
   EIP_ISPS,
   INSTANCE_CHARGE_TYPES,

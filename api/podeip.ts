@@ -71,7 +71,9 @@ export interface PodEIP {
   status?: PodEIPStatus;
 }
 
-/** The spec of the PodEIP that records `request` bound to `allocationId` (the EIP podeip allocated, or the static one). */
+/**
+ * The spec of the PodEIP that records `request` bound to `allocationId` (the EIP podeip allocated, or the static one).
+ */
 export function podEipSpecFor(request: EipRequest, allocationId: string): PodEIPSpec {
   const strategy = request.releaseStrategy;
   const allocationType: PodEIPAllocationType = {
@@ -153,7 +155,8 @@ const podEipSchema: CrdSchema = {
             },
             releaseStrategy: {
               type: 'string',
-              description: 'Follow: released with the pod. TTL: released releaseAfter after the pod is gone. Never: kept.',
+              description:
+                'Follow: released with the pod. TTL: released releaseAfter after the pod is gone. Never: kept.',
               enum: ['Follow', 'TTL', 'Never'],
             },
             releaseAfter: text('Go duration such as 10m0s; used with releaseStrategy TTL.'),

@@ -60,9 +60,13 @@ export function referencedFileProblems(config: BinderConfig): string[] {
   return problems;
 }
 
-export async function startBinderProgram(config: BinderConfig, options: BinderProgramOptions): Promise<RunningBinderProgram> {
+export async function startBinderProgram(
+  config: BinderConfig,
+  options: BinderProgramOptions,
+): Promise<RunningBinderProgram> {
   const { logger } = options;
-  const kubeConfig = options.kubeConfig ?? loadKubeConfig(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig });
+  const kubeConfig =
+    options.kubeConfig ?? loadKubeConfig(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig });
   const credentials = options.credentials ?? credentialsSourceFor(config.cloud.credentials, { logger });
   const registry = createBinderRegistry({ processMetrics: options.processMetrics ?? true });
   const cloud = createConfiguredCloud(config.cloud, { credentials, logger, metrics: createPromCloudMetrics(registry) });
@@ -88,12 +92,21 @@ export async function startBinderProgram(config: BinderConfig, options: BinderPr
     await binder.stop();
     credentials.close();
     await app.close();
-    throw new Error(`cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
   logger.info(
-    { host: config.server.host, port, clusterId: config.clusterId, regionId: config.cloud.regionId, vpcId: config.cloud.vpcId, leaderElection: config.leaderElection.enabled },
+    {
+      host: config.server.host,
+      port,
+      clusterId: config.clusterId,
+      regionId: config.cloud.regionId,
+      vpcId: config.cloud.vpcId,
+      leaderElection: config.leaderElection.enabled,
+    },
     'binder serving /healthz, /readyz and /metrics',
   );
 
@@ -106,7 +119,10 @@ export async function startBinderProgram(config: BinderConfig, options: BinderPr
     });
     try {
       if ((await Promise.race([binder.stop().then(() => 'stopped' as const), deadline])) === 'timeout') {
-        logger.warn({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'reconciles did not finish in time; exiting without them (they resume from their PodEIPs)');
+        logger.warn(
+          { timeoutMs: SHUTDOWN_TIMEOUT_MS },
+          'reconciles did not finish in time; exiting without them (they resume from their PodEIPs)',
+        );
       }
     } finally {
       clearTimeout(timer);

@@ -15,13 +15,20 @@
  * Measured by `make bench` (20,000 pods, 1,000 asking for an EIP) over several runs: RSS at the peak of
  * the burst 174-181 MB with these, 175-233 MB without the heap limit, 206-235 MB with Node's defaults.
  */
-export const BINDER_NODE_OPTIONS: readonly string[] = ['--v8-pool-size=1', '--max-semi-space-size=4', '--max-old-space-size=256'];
+export const BINDER_NODE_OPTIONS: readonly string[] = [
+  '--v8-pool-size=1',
+  '--max-semi-space-size=4',
+  '--max-old-space-size=256',
+];
 
 /**
  * The recommended options this process was not started with (from its command line or NODE_OPTIONS). An
  * option given with a value of its own counts as given: whoever set it chose that value.
  */
-export function missingNodeOptions(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+export function missingNodeOptions(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): string[] {
   const nameOf = (option: string): string => option.split('=')[0]!.replace(/_/g, '-');
   const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].map(nameOf));
   return BINDER_NODE_OPTIONS.filter((option) => !given.has(nameOf(option)));

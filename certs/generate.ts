@@ -39,7 +39,11 @@ const DAY_MS = 86_400_000;
  * forge.options.usePureJavaScript, and otherwise runs its pure-JS prime search (seconds per 2048-bit key;
  * its `workers` option needs a browser's global Worker, which Node lacks). forge only signs and encodes.
  */
-function generateRsaKey(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; keyPem: string } {
+function generateRsaKey(): {
+  privateKey: forge.pki.rsa.PrivateKey;
+  publicKey: forge.pki.rsa.PublicKey;
+  keyPem: string;
+} {
   const { privateKey: keyPem } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicExponent: 0x10001,

@@ -46,8 +46,7 @@ export function commandHelp(command: Command): string {
 }
 
 export type ParsedArgs =
-  | { ok: true; help: boolean; values: Record<string, string | boolean | undefined> }
-  | { ok: false; message: string };
+  { ok: true; help: boolean; values: Record<string, string | boolean | undefined> } | { ok: false; message: string };
 
 export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };

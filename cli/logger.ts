@@ -23,7 +23,10 @@ export const REDACTED_PATHS = [
   '*.headers.authorization',
 ];
 
-export function createLogger(options: { level: LevelWithSilent; name: string }, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  options: { level: LevelWithSilent; name: string },
+  destination?: pino.DestinationStream,
+): Logger {
   return pino(
     {
       name: options.name,

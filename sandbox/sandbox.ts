@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { podEipCustomResourceDefinition } from '../api/podeip.js';
 import { startCloudSandbox, type CloudSandbox, type CloudSandboxOptions } from './cloud/index.js';
-import { startClusterBehaviour, type ClusterBehaviour, type ClusterTiming, type PodNetworkMode } from './kube/cluster/index.js';
+import {
+  startClusterBehaviour,
+  type ClusterBehaviour,
+  type ClusterTiming,
+  type PodNetworkMode,
+} from './kube/cluster/index.js';
 import { createWebhookAdmission, startKubeSandbox, type KubeSandbox, type ServiceAddress } from './kube/index.js';
 
 export interface SandboxOptions {
@@ -44,12 +49,19 @@ export interface Sandbox {
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const logger = options.logger;
-  const cloud = await startCloudSandbox({ ...options.cloud, ...(logger ? { logger: logger.child({ component: 'sandbox-cloud' }) } : {}) });
+  const cloud = await startCloudSandbox({
+    ...options.cloud,
+    ...(logger ? { logger: logger.child({ component: 'sandbox-cloud' }) } : {}),
+  });
   let kube: KubeSandbox | undefined;
   try {
-    kube = await startKubeSandbox({ ...options.kube, ...(logger ? { logger: logger.child({ component: 'sandbox-kube' }) } : {}) });
+    kube = await startKubeSandbox({
+      ...options.kube,
+      ...(logger ? { logger: logger.child({ component: 'sandbox-kube' }) } : {}),
+    });
     const services = new Map<string, ServiceAddress>();
-    const serviceKey = (s: { namespace: string; name: string; port?: number }): string => `${s.namespace}/${s.name}:${s.port ?? 443}`;
+    const serviceKey = (s: { namespace: string; name: string; port?: number }): string =>
+      `${s.namespace}/${s.name}:${s.port ?? 443}`;
     const admission = createWebhookAdmission({
       store: kube.store,
       resolveService: (ref) => services.get(serviceKey(ref)),
@@ -57,7 +69,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     kube.setAdmission(admission);
     if (options.installPodEipCrd ?? true) {
-      await kube.api.create(kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!, undefined, podEipCustomResourceDefinition());
+      await kube.api.create(
+        kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!,
+        undefined,
+        podEipCustomResourceDefinition(),
+      );
     }
     const cluster = startClusterBehaviour({
       store: kube.store,

@@ -71,7 +71,10 @@ export class CredentialSource {
     } catch (error) {
       if (this.chain === chain) this.chain = undefined;
       const reason = redactSecrets(error instanceof Error ? error.message : String(error), this.secrets);
-      this.logger.warn({ reason }, 'no usable Alibaba Cloud credentials from the default chain; it will be rebuilt on the next call');
+      this.logger.warn(
+        { reason },
+        'no usable Alibaba Cloud credentials from the default chain; it will be rebuilt on the next call',
+      );
       throw new CredentialsUnavailableError(`no usable credentials from the default chain: ${reason}`);
     }
   }
@@ -99,7 +102,9 @@ export class CredentialSource {
   }
 
   private remember(...values: Array<string | undefined>): void {
-    const fresh = values.filter((value): value is string => value !== undefined && value !== '' && !this.secrets.includes(value));
+    const fresh = values.filter(
+      (value): value is string => value !== undefined && value !== '' && !this.secrets.includes(value),
+    );
     if (fresh.length > 0) this.secrets = [...this.secrets, ...fresh].slice(-REMEMBERED_SECRETS * 3);
   }
 

@@ -110,10 +110,14 @@ class AlibabaEipCloud implements EipCloud {
   private readonly batcher: DescribeBatcher;
 
   constructor(options: AlibabaEipCloudOptions) {
-    if (options.regionId === '' || options.vpcId === '') throw new Error('createAlibabaEipCloud: regionId and vpcId are required');
+    if (options.regionId === '' || options.vpcId === '')
+      throw new Error('createAlibabaEipCloud: regionId and vpcId are required');
     this.regionId = options.regionId;
     this.vpcId = options.vpcId;
-    this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'eip-cloud', regionId: options.regionId });
+    this.logger = (options.logger ?? pino({ enabled: false })).child({
+      component: 'eip-cloud',
+      regionId: options.regionId,
+    });
     const readTimeout = positive('readTimeoutMs', options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS);
     const connectTimeout = positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
     const credentials = new CredentialSource(options.credentials, this.logger);
@@ -129,9 +133,13 @@ class AlibabaEipCloud implements EipCloud {
         // lets an answer take readTimeoutMs on any socket; the runner's deadline bounds the whole attempt.
         connectTimeout: Math.max(connectTimeout, readTimeout),
       });
-    this.vpc = new $Vpc.VpcApi(new OpenApiClient(config(options.endpoint ?? $Vpc.defaultVpcEndpoint(options.regionId))));
+    this.vpc = new $Vpc.VpcApi(
+      new OpenApiClient(config(options.endpoint ?? $Vpc.defaultVpcEndpoint(options.regionId))),
+    );
     // The ECS SDK would find the regional endpoint itself; the generic client needs it spelled out.
-    this.ecs = new OpenApiClient(config(options.ecsEndpoint ?? options.endpoint ?? `ecs.${options.regionId}.aliyuncs.com`));
+    this.ecs = new OpenApiClient(
+      config(options.ecsEndpoint ?? options.endpoint ?? `ecs.${options.regionId}.aliyuncs.com`),
+    );
     this.runner = new CloudCallRunner({
       buckets: bucketsFor(options.rateLimitsPerMinute ?? {}, options.rateLimitWindowMs ?? 60_000),
       metrics: options.metrics ?? NO_CLOUD_METRICS,
@@ -156,11 +164,20 @@ class AlibabaEipCloud implements EipCloud {
     return undefined;
   }
 
-  private async findInNetworkInterfaces(filter: EniIpFilter, privateIp: string): Promise<NetworkInterfaceMatch | undefined> {
+  private async findInNetworkInterfaces(
+    filter: EniIpFilter,
+    privateIp: string,
+  ): Promise<NetworkInterfaceMatch | undefined> {
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
-      const request = new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query(describeNetworkInterfacesQuery(this.regionId, this.vpcId, filter, nextToken)) });
-      const response = await this.runner.call('DescribeNetworkInterfaces', () => this.ecs.callApi(DESCRIBE_NETWORK_INTERFACES, request, new RuntimeOptions({})), { retryTransient: true, context: { privateIp } });
+      const request = new $OpenApiUtil.OpenApiRequest({
+        query: OpenApiUtil.query(describeNetworkInterfacesQuery(this.regionId, this.vpcId, filter, nextToken)),
+      });
+      const response = await this.runner.call(
+        'DescribeNetworkInterfaces',
+        () => this.ecs.callApi(DESCRIBE_NETWORK_INTERFACES, request, new RuntimeOptions({})),
+        { retryTransient: true, context: { privateIp } },
+      );
       const page = networkInterfacesPageOf(response.body);
       for (const eni of page.interfaces) {
         const match = networkInterfaceMatchOf(eni, privateIp);
@@ -169,14 +186,20 @@ class AlibabaEipCloud implements EipCloud {
       nextToken = page.nextToken;
       if (nextToken === undefined || nextToken === '') return undefined;
     }
-    this.logger.warn({ privateIp, pages: MAX_PAGES }, 'stopped paging DescribeNetworkInterfaces without finding the IP');
+    this.logger.warn(
+      { privateIp, pages: MAX_PAGES },
+      'stopped paging DescribeNetworkInterfaces without finding the IP',
+    );
     return undefined;
   }
 
   describeEips(query: EipQuery): Promise<EipState[]> {
     const { allocationIds, tags, associatedNetworkInterfaceId } = query;
     if (allocationIds !== undefined && allocationIds.length === 0) return Promise.resolve([]);
-    const onlyIds = allocationIds !== undefined && (tags === undefined || Object.keys(tags).length === 0) && associatedNetworkInterfaceId === undefined;
+    const onlyIds =
+      allocationIds !== undefined &&
+      (tags === undefined || Object.keys(tags).length === 0) &&
+      associatedNetworkInterfaceId === undefined;
     if (onlyIds) return this.batcher.describe(allocationIds);
     return this.describeUnbatched(query);
   }
@@ -185,7 +208,10 @@ class AlibabaEipCloud implements EipCloud {
     const filters: EipFilter[] =
       query.allocationIds === undefined
         ? [{ ...query }]
-        : chunked([...new Set(query.allocationIds)], MAX_IDS_PER_DESCRIBE).map((ids) => ({ ...query, allocationIds: ids }));
+        : chunked([...new Set(query.allocationIds)], MAX_IDS_PER_DESCRIBE).map((ids) => ({
+            ...query,
+            allocationIds: ids,
+          }));
     const answers = await Promise.all(filters.map((filter) => this.describePages(filter)));
     return answers.flat();
   }
@@ -195,7 +221,9 @@ class AlibabaEipCloud implements EipCloud {
     const found = new Map<string, EipState>();
     for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber += 1) {
       const request = describeEipsRequest(this.regionId, filter, pageNumber);
-      const response = await this.runner.call('DescribeEipAddresses', () => this.vpc.describeEipAddresses(request), { retryTransient: true });
+      const response = await this.runner.call('DescribeEipAddresses', () => this.vpc.describeEipAddresses(request), {
+        retryTransient: true,
+      });
       const page = response.body?.eipAddresses?.eipAddress ?? [];
       // Keyed by id: an EIP allocated between two pages shifts the listing, and may appear twice.
       for (const item of page) {
@@ -203,7 +231,8 @@ class AlibabaEipCloud implements EipCloud {
         if (eip.allocationId !== '') found.set(eip.allocationId, eip);
       }
       const total = response.body?.totalCount;
-      if (page.length < EIP_PAGE_SIZE || (total !== undefined && pageNumber * EIP_PAGE_SIZE >= total)) return [...found.values()];
+      if (page.length < EIP_PAGE_SIZE || (total !== undefined && pageNumber * EIP_PAGE_SIZE >= total))
+        return [...found.values()];
     }
     this.logger.warn({ pages: MAX_PAGES }, 'stopped paging DescribeEipAddresses');
     return [...found.values()];
@@ -212,10 +241,16 @@ class AlibabaEipCloud implements EipCloud {
   async allocateEip(request: AutoEipRequest, options: AllocateEipOptions): Promise<AllocatedEip> {
     const model = allocateEipRequest(this.regionId, request, options);
     const context = { clientToken: options.clientToken };
-    const response = await this.runner.call('AllocateEipAddress', () => this.vpc.allocateEipAddress(model), { retryTransient: true, context });
+    const response = await this.runner.call('AllocateEipAddress', () => this.vpc.allocateEipAddress(model), {
+      retryTransient: true,
+      context,
+    });
     const allocationId = response.body?.allocationId ?? '';
     if (allocationId === '') {
-      throw new CloudError({ kind: 'unknown', code: 'MissingAllocationId', api: 'AllocateEipAddress' }, 'AllocateEipAddress failed: MissingAllocationId: the answer named no EIP');
+      throw new CloudError(
+        { kind: 'unknown', code: 'MissingAllocationId', api: 'AllocateEipAddress' },
+        'AllocateEipAddress failed: MissingAllocationId: the answer named no EIP',
+      );
     }
     let ipAddress = response.body?.eipAddress ?? '';
     // PrePaid answers with an order instead of the address; the EIP itself knows it.
@@ -239,14 +274,20 @@ class AlibabaEipCloud implements EipCloud {
   async associateEip(input: EipAssociationInput): Promise<void> {
     const request = new $Vpc.AssociateEipAddressRequest(this.associationFields(input));
     const context = associationContext(input);
-    await this.runner.call('AssociateEipAddress', () => this.vpc.associateEipAddress(request), { retryTransient: true, context });
+    await this.runner.call('AssociateEipAddress', () => this.vpc.associateEipAddress(request), {
+      retryTransient: true,
+      context,
+    });
     this.logger.info(context, 'asked to associate EIP');
   }
 
   async unassociateEip(input: EipAssociationInput): Promise<void> {
     const request = new $Vpc.UnassociateEipAddressRequest(this.associationFields(input));
     const context = associationContext(input);
-    await this.runner.call('UnassociateEipAddress', () => this.vpc.unassociateEipAddress(request), { retryTransient: true, context });
+    await this.runner.call('UnassociateEipAddress', () => this.vpc.unassociateEipAddress(request), {
+      retryTransient: true,
+      context,
+    });
     this.logger.info(context, 'asked to unassociate EIP');
   }
 
@@ -261,7 +302,10 @@ class AlibabaEipCloud implements EipCloud {
     let sawTransient = false;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.runner.call('ReleaseEipAddress', () => this.vpc.releaseEipAddress(request), { retryTransient: false, context: { allocationId } });
+        await this.runner.call('ReleaseEipAddress', () => this.vpc.releaseEipAddress(request), {
+          retryTransient: false,
+          context: { allocationId },
+        });
         this.logger.info({ allocationId }, 'asked to release EIP');
         return 'released';
       } catch (error) {
@@ -279,7 +323,10 @@ class AlibabaEipCloud implements EipCloud {
         }
         if (eip.status !== 'Available' || attempt >= policy.maxAttempts) throw failure;
         const delayMs = backoffDelayMs(attempt, policy);
-        this.logger.warn({ allocationId, code: failure.code, attempt, delayMs }, 'release did not take effect; retrying');
+        this.logger.warn(
+          { allocationId, code: failure.code, attempt, delayMs },
+          'release did not take effect; retrying',
+        );
         await this.runner.pause(delayMs);
       }
     }
@@ -294,7 +341,10 @@ class AlibabaEipCloud implements EipCloud {
       clientToken: input.clientToken,
     });
     const context = { allocationId: input.allocationId, bandwidthPackageId: input.bandwidthPackageId };
-    await this.runner.call('AddCommonBandwidthPackageIp', () => this.vpc.addCommonBandwidthPackageIp(request), { retryTransient: true, context });
+    await this.runner.call('AddCommonBandwidthPackageIp', () => this.vpc.addCommonBandwidthPackageIp(request), {
+      retryTransient: true,
+      context,
+    });
     this.logger.info(context, 'asked to add EIP to bandwidth package');
   }
 
@@ -307,7 +357,10 @@ class AlibabaEipCloud implements EipCloud {
     });
     const context = { allocationId: input.allocationId, bandwidthPackageId: input.bandwidthPackageId };
     try {
-      await this.runner.call('RemoveCommonBandwidthPackageIp', () => this.vpc.removeCommonBandwidthPackageIp(request), { retryTransient: true, context });
+      await this.runner.call('RemoveCommonBandwidthPackageIp', () => this.vpc.removeCommonBandwidthPackageIp(request), {
+        retryTransient: true,
+        context,
+      });
     } catch (error) {
       // Terway treats this as "already removed"; nothing else in the answer can mean that.
       if ((error as CloudError).code === 'OperationUnsupported.IpNotInCbwp') {
@@ -322,7 +375,12 @@ class AlibabaEipCloud implements EipCloud {
 }
 
 function associationContext(input: EipAssociationInput): Record<string, unknown> {
-  return { allocationId: input.allocationId, networkInterfaceId: input.networkInterfaceId, privateIp: input.privateIp ?? '(primary)', clientToken: input.clientToken };
+  return {
+    allocationId: input.allocationId,
+    networkInterfaceId: input.networkInterfaceId,
+    privateIp: input.privateIp ?? '(primary)',
+    clientToken: input.clientToken,
+  };
 }
 
 function bucketsFor(limits: Partial<Record<ApiName, number>>, windowMs: number): Map<ApiName, TokenBucket> {
@@ -340,6 +398,7 @@ function bucketsFor(limits: Partial<Record<ApiName, number>>, windowMs: number):
 }
 
 function positive(name: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0)) throw new Error(`createAlibabaEipCloud: ${name} must be > 0, got ${value}`);
+  if (!(Number.isFinite(value) && value > 0))
+    throw new Error(`createAlibabaEipCloud: ${name} must be > 0, got ${value}`);
   return value;
 }

@@ -11,7 +11,11 @@ import type { AllocateEipOptions, EipState, EipStatus, NetworkInterfaceMatch } f
 export const EIP_PAGE_SIZE = 100;
 export const ENI_PAGE_SIZE = 100;
 
-export function allocateEipRequest(regionId: string, request: AutoEipRequest, options: AllocateEipOptions): $Vpc.AllocateEipAddressRequest {
+export function allocateEipRequest(
+  regionId: string,
+  request: AutoEipRequest,
+  options: AllocateEipOptions,
+): $Vpc.AllocateEipAddressRequest {
   // Ownership tags last: on a shared key they win, so the orphan sweep can trust them.
   const tags = { ...(request.tags ?? {}), ...options.ownershipTags };
   const prepaid = request.instanceChargeType === 'PrePaid';
@@ -28,7 +32,9 @@ export function allocateEipRequest(regionId: string, request: AutoEipRequest, op
     ...(request.resourceGroupId !== undefined ? { resourceGroupId: request.resourceGroupId } : {}),
     ...(request.name !== undefined ? { name: request.name } : {}),
     ...(request.description !== undefined ? { description: request.description } : {}),
-    ...(request.securityProtectionTypes !== undefined && request.securityProtectionTypes.length > 0 ? { securityProtectionTypes: [...request.securityProtectionTypes] } : {}),
+    ...(request.securityProtectionTypes !== undefined && request.securityProtectionTypes.length > 0
+      ? { securityProtectionTypes: [...request.securityProtectionTypes] }
+      : {}),
     tag: Object.entries(tags).map(([key, value]) => new $Vpc.AllocateEipAddressRequestTag({ key, value })),
   });
 }
@@ -39,7 +45,11 @@ export interface EipFilter {
   associatedNetworkInterfaceId?: string;
 }
 
-export function describeEipsRequest(regionId: string, filter: EipFilter, pageNumber: number): $Vpc.DescribeEipAddressesRequest {
+export function describeEipsRequest(
+  regionId: string,
+  filter: EipFilter,
+  pageNumber: number,
+): $Vpc.DescribeEipAddressesRequest {
   return new $Vpc.DescribeEipAddressesRequest({
     regionId,
     pageNumber,
@@ -49,7 +59,11 @@ export function describeEipsRequest(regionId: string, filter: EipFilter, pageNum
       ? { associatedInstanceType: 'NetworkInterface', associatedInstanceId: filter.associatedNetworkInterfaceId }
       : {}),
     ...(filter.tags !== undefined && Object.keys(filter.tags).length > 0
-      ? { tag: Object.entries(filter.tags).map(([key, value]) => new $Vpc.DescribeEipAddressesRequestTag({ key, value })) }
+      ? {
+          tag: Object.entries(filter.tags).map(
+            ([key, value]) => new $Vpc.DescribeEipAddressesRequestTag({ key, value }),
+          ),
+        }
       : {}),
   });
 }
@@ -74,7 +88,13 @@ export interface SdkEip {
   tags?: { tag?: Array<{ key?: string; value?: string }> };
 }
 
-const KNOWN_STATUSES: ReadonlySet<string> = new Set(['Available', 'Associating', 'InUse', 'Unassociating', 'Releasing']);
+const KNOWN_STATUSES: ReadonlySet<string> = new Set([
+  'Available',
+  'Associating',
+  'InUse',
+  'Unassociating',
+  'Releasing',
+]);
 
 export function eipStateOf(item: SdkEip): EipState {
   const tags: Record<string, string> = {};
@@ -100,30 +120,43 @@ export function eipStateOf(item: SdkEip): EipState {
   };
 }
 
-/** The two ways an ENI can hold a pod IP: as a secondary IP (Terway shared mode) or as its primary IP (exclusive mode). */
+/**
+ * The two ways an ENI can hold a pod IP: as a secondary IP (Terway shared mode) or as its primary IP (exclusive mode).
+ */
 export type EniIpFilter = { secondaryIp: string } | { primaryIp: string };
 
 /**
  * The query of one DescribeNetworkInterfaces page, in the API's own parameter names. The binder calls
  * this one ECS action through openapi-core directly: loading the whole ECS SDK for it costs ~70 MB.
  */
-export function describeNetworkInterfacesQuery(regionId: string, vpcId: string, filter: EniIpFilter, nextToken: string | undefined): Record<string, string> {
+export function describeNetworkInterfacesQuery(
+  regionId: string,
+  vpcId: string,
+  filter: EniIpFilter,
+  nextToken: string | undefined,
+): Record<string, string> {
   return {
     RegionId: regionId,
     VpcId: vpcId,
     MaxResults: String(ENI_PAGE_SIZE),
-    ...('secondaryIp' in filter ? { 'PrivateIpAddress.1': filter.secondaryIp } : { PrimaryIpAddress: filter.primaryIp }),
+    ...('secondaryIp' in filter
+      ? { 'PrivateIpAddress.1': filter.secondaryIp }
+      : { PrimaryIpAddress: filter.primaryIp }),
     ...(nextToken !== undefined && nextToken !== '' ? { NextToken: nextToken } : {}),
   };
 }
 
 type RawObject = Record<string, unknown>;
-const asObject = (value: unknown): RawObject => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as RawObject) : {});
+const asObject = (value: unknown): RawObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as RawObject) : {};
 const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 /** One answer page, read from the raw JSON (the API's names) into the fields the binder reads. */
-export function networkInterfacesPageOf(body: unknown): { interfaces: SdkNetworkInterface[]; nextToken: string | undefined } {
+export function networkInterfacesPageOf(body: unknown): {
+  interfaces: SdkNetworkInterface[];
+  nextToken: string | undefined;
+} {
   const page = asObject(body);
   const interfaces = asList(asObject(page.NetworkInterfaceSets).NetworkInterfaceSet).map((raw): SdkNetworkInterface => {
     const eni = asObject(raw);
@@ -158,15 +191,22 @@ export interface SdkNetworkInterface {
  * The match when this ENI really holds `privateIp`: a filter the API ignored or widened must not bind a
  * pod's EIP to someone else's ENI, so the answer is checked, not trusted.
  */
-export function networkInterfaceMatchOf(eni: SdkNetworkInterface, privateIp: string): NetworkInterfaceMatch | undefined {
+export function networkInterfaceMatchOf(
+  eni: SdkNetworkInterface,
+  privateIp: string,
+): NetworkInterfaceMatch | undefined {
   if (eni.networkInterfaceId === undefined || eni.networkInterfaceId === '') return undefined;
   const entry = (eni.privateIpSets?.privateIpSet ?? []).find((set) => set.privateIpAddress === privateIp);
-  const isPrimaryIp = entry !== undefined ? entry.primary === true || eni.privateIpAddress === privateIp : eni.privateIpAddress === privateIp;
+  const isPrimaryIp =
+    entry !== undefined
+      ? entry.primary === true || eni.privateIpAddress === privateIp
+      : eni.privateIpAddress === privateIp;
   if (entry === undefined && !isPrimaryIp) return undefined;
   return {
     networkInterfaceId: eni.networkInterfaceId,
     type: eni.type === 'Primary' ? 'Primary' : 'Secondary',
-    instanceId: eni.instanceId !== undefined && eni.instanceId !== '' ? eni.instanceId : (eni.attachment?.instanceId ?? ''),
+    instanceId:
+      eni.instanceId !== undefined && eni.instanceId !== '' ? eni.instanceId : (eni.attachment?.instanceId ?? ''),
     isPrimaryIp,
     privateIp,
   };

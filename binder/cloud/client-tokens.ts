@@ -41,7 +41,8 @@ export interface ClientTokenInput {
 export function clientTokenFor(input: ClientTokenInput): string {
   if (input.podUid === '') throw new Error('clientTokenFor: podUid is empty');
   const generation = input.generation ?? 0;
-  if (!(Number.isInteger(generation) && generation >= 0)) throw new Error(`clientTokenFor: generation must be a whole number >= 0, got ${generation}`);
+  if (!(Number.isInteger(generation) && generation >= 0))
+    throw new Error(`clientTokenFor: generation must be a whole number >= 0, got ${generation}`);
   const label = `${TOKEN_PREFIX}-${OPERATION_LABELS[input.operation]}`;
   const parts = [input.podUid];
   if (input.allocationId !== undefined && input.allocationId !== '') parts.push(input.allocationId);
@@ -73,8 +74,15 @@ export interface PodOwner {
  */
 export function ownershipTagsFor(owner: PodOwner): Record<string, string> {
   const clusterId = owner.clusterId;
-  if (clusterId === '' || clusterId.length > MAX_TAG_VALUE_LENGTH || RESERVED_TAG_PREFIX.test(clusterId) || /https?:\/\//.test(clusterId)) {
-    throw new Error(`cluster id "${clusterId}" cannot be a tag value: 1–${MAX_TAG_VALUE_LENGTH} characters, not starting with aliyun or acs:, no http(s)://`);
+  if (
+    clusterId === '' ||
+    clusterId.length > MAX_TAG_VALUE_LENGTH ||
+    RESERVED_TAG_PREFIX.test(clusterId) ||
+    /https?:\/\//.test(clusterId)
+  ) {
+    throw new Error(
+      `cluster id "${clusterId}" cannot be a tag value: 1–${MAX_TAG_VALUE_LENGTH} characters, not starting with aliyun or acs:, no http(s)://`,
+    );
   }
   if (owner.podUid === '') throw new Error('ownershipTagsFor: podUid is empty');
   return {

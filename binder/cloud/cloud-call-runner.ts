@@ -24,7 +24,12 @@ export interface RetryPolicy {
   conflictDelayMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 400, maxDelayMs: 4000, conflictDelayMs: 1000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 3,
+  baseDelayMs: 400,
+  maxDelayMs: 4000,
+  conflictDelayMs: 1000,
+};
 
 /** "Equal jitter": never zero (a burst of failures does not retry in lockstep) and never more than the cap. */
 export function backoffDelayMs(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
@@ -55,7 +60,8 @@ export class CloudCallRunner {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly deps: CallRunnerDependencies) {
-    if (!(Number.isInteger(deps.retry.maxAttempts) && deps.retry.maxAttempts >= 1)) throw new Error(`retry.maxAttempts must be a whole number >= 1, got ${deps.retry.maxAttempts}`);
+    if (!(Number.isInteger(deps.retry.maxAttempts) && deps.retry.maxAttempts >= 1))
+      throw new Error(`retry.maxAttempts must be a whole number >= 1, got ${deps.retry.maxAttempts}`);
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -81,12 +87,26 @@ export class CloudCallRunner {
         const transientRetry = failure.kind === 'transient' && options.retryTransient && attempt < retry.maxAttempts;
         const conflictRetry = failure.kind === 'conflict' && !conflictRetried;
         if (!transientRetry && !conflictRetry) {
-          logger.debug({ ...options.context, api, code: failure.code, kind: failure.kind, requestId: failure.requestId, attempt }, 'cloud call failed');
+          logger.debug(
+            { ...options.context, api, code: failure.code, kind: failure.kind, requestId: failure.requestId, attempt },
+            'cloud call failed',
+          );
           throw failure;
         }
         if (conflictRetry) conflictRetried = true;
         const delayMs = conflictRetry ? retry.conflictDelayMs : backoffDelayMs(attempt, retry);
-        logger.warn({ ...options.context, api, code: failure.code, kind: failure.kind, requestId: failure.requestId, attempt, delayMs }, 'cloud call failed; retrying');
+        logger.warn(
+          {
+            ...options.context,
+            api,
+            code: failure.code,
+            kind: failure.kind,
+            requestId: failure.requestId,
+            attempt,
+            delayMs,
+          },
+          'cloud call failed; retrying',
+        );
         await this.sleep(delayMs);
       }
     }

@@ -9,7 +9,10 @@
  */
 import { CloudError, type ApiName, type CloudErrorKind } from './eip-cloud.js';
 
-/** Raised by the adapter when a call outlives its own deadline (the SDK's read timeout does not fire on a reused socket). */
+/**
+ * Raised by the adapter when a call outlives its own deadline (the SDK's read timeout does not fire on a
+ * reused socket).
+ */
 export class DeadlineExceededError extends Error {
   constructor(readonly afterMs: number) {
     super(`no answer within ${afterMs} ms`);
@@ -62,8 +65,14 @@ const PATTERN_KINDS: ReadonlyArray<readonly [RegExp, CloudErrorKind]> = [
   [/^QuotaExceeded/, 'quota'],
   [/^(Forbidden|Forbbiden|NoPermission)/, 'permission'],
   [/^(InvalidAccessKeyId|InvalidSecurityToken)/, 'permission'],
-  [/^Invalid(AllocationId|InstanceId|InstanId|InstanceIds|Params|EniId|NetworkInterfaceId|BandwidthPackageId|EcsId)\.NotFound$/, 'not-found'],
-  [/^(InvalidParameter|Missing|UnsupportedParameter|OperationDenied|OperationUnsupported|SizeLimitExceeded)/, 'invalid'],
+  [
+    /^Invalid(AllocationId|InstanceId|InstanId|InstanceIds|Params|EniId|NetworkInterfaceId|BandwidthPackageId|EcsId)\.NotFound$/,
+    'not-found',
+  ],
+  [
+    /^(InvalidParameter|Missing|UnsupportedParameter|OperationDenied|OperationUnsupported|SizeLimitExceeded)/,
+    'invalid',
+  ],
   [/^Invalid/, 'invalid'],
 ];
 
@@ -95,18 +104,29 @@ const TRANSPORT_CODE = /^E[A-Z0-9_]+$/;
  */
 export function classifyCloudError(error: unknown, api: ApiName, secrets: readonly string[] = []): CloudError {
   if (error instanceof CloudError) return error;
-  const shape: SdkErrorShape = typeof error === 'object' && error !== null ? (error as SdkErrorShape) : { message: String(error) };
+  const shape: SdkErrorShape =
+    typeof error === 'object' && error !== null ? (error as SdkErrorShape) : { message: String(error) };
   const name = typeof shape.name === 'string' ? shape.name : '';
   const code = typeof shape.code === 'string' ? shape.code : undefined;
   const httpStatus = typeof shape.statusCode === 'number' ? shape.statusCode : undefined;
   const requestId = textOrUndefined(shape.requestId) ?? textOrUndefined(shape.data?.RequestId);
-  const retryAfterMs = typeof shape.retryAfter === 'number' && Number.isFinite(shape.retryAfter) && shape.retryAfter >= 0 ? shape.retryAfter : undefined;
+  const retryAfterMs =
+    typeof shape.retryAfter === 'number' && Number.isFinite(shape.retryAfter) && shape.retryAfter >= 0
+      ? shape.retryAfter
+      : undefined;
   const rawMessage = typeof shape.message === 'string' ? shape.message : '';
 
   const build = (kind: CloudErrorKind, errorCode: string, detail: string): CloudError => {
     const where = requestId === undefined ? '' : ` (request id ${requestId})`;
     return new CloudError(
-      { kind, code: errorCode, api, ...(httpStatus !== undefined ? { httpStatus } : {}), ...(requestId !== undefined ? { requestId } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+      {
+        kind,
+        code: errorCode,
+        api,
+        ...(httpStatus !== undefined ? { httpStatus } : {}),
+        ...(requestId !== undefined ? { requestId } : {}),
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      },
       `${api} failed: ${errorCode}: ${redactSecrets(detail, secrets)}${where}`,
     );
   };
@@ -116,15 +136,27 @@ export function classifyCloudError(error: unknown, api: ApiName, secrets: readon
   }
   if (name === 'CredentialsUnavailableError') return build('permission', 'CredentialsUnavailable', rawMessage);
   if (name === 'DeadlineExceededError' || name === 'RequestTimeoutError') {
-    const timeoutCode = name === 'DeadlineExceededError' ? 'RequestTimeout' : /ConnectTimeout/.test(rawMessage) ? 'ConnectTimeout' : 'ReadTimeout';
+    const timeoutCode =
+      name === 'DeadlineExceededError'
+        ? 'RequestTimeout'
+        : /ConnectTimeout/.test(rawMessage)
+          ? 'ConnectTimeout'
+          : 'ReadTimeout';
     return build('transient', timeoutCode, 'no answer in time; the call may still have taken effect');
   }
-  if (name === 'SyntaxError') return build('transient', 'BadResponse', 'the answer was not JSON (an error page from a proxy or gateway?); the call may still have taken effect');
+  if (name === 'SyntaxError')
+    return build(
+      'transient',
+      'BadResponse',
+      'the answer was not JSON (an error page from a proxy or gateway?); the call may still have taken effect',
+    );
   if (httpStatus === undefined && code !== undefined && TRANSPORT_CODE.test(code)) {
     return build('transient', code, `connection failed (${code}); the call may still have taken effect`);
   }
-  if (code !== undefined && code !== '') return build(kindOfApiCode(code, httpStatus), code, apiMessage(shape, rawMessage));
-  if (httpStatus !== undefined && httpStatus >= 500) return build('transient', `HTTP${httpStatus}`, 'server error without a code');
+  if (code !== undefined && code !== '')
+    return build(kindOfApiCode(code, httpStatus), code, apiMessage(shape, rawMessage));
+  if (httpStatus !== undefined && httpStatus >= 500)
+    return build('transient', `HTTP${httpStatus}`, 'server error without a code');
   return build('unknown', name === '' ? 'Error' : name, withoutUrls(rawMessage));
 }
 
@@ -152,7 +184,9 @@ const MIN_SECRET_LENGTH = 6;
  */
 export function redactSecrets(text: string, secrets: readonly string[] = []): string {
   let result = withoutUrls(text);
-  const known = [...new Set(secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+  const known = [...new Set(secrets.filter((secret) => secret.length >= MIN_SECRET_LENGTH))].sort(
+    (a, b) => b.length - a.length,
+  );
   for (const secret of known) result = result.split(secret).join('***');
   return result
     .replace(/(Signature|Credential|SecurityToken|AccessKeyId|AccessKeySecret)=[^\s,&]+/gi, '$1=***')

@@ -33,7 +33,8 @@ export class DescribeBatcher {
   ) {
     this.maxIdsPerCall = options.maxIdsPerCall ?? MAX_IDS_PER_DESCRIBE;
     if (!(options.windowMs >= 0)) throw new Error(`describe batch window must be >= 0 ms, got ${options.windowMs}`);
-    if (!(Number.isInteger(this.maxIdsPerCall) && this.maxIdsPerCall >= 1)) throw new Error(`ids per describe must be a whole number >= 1, got ${this.maxIdsPerCall}`);
+    if (!(Number.isInteger(this.maxIdsPerCall) && this.maxIdsPerCall >= 1))
+      throw new Error(`ids per describe must be a whole number >= 1, got ${this.maxIdsPerCall}`);
   }
 
   /** The EIPs among `allocationIds` that exist, in the order asked; ids of EIPs that are gone are left out. */
@@ -72,10 +73,12 @@ export class DescribeBatcher {
       const needed = [...new Set(request.ids.map((id) => chunkOf.get(id) as number))];
       Promise.all(needed.map((index) => chunks[index] as Promise<EipState[]>)).then((answers) => {
         const byId = new Map(answers.flat().map((eip) => [eip.allocationId, eip]));
-        request.resolve(request.ids.flatMap((id) => {
-          const eip = byId.get(id);
-          return eip === undefined ? [] : [structuredClone(eip)];
-        }));
+        request.resolve(
+          request.ids.flatMap((id) => {
+            const eip = byId.get(id);
+            return eip === undefined ? [] : [structuredClone(eip)];
+          }),
+        );
       }, request.reject);
     }
   }

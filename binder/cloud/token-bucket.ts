@@ -25,8 +25,10 @@ const BURST_SHARE = 0.1;
 
 /** The bucket for a server limit of `limit` calls per `windowMs`. */
 export function bucketShapeForLimit(limit: number, windowMs: number): TokenBucketShape {
-  if (!(Number.isFinite(limit) && limit >= 1)) throw new Error(`rate limit must be a number >= 1 (calls per window), got ${limit}`);
-  if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new Error(`rate limit window must be > 0 ms, got ${windowMs}`);
+  if (!(Number.isFinite(limit) && limit >= 1))
+    throw new Error(`rate limit must be a number >= 1 (calls per window), got ${limit}`);
+  if (!(Number.isFinite(windowMs) && windowMs > 0))
+    throw new Error(`rate limit window must be > 0 ms, got ${windowMs}`);
   const capacity = Math.max(1, Math.floor(limit * BURST_SHARE));
   return { capacity, refillPerWindow: Math.max(1, limit - capacity), windowMs };
 }
@@ -60,7 +62,8 @@ export class TokenBucket {
     private readonly clock: BucketClock = systemClock,
   ) {
     if (!(shape.capacity >= 1)) throw new Error(`token bucket capacity must be >= 1, got ${shape.capacity}`);
-    if (!(shape.refillPerWindow > 0 && shape.windowMs > 0)) throw new Error('token bucket refill must be > 0 per window');
+    if (!(shape.refillPerWindow > 0 && shape.windowMs > 0))
+      throw new Error('token bucket refill must be > 0 per window');
     this.tokens = shape.capacity;
     this.lastRefill = clock.now();
     this.refillPerMs = shape.refillPerWindow / shape.windowMs;

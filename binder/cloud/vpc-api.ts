@@ -13,11 +13,17 @@ import { $OpenApiUtil, OpenApiUtil } from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import { AddCommonBandwidthPackageIpRequest } from '@alicloud/vpc20160428/dist/models/AddCommonBandwidthPackageIpRequest.js';
 import { AddCommonBandwidthPackageIpResponse } from '@alicloud/vpc20160428/dist/models/AddCommonBandwidthPackageIpResponse.js';
-import { AllocateEipAddressRequest, AllocateEipAddressRequestTag } from '@alicloud/vpc20160428/dist/models/AllocateEipAddressRequest.js';
+import {
+  AllocateEipAddressRequest,
+  AllocateEipAddressRequestTag,
+} from '@alicloud/vpc20160428/dist/models/AllocateEipAddressRequest.js';
 import { AllocateEipAddressResponse } from '@alicloud/vpc20160428/dist/models/AllocateEipAddressResponse.js';
 import { AssociateEipAddressRequest } from '@alicloud/vpc20160428/dist/models/AssociateEipAddressRequest.js';
 import { AssociateEipAddressResponse } from '@alicloud/vpc20160428/dist/models/AssociateEipAddressResponse.js';
-import { DescribeEipAddressesRequest, DescribeEipAddressesRequestTag } from '@alicloud/vpc20160428/dist/models/DescribeEipAddressesRequest.js';
+import {
+  DescribeEipAddressesRequest,
+  DescribeEipAddressesRequestTag,
+} from '@alicloud/vpc20160428/dist/models/DescribeEipAddressesRequest.js';
 import { DescribeEipAddressesResponse } from '@alicloud/vpc20160428/dist/models/DescribeEipAddressesResponse.js';
 import { ReleaseEipAddressRequest } from '@alicloud/vpc20160428/dist/models/ReleaseEipAddressRequest.js';
 import { ReleaseEipAddressResponse } from '@alicloud/vpc20160428/dist/models/ReleaseEipAddressResponse.js';
@@ -38,9 +44,15 @@ export {
   UnassociateEipAddressRequest,
 };
 
-/** What is used of openapi-core's client, which signs, sends and reads the answer (the binder's ECS calls use it too). */
+/**
+ * What is used of openapi-core's client, which signs, sends and reads the answer (the binder's ECS calls use it too).
+ */
 interface OpenApiCaller {
-  callApi(params: $OpenApiUtil.Params, request: $OpenApiUtil.OpenApiRequest, runtime: $dara.RuntimeOptions): Promise<{ [key: string]: unknown }>;
+  callApi(
+    params: $OpenApiUtil.Params,
+    request: $OpenApiUtil.OpenApiRequest,
+    runtime: $dara.RuntimeOptions,
+  ): Promise<{ [key: string]: unknown }>;
 }
 
 /** The API version the models belong to. */
@@ -109,11 +121,15 @@ export class VpcApi {
     return this.call('ReleaseEipAddress', request, new ReleaseEipAddressResponse({}));
   }
 
-  addCommonBandwidthPackageIp(request: AddCommonBandwidthPackageIpRequest): Promise<AddCommonBandwidthPackageIpResponse> {
+  addCommonBandwidthPackageIp(
+    request: AddCommonBandwidthPackageIpRequest,
+  ): Promise<AddCommonBandwidthPackageIpResponse> {
     return this.call('AddCommonBandwidthPackageIp', request, new AddCommonBandwidthPackageIpResponse({}));
   }
 
-  removeCommonBandwidthPackageIp(request: RemoveCommonBandwidthPackageIpRequest): Promise<RemoveCommonBandwidthPackageIpResponse> {
+  removeCommonBandwidthPackageIp(
+    request: RemoveCommonBandwidthPackageIpRequest,
+  ): Promise<RemoveCommonBandwidthPackageIpResponse> {
     return this.call('RemoveCommonBandwidthPackageIp', request, new RemoveCommonBandwidthPackageIpResponse({}));
   }
 

@@ -23,7 +23,10 @@ export class KeyFileError extends Error {
   }
 }
 
-/** Reads a key file: JSON with `accessKeyId` and `accessKeySecret` and, for STS, `securityToken`; other fields are ignored. */
+/**
+ * Reads a key file: JSON with `accessKeyId` and `accessKeySecret` and, for STS, `securityToken`; other fields are
+ * ignored.
+ */
 export function readKeyFile(path: string): Extract<CloudCredentials, { kind: 'access-key' }> {
   let text: string;
   try {
@@ -38,13 +41,15 @@ export function readKeyFile(path: string): Extract<CloudCredentials, { kind: 'ac
     // JSON.parse's message quotes the text around the fault, which may be part of the secret.
     throw new KeyFileError(path, 'is not JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new KeyFileError(path, 'must hold a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new KeyFileError(path, 'must hold a JSON object');
   const fields = parsed as Record<string, unknown>;
   const problems: string[] = [];
   for (const name of ['accessKeyId', 'accessKeySecret']) {
     if (typeof fields[name] !== 'string' || fields[name] === '') problems.push(`${name} must be a non-empty string`);
   }
-  if (fields.securityToken !== undefined && typeof fields.securityToken !== 'string') problems.push('securityToken must be a string');
+  if (fields.securityToken !== undefined && typeof fields.securityToken !== 'string')
+    problems.push('securityToken must be a string');
   if (problems.length > 0) throw new KeyFileError(path, problems.join('; '));
   const token = fields.securityToken as string | undefined;
   return {
@@ -62,7 +67,10 @@ export interface CredentialsSource {
 }
 
 /** Reads the key file once (throwing KeyFileError if it is unusable), then watches it for rotation. */
-export function credentialsSourceFor(config: CloudCredentialsConfig, options: { logger: Logger; pollMs?: number }): CredentialsSource {
+export function credentialsSourceFor(
+  config: CloudCredentialsConfig,
+  options: { logger: Logger; pollMs?: number },
+): CredentialsSource {
   if (config.source === 'default-chain') {
     return { current: () => ({ kind: 'default-chain' }), close: () => undefined };
   }
@@ -89,7 +97,9 @@ class KeyFileCredentials implements CredentialsSource {
       this.watcher = watch(dirname(path), { persistent: false }, (_event, name) => {
         if (name === null || name === basename(path) || name.startsWith('..')) this.reload();
       });
-      this.watcher.on('error', (error) => this.logger.warn({ reason: error.message }, 'cannot watch the key file; polling only'));
+      this.watcher.on('error', (error) =>
+        this.logger.warn({ reason: error.message }, 'cannot watch the key file; polling only'),
+      );
     } catch (error) {
       this.logger.warn({ reason: (error as Error).message }, 'cannot watch the key file; polling only');
     }
@@ -112,7 +122,10 @@ class KeyFileCredentials implements CredentialsSource {
     try {
       next = readKeyFile(this.path);
     } catch (error) {
-      this.logger.warn({ reason: (error as Error).message }, 'the key file changed but cannot be used; keeping the previous credentials');
+      this.logger.warn(
+        { reason: (error as Error).message },
+        'the key file changed but cannot be used; keeping the previous credentials',
+      );
       return;
     }
     const fingerprint = fingerprintOf(next);

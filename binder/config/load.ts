@@ -43,11 +43,15 @@ export function loadBinderConfig(input: LoadBinderConfigInput): ConfigResult<Bin
   const flags: Record<string, string | boolean | undefined> = { ...input.flags };
   const env: Record<string, string | undefined> = { ...input.env };
   // A key file named at some level means "use it" at that level, unless that level names a source too.
-  if (flags['cloud-key-file'] !== undefined && flags['cloud-credentials'] === undefined) flags['cloud-credentials'] = 'key-file';
-  if (nonEmpty(env.PODEIP_CLOUD_KEY_FILE) && !nonEmpty(env.PODEIP_CLOUD_CREDENTIALS)) env.PODEIP_CLOUD_CREDENTIALS = 'key-file';
+  if (flags['cloud-key-file'] !== undefined && flags['cloud-credentials'] === undefined)
+    flags['cloud-credentials'] = 'key-file';
+  if (nonEmpty(env.PODEIP_CLOUD_KEY_FILE) && !nonEmpty(env.PODEIP_CLOUD_CREDENTIALS))
+    env.PODEIP_CLOUD_CREDENTIALS = 'key-file';
 
   const lists = takeListOverrides(flags, env);
-  const schema = createBinderConfigSchema(input.podNamespace === undefined ? {} : { leaseNamespace: input.podNamespace });
+  const schema = createBinderConfigSchema(
+    input.podNamespace === undefined ? {} : { leaseNamespace: input.podNamespace },
+  );
   const settings = binderSettings.filter((s) => !LIST_SETTING_PATHS.has(s.path));
   const common = { settings, ...(input.file === undefined ? {} : { file: input.file }), flags, env };
   const whole = loadConfig({ schema, ...common });
@@ -71,28 +75,48 @@ function nonEmpty(value: string | undefined): value is string {
 }
 
 /** Removes comma-list settings from flags and env (loadConfig would take them as one string) and splits them. */
-function takeListOverrides(flags: Record<string, string | boolean | undefined>, env: Record<string, string | undefined>): ListOverride[] {
+function takeListOverrides(
+  flags: Record<string, string | boolean | undefined>,
+  env: Record<string, string | undefined>,
+): ListOverride[] {
   const overrides: ListOverride[] = [];
   for (const setting of binderSettings.filter((s) => LIST_SETTING_PATHS.has(s.path))) {
     const fromFlag = setting.flag === undefined ? undefined : flags[setting.flag];
     const fromEnv = setting.env === undefined ? undefined : env[setting.env];
     if (setting.flag !== undefined) delete flags[setting.flag];
     if (setting.env !== undefined) delete env[setting.env];
-    const split = (text: string): string[] => [...new Set(text.split(',').map((part) => part.trim()).filter((part) => part !== ''))];
-    if (typeof fromFlag === 'string') overrides.push({ path: setting.path, values: split(fromFlag), source: `--${setting.flag}` });
-    else if (nonEmpty(fromEnv)) overrides.push({ path: setting.path, values: split(fromEnv), source: `environment ${setting.env}` });
+    const split = (text: string): string[] => [
+      ...new Set(
+        text
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== ''),
+      ),
+    ];
+    if (typeof fromFlag === 'string')
+      overrides.push({ path: setting.path, values: split(fromFlag), source: `--${setting.flag}` });
+    else if (nonEmpty(fromEnv))
+      overrides.push({ path: setting.path, values: split(fromEnv), source: `environment ${setting.env}` });
   }
   return overrides;
 }
 
 function listProblems(schema: JSONSchemaType<BinderConfig>, list: ListOverride): string[] {
-  const items = (schema.properties as Record<string, { items?: { pattern?: string; description?: string } }>)[list.path]?.items;
+  const items = (schema.properties as Record<string, { items?: { pattern?: string; description?: string } }>)[list.path]
+    ?.items;
   if (items?.pattern === undefined) return [];
   const pattern = new RegExp(items.pattern, 'u');
-  return list.values.flatMap((value, i) => (pattern.test(value) ? [] : [`${list.path}[${i}]: must be ${items.description ?? `like ${items.pattern}`} (from ${list.source})`]));
+  return list.values.flatMap((value, i) =>
+    pattern.test(value)
+      ? []
+      : [`${list.path}[${i}]: must be ${items.description ?? `like ${items.pattern}`} (from ${list.source})`],
+  );
 }
 
-type PairedSettings = { leaderElection: BinderConfig['leaderElection']; cloud: Pick<BinderConfig['cloud'], 'credentials'> };
+type PairedSettings = {
+  leaderElection: BinderConfig['leaderElection'];
+  cloud: Pick<BinderConfig['cloud'], 'credentials'>;
+};
 
 /** Settings checked against each other: where they live, which of them (all when absent), and the rules. */
 interface PairedGroup {
@@ -102,7 +126,11 @@ interface PairedGroup {
 }
 
 const PAIRED_GROUPS: readonly PairedGroup[] = [
-  { path: ['leaderElection'], fields: ['leaseDurationSeconds', 'renewDeadlineSeconds', 'retryPeriodSeconds'], check: leaderElectionProblems },
+  {
+    path: ['leaderElection'],
+    fields: ['leaseDurationSeconds', 'renewDeadlineSeconds', 'retryPeriodSeconds'],
+    check: leaderElectionProblems,
+  },
   { path: ['cloud', 'credentials'], check: credentialsProblems },
 ];
 
@@ -118,10 +146,22 @@ function pairedSchema(schema: JSONSchemaType<BinderConfig>, group: PairedGroup):
   let picked: SchemaNode = node;
   if (group.fields !== undefined) {
     const fields = group.fields;
-    picked = { type: 'object', additionalProperties: true, default: {}, required: fields, properties: Object.fromEntries(fields.map((f) => [f, node.properties?.[f] as SchemaNode])) };
+    picked = {
+      type: 'object',
+      additionalProperties: true,
+      default: {},
+      required: fields,
+      properties: Object.fromEntries(fields.map((f) => [f, node.properties?.[f] as SchemaNode])),
+    };
   }
   for (const key of [...group.path].reverse()) {
-    picked = { type: 'object', additionalProperties: true, default: {}, required: [key], properties: { [key]: picked } };
+    picked = {
+      type: 'object',
+      additionalProperties: true,
+      default: {},
+      required: [key],
+      properties: { [key]: picked },
+    };
   }
   const { default: _rootHasNoDefault, ...root } = picked;
   return root as unknown as JSONSchemaType<PairedSettings>;
@@ -137,7 +177,9 @@ function leaderElectionProblems(config: PairedSettings): string[] {
   const { leaseDurationSeconds, renewDeadlineSeconds, retryPeriodSeconds } = config.leaderElection;
   // A leader must give up before its lease can expire for anyone else, or two replicas act at once.
   if (!(renewDeadlineSeconds < leaseDurationSeconds)) {
-    problems.push(`leaderElection.renewDeadlineSeconds: must be less than leaderElection.leaseDurationSeconds (${leaseDurationSeconds}), is ${renewDeadlineSeconds}`);
+    problems.push(
+      `leaderElection.renewDeadlineSeconds: must be less than leaderElection.leaseDurationSeconds (${leaseDurationSeconds}), is ${renewDeadlineSeconds}`,
+    );
   }
   if (!(retryPeriodSeconds * RETRY_JITTER < renewDeadlineSeconds)) {
     problems.push(
@@ -149,9 +191,12 @@ function leaderElectionProblems(config: PairedSettings): string[] {
 
 function credentialsProblems(config: PairedSettings): string[] {
   const credentials = config.cloud.credentials as { source: string; path?: string };
-  if (credentials.source === 'key-file' && credentials.path === undefined) return ['cloud.credentials.path: is required with source key-file (--cloud-key-file)'];
+  if (credentials.source === 'key-file' && credentials.path === undefined)
+    return ['cloud.credentials.path: is required with source key-file (--cloud-key-file)'];
   if (credentials.source === 'default-chain' && credentials.path !== undefined) {
-    return ['cloud.credentials.path: is only read with source key-file; remove it or set cloud.credentials.source to key-file'];
+    return [
+      'cloud.credentials.path: is only read with source key-file; remove it or set cloud.credentials.source to key-file',
+    ];
   }
   return [];
 }

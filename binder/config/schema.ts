@@ -53,7 +53,16 @@ const cloud: JSONSchemaType<BinderCloudConfig> = {
   type: 'object',
   additionalProperties: false,
   default: FILLED_FROM_NESTED_DEFAULTS,
-  required: ['regionId', 'vpcId', 'protocol', 'credentials', 'readTimeoutMs', 'connectTimeoutMs', 'rateLimitsPerMinute', 'rateLimitWindowSeconds'],
+  required: [
+    'regionId',
+    'vpcId',
+    'protocol',
+    'credentials',
+    'readTimeoutMs',
+    'connectTimeoutMs',
+    'rateLimitsPerMinute',
+    'rateLimitWindowSeconds',
+  ],
   properties: {
     regionId: { type: 'string', pattern: REGION_ID, description: REGION_ID_MEANS },
     vpcId: { type: 'string', pattern: VPC_ID, description: VPC_ID_MEANS },
@@ -74,7 +83,14 @@ function leaderElection(leaseNamespace: string): JSONSchemaType<LeaderElectionCo
     type: 'object',
     additionalProperties: false,
     default: FILLED_FROM_NESTED_DEFAULTS,
-    required: ['enabled', 'namespace', 'leaseName', 'leaseDurationSeconds', 'renewDeadlineSeconds', 'retryPeriodSeconds'],
+    required: [
+      'enabled',
+      'namespace',
+      'leaseName',
+      'leaseDurationSeconds',
+      'renewDeadlineSeconds',
+      'retryPeriodSeconds',
+    ],
     properties: {
       enabled: { type: 'boolean', default: true },
       namespace: { type: 'string', pattern: DNS_LABEL, description: DNS_LABEL_MEANS, default: leaseNamespace },
@@ -96,7 +112,17 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['clusterId', 'namespaces', 'workers', 'resyncSeconds', 'watch', 'cloud', 'leaderElection', 'server', 'log'],
+    required: [
+      'clusterId',
+      'namespaces',
+      'workers',
+      'resyncSeconds',
+      'watch',
+      'cloud',
+      'leaderElection',
+      'server',
+      'log',
+    ],
     properties: {
       clusterId: { type: 'string', pattern: CLUSTER_ID, description: CLUSTER_ID_MEANS },
       kubeconfig: { type: 'string', minLength: 1, nullable: true },
@@ -133,25 +159,75 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
  * `namespaces` is a comma list on the command line and in the environment; load.ts splits it.
  */
 export const binderSettings: readonly SettingSource[] = [
-  { path: 'kubeconfig', flag: 'kubeconfig', description: 'kubeconfig file (default: KUBECONFIG, else the pod’s service account)' },
-  { path: 'clusterId', flag: 'cluster-id', env: 'PODEIP_CLUSTER_ID', description: 'this cluster’s id, written into the ownership tags of every EIP (required)' },
-  { path: 'cloud.regionId', flag: 'region', env: 'ALIBABA_CLOUD_REGION_ID', description: 'Alibaba Cloud region, e.g. cn-hangzhou (required)' },
+  {
+    path: 'kubeconfig',
+    flag: 'kubeconfig',
+    description: 'kubeconfig file (default: KUBECONFIG, else the pod’s service account)',
+  },
+  {
+    path: 'clusterId',
+    flag: 'cluster-id',
+    env: 'PODEIP_CLUSTER_ID',
+    description: 'this cluster’s id, written into the ownership tags of every EIP (required)',
+  },
+  {
+    path: 'cloud.regionId',
+    flag: 'region',
+    env: 'ALIBABA_CLOUD_REGION_ID',
+    description: 'Alibaba Cloud region, e.g. cn-hangzhou (required)',
+  },
   { path: 'cloud.vpcId', flag: 'vpc', env: 'PODEIP_VPC_ID', description: 'the cluster’s VPC (required)' },
-  { path: 'cloud.endpoint', flag: 'cloud-endpoint', env: 'PODEIP_CLOUD_ENDPOINT', description: 'host[:port] of the VPC and ECS APIs (default: the region’s)' },
-  { path: 'cloud.protocol', flag: 'cloud-protocol', env: 'PODEIP_CLOUD_PROTOCOL', description: 'https (default) or http' },
-  { path: 'cloud.credentials.source', flag: 'cloud-credentials', env: 'PODEIP_CLOUD_CREDENTIALS', description: 'default-chain (default) or key-file' },
+  {
+    path: 'cloud.endpoint',
+    flag: 'cloud-endpoint',
+    env: 'PODEIP_CLOUD_ENDPOINT',
+    description: 'host[:port] of the VPC and ECS APIs (default: the region’s)',
+  },
+  {
+    path: 'cloud.protocol',
+    flag: 'cloud-protocol',
+    env: 'PODEIP_CLOUD_PROTOCOL',
+    description: 'https (default) or http',
+  },
+  {
+    path: 'cloud.credentials.source',
+    flag: 'cloud-credentials',
+    env: 'PODEIP_CLOUD_CREDENTIALS',
+    description: 'default-chain (default) or key-file',
+  },
   {
     path: 'cloud.credentials.path',
     flag: 'cloud-key-file',
     env: 'PODEIP_CLOUD_KEY_FILE',
-    description: 'JSON file with accessKeyId, accessKeySecret [, securityToken], re-read when it changes; implies --cloud-credentials key-file',
+    description:
+      'JSON file with accessKeyId, accessKeySecret [, securityToken], re-read when it changes; implies --cloud-credentials key-file',
   },
   { path: 'workers', flag: 'workers', env: 'PODEIP_WORKERS', description: 'pods reconciled at once (default 32)' },
-  { path: 'namespaces', flag: 'namespaces', env: 'PODEIP_NAMESPACES', description: 'comma list of namespaces to watch (default: all)' },
-  { path: 'server.port', flag: 'port', env: 'PODEIP_PORT', description: 'port of /healthz, /readyz and /metrics (default 8080)' },
+  {
+    path: 'namespaces',
+    flag: 'namespaces',
+    env: 'PODEIP_NAMESPACES',
+    description: 'comma list of namespaces to watch (default: all)',
+  },
+  {
+    path: 'server.port',
+    flag: 'port',
+    env: 'PODEIP_PORT',
+    description: 'port of /healthz, /readyz and /metrics (default 8080)',
+  },
   { path: 'server.host', flag: 'host', env: 'PODEIP_HOST', description: 'address to listen on (default 0.0.0.0)' },
-  { path: 'log.level', flag: 'log-level', env: 'PODEIP_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace|silent' },
-  { path: 'leaderElection.enabled', flag: 'leader-elect', env: 'PODEIP_LEADER_ELECT', description: 'true (default) or false: take a Lease so one replica acts' },
+  {
+    path: 'log.level',
+    flag: 'log-level',
+    env: 'PODEIP_LOG_LEVEL',
+    description: 'fatal|error|warn|info|debug|trace|silent',
+  },
+  {
+    path: 'leaderElection.enabled',
+    flag: 'leader-elect',
+    env: 'PODEIP_LEADER_ELECT',
+    description: 'true (default) or false: take a Lease so one replica acts',
+  },
 ];
 
 /** Settings whose flag and environment value is a comma list rather than one value. */

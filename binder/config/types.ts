@@ -3,7 +3,9 @@
 export type CloudCredentialsConfig =
   /** @alicloud/credentials' default chain: environment keys, RRSA/OIDC, ECS RAM role, … */
   | { source: 'default-chain' }
-  /** A mounted JSON file with `accessKeyId` and `accessKeySecret` (and optionally `securityToken`); re-read on change. */
+  /**
+   * A mounted JSON file with `accessKeyId` and `accessKeySecret` (and optionally `securityToken`); re-read on change.
+   */
   | { source: 'key-file'; path: string };
 
 export interface BinderCloudConfig {

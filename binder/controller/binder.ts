@@ -45,7 +45,8 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
   const { config, kubeConfig, cloud, registry } = options;
   const logger = options.logger.child({ component: 'binder' });
   const clients = createApiClients(kubeConfig);
-  const identity = config.leaderElection.identity ?? `${process.env.HOSTNAME || 'podeip-binder'}-${randomBytes(4).toString('hex')}`;
+  const identity =
+    config.leaderElection.identity ?? `${process.env.HOSTNAME || 'podeip-binder'}-${randomBytes(4).toString('hex')}`;
   const events = new EventRecorder(clients.core, { host: identity, logger });
   const recentPodEips = new RecentPodEipWrites();
   let term: ActingTerm | undefined;
@@ -81,7 +82,15 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
 
   const startActing = (leadership: AbortSignal): void => {
     if (stopped || term !== undefined) return;
-    term = beginTerm({ leadership, caches, reconcile, workers: config.workers, resyncMs: config.resyncSeconds * 1000, logger, after: previousTermEnded });
+    term = beginTerm({
+      leadership,
+      caches,
+      reconcile,
+      workers: config.workers,
+      resyncMs: config.resyncSeconds * 1000,
+      logger,
+      after: previousTermEnded,
+    });
   };
   const stopActing = (): Promise<void> => {
     const ending = term;
@@ -109,7 +118,10 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
   caches.start();
   if (elector === undefined) startActing(new AbortController().signal);
   else elector.start();
-  logger.info({ identity, namespaces: config.namespaces, workers: config.workers, leaderElection: election.enabled }, 'binder started');
+  logger.info(
+    { identity, namespaces: config.namespaces, workers: config.workers, leaderElection: election.enabled },
+    'binder started',
+  );
 
   let stopping: Promise<void> | undefined;
   return {

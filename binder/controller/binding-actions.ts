@@ -17,7 +17,13 @@ import { plannedEipCondition, setEipCondition } from '../kube/pod-condition.js';
 import type { PodProjection } from '../kube/pod-projection.js';
 import type { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics } from './binder-metrics.js';
-import { PODEIP_ALLOCATION_ATTEMPT_ANNOTATION, PODEIP_POD_UID_ANNOTATION, REASONS, type Action, type ConditionUpdate } from './decision.js';
+import {
+  PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
+  PODEIP_POD_UID_ANNOTATION,
+  REASONS,
+  type Action,
+  type ConditionUpdate,
+} from './decision.js';
 import { statusPatchFor } from './podeip-status.js';
 import type { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
 import { withAddress } from './recent-writes.js';
@@ -65,7 +71,10 @@ const AGAIN_AT_ONCE: ActionResult = { stop: { requeueAfterMs: 0 } };
 const POD_GONE: ActionResult = { stop: undefined };
 
 export class BindingActions {
-  /** Per key, how often each cloud write was sent: a repeat gets a fresh ClientToken, the retries inside one call do not. */
+  /**
+   * Per key, how often each cloud write was sent: a repeat gets a fresh ClientToken, the retries inside one call
+   * do not.
+   */
   private readonly generations = new Map<string, Map<string, number>>();
   /**
    * What this process's own writes prove, so the next pass need not ask the cloud: an auto PodEIP it
@@ -100,13 +109,24 @@ export class BindingActions {
       case 'create-podeip':
         return this.createPodEip(s, action);
       case 'adopt-podeip':
-        return this.patchPodEip(s, { metadata: { resourceVersion: s.podEip?.metadata.resourceVersion, annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid } } }, 'adopted PodEIP of the previous pod of this name');
+        return this.patchPodEip(
+          s,
+          {
+            metadata: {
+              resourceVersion: s.podEip?.metadata.resourceVersion,
+              annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid },
+            },
+          },
+          'adopted PodEIP of the previous pod of this name',
+        );
       case 'record-allocation':
         return this.recordAllocation(s, action.allocationId, action.attempt);
       case 'record-release-strategy': {
         const allocationType = { ...action.allocationType, releaseAfter: action.allocationType.releaseAfter ?? null };
         const body = { metadata: { resourceVersion: s.podEip?.metadata.resourceVersion }, spec: { allocationType } };
-        return this.patchPodEip(s, body, 'recorded the release strategy the pod now asks for', { releaseStrategy: allocationType.releaseStrategy });
+        return this.patchPodEip(s, body, 'recorded the release strategy the pod now asks for', {
+          releaseStrategy: allocationType.releaseStrategy,
+        });
       }
       case 'write-podeip-status':
         return this.writeStatus(s, action.status);
@@ -152,7 +172,16 @@ export class BindingActions {
   }
 
   private log(s: PassState, fields: Record<string, unknown>, message: string): void {
-    this.deps.logger.info({ namespace: s.namespace, pod: s.name, uid: s.pod?.uid ?? s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION], allocationId: s.podEip?.spec.allocationID || undefined, ...fields }, message);
+    this.deps.logger.info(
+      {
+        namespace: s.namespace,
+        pod: s.name,
+        uid: s.pod?.uid ?? s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION],
+        allocationId: s.podEip?.spec.allocationID || undefined,
+        ...fields,
+      },
+      message,
+    );
   }
 
   private remember(s: PassState, podEip: PodEIP): void {
@@ -164,10 +193,21 @@ export class BindingActions {
     this.checkActing(s);
     const ref = { namespace: s.namespace, name: s.name };
     try {
-      const created = await this.deps.podEips.create(ref, action.spec, { labels: { ...PODEIP_LABELS }, annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid } });
+      const created = await this.deps.podEips.create(ref, action.spec, {
+        labels: { ...PODEIP_LABELS },
+        annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid },
+      });
       this.remember(s, created);
-      if (action.spec.allocationType.type === 'Auto' && action.spec.allocationID === '') this.createdUnallocated.set(s.key, action.podUid);
-      this.log(s, { allocationType: action.spec.allocationType.type, releaseStrategy: action.spec.allocationType.releaseStrategy }, 'created PodEIP');
+      if (action.spec.allocationType.type === 'Auto' && action.spec.allocationID === '')
+        this.createdUnallocated.set(s.key, action.podUid);
+      this.log(
+        s,
+        {
+          allocationType: action.spec.allocationType.type,
+          releaseStrategy: action.spec.allocationType.releaseStrategy,
+        },
+        'created PodEIP',
+      );
       return 'continue';
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
@@ -178,13 +218,26 @@ export class BindingActions {
   }
 
   private recordAllocation(s: PassState, allocationId: string, attempt: number | undefined): Promise<ActionResult> {
-    const metadata = attempt === undefined ? {} : { metadata: { annotations: { [PODEIP_ALLOCATION_ATTEMPT_ANNOTATION]: String(attempt) } } };
-    const what = allocationId === '' ? `forgot the vanished EIP ${s.podEip?.spec.allocationID ?? ''}; allocation attempt ${attempt ?? 0}` : 'recorded allocation';
-    return this.patchPodEip(s, { ...metadata, spec: { allocationID: allocationId } }, what, { allocationId: allocationId || undefined });
+    const metadata =
+      attempt === undefined
+        ? {}
+        : { metadata: { annotations: { [PODEIP_ALLOCATION_ATTEMPT_ANNOTATION]: String(attempt) } } };
+    const what =
+      allocationId === ''
+        ? `forgot the vanished EIP ${s.podEip?.spec.allocationID ?? ''}; allocation attempt ${attempt ?? 0}`
+        : 'recorded allocation';
+    return this.patchPodEip(s, { ...metadata, spec: { allocationID: allocationId } }, what, {
+      allocationId: allocationId || undefined,
+    });
   }
 
   /** A merge patch of metadata and spec in one request; a resourceVersion in it makes a stale write fail with 409. */
-  private async patchPodEip(s: PassState, body: Record<string, unknown>, what: string, fields: Record<string, unknown> = {}): Promise<ActionResult> {
+  private async patchPodEip(
+    s: PassState,
+    body: Record<string, unknown>,
+    what: string,
+    fields: Record<string, unknown> = {},
+  ): Promise<ActionResult> {
     this.checkActing(s);
     const ref = { namespace: s.namespace, name: s.name };
     let patched: PodEIP | undefined;
@@ -207,10 +260,22 @@ export class BindingActions {
     const patch = statusPatchFor(s.podEip?.status, status);
     if (patch === undefined) return 'continue';
     this.checkActing(s);
-    const updated = await this.deps.podEips.patchStatus({ namespace: s.namespace, name: s.name }, patch as Parameters<PodEipClient['patchStatus']>[1]);
+    const updated = await this.deps.podEips.patchStatus(
+      { namespace: s.namespace, name: s.name },
+      patch as Parameters<PodEipClient['patchStatus']>[1],
+    );
     if (updated === undefined) return AGAIN_AT_ONCE;
     this.remember(s, updated);
-    this.log(s, { eipStatus: status.status, networkInterfaceId: status.networkInterfaceID, privateIp: status.privateIPAddress, eipAddress: status.eipAddress }, 'wrote PodEIP status');
+    this.log(
+      s,
+      {
+        eipStatus: status.status,
+        networkInterfaceId: status.networkInterfaceID,
+        privateIp: status.privateIPAddress,
+        eipAddress: status.eipAddress,
+      },
+      'wrote PodEIP status',
+    );
     return 'continue';
   }
 
@@ -259,35 +324,58 @@ export class BindingActions {
 
   private async annotatePod(s: PassState, address: string | null): Promise<ActionResult> {
     const pod = s.pod;
-    if (pod === undefined || (pod.eipAnnotations[ALLOCATED_EIP_ADDRESS_ANNOTATION] ?? null) === address) return 'continue';
+    if (pod === undefined || (pod.eipAnnotations[ALLOCATED_EIP_ADDRESS_ANNOTATION] ?? null) === address)
+      return 'continue';
     this.checkActing(s);
     const result = await setAllocatedEipAddress(this.deps.core, pod, address ?? undefined);
     if (result.podGone) return POD_GONE;
     if (!result.wrote) return 'continue';
     this.deps.recentPods.rememberAddress(s.key, pod.uid, address, s.now);
     s.pod = { ...pod, eipAnnotations: withAddress(pod.eipAnnotations, address) };
-    this.log(s, { eipAddress: address }, address === null ? 'removed allocated EIP address annotation' : 'set allocated EIP address annotation');
+    this.log(
+      s,
+      { eipAddress: address },
+      address === null ? 'removed allocated EIP address annotation' : 'set allocated EIP address annotation',
+    );
     return 'continue';
   }
 
   /** `repeat`: the condition it goes with was already there, so this was said before. */
-  private async recordEvent(s: PassState, event: Extract<Action, { type: 'event' }>, repeat: boolean): Promise<ActionResult> {
+  private async recordEvent(
+    s: PassState,
+    event: Extract<Action, { type: 'event' }>,
+    repeat: boolean,
+  ): Promise<ActionResult> {
     const pod = s.pod;
     if (pod === undefined || repeat) return 'continue';
     this.checkActing(s);
-    this.deps.events.record({ namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: pod.resourceVersion }, event.eventType, event.reason, event.message);
+    this.deps.events.record(
+      { namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: pod.resourceVersion },
+      event.eventType,
+      event.reason,
+      event.message,
+    );
     this.log(s, { eventType: event.eventType, reason: event.reason }, 'recorded event');
     return 'continue';
   }
 
   private async allocate(s: PassState, action: Extract<Action, { type: 'allocate-eip' }>): Promise<ActionResult> {
-    const ownershipTags = ownershipTagsFor({ clusterId: this.deps.clusterId, namespace: s.namespace, podName: s.name, podUid: action.podUid });
+    const ownershipTags = ownershipTagsFor({
+      clusterId: this.deps.clusterId,
+      namespace: s.namespace,
+      podName: s.name,
+      podUid: action.podUid,
+    });
     const clientToken = clientTokenFor({ operation: 'allocate', podUid: action.podUid, generation: action.attempt });
     this.checkActing(s);
     // From here an EIP may carry the pod's tags (even if the call fails after taking effect).
     this.createdUnallocated.delete(s.key);
     const allocated = await this.deps.cloud.allocateEip(action.request, { clientToken, ownershipTags });
-    this.log(s, { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt }, 'allocated EIP');
+    this.log(
+      s,
+      { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt },
+      'allocated EIP',
+    );
     this.justAllocated.set(s.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
     // Recorded before anything else, so the next pass binds this EIP and no other; a crash right here is
     // recovered by the ownership tags (and the same ClientToken would answer with this EIP again).
@@ -297,7 +385,11 @@ export class BindingActions {
   private async release(s: PassState, allocationId: string): Promise<ActionResult> {
     this.checkActing(s);
     const outcome = await this.deps.cloud.releaseEip(allocationId);
-    this.log(s, { allocationId, outcome }, outcome === 'released' ? 'asked to release EIP' : 'EIP to release was already gone');
+    this.log(
+      s,
+      { allocationId, outcome },
+      outcome === 'released' ? 'asked to release EIP' : 'EIP to release was already gone',
+    );
     return 'continue';
   }
 
@@ -305,7 +397,15 @@ export class BindingActions {
     const { allocationId, networkInterface: eni } = action;
     const target = { networkInterfaceId: eni.networkInterfaceId, privateIp: eni.privateIp };
     // The pod IP goes with every association, an ENI's primary IP included (the API wants it for NetworkInterface).
-    return this.cloudWrite(s, 'associate', action.podUid, allocationId, target, (clientToken) => this.deps.cloud.associateEip({ allocationId, ...target, clientToken }), 'asked to associate EIP');
+    return this.cloudWrite(
+      s,
+      'associate',
+      action.podUid,
+      allocationId,
+      target,
+      (clientToken) => this.deps.cloud.associateEip({ allocationId, ...target, clientToken }),
+      'asked to associate EIP',
+    );
   }
 
   private unassociate(s: PassState, action: Extract<Action, { type: 'unassociate-eip' }>): Promise<ActionResult> {
@@ -317,17 +417,37 @@ export class BindingActions {
       action.podUid,
       allocationId,
       target,
-      (clientToken) => this.deps.cloud.unassociateEip({ allocationId, networkInterfaceId, ...(privateIp === '' ? {} : { privateIp }), clientToken }),
+      (clientToken) =>
+        this.deps.cloud.unassociateEip({
+          allocationId,
+          networkInterfaceId,
+          ...(privateIp === '' ? {} : { privateIp }),
+          clientToken,
+        }),
       'asked to unassociate EIP',
     );
   }
 
-  private addToPackage(s: PassState, action: Extract<Action, { type: 'add-to-bandwidth-package' }>): Promise<ActionResult> {
+  private addToPackage(
+    s: PassState,
+    action: Extract<Action, { type: 'add-to-bandwidth-package' }>,
+  ): Promise<ActionResult> {
     const { allocationId, bandwidthPackageId } = action;
-    return this.cloudWrite(s, 'add-to-package', action.podUid, allocationId, { bandwidthPackageId }, (clientToken) => this.deps.cloud.addToBandwidthPackage({ allocationId, bandwidthPackageId, clientToken }), 'asked to add EIP to bandwidth package');
+    return this.cloudWrite(
+      s,
+      'add-to-package',
+      action.podUid,
+      allocationId,
+      { bandwidthPackageId },
+      (clientToken) => this.deps.cloud.addToBandwidthPackage({ allocationId, bandwidthPackageId, clientToken }),
+      'asked to add EIP to bandwidth package',
+    );
   }
 
-  private removeFromPackage(s: PassState, action: Extract<Action, { type: 'remove-from-bandwidth-package' }>): Promise<ActionResult> {
+  private removeFromPackage(
+    s: PassState,
+    action: Extract<Action, { type: 'remove-from-bandwidth-package' }>,
+  ): Promise<ActionResult> {
     const { allocationId, bandwidthPackageId } = action;
     return this.cloudWrite(
       s,
@@ -365,7 +485,13 @@ export class BindingActions {
    * call inside the adapter keep their token. A restarted binder starts over at 0, which at worst costs one
    * replayed pass.
    */
-  private nextToken(s: PassState, operation: TokenOperation, podUid: string, allocationId: string, target: string[]): string {
+  private nextToken(
+    s: PassState,
+    operation: TokenOperation,
+    podUid: string,
+    allocationId: string,
+    target: string[],
+  ): string {
     const uid = podUid || s.podEip?.metadata.uid || s.pod?.uid || s.key;
     let perKey = this.generations.get(s.key);
     if (perKey === undefined) this.generations.set(s.key, (perKey = new Map()));
@@ -376,7 +502,10 @@ export class BindingActions {
   }
 }
 
-/** What AllocateEipAddress's answer says of the new EIP: Available and bound to nothing; the rest is looked up when bound. */
+/**
+ * What AllocateEipAddress's answer says of the new EIP: Available and bound to nothing; the rest is looked up when
+ * bound.
+ */
 function newlyAllocatedEip(allocationId: string, ipAddress: string): EipState {
   return {
     allocationId,

@@ -91,7 +91,8 @@ class PodIpIndex {
 
 export function createBinderCaches(options: BinderCacheOptions): BinderCaches {
   const { kubeConfig, logger, onChange } = options;
-  const scopes: Array<string | undefined> = options.namespaces.length === 0 ? [undefined] : [...new Set(options.namespaces)];
+  const scopes: Array<string | undefined> =
+    options.namespaces.length === 0 ? [undefined] : [...new Set(options.namespaces)];
   const index = new PodIpIndex();
   const watchOptions = { inactivityTimeoutMs: options.inactivityTimeoutMs, logger };
 
@@ -140,7 +141,10 @@ export function createBinderCaches(options: BinderCacheOptions): BinderCaches {
       }),
     );
   }
-  const all = (): Array<ListWatch<PodProjection> | ListWatch<PodEIP>> => [...podWatches.values(), ...podEipWatches.values()];
+  const all = (): Array<ListWatch<PodProjection> | ListWatch<PodEIP>> => [
+    ...podWatches.values(),
+    ...podEipWatches.values(),
+  ];
   const watchFor = <T>(watches: Map<string | undefined, ListWatch<T>>, key: string): ListWatch<T> | undefined =>
     watches.get(undefined) ?? watches.get(key.slice(0, key.indexOf('/')));
 

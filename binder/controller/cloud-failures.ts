@@ -25,16 +25,37 @@ export type FailurePlan =
   /** Tell the user; then `backoff` (the queue's per-key exponential backoff) or a fixed, long wait. */
   | { kind: 'loud'; reason: string; retry: 'backoff' | 'slow' };
 
-type CloudWrite = Extract<Action['type'], 'allocate-eip' | 'associate-eip' | 'unassociate-eip' | 'release-eip' | 'add-to-bandwidth-package' | 'remove-from-bandwidth-package'>;
+type CloudWrite = Extract<
+  Action['type'],
+  | 'allocate-eip'
+  | 'associate-eip'
+  | 'unassociate-eip'
+  | 'release-eip'
+  | 'add-to-bandwidth-package'
+  | 'remove-from-bandwidth-package'
+>;
 
-const CLOUD_WRITES: ReadonlySet<string> = new Set<CloudWrite>(['allocate-eip', 'associate-eip', 'unassociate-eip', 'release-eip', 'add-to-bandwidth-package', 'remove-from-bandwidth-package']);
+const CLOUD_WRITES: ReadonlySet<string> = new Set<CloudWrite>([
+  'allocate-eip',
+  'associate-eip',
+  'unassociate-eip',
+  'release-eip',
+  'add-to-bandwidth-package',
+  'remove-from-bandwidth-package',
+]);
 
 export function isCloudWrite(action: Action): boolean {
   return CLOUD_WRITES.has(action.type);
 }
 
 /** Writes on an existing EIP, where "wrong state" or "not there" means "look again", as Terway treats them. */
-const STATE_SENSITIVE: ReadonlySet<string> = new Set(['associate-eip', 'unassociate-eip', 'release-eip', 'add-to-bandwidth-package', 'remove-from-bandwidth-package']);
+const STATE_SENSITIVE: ReadonlySet<string> = new Set([
+  'associate-eip',
+  'unassociate-eip',
+  'release-eip',
+  'add-to-bandwidth-package',
+  'remove-from-bandwidth-package',
+]);
 
 /** @param during the action that failed; undefined for an observation (a describe). */
 export function planForCloudFailure(error: CloudError, during: Action['type'] | undefined): FailurePlan {
@@ -46,7 +67,8 @@ export function planForCloudFailure(error: CloudError, during: Action['type'] | 
       return { kind: 'loud', reason: CLOUD_FAILURE_REASONS.other, retry: 'backoff' };
     case 'not-found':
       // The EIP or ENI went away under the call; the next observation shows what is left.
-      if (during === 'associate-eip' || during === 'unassociate-eip' || during === 'release-eip') return { kind: 'quiet', requeueAfterMs: WAIT_MS.transition };
+      if (during === 'associate-eip' || during === 'unassociate-eip' || during === 'release-eip')
+        return { kind: 'quiet', requeueAfterMs: WAIT_MS.transition };
       // A bandwidth package, pool or resource group the annotations name does not exist.
       return { kind: 'loud', reason: CLOUD_FAILURE_REASONS.invalid, retry: 'slow' };
     case 'quota':

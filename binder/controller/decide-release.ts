@@ -6,14 +6,28 @@ import type { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP } from '../../api/podeip.js';
 import type { EipState } from '../cloud/eip-cloud.js';
 import { allocatedEipAddress, hasFinished, type PodProjection } from '../kube/pod-projection.js';
-import { PODEIP_POD_UID_ANNOTATION, REASONS, WAIT_MS, done, observe, progress, type Action, type Decision, type Observed } from './decision.js';
+import {
+  PODEIP_POD_UID_ANNOTATION,
+  REASONS,
+  WAIT_MS,
+  done,
+  observe,
+  progress,
+  type Action,
+  type Decision,
+  type Observed,
+} from './decision.js';
 import { ttlExpiry } from './podeip-status.js';
 
 /** The EIP is bound to the ENI and IP this PodEIP recorded, so the binding is podeip's to undo. */
 export function isRecordedBinding(eip: EipState, podEip: PodEIP): boolean {
   const recordedEni = podEip.status?.networkInterfaceID ?? '';
   const recordedIp = podEip.status?.privateIPAddress ?? '';
-  return recordedEni !== '' && eip.instanceId === recordedEni && (eip.privateIpAddress === recordedIp || eip.privateIpAddress === '');
+  return (
+    recordedEni !== '' &&
+    eip.instanceId === recordedEni &&
+    (eip.privateIpAddress === recordedIp || eip.privateIpAddress === '')
+  );
 }
 
 export function unassociateRecorded(podEip: PodEIP): Action {
@@ -32,7 +46,9 @@ export function decideTerminating(o: Observed, podEip: PodEIP | undefined): Deci
   if (!podEip || deletion === undefined) return done();
   const lastSeen = Date.parse(podEip.status?.podLastSeen ?? '');
   if (Number.isNaN(lastSeen) || lastSeen < Date.parse(deletion) - 60_000) {
-    return done([{ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } }]);
+    return done([
+      { type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } },
+    ]);
   }
   return done();
 }
@@ -48,18 +64,22 @@ export function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP |
   if (pod.eipCondition?.status !== 'False' || pod.eipCondition.reason !== REASONS.podFinished) {
     const message = `the pod has finished (${pod.phase}), so its IP is no longer its own: its EIP binding is undone`;
     // The stamp before the mark: should the status write fail, the retry still sees an unmarked pod and stamps.
-    const actions: Action[] = podEip ? [{ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } }] : [];
+    const actions: Action[] = podEip
+      ? [{ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } }]
+      : [];
     actions.push({ type: 'set-condition', condition: { status: 'False', reason: REASONS.podFinished, message } });
     return done(actions, 0);
   }
   const dropAddress: Action[] = allocatedEipAddress(pod) === undefined ? [] : [{ type: 'annotate-pod', address: null }];
   if (!podEip) return done(dropAddress);
-  if (podEip.spec.allocationType.releaseStrategy === 'Follow' || podEip.spec.allocationID === '') return decideAfterPod(o, podEip, { finished: true });
+  if (podEip.spec.allocationType.releaseStrategy === 'Follow' || podEip.spec.allocationID === '')
+    return decideAfterPod(o, podEip, { finished: true });
   // Never and TTL keep the EIP for the next pod of this name, but not on an IP the CNI has given back: the
   // next pod there would send its traffic out through it, and one asking for an EIP could not have its own.
   if (o.eip === undefined) return observe('eip');
   const eip = o.eip;
-  if (eip?.status === 'InUse' && isRecordedBinding(eip, podEip)) return done([unassociateRecorded(podEip)], WAIT_MS.transition);
+  if (eip?.status === 'InUse' && isRecordedBinding(eip, podEip))
+    return done([unassociateRecorded(podEip)], WAIT_MS.transition);
   if (eip?.status === 'Available' && podEip.status?.networkInterfaceID !== undefined) {
     const { networkInterfaceID: _eni, privateIPAddress: _ip, ...kept } = podEip.status;
     return done([{ type: 'write-podeip-status', status: { ...kept, status: eip.status } }, ...dropAddress], 0);
@@ -90,7 +110,11 @@ export function decideForPreviousPodsRecord(
   const release = decideAfterPod(o, podEip);
   // A finished pod takes nothing over and waits for nothing: the record runs its course as the previous pod's.
   if (finished) return release;
-  const waiting = progress(o, REASONS.waitingForPreviousPod, 'waiting for the EIP of the previous pod of this name to be released');
+  const waiting = progress(
+    o,
+    REASONS.waitingForPreviousPod,
+    'waiting for the EIP of the previous pod of this name to be released',
+  );
   return release.kind === 'act' ? { ...release, actions: [...waiting, ...release.actions] } : release;
 }
 
@@ -98,9 +122,14 @@ export function decideForPreviousPodsRecord(
  * The pod is gone (or no longer wants this binding): undo it. Follow releases what podeip allocated and
  * only unbinds what it was given; TTL waits for `releaseAfter` from podLastSeen; Never keeps everything.
  */
-export function decideAfterPod(o: Observed, podEip: PodEIP, options: { deleted?: boolean; finished?: boolean } = {}): Decision {
+export function decideAfterPod(
+  o: Observed,
+  podEip: PodEIP,
+  options: { deleted?: boolean; finished?: boolean } = {},
+): Decision {
   const type = podEip.spec.allocationType;
-  const podStillWantsIt = !options.finished && o.pod !== undefined && o.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
+  const podStillWantsIt =
+    !options.finished && o.pod !== undefined && o.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
   const keep = !podStillWantsIt && !options.deleted;
   if (keep && type.releaseStrategy === 'Never') return done();
   if (keep && type.releaseStrategy === 'TTL') {
@@ -113,7 +142,10 @@ export function decideAfterPod(o: Observed, podEip: PodEIP, options: { deleted?:
     if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
     if (o.taggedEips === undefined) return observe('tagged-eips');
     const found = o.taggedEips[0];
-    return done([found ? { type: 'record-allocation', allocationId: found.allocationId } : { type: 'finish-podeip' }], 0);
+    return done(
+      [found ? { type: 'record-allocation', allocationId: found.allocationId } : { type: 'finish-podeip' }],
+      0,
+    );
   }
   if (o.eip === undefined) return observe('eip');
   const eip = o.eip;
@@ -124,17 +156,23 @@ export function decideAfterPod(o: Observed, podEip: PodEIP, options: { deleted?:
     case 'InUse':
       // Only the binding podeip made is undone; another pod's (or anything else's) is never touched.
       if (isRecordedBinding(eip, podEip)) return done([unassociateRecorded(podEip)], WAIT_MS.transition);
-      return done(
-        [
-          { type: 'event', eventType: 'Warning', reason: REASONS.boundElsewhere, message: `the EIP ${allocationId} is bound to ${eip.instanceId} by someone else; podeip leaves it as it is` },
-          { type: 'finish-podeip' },
-        ],
-      );
+      return done([
+        {
+          type: 'event',
+          eventType: 'Warning',
+          reason: REASONS.boundElsewhere,
+          message: `the EIP ${allocationId} is bound to ${eip.instanceId} by someone else; podeip leaves it as it is`,
+        },
+        { type: 'finish-podeip' },
+      ]);
     case 'Available':
       if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
       if (eip.bandwidthPackageId !== '') {
         // The removal takes the cloud a moment, as a binding does; asking again at once would only conflict.
-        return done([{ type: 'remove-from-bandwidth-package', allocationId, bandwidthPackageId: eip.bandwidthPackageId, podUid }], WAIT_MS.transition);
+        return done(
+          [{ type: 'remove-from-bandwidth-package', allocationId, bandwidthPackageId: eip.bandwidthPackageId, podUid }],
+          WAIT_MS.transition,
+        );
       }
       return done([{ type: 'release-eip', allocationId }], WAIT_MS.transition);
     default:

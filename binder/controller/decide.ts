@@ -10,7 +10,14 @@ import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
 import { allocatedEipAddress, hasFinished, type PodProjection } from '../kube/pod-projection.js';
-import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerminating, isRecordedBinding, unassociateRecorded } from './decide-release.js';
+import {
+  decideAfterPod,
+  decideFinished,
+  decideForPreviousPodsRecord,
+  decideTerminating,
+  isRecordedBinding,
+  unassociateRecorded,
+} from './decide-release.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
   PODEIP_POD_UID_ANNOTATION,
@@ -37,13 +44,17 @@ export function decideBinding(o: Observed): Decision {
 
   // Called on every reconcile of every EIP pod; the annotations rarely change, so the parse is shared.
   const parsed = parseEipAnnotationsMemoized(pod.eipAnnotations, eipAnnotationFingerprint(pod.eipAnnotations));
-  if (podEip && ownerUid !== undefined && ownerUid !== pod.uid) return decideForPreviousPodsRecord(o, pod, podEip, parsed);
+  if (podEip && ownerUid !== undefined && ownerUid !== pod.uid)
+    return decideForPreviousPodsRecord(o, pod, podEip, parsed);
   if (parsed.kind === 'none') return podEip ? decideAfterPod(o, podEip) : decideNothingAsked(pod);
   if (parsed.kind === 'invalid') {
     return failure(REASONS.invalidAnnotations, parsed.problems.map(describeProblem).join('; '));
   }
   if (pod.hostNetwork) {
-    return failure(REASONS.hostNetwork, 'a hostNetwork pod shares its node\'s IP, and an EIP is bound to a pod\'s own IP; remove hostNetwork or the EIP annotations');
+    return failure(
+      REASONS.hostNetwork,
+      "a hostNetwork pod shares its node's IP, and an EIP is bound to a pod's own IP; remove hostNetwork or the EIP annotations",
+    );
   }
   // Terminating: the app still runs through its grace period, so the binding stays until the pod is gone.
   if (pod.deletionTimestamp !== undefined) return decideTerminating(o, podEip);
@@ -63,12 +74,16 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
   const allocationId = podEip.spec.allocationID;
   const recordedKind = podEip.spec.allocationType.type === 'Static' ? 'static' : 'auto';
   if (recordedKind !== request.mode || (request.mode === 'static' && allocationId !== request.allocationId)) {
-    // The annotations now ask for another EIP (or another kind): undo the old binding first (a static EIP is never released).
+    // The annotations now ask for another EIP (or another kind): undo the old binding first (a static EIP is never
+    // released).
     return decideAfterPod(o, podEip);
   }
   const wantedType = podEipSpecFor(request, allocationId).allocationType;
   const recordedType = podEip.spec.allocationType;
-  if (wantedType.releaseStrategy !== recordedType.releaseStrategy || wantedType.releaseAfter !== recordedType.releaseAfter) {
+  if (
+    wantedType.releaseStrategy !== recordedType.releaseStrategy ||
+    wantedType.releaseAfter !== recordedType.releaseAfter
+  ) {
     // Written at once, so a pod deleted right after the change is released as it now asks.
     return done([{ type: 'record-release-strategy', allocationType: wantedType }], 0);
   }
@@ -108,7 +123,11 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
   const eip = o.eip;
   if (eip === null) {
     if (request.mode === 'static') {
-      return failure(REASONS.eipNotFound, `the EIP ${allocationId} does not exist in this region`, WAIT_MS.misconfigured);
+      return failure(
+        REASONS.eipNotFound,
+        `the EIP ${allocationId} does not exist in this region`,
+        WAIT_MS.misconfigured,
+      );
     }
     // Our EIP was released behind our back: allocate a new one, with a new ClientToken.
     const message = `the EIP ${allocationId} allocated for this pod no longer exists; allocating another`;
@@ -124,7 +143,10 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
   const wantedPackage = request.mode === 'auto' ? request.commonBandwidthPackageId : undefined;
   if (isBoundTo(eip, eni)) {
     if (wantedPackage && eip.bandwidthPackageId !== wantedPackage) {
-      return done([{ type: 'add-to-bandwidth-package', allocationId, bandwidthPackageId: wantedPackage, podUid: pod.uid }], WAIT_MS.transition);
+      return done(
+        [{ type: 'add-to-bandwidth-package', allocationId, bandwidthPackageId: wantedPackage, podUid: pod.uid }],
+        WAIT_MS.transition,
+      );
     }
     return done(boundActions(o, pod, podEip, eip, eni), RESYNC_BOUND_MS);
   }
@@ -132,11 +154,18 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
   switch (eip.status) {
     case 'Available':
       if (wantedPackage && eip.bandwidthPackageId !== wantedPackage) {
-        return done([{ type: 'add-to-bandwidth-package', allocationId, bandwidthPackageId: wantedPackage, podUid: pod.uid }], WAIT_MS.transition);
+        return done(
+          [{ type: 'add-to-bandwidth-package', allocationId, bandwidthPackageId: wantedPackage, podUid: pod.uid }],
+          WAIT_MS.transition,
+        );
       }
       return done(
         [
-          ...progress(o, REASONS.associating, `associating the EIP ${allocationId} (${eip.ipAddress}) with ${eni.networkInterfaceId}/${pod.podIP}`),
+          ...progress(
+            o,
+            REASONS.associating,
+            `associating the EIP ${allocationId} (${eip.ipAddress}) with ${eni.networkInterfaceId}/${pod.podIP}`,
+          ),
           ...recordTarget(o, podEip, eip, eni),
           { type: 'associate-eip', allocationId, networkInterface: eni, podUid: pod.uid },
         ],
@@ -147,7 +176,11 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
         // Still bound where this record last bound it (an earlier IP of the pod, or the previous pod of a TTL name).
         return done(
           [
-            ...progress(o, REASONS.associating, `moving the EIP ${allocationId} from ${eip.instanceId}/${eip.privateIpAddress || '(primary)'} to ${eni.networkInterfaceId}/${pod.podIP}`),
+            ...progress(
+              o,
+              REASONS.associating,
+              `moving the EIP ${allocationId} from ${eip.instanceId}/${eip.privateIpAddress || '(primary)'} to ${eni.networkInterfaceId}/${pod.podIP}`,
+            ),
             unassociateRecorded(podEip),
           ],
           WAIT_MS.transition,
@@ -156,7 +189,10 @@ function decideBound(o: Observed, pod: PodProjection, podEip: PodEIP, request: E
       return decideBoundElsewhere(o, eip, request);
     default:
       // Associating, Unassociating, Releasing, or a status this code does not know: the cloud is busy with it.
-      return done(progress(o, REASONS.associating, `waiting for the EIP ${allocationId}: it is ${eip.status}`), eip.status === 'Associating' ? WAIT_MS.associating : WAIT_MS.transition);
+      return done(
+        progress(o, REASONS.associating, `waiting for the EIP ${allocationId}: it is ${eip.status}`),
+        eip.status === 'Associating' ? WAIT_MS.associating : WAIT_MS.transition,
+      );
   }
 }
 
@@ -181,13 +217,24 @@ function decideBoundElsewhere(o: Observed, eip: EipState, request: EipRequest): 
   );
 }
 
-/** Everything that says "bound": the PodEIP status, the pod annotation, the condition. Each is a no-op when already so. */
-function boundActions(o: Observed, pod: PodProjection, podEip: PodEIP, eip: EipState, eni: NetworkInterfaceMatch): Action[] {
+/**
+ * Everything that says "bound": the PodEIP status, the pod annotation, the condition. Each is a no-op when already so.
+ */
+function boundActions(
+  o: Observed,
+  pod: PodProjection,
+  podEip: PodEIP,
+  eip: EipState,
+  eni: NetworkInterfaceMatch,
+): Action[] {
   const actions: Action[] = [];
   const status = podEipStatusFor(eip, eni, podEip.status?.podLastSeen ?? new Date(o.now).toISOString());
   const lastSeen = Date.parse(podEip.status?.podLastSeen ?? '');
-  const stale = podEip.spec.allocationType.releaseStrategy === 'TTL' && (Number.isNaN(lastSeen) || o.now - lastSeen > POD_LAST_SEEN_REFRESH_MS);
-  if (stale || !sameStatus(podEip.status, status)) actions.push({ type: 'write-podeip-status', status: { ...status, podLastSeen: new Date(o.now).toISOString() } });
+  const stale =
+    podEip.spec.allocationType.releaseStrategy === 'TTL' &&
+    (Number.isNaN(lastSeen) || o.now - lastSeen > POD_LAST_SEEN_REFRESH_MS);
+  if (stale || !sameStatus(podEip.status, status))
+    actions.push({ type: 'write-podeip-status', status: { ...status, podLastSeen: new Date(o.now).toISOString() } });
   actions.push({ type: 'annotate-pod', address: eip.ipAddress });
   const message = `EIP ${eip.allocationId} (${eip.ipAddress}) is bound to ${eni.networkInterfaceId}/${pod.podIP}`;
   const wasTrue = pod.eipCondition?.status === 'True';
@@ -221,7 +268,8 @@ function decideNothingAsked(pod: PodProjection): Decision {
   const actions: Action[] = [];
   if (allocatedEipAddress(pod) !== undefined) actions.push({ type: 'annotate-pod', address: null });
   if (pod.hasEipReadinessGate && pod.eipCondition?.status !== 'True' && pod.deletionTimestamp === undefined) {
-    const message = 'the pod asks for no EIP (no pod-with-eip or pod-eip-instanceid annotation), so there is nothing to wait for';
+    const message =
+      'the pod asks for no EIP (no pod-with-eip or pod-eip-instanceid annotation), so there is nothing to wait for';
     actions.push({ type: 'set-condition', condition: { status: 'True', reason: REASONS.noEipRequested, message } });
   }
   return done(actions);

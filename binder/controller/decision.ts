@@ -124,5 +124,7 @@ export function failure(reason: string, message: string, requeueAfterMs?: number
 
 /** A step on the way to a binding; only shown while the pod is not bound yet, never over a True condition. */
 export function progress(o: Observed, reason: string, message: string): Action[] {
-  return o.pod?.eipCondition?.status === 'True' ? [] : [{ type: 'set-condition', condition: { status: 'False', reason, message } }];
+  return o.pod?.eipCondition?.status === 'True'
+    ? []
+    : [{ type: 'set-condition', condition: { status: 'False', reason, message } }];
 }

@@ -33,7 +33,9 @@ export function podEipStatusFor(eip: EipState, eni: NetworkInterfaceMatch, podLa
 /** Equal in what podeip writes, but for podLastSeen, which alone is not worth a write on every pass. */
 export function sameStatus(a: PodEIPStatus | undefined, b: PodEIPStatus): boolean {
   if (!a) return false;
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => k !== 'podLastSeen' && !FIELDS_PODEIP_LEAVES.has(k)));
+  const keys = new Set(
+    [...Object.keys(a), ...Object.keys(b)].filter((k) => k !== 'podLastSeen' && !FIELDS_PODEIP_LEAVES.has(k)),
+  );
   for (const k of keys) if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k]) return false;
   return true;
 }
@@ -42,12 +44,16 @@ export function sameStatus(a: PodEIPStatus | undefined, b: PodEIPStatus): boolea
  * The merge patch that makes the status `wanted`: podeip's fields missing from it are removed (null), the
  * ones only ACK or Terway write are left alone. Undefined when nothing would change.
  */
-export function statusPatchFor(current: PodEIPStatus | undefined, wanted: PodEIPStatus): Record<string, unknown> | undefined {
+export function statusPatchFor(
+  current: PodEIPStatus | undefined,
+  wanted: PodEIPStatus,
+): Record<string, unknown> | undefined {
   const patch: Record<string, unknown> = {};
   const now = (current ?? {}) as Record<string, unknown>;
   for (const [key, value] of Object.entries(wanted)) if (value !== undefined && now[key] !== value) patch[key] = value;
   for (const key of Object.keys(now)) {
-    if (!(key in wanted) && !FIELDS_PODEIP_LEAVES.has(key) && now[key] !== undefined && now[key] !== null) patch[key] = null;
+    if (!(key in wanted) && !FIELDS_PODEIP_LEAVES.has(key) && now[key] !== undefined && now[key] !== null)
+      patch[key] = null;
   }
   return Object.keys(patch).length === 0 ? undefined : patch;
 }

@@ -184,7 +184,8 @@ export class WorkQueue<K = string> {
    * nothing is done (its backoff forgotten). Resolves once shut down and every worker has finished.
    */
   run(workers: number, handler: ReconcileHandler<K>): Promise<void> {
-    if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`workers must be an integer >= 1, got ${workers}`);
+    if (!(Number.isInteger(workers) && workers >= 1))
+      throw new Error(`workers must be an integer >= 1, got ${workers}`);
     for (let i = 0; i < workers; i++) this.workers.push(this.workerLoop(handler));
     return Promise.all(this.workers).then(() => undefined);
   }
@@ -210,7 +211,8 @@ export class WorkQueue<K = string> {
       this.dirty.clear();
       this.ready.length = 0;
     }
-    if (this.processing.size > 0 || this.ready.length > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    if (this.processing.size > 0 || this.ready.length > 0)
+      await new Promise<void>((resolve) => this.drained.push(resolve));
     for (const wake of this.idleWorkers.splice(0)) wake(undefined);
     await Promise.all(this.workers);
   }
@@ -250,7 +252,8 @@ export class WorkQueue<K = string> {
         else this.ready.push(key);
       }
     }
-    if (this.shuttingDown && this.processing.size === 0 && this.ready.length === 0) for (const resolve of this.drained.splice(0)) resolve();
+    if (this.shuttingDown && this.processing.size === 0 && this.ready.length === 0)
+      for (const resolve of this.drained.splice(0)) resolve();
   }
 
   private async workerLoop(handler: ReconcileHandler<K>): Promise<void> {
@@ -264,7 +267,10 @@ export class WorkQueue<K = string> {
         if (outcome && outcome.requeueAfterMs >= 0) this.addAfter(key, outcome.requeueAfterMs);
       } catch (error) {
         const delay = this.shuttingDown ? 0 : this.addRateLimited(key);
-        this.logger.warn({ err: error, key: String(key), retryInMs: delay, failures: this.numRequeues(key) }, 'reconcile failed; retrying with backoff');
+        this.logger.warn(
+          { err: error, key: String(key), retryInMs: delay, failures: this.numRequeues(key) },
+          'reconcile failed; retrying with backoff',
+        );
       } finally {
         this.done(key);
       }

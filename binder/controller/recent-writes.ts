@@ -12,7 +12,8 @@ type PodEipEntry = { kind: 'written'; podEip: PodEIP } | { kind: 'deleted'; uid:
 
 /** Compares resourceVersions: etcd's are decimal counters; anything else is opaque (Kubernetes' own rule). */
 function compareVersions(a: string | undefined, b: string | undefined): -1 | 0 | 1 | undefined {
-  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return a !== undefined && a === b ? 0 : undefined;
+  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b))
+    return a !== undefined && a === b ? 0 : undefined;
   const x = BigInt(a);
   const y = BigInt(b);
   return x === y ? 0 : x < y ? -1 : 1;
@@ -74,7 +75,10 @@ export class RecentPodEipWrites {
       return false;
     }
     if (cached === undefined) return false;
-    const echo = entry.kind === 'written' && entry.podEip.metadata.uid === cached.metadata.uid && entry.podEip.metadata.resourceVersion === cached.metadata.resourceVersion;
+    const echo =
+      entry.kind === 'written' &&
+      entry.podEip.metadata.uid === cached.metadata.uid &&
+      entry.podEip.metadata.resourceVersion === cached.metadata.resourceVersion;
     this.resolve(key, cached);
     return echo;
   }
@@ -145,10 +149,18 @@ export class RecentPodWrites {
 }
 
 function sameCondition(a: EipPodCondition | undefined, b: EipPodCondition): boolean {
-  return a !== undefined && a.status === b.status && (a.reason ?? '') === (b.reason ?? '') && (a.message ?? '') === (b.message ?? '');
+  return (
+    a !== undefined &&
+    a.status === b.status &&
+    (a.reason ?? '') === (b.reason ?? '') &&
+    (a.message ?? '') === (b.message ?? '')
+  );
 }
 
-export function withAddress(annotations: Readonly<Record<string, string>>, address: string | null): Record<string, string> {
+export function withAddress(
+  annotations: Readonly<Record<string, string>>,
+  address: string | null,
+): Record<string, string> {
   const next = { ...annotations };
   if (address === null) delete next[ALLOCATED_EIP_ADDRESS_ANNOTATION];
   else next[ALLOCATED_EIP_ADDRESS_ANNOTATION] = address;

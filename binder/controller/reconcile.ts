@@ -10,7 +10,13 @@ import type { Logger } from 'pino';
 import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
 import type { PodEIP } from '../../api/podeip.js';
 import { tagValueFor } from '../cloud/client-tokens.js';
-import { isCloudError, type CloudError, type EipCloud, type EipState, type NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
+import {
+  isCloudError,
+  type CloudError,
+  type EipCloud,
+  type EipState,
+  type NetworkInterfaceMatch,
+} from '../cloud/eip-cloud.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { PodProjection } from '../kube/pod-projection.js';
 import { PodEipClient } from '../kube/podeip-client.js';
@@ -18,7 +24,14 @@ import type { BinderMetrics, ReconcileResult } from './binder-metrics.js';
 import { ActingStopped, BindingActions, type PassState } from './binding-actions.js';
 import { DEFAULT_SLOW_RETRY_MS, ThrottleGate, apiOf, isCloudWrite, planForCloudFailure } from './cloud-failures.js';
 import { decideBinding } from './decide.js';
-import { PODEIP_POD_UID_ANNOTATION, RESYNC_BOUND_MS, type Action, type Decision, type Observation, type Observed } from './decision.js';
+import {
+  PODEIP_POD_UID_ANNOTATION,
+  RESYNC_BOUND_MS,
+  type Action,
+  type Decision,
+  type Observation,
+  type Observed,
+} from './decision.js';
 import type { ReconcileOutcome } from './queue.js';
 import { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
 
@@ -68,7 +81,10 @@ class BindingReconciler {
   private readonly recentPodEips: RecentPodEipWrites;
   private readonly recentPods = new RecentPodWrites();
   private readonly gate = new ThrottleGate();
-  /** Positive ENI lookups by key: a pod's IP stays on its ENI for the pod's life, so a bound pod's resync costs one describe. */
+  /**
+   * Positive ENI lookups by key: a pod's IP stays on its ENI for the pod's life, so a bound pod's resync costs one
+   * describe.
+   */
   private readonly enis = new Map<string, { uid: string; ip: string; match: NetworkInterfaceMatch }>();
   private readonly now: () => number;
   private readonly random: () => number;
@@ -126,7 +142,8 @@ class BindingReconciler {
     try {
       decision = decideBinding(observed);
       for (let looks = 0; decision.kind === 'observe'; looks++) {
-        if (looks >= MAX_OBSERVATIONS) throw new Error(`decideBinding still asks for ${decision.what} after ${looks} observations of ${key}`);
+        if (looks >= MAX_OBSERVATIONS)
+          throw new Error(`decideBinding still asks for ${decision.what} after ${looks} observations of ${key}`);
         looking = decision.what;
         const api = apiOf(looking);
         const closedFor = api === undefined ? 0 : this.gate.remainingMs(api, now);
@@ -138,7 +155,11 @@ class BindingReconciler {
       if (isCloudError(error)) return this.cloudFailure(s, error, undefined, looking);
       throw error;
     }
-    if (pod?.podIP !== undefined && pod.eipCondition?.status !== 'True' && (podEip !== undefined || decision.actions.some((a) => a.type === 'create-podeip'))) {
+    if (
+      pod?.podIP !== undefined &&
+      pod.eipCondition?.status !== 'True' &&
+      (podEip !== undefined || decision.actions.some((a) => a.type === 'create-podeip'))
+    ) {
       this.deps.metrics.waitingSince(key, pod.uid, now);
     }
     return this.act(s, decision);
@@ -161,7 +182,8 @@ class BindingReconciler {
         if (isCloudError(error)) return this.cloudFailure(s, error, action.type, undefined);
         throw error;
       }
-      if (result !== 'continue') return { outcome: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
+      if (result !== 'continue')
+        return { outcome: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
       previous = action;
     }
     if (s.pod === undefined && s.podEip === undefined) this.forget(s.key);
@@ -169,16 +191,24 @@ class BindingReconciler {
   }
 
   private lookAgain(requeueAfterMs: number | undefined): PassOutcome {
-    if (requeueAfterMs === undefined || requeueAfterMs >= this.resyncMs) return { outcome: undefined, result: 'success' };
+    if (requeueAfterMs === undefined || requeueAfterMs >= this.resyncMs)
+      return { outcome: undefined, result: 'success' };
     return { outcome: { requeueAfterMs }, result: requeueAfterMs >= RESYNC_BOUND_MS ? 'success' : 'requeue' };
   }
 
-  /** Back when the cloud said it may be called again, with a little jitter so the keys it held do not return together. */
+  /**
+   * Back when the cloud said it may be called again, with a little jitter so the keys it held do not return together.
+   */
   private waitForGate(closedForMs: number): PassOutcome {
     return { outcome: { requeueAfterMs: Math.ceil(closedForMs * (1 + 0.2 * this.random())) }, result: 'requeue' };
   }
 
-  private async cloudFailure(s: PassState, error: CloudError, during: Action['type'] | undefined, looking: Observation | undefined): Promise<PassOutcome> {
+  private async cloudFailure(
+    s: PassState,
+    error: CloudError,
+    during: Action['type'] | undefined,
+    looking: Observation | undefined,
+  ): Promise<PassOutcome> {
     const plan = planForCloudFailure(error, during);
     const fields = {
       namespace: s.namespace,
@@ -197,10 +227,12 @@ class BindingReconciler {
       this.deps.logger.info(fields, 'cloud is busy with the EIP; looking again shortly');
       return { outcome: { requeueAfterMs: plan.requeueAfterMs }, result: 'requeue' };
     }
-    if (error.kind === 'throttled' && error.retryAfterMs !== undefined && error.retryAfterMs > 0) this.gate.close(error.api, error.retryAfterMs, s.now);
+    if (error.kind === 'throttled' && error.retryAfterMs !== undefined && error.retryAfterMs > 0)
+      this.gate.close(error.api, error.retryAfterMs, s.now);
     this.deps.logger.warn({ ...fields, reason: plan.reason, error: error.message }, 'cloud call failed');
     await this.actions.reportFailure(s, plan.reason, error.message);
-    if (plan.retry === 'slow') return { outcome: { requeueAfterMs: this.deps.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS }, result: 'error' };
+    if (plan.retry === 'slow')
+      return { outcome: { requeueAfterMs: this.deps.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS }, result: 'error' };
     throw error;
   }
 
@@ -254,13 +286,20 @@ class BindingReconciler {
     return found.find((eip) => eip.allocationId === allocationId) ?? null;
   }
 
-  /** EIPs podeip allocated for the record's pod in this cluster, oldest id first; one being released is not a candidate. */
+  /**
+   * EIPs podeip allocated for the record's pod in this cluster, oldest id first; one being released is not a candidate.
+   */
   private async taggedEipsOf(s: PassState): Promise<EipState[]> {
     const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
     if (owner === '') return [];
-    const tags = { [PODEIP_OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner), [PODEIP_OWNERSHIP_TAG_KEYS.clusterId]: this.deps.clusterId };
+    const tags = {
+      [PODEIP_OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner),
+      [PODEIP_OWNERSHIP_TAG_KEYS.clusterId]: this.deps.clusterId,
+    };
     const found = await this.deps.cloud.describeEips({ tags });
-    return found.filter((eip) => eip.status !== 'Releasing').sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
+    return found
+      .filter((eip) => eip.status !== 'Releasing')
+      .sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
   }
 
   private forget(key: string): void {

@@ -35,7 +35,10 @@ export interface KubeApiClients {
 export interface KubeConfigSource {
   /** A kubeconfig file; wins over KUBECONFIG. */
   kubeconfigPath?: string;
-  /** Root under which the service-account files are read on the in-cluster path (tests point it at a temporary directory). */
+  /**
+   * Root under which the service-account files are read on the in-cluster path (tests point it at a temporary
+   * directory).
+   */
   inClusterRoot?: string;
 }
 
@@ -54,7 +57,9 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     return kc;
   }
   if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT) {
-    throw new Error('no kubeconfig given (--kubeconfig or KUBECONFIG) and not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset)');
+    throw new Error(
+      'no kubeconfig given (--kubeconfig or KUBECONFIG) and not in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset)',
+    );
   }
   kc.loadFromCluster(source.inClusterRoot);
   return kc;
@@ -131,7 +136,9 @@ export class KeepAliveAuthentication implements SecurityAuthentication {
   }
 
   private agentFor(options: https.AgentOptions): https.Agent {
-    const tls: TlsOptions = Object.fromEntries(TLS_OPTION_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+    const tls: TlsOptions = Object.fromEntries(
+      TLS_OPTION_KEYS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
+    );
     if (this.shared !== undefined && sameTlsOptions(this.shared.options, tls)) return this.shared.agent;
     const replaced = this.shared?.agent;
     if (replaced !== undefined) setTimeout(() => replaced.destroy(), REPLACED_AGENT_GRACE_MS).unref();
@@ -184,7 +191,10 @@ export function withSignal(signal: AbortSignal, base?: ConfigurationOptions): Co
 }
 
 /** Call options that send a patch with the given content type (client-node defaults to JSON patch). */
-export const STRATEGIC_MERGE_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+export const STRATEGIC_MERGE_PATCH: ConfigurationOptions = setHeaderOptions(
+  'Content-Type',
+  PatchStrategy.StrategicMergePatch,
+);
 export const MERGE_PATCH: ConfigurationOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The parts of a Kubernetes Status a caller decides on. */
@@ -213,12 +223,19 @@ export function apiErrorStatus(error: unknown): KubeApiStatus | undefined {
     code,
     reason: typeof parsed?.reason === 'string' ? parsed.reason : '',
     message: typeof parsed?.message === 'string' ? parsed.message : typeof body === 'string' ? body : '',
-    ...(parsed?.details !== undefined && typeof parsed.details === 'object' ? { details: parsed.details as KubeApiStatus['details'] } : {}),
+    ...(parsed?.details !== undefined && typeof parsed.details === 'object'
+      ? { details: parsed.details as KubeApiStatus['details'] }
+      : {}),
   };
 }
 
 function isApiExceptionLike(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number' && 'body' in error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === 'number' &&
+    'body' in error
+  );
 }
 
 function parseStatusBody(body: unknown): Record<string, unknown> | undefined {
@@ -262,6 +279,7 @@ export function isUidMismatch(error: unknown): boolean {
 /** A short description of a failure for logs: the Status when there is one, else the error's message. */
 export function describeApiError(error: unknown): string {
   const status = apiErrorStatus(error);
-  if (status !== undefined) return `${status.code}${status.reason === '' ? '' : ` ${status.reason}`}: ${status.message}`;
+  if (status !== undefined)
+    return `${status.code}${status.reason === '' ? '' : ` ${status.reason}`}: ${status.message}`;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

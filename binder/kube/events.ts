@@ -114,7 +114,10 @@ export class EventRecorder {
     touch(this.perObject, subject.uid, bucket, max);
     if (!bucket.take(now) || !this.global.take(now)) {
       this.dropped++;
-      this.logger.debug({ namespace: subject.namespace, pod: subject.name, uid: subject.uid, reason }, 'event dropped by rate limit');
+      this.logger.debug(
+        { namespace: subject.namespace, pod: subject.name, uid: subject.uid, reason },
+        'event dropped by rate limit',
+      );
       return;
     }
     const capped = capMessage(message, MAX_EVENT_MESSAGE_BYTES);
@@ -128,7 +131,16 @@ export class EventRecorder {
       event.lastTimestamp = now;
       event.subject = subject;
     } else {
-      event = { subject, type, reason, message: capped, count: 1, firstTimestamp: now, lastTimestamp: now, dirty: false };
+      event = {
+        subject,
+        type,
+        reason,
+        message: capped,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        dirty: false,
+      };
     }
     event.dirty = true;
     touch(this.tracked, key, event, max);
@@ -159,7 +171,13 @@ export class EventRecorder {
     while (event.dirty) {
       event.dirty = false;
       const { subject } = event;
-      const log = { namespace: subject.namespace, pod: subject.name, uid: subject.uid, reason: event.reason, count: event.count };
+      const log = {
+        namespace: subject.namespace,
+        pod: subject.name,
+        uid: subject.uid,
+        reason: event.reason,
+        count: event.count,
+      };
       try {
         if (event.objectName !== undefined && (await this.patchCount(event))) continue;
         event.objectName = await this.create(event);
@@ -174,7 +192,11 @@ export class EventRecorder {
   private async patchCount(event: TrackedEvent): Promise<boolean> {
     try {
       await this.api.patchNamespacedEvent(
-        { namespace: event.subject.namespace, name: event.objectName!, body: { count: event.count, lastTimestamp: new Date(event.lastTimestamp).toISOString() } },
+        {
+          namespace: event.subject.namespace,
+          name: event.objectName!,
+          body: { count: event.count, lastTimestamp: new Date(event.lastTimestamp).toISOString() },
+        },
         MERGE_PATCH,
       );
       return true;
@@ -186,7 +208,8 @@ export class EventRecorder {
 
   private async create(event: TrackedEvent): Promise<string> {
     const { subject } = event;
-    // client-go names events `<object>.<unix nanoseconds in hex>`; the sequence keeps names unique within one millisecond.
+    // client-go names events `<object>.<unix nanoseconds in hex>`; the sequence keeps names unique within one
+    // millisecond.
     const name = `${subject.name}.${(BigInt(this.now()) * 1_000_000n + BigInt(this.sequence++ % 1_000_000)).toString(16)}`;
     const host = this.options.host;
     const body: CoreV1Event = {
@@ -210,7 +233,10 @@ export class EventRecorder {
       reportingInstance: host ?? this.component,
     };
     await this.api.createNamespacedEvent({ namespace: subject.namespace, body });
-    this.logger.debug({ namespace: subject.namespace, pod: subject.name, uid: subject.uid, reason: event.reason, event: name }, 'recorded event');
+    this.logger.debug(
+      { namespace: subject.namespace, pod: subject.name, uid: subject.uid, reason: event.reason, event: name },
+      'recorded event',
+    );
     return name;
   }
 }

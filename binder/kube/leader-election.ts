@@ -64,10 +64,17 @@ export class LeaderElector {
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
-    if (this.leaseDurationMs < 1000 || this.leaseDurationMs % 1000 !== 0) throw new Error(`leaseDurationMs must be whole seconds of at least 1000, got ${this.leaseDurationMs}`);
-    if (this.leaseDurationMs <= this.renewDeadlineMs) throw new Error('leaseDurationMs must be greater than renewDeadlineMs');
-    if (this.renewDeadlineMs <= RETRY_JITTER * this.retryPeriodMs) throw new Error(`renewDeadlineMs must be greater than ${RETRY_JITTER} × retryPeriodMs`);
-    this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'leader-election', lease: `${options.namespace}/${options.name}`, identity: options.identity });
+    if (this.leaseDurationMs < 1000 || this.leaseDurationMs % 1000 !== 0)
+      throw new Error(`leaseDurationMs must be whole seconds of at least 1000, got ${this.leaseDurationMs}`);
+    if (this.leaseDurationMs <= this.renewDeadlineMs)
+      throw new Error('leaseDurationMs must be greater than renewDeadlineMs');
+    if (this.renewDeadlineMs <= RETRY_JITTER * this.retryPeriodMs)
+      throw new Error(`renewDeadlineMs must be greater than ${RETRY_JITTER} × retryPeriodMs`);
+    this.logger = (options.logger ?? pino({ enabled: false })).child({
+      component: 'leader-election',
+      lease: `${options.namespace}/${options.name}`,
+      identity: options.identity,
+    });
     this.random = options.random ?? Math.random;
   }
 
@@ -120,7 +127,8 @@ export class LeaderElector {
     try {
       result = await this.tryAcquireOrRenew(signal);
     } catch (error) {
-      if (!this.stopped) this.logger.warn({ error: describeApiError(error), leading: this.leading }, 'lease request failed');
+      if (!this.stopped)
+        this.logger.warn({ error: describeApiError(error), leading: this.leading }, 'lease request failed');
       result = { ok: false };
     }
     if (this.stopped) return;
@@ -137,7 +145,10 @@ export class LeaderElector {
   private armDeadline(renewStartedAt: number): void {
     clearTimeout(this.deadline);
     const remaining = renewStartedAt + this.renewDeadlineMs - performance.now();
-    this.deadline = setTimeout(() => this.stepDown(`no renewal within ${this.renewDeadlineMs} ms`), Math.max(0, remaining));
+    this.deadline = setTimeout(
+      () => this.stepDown(`no renewal within ${this.renewDeadlineMs} ms`),
+      Math.max(0, remaining),
+    );
   }
 
   private startLeading(): void {
@@ -180,7 +191,10 @@ export class LeaderElector {
     if (this.leading && written?.spec !== undefined) {
       const renewed = this.renewedSpec(written.spec, now, false);
       try {
-        this.written = await api.replaceNamespacedLease({ namespace, name, body: { ...written, spec: renewed } }, callOptions);
+        this.written = await api.replaceNamespacedLease(
+          { namespace, name, body: { ...written, spec: renewed } },
+          callOptions,
+        );
         this.observe(renewed);
         return { ok: true };
       } catch (error) {
@@ -192,9 +206,18 @@ export class LeaderElector {
       lease = await api.readNamespacedLease({ namespace, name }, callOptions);
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      const spec: V1LeaseSpec = { holderIdentity: identity, leaseDurationSeconds: this.leaseDurationMs / 1000, acquireTime: now, renewTime: now, leaseTransitions: 0 };
+      const spec: V1LeaseSpec = {
+        holderIdentity: identity,
+        leaseDurationSeconds: this.leaseDurationMs / 1000,
+        acquireTime: now,
+        renewTime: now,
+        leaseTransitions: 0,
+      };
       try {
-        this.written = await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } }, callOptions);
+        this.written = await api.createNamespacedLease(
+          { namespace, body: { metadata: { name, namespace }, spec } },
+          callOptions,
+        );
       } catch (createError) {
         if (isConflict(createError)) return { ok: false };
         throw createError;
@@ -207,10 +230,14 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? '';
     if (holder !== '' && holder !== identity && !this.observedExpired(spec)) return { ok: false, heldBy: holder };
     // A replica that cannot see itself as holder must not act on an old term.
-    if (holder !== identity && this.leading) this.stepDown(`lease taken over by ${holder === '' ? 'nobody (released)' : holder}`);
+    if (holder !== identity && this.leading)
+      this.stepDown(`lease taken over by ${holder === '' ? 'nobody (released)' : holder}`);
     const renewed = this.renewedSpec(spec, now, holder !== identity);
     try {
-      this.written = await api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: renewed } }, callOptions);
+      this.written = await api.replaceNamespacedLease(
+        { namespace, name, body: { ...lease, spec: renewed } },
+        callOptions,
+      );
     } catch (error) {
       if (isConflict(error)) return { ok: false };
       throw error;
@@ -225,7 +252,8 @@ export class LeaderElector {
       ...spec,
       holderIdentity: this.options.identity,
       leaseDurationSeconds: this.leaseDurationMs / 1000,
-      acquireTime: takingOver || spec.acquireTime === undefined ? now : new V1MicroTime(spec.acquireTime as unknown as string),
+      acquireTime:
+        takingOver || spec.acquireTime === undefined ? now : new V1MicroTime(spec.acquireTime as unknown as string),
       renewTime: now,
       leaseTransitions: takingOver ? (spec.leaseTransitions ?? 0) + 1 : (spec.leaseTransitions ?? 0),
     };
@@ -233,7 +261,13 @@ export class LeaderElector {
 
   /** Remembers when the lease record last changed, by our monotonic clock. */
   private observe(spec: V1LeaseSpec): void {
-    const key = JSON.stringify([spec.holderIdentity ?? '', timeKey(spec.renewTime), timeKey(spec.acquireTime), spec.leaseTransitions ?? 0, spec.leaseDurationSeconds ?? 0]);
+    const key = JSON.stringify([
+      spec.holderIdentity ?? '',
+      timeKey(spec.renewTime),
+      timeKey(spec.acquireTime),
+      spec.leaseTransitions ?? 0,
+      spec.leaseDurationSeconds ?? 0,
+    ]);
     if (key === this.observedKey) return;
     this.observedKey = key;
     this.observedAt = performance.now();
@@ -262,7 +296,13 @@ export class LeaderElector {
       if (lease.spec?.holderIdentity !== identity) return;
       const now = new V1MicroTime(Date.now());
       // client-go's release: no holder and a one-second lease, so the next candidate takes it at once.
-      const spec: V1LeaseSpec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now };
+      const spec: V1LeaseSpec = {
+        ...lease.spec,
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: now,
+        renewTime: now,
+      };
       await api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec } }, callOptions);
       this.logger.info('released lease');
     } catch (error) {

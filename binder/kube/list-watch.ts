@@ -21,7 +21,10 @@ export interface RawKubeObject {
 export interface ListWatchHandlers<T> {
   onAdd?(object: T): void;
   onUpdate?(object: T, previous: T): void;
-  /** Also called when an object stops projecting (it left what the cache is for) and for objects a relist no longer finds. */
+  /**
+   * Also called when an object stops projecting (it left what the cache is for) and for objects a relist no longer
+   * finds.
+   */
   onDelete?(object: T): void;
 }
 
@@ -47,7 +50,10 @@ export interface ListWatchOptions<T> {
   pageSize?: number;
   /** Server-side watch timeout; each watch asks for a random value in [this, 2×this). Default 300 s. */
   watchTimeoutSeconds?: number;
-  /** No event and no bookmark for this long: the connection is taken for dead. Default 90 s (bookmarks come about once a minute). */
+  /**
+   * No event and no bookmark for this long: the connection is taken for dead. Default 90 s (bookmarks come about once a
+   * minute).
+   */
   inactivityTimeoutMs?: number;
   /** Deadline of each LIST page. Default 60 s. */
   listTimeoutMs?: number;
@@ -101,7 +107,9 @@ export class ListWatch<T> {
     if (this.stopped) throw new Error('a stopped ListWatch cannot be started again; create a new one');
     if (this.started) return;
     this.started = true;
-    this.loop = this.run().catch((error: unknown) => this.logger.error({ err: error }, 'list-watch loop ended unexpectedly'));
+    this.loop = this.run().catch((error: unknown) =>
+      this.logger.error({ err: error }, 'list-watch loop ended unexpectedly'),
+    );
   }
 
   /** Ends the current request and every timer; no handler runs after this resolves. */
@@ -154,7 +162,10 @@ export class ListWatch<T> {
           if (this.stopped) break;
           if (error instanceof ApiGetError && error.retryAfterMs !== undefined) this.serverDelayMs = error.retryAfterMs;
           const delay = this.nextBackoff();
-          this.logger.warn({ err: error, failures: this.failures, delayMs: delay }, 'list failed; retrying after backoff');
+          this.logger.warn(
+            { err: error, failures: this.failures, delayMs: delay },
+            'list failed; retrying after backoff',
+          );
           await this.sleep(delay);
           continue;
         }
@@ -168,10 +179,16 @@ export class ListWatch<T> {
       const tooShort = lasted < (this.options.minWatchDurationMs ?? 1000);
       if (outcome === 'failed' || outcome === 'inactive' || tooShort) {
         const delay = this.nextBackoff();
-        this.logger.debug({ outcome, lastedMs: lasted, delayMs: delay, resourceVersion: this.resourceVersion }, 'watch ended; backing off');
+        this.logger.debug(
+          { outcome, lastedMs: lasted, delayMs: delay, resourceVersion: this.resourceVersion },
+          'watch ended; backing off',
+        );
         await this.sleep(delay);
       } else {
-        this.logger.debug({ outcome, lastedMs: lasted, resourceVersion: this.resourceVersion }, 'watch ended; resuming');
+        this.logger.debug(
+          { outcome, lastedMs: lasted, resourceVersion: this.resourceVersion },
+          'watch ended; resuming',
+        );
       }
     }
   }
@@ -180,7 +197,10 @@ export class ListWatch<T> {
     this.failures++;
     const ceiling = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.failures - 1, 30));
     // "Equal jitter": at least half the ceiling, so replicas restarted together spread out but never hurry.
-    const delay = Math.max(ceiling / 2 + (ceiling / 2) * this.random(), Math.min(this.serverDelayMs, this.backoff.maxMs));
+    const delay = Math.max(
+      ceiling / 2 + (ceiling / 2) * this.random(),
+      Math.min(this.serverDelayMs, this.backoff.maxMs),
+    );
     this.serverDelayMs = 0;
     return delay;
   }
@@ -212,10 +232,18 @@ export class ListWatch<T> {
       if (this.stopped) return;
       const controller = new AbortController();
       this.current = controller;
-      const timer = setTimeout(() => controller.abort(new Error('list page timed out')), this.options.listTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => controller.abort(new Error('list page timed out')),
+        this.options.listTimeoutMs ?? 60_000,
+      );
       let page: { metadata?: { resourceVersion?: string; continue?: string }; items?: RawKubeObject[] };
       try {
-        page = (await getJson(this.options.kubeConfig, this.options.path, { ...this.baseQuery(), limit: paged ? (this.options.pageSize ?? 500) : undefined, continue: token }, controller.signal)) as typeof page;
+        page = (await getJson(
+          this.options.kubeConfig,
+          this.options.path,
+          { ...this.baseQuery(), limit: paged ? (this.options.pageSize ?? 500) : undefined, continue: token },
+          controller.signal,
+        )) as typeof page;
       } catch (error) {
         // A continue token outlived the server's history: list again in one piece, as client-go's pager does.
         if (token !== undefined && error instanceof ApiGetError && error.code === 410) {
@@ -232,7 +260,8 @@ export class ListWatch<T> {
       for (const item of page.items ?? []) {
         const key = objectKey(item);
         const value = key === undefined ? undefined : this.project(item);
-        if (key !== undefined && value !== undefined) listed.set(key, { value, resourceVersion: item.metadata?.resourceVersion ?? '' });
+        if (key !== undefined && value !== undefined)
+          listed.set(key, { value, resourceVersion: item.metadata?.resourceVersion ?? '' });
       }
       listVersion = page.metadata?.resourceVersion ?? listVersion;
       token = page.metadata?.continue || undefined;
@@ -249,7 +278,8 @@ export class ListWatch<T> {
     for (const [key, entry] of listed) {
       const old = previous.get(key);
       if (old === undefined) this.call('add', () => onAdd?.(entry.value));
-      else if (old.resourceVersion !== entry.resourceVersion) this.call('update', () => onUpdate?.(entry.value, old.value));
+      else if (old.resourceVersion !== entry.resourceVersion)
+        this.call('update', () => onUpdate?.(entry.value, old.value));
     }
     for (const [key, old] of previous) if (!listed.has(key)) this.call('delete', () => onDelete?.(old.value));
     this.logger.debug({ items: listed.size, resourceVersion: listVersion }, 'listed');
@@ -282,7 +312,8 @@ export class ListWatch<T> {
         clearTimeout(inactivity);
         controller.abort();
         const final = this.stopped ? 'stopped' : outcome;
-        if (final === 'failed' || final === 'inactive') this.logger.warn({ outcome: final, resourceVersion: this.resourceVersion, ...detail }, 'watch failed');
+        if (final === 'failed' || final === 'inactive')
+          this.logger.warn({ outcome: final, resourceVersion: this.resourceVersion, ...detail }, 'watch failed');
         resolve(final);
       };
       // Armed before the request, so a server that never answers is caught too.
@@ -324,7 +355,9 @@ export class ListWatch<T> {
           });
           response.body.once('end', () => finish('closed'));
           response.body.on('error', (error: Error) => finish('failed', { err: error }));
-          response.body.once('close', () => finish(response.body.complete ? 'closed' : 'failed', { reason: 'connection closed mid-stream' }));
+          response.body.once('close', () =>
+            finish(response.body.complete ? 'closed' : 'failed', { reason: 'connection closed mid-stream' }),
+          );
         },
         (error: unknown) => finish('failed', { err: error }),
       );
@@ -351,7 +384,8 @@ export class ListWatch<T> {
       return undefined;
     }
     const key = objectKey(object);
-    if (key !== undefined && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')) this.applyChange(event.type, key, object);
+    if (key !== undefined && (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED'))
+      this.applyChange(event.type, key, object);
     if (version) this.resourceVersion = version;
     return undefined;
   }

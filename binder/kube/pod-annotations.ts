@@ -13,7 +13,11 @@ import { writeUnlessGone, type PodRef, type PodWriteResult } from './pod-conditi
  * Sets the allocated address, or removes it when `address` is null or undefined; nothing is sent when the pod
  * (as `pod.eipAnnotations` shows it) already agrees.
  */
-export async function setAllocatedEipAddress(api: CoreV1Api, pod: PodRef, address: string | null | undefined): Promise<PodWriteResult> {
+export async function setAllocatedEipAddress(
+  api: CoreV1Api,
+  pod: PodRef,
+  address: string | null | undefined,
+): Promise<PodWriteResult> {
   const current = pod.eipAnnotations?.[ALLOCATED_EIP_ADDRESS_ANNOTATION];
   if (current === (address ?? undefined)) return { wrote: false, podGone: false };
   // null deletes a key in a merge patch; removing an absent key is a no-op on the server.

@@ -31,12 +31,15 @@ export interface PodWriteOptions {
 }
 
 /** The pod as much as a write needs: the projection, or anything with the same identity and condition. */
-export type PodRef = Pick<PodProjection, 'namespace' | 'name' | 'uid'> & Partial<Pick<PodProjection, 'eipCondition' | 'eipAnnotations'>>;
+export type PodRef = Pick<PodProjection, 'namespace' | 'name' | 'uid'> &
+  Partial<Pick<PodProjection, 'eipCondition' | 'eipAnnotations'>>;
 
 export function capMessage(message: string, max = MAX_CONDITION_MESSAGE_LENGTH): string {
   if (Buffer.byteLength(message, 'utf8') <= max) return message;
   // Cut on a character boundary, leaving room for the ellipsis (3 bytes in UTF-8).
-  let cut = Buffer.from(message, 'utf8').subarray(0, max - 3).toString('utf8');
+  let cut = Buffer.from(message, 'utf8')
+    .subarray(0, max - 3)
+    .toString('utf8');
   if (cut.endsWith('\uFFFD')) cut = cut.slice(0, -1);
   return `${cut}…`;
 }
@@ -45,10 +48,21 @@ export function capMessage(message: string, max = MAX_CONDITION_MESSAGE_LENGTH):
  * The condition to send, or undefined when the pod already carries it. Pure: the transition time stays
  * unless the status flips, as every Kubernetes controller keeps it.
  */
-export function plannedEipCondition(current: EipPodCondition | undefined, desired: DesiredEipCondition, now: Date): EipPodCondition | undefined {
+export function plannedEipCondition(
+  current: EipPodCondition | undefined,
+  desired: DesiredEipCondition,
+  now: Date,
+): EipPodCondition | undefined {
   const message = capMessage(desired.message);
-  if (current !== undefined && current.status === desired.status && (current.reason ?? '') === desired.reason && (current.message ?? '') === message) return undefined;
-  const keepTime = current !== undefined && current.status === desired.status && current.lastTransitionTime !== undefined;
+  if (
+    current !== undefined &&
+    current.status === desired.status &&
+    (current.reason ?? '') === desired.reason &&
+    (current.message ?? '') === message
+  )
+    return undefined;
+  const keepTime =
+    current !== undefined && current.status === desired.status && current.lastTransitionTime !== undefined;
   return {
     status: desired.status,
     reason: desired.reason,
@@ -61,14 +75,21 @@ export function plannedEipCondition(current: EipPodCondition | undefined, desire
  * Sets the pod's EIP condition unless it already reads so. The comparison is against `pod.eipCondition`
  * (the cache), so a stale cache costs at most one redundant, idempotent write.
  */
-export async function setEipCondition(api: CoreV1Api, pod: PodRef, desired: DesiredEipCondition, options: PodWriteOptions = {}): Promise<PodWriteResult> {
+export async function setEipCondition(
+  api: CoreV1Api,
+  pod: PodRef,
+  desired: DesiredEipCondition,
+  options: PodWriteOptions = {},
+): Promise<PodWriteResult> {
   const condition = plannedEipCondition(pod.eipCondition, desired, (options.now ?? (() => new Date()))());
   if (condition === undefined) return { wrote: false, podGone: false };
   const body = {
     metadata: { uid: pod.uid },
     status: { conditions: [{ type: EIP_CONDITION_TYPE, ...condition, lastProbeTime: null }] },
   };
-  return writeUnlessGone(() => api.patchNamespacedPodStatus({ namespace: pod.namespace, name: pod.name, body }, STRATEGIC_MERGE_PATCH));
+  return writeUnlessGone(() =>
+    api.patchNamespacedPodStatus({ namespace: pod.namespace, name: pod.name, body }, STRATEGIC_MERGE_PATCH),
+  );
 }
 
 /**

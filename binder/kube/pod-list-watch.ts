@@ -9,5 +9,10 @@ export function podListWatch(
 ): ListWatch<PodProjection> {
   const { namespace, ...rest } = options;
   const path = namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${namespace}/pods`;
-  return new ListWatch<PodProjection>({ ...rest, kubeConfig, path, project: (object) => projectPod(object as PodLike) });
+  return new ListWatch<PodProjection>({
+    ...rest,
+    kubeConfig,
+    path,
+    project: (object) => projectPod(object as PodLike),
+  });
 }

@@ -63,7 +63,13 @@ export interface PodLike {
   status?: {
     podIP?: string;
     phase?: string;
-    conditions?: Array<{ type?: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string | Date }>;
+    conditions?: Array<{
+      type?: string;
+      status?: string;
+      reason?: string;
+      message?: string;
+      lastTransitionTime?: string | Date;
+    }>;
   };
 }
 
@@ -78,7 +84,8 @@ const KEPT_ANNOTATION_KEYS: ReadonlySet<string> = new Set([...EIP_ANNOTATION_KEY
 function eipAnnotationsOf(annotations: Record<string, string> | undefined): Record<string, string> {
   const kept: Record<string, string> = {};
   if (annotations === undefined) return kept;
-  for (const key in annotations) if (KEPT_ANNOTATION_KEYS.has(key) && Object.hasOwn(annotations, key)) kept[key] = annotations[key]!;
+  for (const key in annotations)
+    if (KEPT_ANNOTATION_KEYS.has(key) && Object.hasOwn(annotations, key)) kept[key] = annotations[key]!;
   return kept;
 }
 
@@ -108,8 +115,10 @@ export function projectPod(pod: PodLike): PodProjection | undefined {
   if (pod.status?.podIP) projection.podIP = pod.status.podIP;
   if (pod.spec?.nodeName) projection.nodeName = pod.spec.nodeName;
   if (pod.status?.phase) projection.phase = pod.status.phase;
-  if (metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null) projection.deletionTimestamp = toKubeTime(metadata.deletionTimestamp);
-  if (metadata.finalizers !== undefined && metadata.finalizers.length > 0) projection.finalizers = [...metadata.finalizers];
+  if (metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null)
+    projection.deletionTimestamp = toKubeTime(metadata.deletionTimestamp);
+  if (metadata.finalizers !== undefined && metadata.finalizers.length > 0)
+    projection.finalizers = [...metadata.finalizers];
   if (raw !== undefined) {
     const condition: EipPodCondition = { status: normalizeStatus(raw.status) };
     if (raw.reason) condition.reason = raw.reason;

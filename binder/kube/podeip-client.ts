@@ -6,7 +6,14 @@
  */
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { PODEIP_API_VERSION, PODEIP_FINALIZER, PODEIP_GROUP, PODEIP_KIND, PODEIP_PLURAL, PODEIP_VERSION } from '../../api/constants.js';
+import {
+  PODEIP_API_VERSION,
+  PODEIP_FINALIZER,
+  PODEIP_GROUP,
+  PODEIP_KIND,
+  PODEIP_PLURAL,
+  PODEIP_VERSION,
+} from '../../api/constants.js';
 import type { PodEIP, PodEIPMetadata, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
 import { MERGE_PATCH, isNotFound } from './api-clients.js';
 import { ListWatch, type ListWatchOptions, type RawKubeObject } from './list-watch.js';
@@ -25,7 +32,8 @@ const COORDINATES = { group: PODEIP_GROUP, version: PODEIP_VERSION, plural: PODE
 export function projectPodEip(object: RawKubeObject): PodEIP | undefined {
   const raw = object as { metadata?: Record<string, unknown>; spec?: PodEIPSpec; status?: PodEIPStatus };
   const m = raw.metadata;
-  if (m === undefined || typeof m.name !== 'string' || typeof m.namespace !== 'string' || raw.spec === undefined) return undefined;
+  if (m === undefined || typeof m.name !== 'string' || typeof m.namespace !== 'string' || raw.spec === undefined)
+    return undefined;
   const metadata: PodEIPMetadata = { name: m.name, namespace: m.namespace };
   for (const key of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const) {
     const value = m[key];
@@ -36,7 +44,12 @@ export function projectPodEip(object: RawKubeObject): PodEIP | undefined {
   if (Array.isArray(m.finalizers) && m.finalizers.length > 0) metadata.finalizers = [...(m.finalizers as string[])];
   if (isStringRecord(m.labels)) metadata.labels = { ...m.labels };
   if (isStringRecord(m.annotations)) metadata.annotations = { ...m.annotations };
-  const podEip: PodEIP = { apiVersion: PODEIP_API_VERSION, kind: PODEIP_KIND, metadata, spec: structuredClone(raw.spec) };
+  const podEip: PodEIP = {
+    apiVersion: PODEIP_API_VERSION,
+    kind: PODEIP_KIND,
+    metadata,
+    spec: structuredClone(raw.spec),
+  };
   if (raw.status !== undefined && raw.status !== null) podEip.status = structuredClone(raw.status);
   return podEip;
 }
@@ -68,14 +81,24 @@ export class PodEipClient {
    * Creates the record with the finalizer, so the EIP cannot be forgotten by a delete. The server drops
    * status on create (status subresource); set it with patchStatus. 409 AlreadyExists is thrown.
    */
-  async create(ref: PodEipRef, spec: PodEIPSpec, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): Promise<PodEIP> {
+  async create(
+    ref: PodEipRef,
+    spec: PodEIPSpec,
+    extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+  ): Promise<PodEIP> {
     const body = {
       apiVersion: PODEIP_API_VERSION,
       kind: PODEIP_KIND,
       metadata: { name: ref.name, namespace: ref.namespace, finalizers: [PODEIP_FINALIZER], ...extra },
       spec,
     };
-    const created = projectPodEip((await this.api.createNamespacedCustomObject({ ...COORDINATES, namespace: ref.namespace, body })) as RawKubeObject);
+    const created = projectPodEip(
+      (await this.api.createNamespacedCustomObject({
+        ...COORDINATES,
+        namespace: ref.namespace,
+        body,
+      })) as RawKubeObject,
+    );
     this.logger.info({ namespace: ref.namespace, pod: ref.name, allocationId: spec.allocationID }, 'created PodEIP');
     return created!;
   }
@@ -84,7 +107,10 @@ export class PodEipClient {
    * Merges metadata and spec in one request; undefined when the record is gone. A resourceVersion in
    * `body.metadata` makes a stale write fail with 409 instead of overwriting.
    */
-  patchRecord(ref: PodEipRef, body: { metadata?: Record<string, unknown>; spec?: Partial<PodEIPSpec> }): Promise<PodEIP | undefined> {
+  patchRecord(
+    ref: PodEipRef,
+    body: { metadata?: Record<string, unknown>; spec?: Partial<PodEIPSpec> },
+  ): Promise<PodEIP | undefined> {
     return this.patch(ref, body, false);
   }
 
@@ -92,8 +118,13 @@ export class PodEipClient {
    * Merges `status` through /status; a field set to null is removed. Undefined when the record is gone.
    * `resourceVersion`, when given, makes a stale write fail with 409 instead of overwriting.
    */
-  async patchStatus(ref: PodEipRef, status: { [K in keyof PodEIPStatus]?: PodEIPStatus[K] | null }, options: { resourceVersion?: string } = {}): Promise<PodEIP | undefined> {
-    const metadata = options.resourceVersion === undefined ? {} : { metadata: { resourceVersion: options.resourceVersion } };
+  async patchStatus(
+    ref: PodEipRef,
+    status: { [K in keyof PodEIPStatus]?: PodEIPStatus[K] | null },
+    options: { resourceVersion?: string } = {},
+  ): Promise<PodEIP | undefined> {
+    const metadata =
+      options.resourceVersion === undefined ? {} : { metadata: { resourceVersion: options.resourceVersion } };
     return this.patch(ref, { ...metadata, status }, true);
   }
 
@@ -106,11 +137,16 @@ export class PodEipClient {
     const finalizers = podEip.metadata.finalizers ?? [];
     if (!finalizers.includes(PODEIP_FINALIZER)) return 'absent';
     const rest = finalizers.filter((f) => f !== PODEIP_FINALIZER);
-    const body = { metadata: { resourceVersion: podEip.metadata.resourceVersion, finalizers: rest.length === 0 ? null : rest } };
+    const body = {
+      metadata: { resourceVersion: podEip.metadata.resourceVersion, finalizers: rest.length === 0 ? null : rest },
+    };
     const ref = { namespace: podEip.metadata.namespace, name: podEip.metadata.name };
     const patched = await this.patch(ref, body, false);
     if (patched === undefined) return 'gone';
-    this.logger.info({ namespace: ref.namespace, pod: ref.name, allocationId: podEip.spec.allocationID }, 'removed PodEIP finalizer');
+    this.logger.info(
+      { namespace: ref.namespace, pod: ref.name, allocationId: podEip.spec.allocationID },
+      'removed PodEIP finalizer',
+    );
     return 'removed';
   }
 
@@ -121,7 +157,11 @@ export class PodEipClient {
    */
   async delete(ref: PodEipRef, options: { uid?: string } = {}): Promise<boolean> {
     try {
-      await this.api.deleteNamespacedCustomObject({ ...COORDINATES, ...ref, body: options.uid === undefined ? {} : { preconditions: { uid: options.uid } } });
+      await this.api.deleteNamespacedCustomObject({
+        ...COORDINATES,
+        ...ref,
+        body: options.uid === undefined ? {} : { preconditions: { uid: options.uid } },
+      });
     } catch (error) {
       if (isNotFound(error)) return false;
       throw error;
@@ -133,7 +173,9 @@ export class PodEipClient {
   private async patch(ref: PodEipRef, body: object, status: boolean): Promise<PodEIP | undefined> {
     const params = { ...COORDINATES, ...ref, body };
     try {
-      const result = status ? await this.api.patchNamespacedCustomObjectStatus(params, MERGE_PATCH) : await this.api.patchNamespacedCustomObject(params, MERGE_PATCH);
+      const result = status
+        ? await this.api.patchNamespacedCustomObjectStatus(params, MERGE_PATCH)
+        : await this.api.patchNamespacedCustomObject(params, MERGE_PATCH);
       return projectPodEip(result as RawKubeObject);
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -148,6 +190,9 @@ export function podEipListWatch(
   options: Omit<ListWatchOptions<PodEIP>, 'kubeConfig' | 'path' | 'project'> & { namespace?: string } = {},
 ): ListWatch<PodEIP> {
   const { namespace, ...rest } = options;
-  const path = namespace === undefined ? `/apis/${PODEIP_GROUP}/${PODEIP_VERSION}/${PODEIP_PLURAL}` : `/apis/${PODEIP_GROUP}/${PODEIP_VERSION}/namespaces/${namespace}/${PODEIP_PLURAL}`;
+  const path =
+    namespace === undefined
+      ? `/apis/${PODEIP_GROUP}/${PODEIP_VERSION}/${PODEIP_PLURAL}`
+      : `/apis/${PODEIP_GROUP}/${PODEIP_VERSION}/namespaces/${namespace}/${PODEIP_PLURAL}`;
   return new ListWatch<PodEIP>({ ...rest, kubeConfig, path, project: projectPodEip });
 }

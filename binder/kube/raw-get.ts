@@ -19,12 +19,18 @@ export function apiUrl(kubeConfig: KubeConfig, path: string, query: QueryParams)
   const cluster = kubeConfig.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+  for (const [key, value] of Object.entries(query))
+    if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
   return url;
 }
 
 /** Sends the GET and resolves once the status line and headers are in; the body is the caller's to read. */
-export async function openGet(kubeConfig: KubeConfig, path: string, query: QueryParams, signal: AbortSignal): Promise<OpenResponse> {
+export async function openGet(
+  kubeConfig: KubeConfig,
+  path: string,
+  query: QueryParams,
+  signal: AbortSignal,
+): Promise<OpenResponse> {
   const url = apiUrl(kubeConfig, path, query);
   // Re-applied per request: an in-cluster token file rotates, and exec credentials expire.
   const options: https.RequestOptions = {};
@@ -33,12 +39,16 @@ export async function openGet(kubeConfig: KubeConfig, path: string, query: Query
   const agent = options.agent as http.Agent | undefined;
   const transport = url.protocol === 'http:' ? http : https;
   return new Promise<OpenResponse>((resolve, reject) => {
-    const req = transport.request(url, { ...options, method: 'GET', headers: { ...options.headers, Accept: 'application/json' }, signal }, (res) => {
-      res.once('close', () => agent?.destroy());
-      // An abort after the headers makes the body emit 'error'; callers that stopped reading must not crash on it.
-      res.on('error', () => undefined);
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
-    });
+    const req = transport.request(
+      url,
+      { ...options, method: 'GET', headers: { ...options.headers, Accept: 'application/json' }, signal },
+      (res) => {
+        res.once('close', () => agent?.destroy());
+        // An abort after the headers makes the body emit 'error'; callers that stopped reading must not crash on it.
+        res.on('error', () => undefined);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+      },
+    );
     req.on('error', (error) => {
       agent?.destroy();
       reject(error);
@@ -61,7 +71,12 @@ export function readBody(body: http.IncomingMessage): Promise<string> {
 }
 
 /** GET and parse JSON; a non-200 answer becomes an ApiGetError carrying the server's Status. */
-export async function getJson(kubeConfig: KubeConfig, path: string, query: QueryParams, signal: AbortSignal): Promise<unknown> {
+export async function getJson(
+  kubeConfig: KubeConfig,
+  path: string,
+  query: QueryParams,
+  signal: AbortSignal,
+): Promise<unknown> {
   const response = await openGet(kubeConfig, path, query, signal);
   const text = await readBody(response.body);
   if (response.status !== 200) throw new ApiGetError(response.status, text, retryAfterMs(response.headers));
@@ -82,7 +97,9 @@ export class ApiGetError extends Error {
     readonly retryAfterMs?: number,
   ) {
     const status = parseStatus(body);
-    super(`${code}${status.reason === '' ? '' : ` ${status.reason}`}: ${status.message === '' ? body.slice(0, 200) : status.message}`);
+    super(
+      `${code}${status.reason === '' ? '' : ` ${status.reason}`}: ${status.message === '' ? body.slice(0, 200) : status.message}`,
+    );
     this.name = 'ApiGetError';
     this.reason = status.reason;
   }
@@ -91,7 +108,10 @@ export class ApiGetError extends Error {
 function parseStatus(body: string): { reason: string; message: string } {
   try {
     const value = JSON.parse(body) as { reason?: unknown; message?: unknown };
-    return { reason: typeof value.reason === 'string' ? value.reason : '', message: typeof value.message === 'string' ? value.message : '' };
+    return {
+      reason: typeof value.reason === 'string' ? value.reason : '',
+      message: typeof value.message === 'string' ? value.message : '',
+    };
   } catch {
     return { reason: '', message: '' };
   }

@@ -9,7 +9,8 @@ import { BINDER_NODE_OPTIONS, missingNodeOptions } from '../../binder/runtime.js
 
 export const binderCommand: Command = {
   name: 'binder',
-  summary: 'Allocate or take each pod’s EIP, associate it with the pod’s IP, record it in a PodEIP and set the pod’s condition; release what podeip allocated.',
+  summary:
+    'Allocate or take each pod’s EIP, associate it with the pod’s IP, record it in a PodEIP and set the pod’s condition; release what podeip allocated.',
   details: [
     'With neither --kubeconfig nor KUBECONFIG it uses the pod’s service account (in a cluster).',
     'Serves /healthz, /readyz (200 once the caches have synced, leader or standby) and /metrics on --port.',
@@ -17,12 +18,19 @@ export const binderCommand: Command = {
   ].join('\n'),
   options: {
     ...settingOptions(binderSettings),
-    'check-config': { type: 'boolean', description: 'validate the configuration and the files it names, print it, and exit' },
+    'check-config': {
+      type: 'boolean',
+      description: 'validate the configuration and the files it names, print it, and exit',
+    },
   },
   async run(values) {
     const { referencedFileProblems, startBinderProgram } = await import('../../binder/main.js');
     const loaded = loadBinderConfig({
-      ...(typeof values.config === 'string' ? { file: values.config } : process.env.PODEIP_CONFIG ? { file: process.env.PODEIP_CONFIG } : {}),
+      ...(typeof values.config === 'string'
+        ? { file: values.config }
+        : process.env.PODEIP_CONFIG
+          ? { file: process.env.PODEIP_CONFIG }
+          : {}),
       flags: values,
       env: process.env,
       ...podNamespaceIfAny(),
@@ -41,7 +49,10 @@ export const binderCommand: Command = {
     const logger = createLogger({ level: config.log.level, name: 'podeip-binder' });
     const missing = missingNodeOptions();
     if (missing.length > 0) {
-      logger.info({ missing, recommended: `NODE_OPTIONS="${BINDER_NODE_OPTIONS.join(' ')}"` }, 'started without the Node.js options the binder is sized for; its memory peaks higher');
+      logger.info(
+        { missing, recommended: `NODE_OPTIONS="${BINDER_NODE_OPTIONS.join(' ')}"` },
+        'started without the Node.js options the binder is sized for; its memory peaks higher',
+      );
     }
     let running;
     try {

@@ -9,7 +9,8 @@ import { whenInterrupted } from '../signals.js';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run podeip on local stand-ins for Kubernetes and Alibaba Cloud: example pods get their EIPs and turn Ready; then clean up.',
+  summary:
+    'Run podeip on local stand-ins for Kubernetes and Alibaba Cloud: example pods get their EIPs and turn Ready; then clean up.',
   details: [
     'Starts the sandbox, the webhook (throw-away certificate, registered as a MutatingWebhookConfiguration) and the binder,',
     'creates deploy/examples (and deploy/examples/refused, which the webhook refuses), prints a timeline, the pods and the',
@@ -19,9 +20,15 @@ export const demoCommand: Command = {
   ].join('\n'),
   options: {
     keep: { type: 'boolean', description: 'keep everything running after the report, until Ctrl-C' },
-    dir: { type: 'string', description: 'where --keep writes kubeconfig, cloud.json and binder.json (default .demo; unused without --keep)' },
+    dir: {
+      type: 'string',
+      description: 'where --keep writes kubeconfig, cloud.json and binder.json (default .demo; unused without --keep)',
+    },
     examples: { type: 'string', description: 'folder of example manifests (default: deploy/examples)' },
-    timeout: { type: 'string', description: 'seconds the examples may take to converge, and to be cleaned up (default 60)' },
+    timeout: {
+      type: 'string',
+      description: 'seconds the examples may take to converge, and to be cleaned up (default 60)',
+    },
     'log-level': { type: 'string', description: 'log level of the programs the demo starts, on stderr (default warn)' },
   },
   async run(values) {
@@ -29,14 +36,18 @@ export const demoCommand: Command = {
     const level = (values['log-level'] ?? 'warn') as LogLevel;
     if (!LOG_LEVELS.includes(level)) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     const timeout = values.timeout === undefined ? 60 : Number(values.timeout);
-    if (!(Number.isFinite(timeout) && timeout >= 1 && timeout <= 3600)) problems.push('--timeout must be a number of seconds from 1 to 3600');
+    if (!(Number.isFinite(timeout) && timeout >= 1 && timeout <= 3600))
+      problems.push('--timeout must be a number of seconds from 1 to 3600');
     if (problems.length > 0) {
       process.stderr.write(`podeip demo: invalid options:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
       return EXIT_USAGE;
     }
     // Logs go to stderr so that stdout is the demo's story alone.
     const stderr = pino.destination({ dest: 2, sync: true });
-    const [{ defaultExamplesDir }, { runDemo }] = await Promise.all([import('../demo/examples.js'), import('../demo/run-demo.js')]);
+    const [{ defaultExamplesDir }, { runDemo }] = await Promise.all([
+      import('../demo/examples.js'),
+      import('../demo/run-demo.js'),
+    ]);
     const ok = await runDemo({
       examplesDir: typeof values.examples === 'string' ? resolve(values.examples) : defaultExamplesDir(),
       keep: values.keep === true,

@@ -9,7 +9,12 @@ import { whenInterrupted } from '../signals.js';
 /** An EIP that exists before anything runs, so deploy/examples/pod-static-eip.yaml works out of the box. */
 export const DEMO_STATIC_EIP = 'eip-demostatic01';
 
-function wholeNumber(value: string | boolean | undefined, name: string, min: number, max: number): number | string | undefined {
+function wholeNumber(
+  value: string | boolean | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | string | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be a whole number from ${min} to ${max}`;
@@ -34,7 +39,8 @@ export const sandboxCommand: Command = {
   },
   async run(values) {
     const problems: string[] = [];
-    const take = (v: number | string | undefined): number | undefined => (typeof v === 'string' ? (problems.push(v), undefined) : v);
+    const take = (v: number | string | undefined): number | undefined =>
+      typeof v === 'string' ? (problems.push(v), undefined) : v;
     const nodes = take(wholeNumber(values.nodes, 'nodes', 1, 200));
     const kubePort = take(wholeNumber(values['kube-port'], 'kube-port', 0, 65535));
     const cloudPort = take(wholeNumber(values['cloud-port'], 'cloud-port', 0, 65535));
@@ -44,7 +50,8 @@ export const sandboxCommand: Command = {
       problems.push('--network must be shared-eni, exclusive-eni or overlay');
     }
     const level = (values['log-level'] ?? 'warn') as LogLevel;
-    if (!LOG_LEVELS.includes(level)) problems.push('--log-level must be fatal, error, warn, info, debug, trace or silent');
+    if (!LOG_LEVELS.includes(level))
+      problems.push('--log-level must be fatal, error, warn, info, debug, trace or silent');
     if (problems.length > 0) {
       process.stderr.write(`podeip sandbox: invalid options:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
       return EXIT_USAGE;

@@ -8,8 +8,10 @@ import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schem
 
 export const webhookCommand: Command = {
   name: 'webhook',
-  summary: 'Serve POST /mutate-v1-pod (AdmissionReview admission.k8s.io/v1) over HTTPS, with /healthz, /readyz and /metrics.',
-  details: 'The certificate and key are re-read when their files change (a mounted Secret rotating); no restart is needed.',
+  summary:
+    'Serve POST /mutate-v1-pod (AdmissionReview admission.k8s.io/v1) over HTTPS, with /healthz, /readyz and /metrics.',
+  details:
+    'The certificate and key are re-read when their files change (a mounted Secret rotating); no restart is needed.',
   options: settingOptions(webhookSettings),
   async run(values) {
     const loaded = loadConfig({
@@ -20,7 +22,9 @@ export const webhookCommand: Command = {
       env: process.env,
     });
     if (!loaded.ok) {
-      process.stderr.write(`podeip webhook: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.stderr.write(
+        `podeip webhook: invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+      );
       return EXIT_USAGE;
     }
     const logger = createLogger({ level: loaded.config.log.level, name: 'podeip-webhook' });

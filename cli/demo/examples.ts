@@ -41,13 +41,16 @@ export function defaultExamplesDir(): string {
 export function readManifests(dir: string): Manifest[] {
   if (!existsSync(dir)) return [];
   const manifests: Manifest[] = [];
-  for (const name of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     const path = join(dir, name);
     const shown = relative(process.cwd(), path);
     for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
       if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]?.message ?? 'not YAML'}`);
       const object = doc.toJSON() as KubeObject | null;
-      if (object !== null) manifests.push({ file: shown.length < path.length && !shown.startsWith('..') ? shown : path, object });
+      if (object !== null)
+        manifests.push({ file: shown.length < path.length && !shown.startsWith('..') ? shown : path, object });
     }
   }
   return manifests;
@@ -74,7 +77,10 @@ export async function applyManifest(sandbox: Sandbox, manifest: Manifest): Promi
     return { created: true, name: kubectlName(type, result.object.metadata.name ?? ''), warnings: result.warnings };
   } catch (error) {
     if (!(error instanceof StatusError)) throw error;
-    return { created: false, error: `Error from server (${error.status.reason}): error when creating "${manifest.file}": ${error.status.message}` };
+    return {
+      created: false,
+      error: `Error from server (${error.status.reason}): error when creating "${manifest.file}": ${error.status.message}`,
+    };
   }
 }
 
@@ -82,7 +88,9 @@ export async function deleteManifest(sandbox: Sandbox, manifest: Manifest): Prom
   const type = typeOf(sandbox, manifest.object);
   const namespace = type.namespaced ? (manifest.object.metadata.namespace ?? 'default') : undefined;
   try {
-    await sandbox.kube.api.delete(type, namespace, manifest.object.metadata.name ?? '', { propagationPolicy: 'Background' });
+    await sandbox.kube.api.delete(type, namespace, manifest.object.metadata.name ?? '', {
+      propagationPolicy: 'Background',
+    });
   } catch (error) {
     if (!(error instanceof StatusError && error.status.code === 404)) throw error;
   }
@@ -94,7 +102,12 @@ export function expectedPods(sandbox: Sandbox, manifest: Manifest): ExpectedPods
   const namespace = object.metadata.namespace ?? 'default';
   const name = kubectlName(type, object.metadata.name ?? '');
   if (object.kind === 'Pod') {
-    return { name, namespace, count: 1, matches: (pod) => pod.metadata.namespace === namespace && pod.metadata.name === object.metadata.name };
+    return {
+      name,
+      namespace,
+      count: 1,
+      matches: (pod) => pod.metadata.namespace === namespace && pod.metadata.name === object.metadata.name,
+    };
   }
   const spec = object.spec as { replicas?: number; selector?: { matchLabels?: Record<string, string> } } | undefined;
   const labels = spec?.selector?.matchLabels;
@@ -103,6 +116,8 @@ export function expectedPods(sandbox: Sandbox, manifest: Manifest): ExpectedPods
     name,
     namespace,
     count: spec?.replicas ?? 1,
-    matches: (pod) => pod.metadata.namespace === namespace && Object.entries(labels).every(([key, value]) => pod.metadata.labels?.[key] === value),
+    matches: (pod) =>
+      pod.metadata.namespace === namespace &&
+      Object.entries(labels).every(([key, value]) => pod.metadata.labels?.[key] === value),
   };
 }

@@ -8,7 +8,14 @@ import type { Logger } from 'pino';
 import { PODEIP_GROUP, PODEIP_OWNERSHIP_TAG_KEYS, PODEIP_PLURAL } from '../../api/constants.js';
 import type { KubeObject } from '../../sandbox/kube/index.js';
 import { DEMO_STATIC_EIP } from '../commands/sandbox.js';
-import { applyManifest, deleteManifest, expectedPods, readManifests, type ExpectedPods, type Manifest } from './examples.js';
+import {
+  applyManifest,
+  deleteManifest,
+  expectedPods,
+  readManifests,
+  type ExpectedPods,
+  type Manifest,
+} from './examples.js';
 import { cloudCalls, cloudInventory, podSummary } from './report.js';
 import { PodTimeline, podEipFacts, podFacts, type TimelineEntry } from './timeline.js';
 import { DEMO_CLUSTER_ID, startDemoWorld, type DemoWorld } from './world.js';
@@ -38,11 +45,19 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   if (accepted.length === 0) throw new Error(`no manifests in ${options.examplesDir}`);
 
   out('podeip demo: the webhook and the binder, on local stand-ins for Kubernetes and Alibaba Cloud');
-  const world = await startDemoWorld({ loggerFor: options.loggerFor, logLevel: options.logLevel, ...(options.keep ? { dir: options.dir } : {}) });
+  const world = await startDemoWorld({
+    loggerFor: options.loggerFor,
+    logLevel: options.logLevel,
+    ...(options.keep ? { dir: options.dir } : {}),
+  });
   const { sandbox } = world;
   out(`  Kubernetes API  ${sandbox.kube.url}  (${sandbox.cluster.nodes().length} nodes, pod IPs on the cloud's ENIs)`);
-  out(`  Alibaba Cloud   http://${sandbox.cloud.endpoint}  ${sandbox.cloud.regionId} ${sandbox.cloud.vpcId}, with ${DEMO_STATIC_EIP} already allocated`);
-  out(`  webhook         https://127.0.0.1:${world.webhook.port}/mutate-v1-pod, registered as service podeip-system/podeip-webhook`);
+  out(
+    `  Alibaba Cloud   http://${sandbox.cloud.endpoint}  ${sandbox.cloud.regionId} ${sandbox.cloud.vpcId}, with ${DEMO_STATIC_EIP} already allocated`,
+  );
+  out(
+    `  webhook         https://127.0.0.1:${world.webhook.port}/mutate-v1-pod, registered as service podeip-system/podeip-webhook`,
+  );
   out(`  binder          cluster id ${DEMO_CLUSTER_ID}, metrics on http://127.0.0.1:${world.binder.port}/metrics`);
 
   const created: Manifest[] = [];
@@ -73,13 +88,19 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
       out(`    ${outcome.error}`);
     }
 
-    const pods = await waitFor(options.timeoutMs, () => convergence(world, expected), (missing) => `these pods did not get Ready with an EIP within ${options.timeoutMs / 1000} s:\n${missing}`);
+    const pods = await waitFor(
+      options.timeoutMs,
+      () => convergence(world, expected),
+      (missing) => `these pods did not get Ready with an EIP within ${options.timeoutMs / 1000} s:\n${missing}`,
+    );
     const tookSeconds = (Date.now() - started) / 1000;
     out('');
     out(`Timeline (seconds since the first create; every pod starts not Ready):`);
     printEntries(timeline.entries(), out);
     out('');
-    out(`All ${pods.length} example pods are Ready with their EIPs, ${tookSeconds.toFixed(1)} s after the first create:`);
+    out(
+      `All ${pods.length} example pods are Ready with their EIPs, ${tookSeconds.toFixed(1)} s after the first create:`,
+    );
     for (const line of podSummary(sandbox, pods)) out(`  ${line}`);
     out('');
     out('The cloud’s EIPs:');
@@ -130,7 +151,11 @@ function printEntries(entries: readonly TimelineEntry[], out: (line: string) => 
 }
 
 /** Polls `check` until it returns a value; on the deadline, fails with `describe` of its last complaint. */
-async function waitFor<T>(timeoutMs: number, check: () => { done: T } | { waiting: string }, describe: (waiting: string) => string): Promise<T> {
+async function waitFor<T>(
+  timeoutMs: number,
+  check: () => { done: T } | { waiting: string },
+  describe: (waiting: string) => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = check();
@@ -142,7 +167,9 @@ async function waitFor<T>(timeoutMs: number, check: () => { done: T } | { waitin
 
 function podEipOf(world: DemoWorld, pod: KubeObject): KubeObject | undefined {
   const type = world.sandbox.kube.store.resourceType(PODEIP_GROUP, PODEIP_PLURAL);
-  return type === undefined ? undefined : world.sandbox.kube.store.get(type, pod.metadata.namespace, pod.metadata.name ?? '');
+  return type === undefined
+    ? undefined
+    : world.sandbox.kube.store.get(type, pod.metadata.namespace, pod.metadata.name ?? '');
 }
 
 function livePods(world: DemoWorld, expected: ExpectedPods): KubeObject[] {
@@ -166,13 +193,19 @@ function convergence(world: DemoWorld, expected: ExpectedPods[]): { done: KubeOb
       const missing: string[] = [];
       if (facts.ip === '') missing.push('no IP yet');
       if (eip === undefined) missing.push('no PodEIP');
-      else if (podEipFacts(eip).status !== 'InUse') missing.push(`PodEIP status ${podEipFacts(eip).status || '(none)'}`);
+      else if (podEipFacts(eip).status !== 'InUse')
+        missing.push(`PodEIP status ${podEipFacts(eip).status || '(none)'}`);
       if (facts.address === '') missing.push('no allocated-eipAddress annotation');
       const condition = facts.eipCondition;
       if (condition?.status !== 'True') {
-        missing.push(`condition ${condition === undefined ? 'absent' : `${condition.status} (${condition.reason}${condition.message === '' ? '' : `: ${condition.message}`})`}`);
+        missing.push(
+          `condition ${condition === undefined ? 'absent' : `${condition.status} (${condition.reason}${condition.message === '' ? '' : `: ${condition.message}`})`}`,
+        );
       }
-      if (facts.ready?.status !== 'True') missing.push(`Ready ${facts.ready?.status ?? 'Unknown'}${facts.ready?.reason ? ` (${facts.ready.reason})` : ''}`);
+      if (facts.ready?.status !== 'True')
+        missing.push(
+          `Ready ${facts.ready?.status ?? 'Unknown'}${facts.ready?.reason ? ` (${facts.ready.reason})` : ''}`,
+        );
       if (missing.length > 0) problems.push(`  ${pod.metadata.namespace}/${pod.metadata.name}: ${missing.join('; ')}`);
     }
   }
@@ -193,7 +226,8 @@ function cleanupTracking(world: DemoWorld, expected: ExpectedPods[]): CleanupTra
       const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
       tracking.pods.add(key);
       const eip = podEipOf(world, pod);
-      if (eip !== undefined && podEipFacts(eip).allocationId !== '') tracking.eips.set(podEipFacts(eip).allocationId, key);
+      if (eip !== undefined && podEipFacts(eip).allocationId !== '')
+        tracking.eips.set(podEipFacts(eip).allocationId, key);
     }
   }
   return tracking;
@@ -203,33 +237,54 @@ function cleanupTracking(world: DemoWorld, expected: ExpectedPods[]): CleanupTra
  * Done when the example pods and their PodEIPs are gone, every EIP podeip allocated for them has left the
  * cloud, and the static EIP is unbound. Notes each EIP's end on the timeline as the cloud shows it.
  */
-function cleanedUp(world: DemoWorld, expected: ExpectedPods[], tracking: CleanupTracking, timeline: PodTimeline): { done: true } | { waiting: string } {
+function cleanedUp(
+  world: DemoWorld,
+  expected: ExpectedPods[],
+  tracking: CleanupTracking,
+  timeline: PodTimeline,
+): { done: true } | { waiting: string } {
   const left: string[] = [];
   const store = world.sandbox.kube.store;
   for (const want of expected) {
-    const pods = store.list(store.resourceType('', 'pods')!, { namespace: want.namespace }).items.filter((pod) => want.matches(pod));
+    const pods = store
+      .list(store.resourceType('', 'pods')!, { namespace: want.namespace })
+      .items.filter((pod) => want.matches(pod));
     for (const pod of pods) left.push(`  pod ${pod.metadata.namespace}/${pod.metadata.name} still exists`);
   }
   const podEips = store.resourceType(PODEIP_GROUP, PODEIP_PLURAL);
   for (const pod of tracking.pods) {
     const [namespace, name] = pod.split('/');
-    if (podEips !== undefined && store.get(podEips, namespace, name ?? '') !== undefined) left.push(`  PodEIP ${pod} still exists`);
+    if (podEips !== undefined && store.get(podEips, namespace, name ?? '') !== undefined)
+      left.push(`  PodEIP ${pod} still exists`);
   }
   const eips = world.sandbox.cloud.controls.eips();
   // An EIP allocated for an example pod but not the one its PodEIP named (a replaced allocation) must go too.
   for (const eip of eips) {
     const tags = Object.fromEntries(eip.tags.map((t) => [t.key, t.value]));
     const pod = `${tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace]}/${tags[PODEIP_OWNERSHIP_TAG_KEYS.podName]}`;
-    if (tags[PODEIP_OWNERSHIP_TAG_KEYS.clusterId] === DEMO_CLUSTER_ID && tracking.pods.has(pod) && !tracking.eips.has(eip.allocationId)) tracking.eips.set(eip.allocationId, pod);
+    if (
+      tags[PODEIP_OWNERSHIP_TAG_KEYS.clusterId] === DEMO_CLUSTER_ID &&
+      tracking.pods.has(pod) &&
+      !tracking.eips.has(eip.allocationId)
+    )
+      tracking.eips.set(eip.allocationId, pod);
   }
   for (const [allocationId, pod] of tracking.eips) {
     const eip = eips.find((e) => e.allocationId === allocationId);
-    const done = allocationId === DEMO_STATIC_EIP ? eip?.status === 'Available' && eip.instanceId === '' : eip === undefined;
+    const done =
+      allocationId === DEMO_STATIC_EIP ? eip?.status === 'Available' && eip.instanceId === '' : eip === undefined;
     if (done) {
-      timeline.note(pod, allocationId === DEMO_STATIC_EIP ? `cloud: ${allocationId} unbound, Available (kept: podeip never releases a static EIP)` : `cloud: ${allocationId} released`);
+      timeline.note(
+        pod,
+        allocationId === DEMO_STATIC_EIP
+          ? `cloud: ${allocationId} unbound, Available (kept: podeip never releases a static EIP)`
+          : `cloud: ${allocationId} released`,
+      );
       tracking.eips.delete(allocationId);
     } else {
-      left.push(`  EIP ${allocationId} (${pod}): ${eip === undefined ? 'gone' : `${eip.status}${eip.instanceId === '' ? '' : ` on ${eip.instanceId}`}`}`);
+      left.push(
+        `  EIP ${allocationId} (${pod}): ${eip === undefined ? 'gone' : `${eip.status}${eip.instanceId === '' ? '' : ` on ${eip.instanceId}`}`}`,
+      );
     }
   }
   return left.length === 0 ? { done: true } : { waiting: left.join('\n') };

@@ -3,7 +3,12 @@
  * see it). Pods and PodEIPs are watched in the sandbox's store; each change is reduced to the few facts a
  * person follows (injected, IP, EIP, condition, Ready) and only changes of those facts are printed.
  */
-import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE, PODEIP_GROUP, PODEIP_PLURAL } from '../../api/constants.js';
+import {
+  ALLOCATED_EIP_ADDRESS_ANNOTATION,
+  EIP_CONDITION_TYPE,
+  PODEIP_GROUP,
+  PODEIP_PLURAL,
+} from '../../api/constants.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import type { KubeObject, WatchEvent } from '../../sandbox/kube/index.js';
 
@@ -47,15 +52,24 @@ export interface PodEipFacts {
 }
 
 function conditionOf(pod: KubeObject, type: string): Condition | undefined {
-  const conditions = ((pod.status as { conditions?: Array<Record<string, unknown>> } | undefined)?.conditions ?? []).filter((c) => c.type === type);
+  const conditions = (
+    (pod.status as { conditions?: Array<Record<string, unknown>> } | undefined)?.conditions ?? []
+  ).filter((c) => c.type === type);
   const c = conditions[0];
-  return c === undefined ? undefined : { status: String(c.status), reason: String(c.reason ?? ''), message: String(c.message ?? '') };
+  return c === undefined
+    ? undefined
+    : { status: String(c.status), reason: String(c.reason ?? ''), message: String(c.message ?? '') };
 }
 
 export function podFacts(pod: KubeObject): PodFacts {
-  const spec = (pod.spec ?? {}) as { readinessGates?: Array<{ conditionType?: string }>; initContainers?: Array<{ name?: string }>; nodeName?: string };
+  const spec = (pod.spec ?? {}) as {
+    readinessGates?: Array<{ conditionType?: string }>;
+    initContainers?: Array<{ name?: string }>;
+    nodeName?: string;
+  };
   const injected: string[] = [];
-  if (spec.readinessGates?.some((g) => g.conditionType === EIP_CONDITION_TYPE)) injected.push(`readiness gate ${EIP_CONDITION_TYPE}`);
+  if (spec.readinessGates?.some((g) => g.conditionType === EIP_CONDITION_TYPE))
+    injected.push(`readiness gate ${EIP_CONDITION_TYPE}`);
   const wait = spec.initContainers?.find((c) => c.name?.startsWith('podeip-'));
   if (wait?.name !== undefined) injected.push(`init container ${wait.name}`);
   return {
@@ -85,26 +99,41 @@ export function podEipFacts(podEip: KubeObject): PodEipFacts {
   };
 }
 
-const same = (a: Condition | undefined, b: Condition | undefined): boolean => a?.status === b?.status && a?.reason === b?.reason;
+const same = (a: Condition | undefined, b: Condition | undefined): boolean =>
+  a?.status === b?.status && a?.reason === b?.reason;
 
 /** What changed between two observations of a pod, in the order a reader expects. */
 export function describePodChange(before: PodFacts | undefined, after: PodFacts): string[] {
   const lines: string[] = [];
   if (before === undefined) {
-    lines.push(after.injected.length > 0 ? `created; the webhook injected the ${after.injected.join(' and the ')}` : 'created; nothing injected');
+    lines.push(
+      after.injected.length > 0
+        ? `created; the webhook injected the ${after.injected.join(' and the ')}`
+        : 'created; nothing injected',
+    );
   }
-  if (after.ip !== '' && after.ip !== before?.ip) lines.push(`got IP ${after.ip}${after.node === '' ? '' : ` on ${after.node}`}`);
-  if (after.address !== '' && after.address !== before?.address) lines.push(`annotated ${ALLOCATED_EIP_ADDRESS_ANNOTATION}=${after.address}`);
+  if (after.ip !== '' && after.ip !== before?.ip)
+    lines.push(`got IP ${after.ip}${after.node === '' ? '' : ` on ${after.node}`}`);
+  if (after.address !== '' && after.address !== before?.address)
+    lines.push(`annotated ${ALLOCATED_EIP_ADDRESS_ANNOTATION}=${after.address}`);
   if (after.eipCondition !== undefined && !same(before?.eipCondition, after.eipCondition)) {
-    lines.push(`condition ${EIP_CONDITION_TYPE}=${after.eipCondition.status}${after.eipCondition.reason === '' ? '' : ` (${after.eipCondition.reason})`}`);
+    lines.push(
+      `condition ${EIP_CONDITION_TYPE}=${after.eipCondition.status}${after.eipCondition.reason === '' ? '' : ` (${after.eipCondition.reason})`}`,
+    );
   }
   if (after.initialized && before?.initialized !== true) {
-    lines.push(after.waitContainer === '' ? 'initialized' : `init container ${after.waitContainer} saw the address and finished; containers start`);
+    lines.push(
+      after.waitContainer === ''
+        ? 'initialized'
+        : `init container ${after.waitContainer} saw the address and finished; containers start`,
+    );
   }
   const held = after.containersReady && after.ready?.status !== 'True';
-  if (held && !(before?.containersReady === true && before.ready?.status !== 'True')) lines.push('containers ready, pod still not Ready: the readiness gate waits for the EIP');
+  if (held && !(before?.containersReady === true && before.ready?.status !== 'True'))
+    lines.push('containers ready, pod still not Ready: the readiness gate waits for the EIP');
   if (after.ready?.status === 'True' && before?.ready?.status !== 'True') lines.push('Ready');
-  if (after.ready?.status !== 'True' && before?.ready?.status === 'True') lines.push(`not Ready${after.ready?.reason ? ` (${after.ready.reason})` : ''}`);
+  if (after.ready?.status !== 'True' && before?.ready?.status === 'True')
+    lines.push(`not Ready${after.ready?.reason ? ` (${after.ready.reason})` : ''}`);
   if (after.deleting && before?.deleting !== true) lines.push('deleting');
   return lines;
 }
@@ -113,7 +142,11 @@ export function describePodEipChange(before: PodEipFacts | undefined, after: Pod
   const lines: string[] = [];
   if (before === undefined && after.allocationId === '') lines.push('PodEIP created; allocating an EIP');
   if (after.allocationId !== '' && after.allocationId !== before?.allocationId) {
-    lines.push(after.type === 'Static' ? `PodEIP created for the static EIP ${after.allocationId}` : `EIP ${after.allocationId} allocated, recorded in the PodEIP`);
+    lines.push(
+      after.type === 'Static'
+        ? `PodEIP created for the static EIP ${after.allocationId}`
+        : `EIP ${after.allocationId} allocated, recorded in the PodEIP`,
+    );
   }
   if (after.status !== '' && after.status !== before?.status) {
     const address = after.address === '' ? after.allocationId : `${after.address} (${after.allocationId})`;
@@ -126,7 +159,11 @@ export function describePodEipChange(before: PodEipFacts | undefined, after: Pod
     lines.push(phrases[after.status] ?? `EIP ${address} ${after.status}`);
   }
   if (after.deleting && before?.deleting !== true) {
-    lines.push(after.type === 'Static' ? `PodEIP deleting: unbinding ${after.allocationId} (a static EIP is kept)` : `PodEIP deleting: releasing ${after.allocationId}`);
+    lines.push(
+      after.type === 'Static'
+        ? `PodEIP deleting: unbinding ${after.allocationId} (a static EIP is kept)`
+        : `PodEIP deleting: releasing ${after.allocationId}`,
+    );
   }
   return lines;
 }

@@ -45,7 +45,10 @@ export interface DemoWorldOptions {
 }
 
 /** The binder's configuration for the sandbox, as binder.json: loadable by `podeip binder --config`. */
-export function demoBinderJson(sandbox: Sandbox, files: { kubeconfig: string; cloudJson: string }): Record<string, unknown> {
+export function demoBinderJson(
+  sandbox: Sandbox,
+  files: { kubeconfig: string; cloudJson: string },
+): Record<string, unknown> {
   const cloud = sandbox.cloudConnection();
   return {
     clusterId: DEMO_CLUSTER_ID,
@@ -79,12 +82,19 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
     }
   };
   try {
-    const sandbox = await startSandbox({ cloud: { transitionDelays: DEMO_TRANSITION_DELAYS }, logger: options.loggerFor('podeip-sandbox') });
+    const sandbox = await startSandbox({
+      cloud: { transitionDelays: DEMO_TRANSITION_DELAYS },
+      logger: options.loggerFor('podeip-sandbox'),
+    });
     closers.push(() => sandbox.close());
     // As `podeip sandbox` does, so deploy/examples/pod-static-eip.yaml has its EIP.
     sandbox.cloud.controls.createEip({ allocationId: DEMO_STATIC_EIP, name: 'podeip demo static EIP' });
     const namespaces = sandbox.kube.store.resourceType('', 'namespaces')!;
-    await sandbox.kube.api.create(namespaces, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PODEIP_NAMESPACE } });
+    await sandbox.kube.api.create(namespaces, undefined, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: PODEIP_NAMESPACE },
+    });
 
     const webhook = await startDemoWebhook(sandbox, scratch, options.loggerFor('podeip-webhook'));
     closers.push(() => webhook.close());
@@ -95,7 +105,10 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
     // What `podeip binder --config binder.json --log-level …` would load, minus the caller's environment.
     const loaded = loadBinderConfig({ file: files.binderJson, flags: { 'log-level': options.logLevel }, env: {} });
     if (!loaded.ok) throw new Error(`the demo's binder.json is invalid:\n${loaded.problems.join('\n')}`);
-    const binder = await startBinderProgram(loaded.config, { logger: options.loggerFor('podeip-binder'), processMetrics: false });
+    const binder = await startBinderProgram(loaded.config, {
+      logger: options.loggerFor('podeip-binder'),
+      processMetrics: false,
+    });
     closers.push(() => binder.close());
 
     return { sandbox, webhook, binder, binderConfig: loaded.config, files, close: closeAll };
@@ -109,7 +122,13 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
 async function startDemoWebhook(sandbox: Sandbox, scratch: string, logger: Logger): Promise<RunningWebhook> {
   const serviceName = `${WEBHOOK_SERVICE.name}.${WEBHOOK_SERVICE.namespace}.svc`;
   const ca = generateCa({ commonName: 'podeip demo CA', validityDays: 1 });
-  const serving = generateServingCert({ ca, commonName: serviceName, dnsNames: [serviceName], ipAddresses: [], validityDays: 1 });
+  const serving = generateServingCert({
+    ca,
+    commonName: serviceName,
+    dnsNames: [serviceName],
+    ipAddresses: [],
+    validityDays: 1,
+  });
   writeFileSync(join(scratch, 'tls.crt'), serving.certPem);
   writeFileSync(join(scratch, 'tls.key'), serving.keyPem, { mode: 0o600 });
   const loaded = loadConfig({

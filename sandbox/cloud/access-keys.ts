@@ -40,9 +40,20 @@ export class AccessKeyStore {
     return this.keys.get(accessKeyId);
   }
 
-  addStatic(accessKeyId: string, accessKeySecret: string, deniedActions: string[] = [], displayName = 'podeip-sandbox'): StoredAccessKey {
+  addStatic(
+    accessKeyId: string,
+    accessKeySecret: string,
+    deniedActions: string[] = [],
+    displayName = 'podeip-sandbox',
+  ): StoredAccessKey {
     if (this.keys.has(accessKeyId)) throw new Error(`access key ${accessKeyId} exists already`);
-    const key: StoredAccessKey = { accessKeyId, accessKeySecret, deniedActions: new Set(deniedActions), principalType: 'SubUser', displayName };
+    const key: StoredAccessKey = {
+      accessKeyId,
+      accessKeySecret,
+      deniedActions: new Set(deniedActions),
+      principalType: 'SubUser',
+      displayName,
+    };
     this.keys.set(accessKeyId, key);
     return key;
   }
@@ -67,6 +78,8 @@ export function grantOf(key: StoredAccessKey): AccessKeyGrant {
     accessKeyId: key.accessKeyId,
     accessKeySecret: key.accessKeySecret,
     ...(key.securityToken !== undefined ? { securityToken: key.securityToken } : {}),
-    ...(key.expiresAtMs !== undefined ? { expiration: new Date(key.expiresAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
+    ...(key.expiresAtMs !== undefined
+      ? { expiration: new Date(key.expiresAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+      : {}),
   };
 }

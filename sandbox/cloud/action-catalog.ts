@@ -3,9 +3,19 @@
  * product each belongs to and whether it honours ClientToken (reference notes §4).
  */
 import type { ActionHandler } from './action-context.js';
-import { addCommonBandwidthPackageIp, describeCommonBandwidthPackages, removeCommonBandwidthPackageIp } from './bandwidth-package-actions.js';
+import {
+  addCommonBandwidthPackageIp,
+  describeCommonBandwidthPackages,
+  removeCommonBandwidthPackageIp,
+} from './bandwidth-package-actions.js';
 import { describeEipAddresses } from './describe-eips.js';
-import { allocateEipAddress, associateEipAddress, modifyEipAddressAttribute, releaseEipAddress, unassociateEipAddress } from './eip-actions.js';
+import {
+  allocateEipAddress,
+  associateEipAddress,
+  modifyEipAddressAttribute,
+  releaseEipAddress,
+  unassociateEipAddress,
+} from './eip-actions.js';
 import { describeNetworkInterfaces } from './network-interface-actions.js';
 import { listTagResources, tagResources, unTagResources } from './tag-actions.js';
 
@@ -19,7 +29,11 @@ export interface ActionSpec {
 
 export const API_VERSIONS: Readonly<Record<string, Product>> = { '2016-04-28': 'Vpc', '2014-05-26': 'Ecs' };
 
-const vpc = (handler: ActionHandler, acceptsClientToken = false): ActionSpec => ({ product: 'Vpc', handler, acceptsClientToken });
+const vpc = (handler: ActionHandler, acceptsClientToken = false): ActionSpec => ({
+  product: 'Vpc',
+  handler,
+  acceptsClientToken,
+});
 
 const ACTIONS: Readonly<Record<Product, Readonly<Record<string, ActionSpec>>>> = {
   Vpc: {

@@ -38,7 +38,8 @@ export const SIGNATURE_V1_PARAMETERS = new Set([
 ]);
 
 const ALLOWED_SKEW_MS = 15 * 60 * 1000;
-const ACS3_AUTHORIZATION = /^(ACS3-HMAC-SHA256|ACS3-HMAC-SM3) Credential=([^,\s]+),SignedHeaders=([^,\s]+),Signature=([0-9a-f]+)$/;
+const ACS3_AUTHORIZATION =
+  /^(ACS3-HMAC-SHA256|ACS3-HMAC-SM3) Credential=([^,\s]+),SignedHeaders=([^,\s]+),Signature=([0-9a-f]+)$/;
 const HASH_OF_ALGORITHM: Record<string, string> = { 'ACS3-HMAC-SHA256': 'sha256', 'ACS3-HMAC-SM3': 'sm3' };
 
 /** RFC 3986: encodeURIComponent plus the five characters it leaves raw; `~` stays. */
@@ -52,7 +53,9 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 function incomplete(detail: string): CloudApiError {
-  return new CloudApiError('IncompleteSignature', { message: `The request signature does not conform to Aliyun standards: ${detail}` });
+  return new CloudApiError('IncompleteSignature', {
+    message: `The request signature does not conform to Aliyun standards: ${detail}`,
+  });
 }
 
 function sameText(a: string, b: string): boolean {
@@ -74,21 +77,28 @@ export class RequestAuthenticator {
   authenticate(request: SignedRequest): StoredAccessKey {
     const authorization = header(request.headers, 'authorization');
     if (authorization !== undefined) return this.verifyAcs3(request, authorization);
-    if (request.query.some(([name]) => name === 'Signature') || request.form.some(([name]) => name === 'Signature')) return this.verifyV1(request);
+    if (request.query.some(([name]) => name === 'Signature') || request.form.some(([name]) => name === 'Signature'))
+      return this.verifyV1(request);
     throw incomplete('neither an Authorization header (ACS3) nor a Signature parameter (v1) is present.');
   }
 
   private verifyAcs3(request: SignedRequest, authorization: string): StoredAccessKey {
     const match = ACS3_AUTHORIZATION.exec(authorization.trim());
-    if (!match) throw incomplete('the Authorization header is not "ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…".');
+    if (!match)
+      throw incomplete('the Authorization header is not "ACS3-HMAC-SHA256 Credential=…,SignedHeaders=…,Signature=…".');
     const [, algorithm = '', accessKeyId = '', signedHeaderList = '', signature = ''] = match;
     const hashName = HASH_OF_ALGORITHM[algorithm] ?? 'sha256';
     if (!getHashes().includes(hashName)) throw incomplete(`${algorithm} is not available in this sandbox.`);
     const key = this.keys.get(accessKeyId);
-    if (!key) throw new CloudApiError('InvalidAccessKeyId.NotFound', { message: `Specified access key is not found: ${accessKeyId}` });
+    if (!key)
+      throw new CloudApiError('InvalidAccessKeyId.NotFound', {
+        message: `Specified access key is not found: ${accessKeyId}`,
+      });
 
     const signedHeaders = signedHeaderList.split(';');
-    const mustSign = Object.keys(request.headers).filter((name) => name === 'host' || name === 'content-type' || name.startsWith('x-acs-'));
+    const mustSign = Object.keys(request.headers).filter(
+      (name) => name === 'host' || name === 'content-type' || name.startsWith('x-acs-'),
+    );
     const unsigned = mustSign.filter((name) => !signedHeaders.includes(name));
     if (unsigned.length > 0) throw incomplete(`these headers must be signed: ${unsigned.join(', ')}.`);
     for (const required of ['host', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256']) {
@@ -97,22 +107,38 @@ export class RequestAuthenticator {
 
     const payloadHash = createHash(hashName).update(request.body).digest('hex');
     if (payloadHash !== header(request.headers, 'x-acs-content-sha256')) {
-      throw new CloudApiError('SignatureDoesNotMatch', { message: 'Specified signature is not matched with our calculation: x-acs-content-sha256 is not the hash of the body.' });
+      throw new CloudApiError('SignatureDoesNotMatch', {
+        message:
+          'Specified signature is not matched with our calculation: x-acs-content-sha256 is not the hash of the body.',
+      });
     }
     const lastValue = new Map(request.query);
     const canonicalQuery = [...lastValue.keys()]
       .sort()
       .map((name) => `${percentEncode(name)}=${percentEncode(lastValue.get(name) ?? '')}`)
       .join('&');
-    const canonicalHeaders = signedHeaders.map((name) => `${name}:${(header(request.headers, name) ?? '').trim()}\n`).join('');
+    const canonicalHeaders = signedHeaders
+      .map((name) => `${name}:${(header(request.headers, name) ?? '').trim()}\n`)
+      .join('');
     const canonicalUri = request.pathname === '' ? '/' : request.pathname;
-    const canonicalRequest = [request.method, canonicalUri, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
+    const canonicalRequest = [
+      request.method,
+      canonicalUri,
+      canonicalQuery,
+      canonicalHeaders,
+      signedHeaderList,
+      payloadHash,
+    ].join('\n');
     const stringToSign = `${algorithm}\n${createHash(hashName).update(canonicalRequest).digest('hex')}`;
     const expected = createHmac(hashName, key.accessKeySecret).update(stringToSign).digest('hex');
     if (!sameText(expected, signature)) throw new CloudApiError('SignatureDoesNotMatch');
 
     this.checkSecurityToken(key, header(request.headers, 'x-acs-security-token'));
-    this.checkFreshness(key.accessKeyId, header(request.headers, 'x-acs-date') ?? '', header(request.headers, 'x-acs-signature-nonce') ?? '');
+    this.checkFreshness(
+      key.accessKeyId,
+      header(request.headers, 'x-acs-date') ?? '',
+      header(request.headers, 'x-acs-signature-nonce') ?? '',
+    );
     return key;
   }
 
@@ -124,9 +150,13 @@ export class RequestAuthenticator {
       return found;
     };
     const accessKeyId = value('AccessKeyId');
-    if (value('SignatureMethod') !== 'HMAC-SHA1' || value('SignatureVersion') !== '1.0') throw incomplete('v1 signatures must be HMAC-SHA1, version 1.0.');
+    if (value('SignatureMethod') !== 'HMAC-SHA1' || value('SignatureVersion') !== '1.0')
+      throw incomplete('v1 signatures must be HMAC-SHA1, version 1.0.');
     const key = this.keys.get(accessKeyId);
-    if (!key) throw new CloudApiError('InvalidAccessKeyId.NotFound', { message: `Specified access key is not found: ${accessKeyId}` });
+    if (!key)
+      throw new CloudApiError('InvalidAccessKeyId.NotFound', {
+        message: `Specified access key is not found: ${accessKeyId}`,
+      });
     const canonical = [...params.keys()]
       .filter((name) => name !== 'Signature')
       .sort()
@@ -145,7 +175,8 @@ export class RequestAuthenticator {
     if (key.securityToken === undefined || sent === undefined || !sameText(key.securityToken, sent)) {
       throw new CloudApiError('InvalidSecurityToken.MismatchWithAccessKey');
     }
-    if (key.expiresAtMs !== undefined && this.now() >= key.expiresAtMs) throw new CloudApiError('InvalidSecurityToken.Expired');
+    if (key.expiresAtMs !== undefined && this.now() >= key.expiresAtMs)
+      throw new CloudApiError('InvalidSecurityToken.Expired');
   }
 
   private checkFreshness(accessKeyId: string, date: string, nonce: string): void {
@@ -153,14 +184,19 @@ export class RequestAuthenticator {
     if (Number.isNaN(signedAt)) throw incomplete(`the request date ${date} is not yyyy-MM-ddTHH:mm:ssZ.`);
     const now = this.now();
     if (Math.abs(now - signedAt) > ALLOWED_SKEW_MS) {
-      throw new CloudApiError('InvalidTimeStamp.Expired', { message: `Specified time stamp or date value is expired: ${date} is more than 15 minutes from the server time.` });
+      throw new CloudApiError('InvalidTimeStamp.Expired', {
+        message: `Specified time stamp or date value is expired: ${date} is more than 15 minutes from the server time.`,
+      });
     }
     for (const [seen, forgetAt] of this.nonces) {
       if (forgetAt > now) break;
       this.nonces.delete(seen);
     }
     const key = `${accessKeyId}\n${nonce}`;
-    if (this.nonces.has(key)) throw new CloudApiError('SignatureNonceUsed', { message: `Specified signature nonce was used already: ${nonce}` });
+    if (this.nonces.has(key))
+      throw new CloudApiError('SignatureNonceUsed', {
+        message: `Specified signature nonce was used already: ${nonce}`,
+      });
     // Forget a nonce only once its date is outside the window for good.
     this.nonces.set(key, Math.max(now, signedAt) + ALLOWED_SKEW_MS * 2);
   }

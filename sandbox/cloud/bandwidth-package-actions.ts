@@ -10,7 +10,11 @@ import type { CloudWorld, StoredPackage } from './world.js';
 
 function findPackage(world: CloudWorld, bandwidthPackageId: string): StoredPackage {
   const found = world.packages.get(bandwidthPackageId);
-  if (!found) throw apiError('InvalidBandwidthPackageId.NotFound', `The specified bandwidthPackageId does not exist in our records: ${bandwidthPackageId}`);
+  if (!found)
+    throw apiError(
+      'InvalidBandwidthPackageId.NotFound',
+      `The specified bandwidthPackageId does not exist in our records: ${bandwidthPackageId}`,
+    );
   return found;
 }
 
@@ -19,12 +23,27 @@ export const addCommonBandwidthPackageIp: ActionHandler = ({ params, world, life
   const eip = world.findEip(params.required('IpInstanceId'));
   params.oneOf('IpType', ['EIP'], 'EIP');
   if (params.boolean('DryRun')) throw new CloudApiError('DryRunOperation');
-  if (eip.instanceChargeType === 'PrePaid') throw apiError('OperationUnsupported.PrepaidEip', `Only pay-as-you-go EIPs can be added to a bandwidth package; ${eip.allocationId} is PrePaid.`);
+  if (eip.instanceChargeType === 'PrePaid')
+    throw apiError(
+      'OperationUnsupported.PrepaidEip',
+      `Only pay-as-you-go EIPs can be added to a bandwidth package; ${eip.allocationId} is PrePaid.`,
+    );
   if (eip.bandwidthPackageId !== '') {
-    throw apiError('OperationUnsupported.IpAlreadyInCbwp', `${eip.allocationId} is already in ${eip.bandwidthPackageId}.`);
+    throw apiError(
+      'OperationUnsupported.IpAlreadyInCbwp',
+      `${eip.allocationId} is already in ${eip.bandwidthPackageId}.`,
+    );
   }
-  if (isTransitional(eip)) throw apiError('TaskConflict', `The eip operate too frequent, please try again later: ${eip.allocationId} is ${eip.status}.`);
-  if (eip.isp !== bandwidthPackage.isp) throw invalidParameter('IpInstanceId', `${eip.allocationId} is on line ${eip.isp}, the package on ${bandwidthPackage.isp}`);
+  if (isTransitional(eip))
+    throw apiError(
+      'TaskConflict',
+      `The eip operate too frequent, please try again later: ${eip.allocationId} is ${eip.status}.`,
+    );
+  if (eip.isp !== bandwidthPackage.isp)
+    throw invalidParameter(
+      'IpInstanceId',
+      `${eip.allocationId} is on line ${eip.isp}, the package on ${bandwidthPackage.isp}`,
+    );
   lifecycle.addToPackage(bandwidthPackage, eip);
   return {};
 };
@@ -35,11 +54,22 @@ export const removeCommonBandwidthPackageIp: ActionHandler = ({ params, world, l
   if (params.boolean('DryRun')) throw new CloudApiError('DryRunOperation');
   const member = bandwidthPackage.ips.find((ip) => ip.allocationId === eip.allocationId);
   // Terway and Terraform treat this code as "already removed".
-  if (!member) throw apiError('OperationUnsupported.IpNotInCbwp', `The specified eip not exist in the commonBandwidthPackage: ${eip.allocationId} is not in ${bandwidthPackage.bandwidthPackageId}.`);
+  if (!member)
+    throw apiError(
+      'OperationUnsupported.IpNotInCbwp',
+      `The specified eip not exist in the commonBandwidthPackage: ${eip.allocationId} is not in ${bandwidthPackage.bandwidthPackageId}.`,
+    );
   if (member.status !== 'BINDED') {
-    throw apiError('BandwidthPackageOperation.conflict', `${eip.allocationId} is ${member.status} in ${bandwidthPackage.bandwidthPackageId}; try again when that has finished.`);
+    throw apiError(
+      'BandwidthPackageOperation.conflict',
+      `${eip.allocationId} is ${member.status} in ${bandwidthPackage.bandwidthPackageId}; try again when that has finished.`,
+    );
   }
-  if (isTransitional(eip)) throw apiError('TaskConflict', `The eip operate too frequent, please try again later: ${eip.allocationId} is ${eip.status}.`);
+  if (isTransitional(eip))
+    throw apiError(
+      'TaskConflict',
+      `The eip operate too frequent, please try again later: ${eip.allocationId} is ${eip.status}.`,
+    );
   lifecycle.removeFromPackage(bandwidthPackage, eip);
   return {};
 };
@@ -87,7 +117,11 @@ export const describeCommonBandwidthPackages: ActionHandler = ({ params, world }
         HasReservationData: 'false',
         Zone: '',
         PublicIpAddresses: {
-          PublicIpAddresse: item.ips.map((ip) => ({ AllocationId: ip.allocationId, IpAddress: ip.ipAddress, BandwidthPackageIpRelationStatus: ip.status })),
+          PublicIpAddresse: item.ips.map((ip) => ({
+            AllocationId: ip.allocationId,
+            IpAddress: ip.ipAddress,
+            BandwidthPackageIpRelationStatus: ip.status,
+          })),
         },
         SecurityProtectionTypes: { SecurityProtectionType: [] },
         Tags: { Tag: [] },

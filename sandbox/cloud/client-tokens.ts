@@ -9,7 +9,8 @@ import { CloudApiError } from './errors.js';
 
 const MAX_TOKEN_LENGTH = 64;
 
-type TokenEntry = { fingerprint: string; state: 'processing' } | { fingerprint: string; state: 'done'; body: Record<string, unknown> };
+type TokenEntry =
+  { fingerprint: string; state: 'processing' } | { fingerprint: string; state: 'done'; body: Record<string, unknown> };
 
 export type TokenClaim = { kind: 'fresh'; key: string } | { kind: 'replay'; body: Record<string, unknown> };
 
@@ -19,7 +20,9 @@ export class ClientTokenTable {
   /** Validates the token and claims it, or says what to answer instead. */
   claim(accountId: string, action: string, token: string, parameters: Readonly<Record<string, string>>): TokenClaim {
     if (token.length > MAX_TOKEN_LENGTH || !/^[\x20-\x7e]+$/.test(token)) {
-      throw new CloudApiError('InvalidParameter', { message: `Specified value of "ClientToken" is not valid: at most ${MAX_TOKEN_LENGTH} printable ASCII characters.` });
+      throw new CloudApiError('InvalidParameter', {
+        message: `Specified value of "ClientToken" is not valid: at most ${MAX_TOKEN_LENGTH} printable ASCII characters.`,
+      });
     }
     const key = `${accountId}\n${action}\n${token}`;
     const fingerprint = fingerprintOf(parameters);
@@ -29,9 +32,12 @@ export class ClientTokenTable {
       return { kind: 'fresh', key };
     }
     if (entry.fingerprint !== fingerprint) {
-      throw new CloudApiError('IdempotentParameterMismatch', { message: `Request uses a client token in a previous request but is not identical to that request: ${token}.` });
+      throw new CloudApiError('IdempotentParameterMismatch', {
+        message: `Request uses a client token in a previous request but is not identical to that request: ${token}.`,
+      });
     }
-    if (entry.state === 'processing') throw new CloudApiError('LastTokenProcessing', { message: `The last token request is processing: ${token}.` });
+    if (entry.state === 'processing')
+      throw new CloudApiError('LastTokenProcessing', { message: `The last token request is processing: ${token}.` });
     return { kind: 'replay', body: structuredClone(entry.body) };
   }
 

@@ -36,7 +36,8 @@ export function createControls(deps: ControlDependencies): CloudSandboxControls 
   const unbindEipsOn = (target: StoredEni, ips: string[]): void => {
     for (const eip of world.eips.values()) {
       const onEni = eip.instanceId === target.networkInterfaceId;
-      const onInstance = target.type === 'Primary' && eip.instanceType === 'EcsInstance' && eip.instanceId === target.instanceId;
+      const onInstance =
+        target.type === 'Primary' && eip.instanceType === 'EcsInstance' && eip.instanceId === target.instanceId;
       if ((onEni || onInstance) && ips.includes(eip.privateIpAddress)) lifecycle.unbindNow(eip);
     }
   };
@@ -48,10 +49,14 @@ export function createControls(deps: ControlDependencies): CloudSandboxControls 
     vpcId: world.vpcId,
 
     createNetworkInterface(input) {
-      if (input.type === 'Primary' && input.instanceId === '') throw new Error('a Primary ENI belongs to an instance: give its instanceId');
-      if (input.type === 'Primary' && world.primaryEniOfInstance(input.instanceId)) throw new Error(`instance ${input.instanceId} has a primary ENI already`);
+      if (input.type === 'Primary' && input.instanceId === '')
+        throw new Error('a Primary ENI belongs to an instance: give its instanceId');
+      if (input.type === 'Primary' && world.primaryEniOfInstance(input.instanceId))
+        throw new Error(`instance ${input.instanceId} has a primary ENI already`);
       const vSwitch = world.vSwitch(input.vSwitchId);
-      const siblings = [...world.enis.values()].filter((other) => other.instanceId !== '' && other.instanceId === input.instanceId);
+      const siblings = [...world.enis.values()].filter(
+        (other) => other.instanceId !== '' && other.instanceId === input.instanceId,
+      );
       const primaryIpAddress = world.takePrivateAddress(vSwitch.id);
       const created: StoredEni = {
         networkInterfaceId: world.newId('eni'),
@@ -89,14 +94,18 @@ export function createControls(deps: ControlDependencies): CloudSandboxControls 
     unassignPrivateIpAddress(networkInterfaceId, ip) {
       const target = eni(networkInterfaceId);
       if (!target.privateIpAddresses.includes(ip)) throw new Error(`${ip} is not an IP of ${networkInterfaceId}`);
-      if (ip === target.primaryIpAddress) throw new Error(`${ip} is the primary IP of ${networkInterfaceId}; delete the ENI instead`);
+      if (ip === target.primaryIpAddress)
+        throw new Error(`${ip} is the primary IP of ${networkInterfaceId}; delete the ENI instead`);
       unbindEipsOn(target, [ip]);
       target.privateIpAddresses = target.privateIpAddresses.filter((other) => other !== ip);
       world.releasePrivateAddress(target.vSwitchId, ip);
     },
 
     createEip(input = {}) {
-      if (input.allocationId !== undefined && (!/^eip-[a-z0-9]+$/.test(input.allocationId) || world.eips.has(input.allocationId))) {
+      if (
+        input.allocationId !== undefined &&
+        (!/^eip-[a-z0-9]+$/.test(input.allocationId) || world.eips.has(input.allocationId))
+      ) {
         throw new Error(`createEip: ${input.allocationId} is not a free eip-… id`);
       }
       return world.eipRecord(world.addEip(input));
@@ -143,20 +152,29 @@ export function createControls(deps: ControlDependencies): CloudSandboxControls 
 
     setTransitionDelays(delays) {
       for (const [name, value] of Object.entries(delays)) {
-        if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw new Error(`setTransitionDelays: ${name} must be >= 0, got ${value}`);
+        if (value !== undefined && !(Number.isFinite(value) && value >= 0))
+          throw new Error(`setTransitionDelays: ${name} must be >= 0, got ${value}`);
       }
       Object.assign(deps.delays, Object.fromEntries(Object.entries(delays).filter(([, value]) => value !== undefined)));
     },
 
     setEipQuota(quota) {
-      if (!(Number.isInteger(quota) && quota >= 0)) throw new Error(`setEipQuota: quota must be a whole number >= 0, got ${quota}`);
+      if (!(Number.isInteger(quota) && quota >= 0))
+        throw new Error(`setEipQuota: quota must be a whole number >= 0, got ${quota}`);
       world.eipQuota = quota;
     },
 
     addAccessKey(input = {}) {
       const denied = input.deniedActions ?? [];
       if (input.sts) return grantOf(keys.issueSts(input.ttlSeconds ?? 3600, denied));
-      return grantOf(keys.addStatic(newKeyId(keys), newAccessKeySecret(), denied, `podeip-sandbox-user-${denied.length > 0 ? 'restricted' : 'full'}`));
+      return grantOf(
+        keys.addStatic(
+          newKeyId(keys),
+          newAccessKeySecret(),
+          denied,
+          `podeip-sandbox-user-${denied.length > 0 ? 'restricted' : 'full'}`,
+        ),
+      );
     },
   };
 }

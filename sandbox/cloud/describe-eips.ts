@@ -17,7 +17,8 @@ function eipToWire(eip: StoredEip, world: CloudWorld): Record<string, unknown> {
   const bound = eip.instanceId !== '';
   const eni = eip.instanceType === 'NetworkInterface' ? world.enis.get(eip.instanceId) : undefined;
   // Terway observed that an EIP bound to an ENI's primary address reports no PrivateIpAddress.
-  const onPrimaryAddress = eip.instanceType === 'EcsInstance' || (eni !== undefined && eni.primaryIpAddress === eip.privateIpAddress);
+  const onPrimaryAddress =
+    eip.instanceType === 'EcsInstance' || (eni !== undefined && eni.primaryIpAddress === eip.privateIpAddress);
   return {
     AllocationId: eip.allocationId,
     IpAddress: eip.ipAddress,
@@ -62,7 +63,10 @@ function eipToWire(eip: StoredEip, world: CloudWorld): Record<string, unknown> {
 function parseFilterTime(value: string): number {
   const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?Z$/.exec(value);
   const parsed = match ? Date.parse(`${match[1]}${match[2] ?? ':00'}Z`) : Number.NaN;
-  if (Number.isNaN(parsed)) throw new CloudApiError('InvalidParameter', { message: `Specified value of "Filter.N.Value" is not valid: ${value} (expected YYYY-MM-DDThh:mmZ).` });
+  if (Number.isNaN(parsed))
+    throw new CloudApiError('InvalidParameter', {
+      message: `Specified value of "Filter.N.Value" is not valid: ${value} (expected YYYY-MM-DDThh:mmZ).`,
+    });
   return parsed;
 }
 
@@ -73,30 +77,49 @@ export const describeEipAddresses: ActionHandler = ({ params, world }) => {
   const associatedType =
     params.optional('AssociatedInstanceType') === undefined
       ? undefined
-      : params.oneOf('AssociatedInstanceType', ASSOCIATED_INSTANCE_TYPES, 'EcsInstance', 'InvalidIAssociatedInstanceType.ValueNotSupported');
+      : params.oneOf(
+          'AssociatedInstanceType',
+          ASSOCIATED_INSTANCE_TYPES,
+          'EcsInstance',
+          'InvalidIAssociatedInstanceType.ValueNotSupported',
+        );
   const associatedId = params.optional('AssociatedInstanceId');
-  const chargeType = params.optional('ChargeType') === undefined ? undefined : params.oneOf('ChargeType', ['PostPaid', 'PrePaid'], 'PostPaid', 'InvalidChargeType.ValueNotSupported');
+  const chargeType =
+    params.optional('ChargeType') === undefined
+      ? undefined
+      : params.oneOf('ChargeType', ['PostPaid', 'PrePaid'], 'PostPaid', 'InvalidChargeType.ValueNotSupported');
   const isp = params.optional('ISP') === undefined ? undefined : params.oneOf('ISP', ISPS, 'BGP');
   const lockReason = params.optional('LockReason');
   if (lockReason !== undefined && lockReason !== 'financial' && lockReason !== 'security') {
-    throw apiError('InvalidLockReason.NotFound', `Specified value of LockReason is not found: ${lockReason} (financial or security).`);
+    throw apiError(
+      'InvalidLockReason.NotFound',
+      `Specified value of LockReason is not found: ${lockReason} (financial or security).`,
+    );
   }
   const name = params.optional('EipName');
   const resourceGroupId = params.optional('ResourceGroupId');
   const poolId = params.optional('PublicIpAddressPoolId');
   const segmentId = params.optional('SegmentInstanceId');
   const tags = params.tags();
-  if (tags.length > 20) throw apiError('SizeLimitExceeded.TagNum', `The maximum number of tags is exceeded: ${tags.length} given, at most 20.`);
+  if (tags.length > 20)
+    throw apiError(
+      'SizeLimitExceeded.TagNum',
+      `The maximum number of tags is exceeded: ${tags.length} given, at most 20.`,
+    );
   let createdFrom = Number.NEGATIVE_INFINITY;
   let createdTo = Number.POSITIVE_INFINITY;
   for (const filter of params.tags('Filter')) {
     if (filter.key === 'CreationStartTime') createdFrom = parseFilterTime(filter.value ?? '');
     else if (filter.key === 'CreationEndTime') createdTo = parseFilterTime(filter.value ?? '');
-    else throw new CloudApiError('InvalidParameter', { message: `Specified value of "Filter.N.Key" is not valid: ${filter.key} (CreationStartTime or CreationEndTime).` });
+    else
+      throw new CloudApiError('InvalidParameter', {
+        message: `Specified value of "Filter.N.Key" is not valid: ${filter.key} (CreationStartTime or CreationEndTime).`,
+      });
   }
   const pageNumber = params.integer('PageNumber', { min: 1, max: 1_000_000 }, 1);
   const pageSize = params.integer('PageSize', { min: 1, max: 100 }, 10);
-  for (const accepted of ['DryRun', 'IncludeReservationData', 'SecurityProtectionEnabled', 'ServiceManaged']) params.boolean(accepted);
+  for (const accepted of ['DryRun', 'IncludeReservationData', 'SecurityProtectionEnabled', 'ServiceManaged'])
+    params.boolean(accepted);
   if (params.boolean('DryRun')) throw new CloudApiError('DryRunOperation');
 
   const matches = [...world.eips.values()]

@@ -20,8 +20,14 @@ const CATALOG: Readonly<Record<string, CatalogEntry>> = {
   'InvalidTimeStamp.Expired': { status: 400, message: 'Specified time stamp or date value is expired.' },
   'InvalidAccessKeyId.NotFound': { status: 404, message: 'Specified access key is not found.' },
   'InvalidSecurityToken.Expired': { status: 400, message: 'Specified SecurityToken is expired.' },
-  'InvalidSecurityToken.MismatchWithAccessKey': { status: 400, message: 'Specified SecurityToken mismatch with the AccessKey.' },
-  'Forbidden.RAM': { status: 403, message: "User not authorized to operate on the specified resource, or this API doesn't support RAM." },
+  'InvalidSecurityToken.MismatchWithAccessKey': {
+    status: 400,
+    message: 'Specified SecurityToken mismatch with the AccessKey.',
+  },
+  'Forbidden.RAM': {
+    status: 403,
+    message: "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+  },
   'InvalidRegionId.NotFound': { status: 404, message: 'The specified RegionId does not exist in our records.' },
   'Throttling.User': { status: 400, message: 'Request was denied due to user flow control.' },
   Throttling: { status: 400, message: 'Request was denied due to request throttling.' },
@@ -29,7 +35,10 @@ const CATALOG: Readonly<Record<string, CatalogEntry>> = {
   InternalError: { status: 500, message: 'The request processing has failed due to some unknown error.' },
   ServiceUnavailable: { status: 503, message: 'The request has failed due to a temporary failure of the server.' },
   SystemBusy: { status: 500, message: 'System is busy, please try again later.' },
-  IdempotentParameterMismatch: { status: 400, message: 'Request uses a client token in a previous request but is not identical to that request.' },
+  IdempotentParameterMismatch: {
+    status: 400,
+    message: 'Request uses a client token in a previous request but is not identical to that request.',
+  },
   LastTokenProcessing: { status: 403, message: 'The last token request is processing.' },
   DryRunOperation: { status: 400, message: 'Request validation has been passed with DryRun flag set.' },
   InvalidParameter: { status: 400, message: 'The specified parameter is not valid.' },
@@ -41,13 +50,22 @@ const CATALOG: Readonly<Record<string, CatalogEntry>> = {
   'QuotaExceeded.Eip': { status: 400, message: 'Elastic IP address quota exceeded' },
   ReserveIpFail: { status: 400, message: 'Reserve eip failed.' },
   InvalidResourceGroupId: { status: 400, message: 'The specified ResourceGroupId is invalid.' },
-  'Forbidden.ChargeTypeIsPrepaid': { status: 400, message: 'The operation is not allowed because the charge type of the EIP is PrePaid.' },
+  'Forbidden.ChargeTypeIsPrepaid': {
+    status: 400,
+    message: 'The operation is not allowed because the charge type of the EIP is PrePaid.',
+  },
   'InvalidAssociation.Duplicated': { status: 400, message: 'Specified instance already is associated.' },
   'InvalidInstanceId.NotFound': { status: 400, message: 'Specified instance does not exist.' },
-  'InvalidInstanceType.ValueNotSupported': { status: 400, message: 'The specified value of InstanceType is not supported.' },
+  'InvalidInstanceType.ValueNotSupported': {
+    status: 400,
+    message: 'The specified value of InstanceType is not supported.',
+  },
   OperationDenied: { status: 400, message: 'The operation is denied for the specified instance.' },
   InvalidBindingStatus: { status: 400, message: 'The eip binding status invalid.' },
-  'InvalidIAssociatedInstanceType.ValueNotSupported': { status: 400, message: 'Specified value of AssociatedInstanceType is not supported.' },
+  'InvalidIAssociatedInstanceType.ValueNotSupported': {
+    status: 400,
+    message: 'Specified value of AssociatedInstanceType is not supported.',
+  },
   'InvalidChargeType.ValueNotSupported': { status: 400, message: 'Specified value of ChargeType is not supported.' },
   'InvalidLockReason.NotFound': { status: 404, message: 'Specified value of LockReason is not found.' },
   // Tags (VPC tag operations).
@@ -59,14 +77,35 @@ const CATALOG: Readonly<Record<string, CatalogEntry>> = {
   'InvalidInstanceIds.NotFound': { status: 400, message: 'The instanceIds are not found' },
   'InvalidResourceType.NotFound': { status: 400, message: 'The instance type is not found' },
   'Forbidden.TagKey.Duplicated': { status: 400, message: 'The specified tag key already exists.' },
-  'BothEmpty.TagsAndResources': { status: 403, message: 'The specified Tags and ResourcesIds are not allow to both empty.' },
+  'BothEmpty.TagsAndResources': {
+    status: 403,
+    message: 'The specified Tags and ResourcesIds are not allow to both empty.',
+  },
   // Internet Shared Bandwidth.
-  'InvalidBandwidthPackageId.NotFound': { status: 404, message: 'The specified bandwidthPackageId does not exist in our records.' },
-  'OperationUnsupported.IpNotInCbwp': { status: 400, message: 'The specified eip not exist in the commonBandwidthPackage.' },
-  'BandwidthPackageOperation.conflict': { status: 400, message: 'Operation conflict on the bandwidth package, please try again later.' },
-  'OperationUnsupported.IpAlreadyInCbwp': { status: 400, message: 'The specified eip is already in a commonBandwidthPackage.' },
-  'OperationFailed.EipInCbwp': { status: 400, message: 'The EIP is in a bandwidth package; remove it from the package first.' },
-  'OperationUnsupported.PrepaidEip': { status: 400, message: 'Only pay-as-you-go EIPs can be added to a bandwidth package.' },
+  'InvalidBandwidthPackageId.NotFound': {
+    status: 404,
+    message: 'The specified bandwidthPackageId does not exist in our records.',
+  },
+  'OperationUnsupported.IpNotInCbwp': {
+    status: 400,
+    message: 'The specified eip not exist in the commonBandwidthPackage.',
+  },
+  'BandwidthPackageOperation.conflict': {
+    status: 400,
+    message: 'Operation conflict on the bandwidth package, please try again later.',
+  },
+  'OperationUnsupported.IpAlreadyInCbwp': {
+    status: 400,
+    message: 'The specified eip is already in a commonBandwidthPackage.',
+  },
+  'OperationFailed.EipInCbwp': {
+    status: 400,
+    message: 'The EIP is in a bandwidth package; remove it from the package first.',
+  },
+  'OperationUnsupported.PrepaidEip': {
+    status: 400,
+    message: 'Only pay-as-you-go EIPs can be added to a bandwidth package.',
+  },
   // ECS.
   'InvalidNextToken.Malformed': { status: 400, message: 'The specified NextToken is not valid.' },
 };
@@ -79,7 +118,15 @@ export class CloudApiError extends Error {
   /** Response headers (x-acs-retry-after). */
   readonly headers: Record<string, string>;
 
-  constructor(code: string, options: { message?: string; status?: number; extraBody?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: string,
+    options: {
+      message?: string;
+      status?: number;
+      extraBody?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
+  ) {
     const entry = CATALOG[code];
     super(options.message ?? entry?.message ?? code);
     this.name = 'CloudApiError';
@@ -98,7 +145,10 @@ function defaultStatusFor(code: string): number {
 }
 
 export function apiError(code: string, message?: string, status?: number): CloudApiError {
-  return new CloudApiError(code, { ...(message !== undefined ? { message } : {}), ...(status !== undefined ? { status } : {}) });
+  return new CloudApiError(code, {
+    ...(message !== undefined ? { message } : {}),
+    ...(status !== undefined ? { status } : {}),
+  });
 }
 
 /** `Missing{Name}`: `{Name} is mandatory for this action.` */
@@ -113,7 +163,12 @@ export function invalidParameter(name: string, detail: string): CloudApiError {
   return new CloudApiError('InvalidParameter', { message: `Specified value of "${name}" is not valid: ${detail}` });
 }
 
-export function errorBody(error: CloudApiError, requestId: string, hostId: string, product: string): Record<string, unknown> {
+export function errorBody(
+  error: CloudApiError,
+  requestId: string,
+  hostId: string,
+  product: string,
+): Record<string, unknown> {
   return {
     RequestId: requestId,
     HostId: hostId,

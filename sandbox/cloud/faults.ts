@@ -21,10 +21,13 @@ export class FaultInjector {
       ['failureRate', faults.failureRate],
       ['failedTransitionRate', faults.failedTransitionRate],
     ] as const) {
-      if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new Error(`setFaults: ${name} must be within 0–1, got ${rate}`);
+      if (rate !== undefined && !(rate >= 0 && rate <= 1))
+        throw new Error(`setFaults: ${name} must be within 0–1, got ${rate}`);
     }
-    if (faults.latencyMs !== undefined && !(faults.latencyMs >= 0)) throw new Error(`setFaults: latencyMs must be >= 0, got ${faults.latencyMs}`);
-    if (faults.codes !== undefined && faults.codes.length === 0) throw new Error('setFaults: codes, when given, must name at least one code');
+    if (faults.latencyMs !== undefined && !(faults.latencyMs >= 0))
+      throw new Error(`setFaults: latencyMs must be >= 0, got ${faults.latencyMs}`);
+    if (faults.codes !== undefined && faults.codes.length === 0)
+      throw new Error('setFaults: codes, when given, must name at least one code');
     this.faults = structuredClone(faults);
   }
 

@@ -62,23 +62,41 @@ export class ApiGateway {
       answer = await this.run(request, requestId, action, version, latency);
     } catch (error) {
       const apiError = error instanceof CloudApiError ? error : this.unexpected(error, action);
-      answer = { status: apiError.status, headers: apiError.headers, body: errorBody(apiError, requestId, hostId, product) };
+      answer = {
+        status: apiError.status,
+        headers: apiError.headers,
+        body: errorBody(apiError, requestId, hostId, product),
+      };
     }
     await latency();
     this.count(action, answer);
     answer.headers = { ...answer.headers, 'x-acs-request-id': String(answer.body.RequestId ?? requestId) };
-    this.deps.logger?.debug({ action, requestId, status: answer.status, code: answer.body.Code ?? answer.transportFault }, 'sandbox cloud call');
+    this.deps.logger?.debug(
+      { action, requestId, status: answer.status, code: answer.body.Code ?? answer.transportFault },
+      'sandbox cloud call',
+    );
     return answer;
   }
 
   /** `latency` is awaited where the call has taken effect but its ClientToken still counts as processing. */
-  private async run(request: SignedRequest, requestId: string, action: string, version: string, latency: () => Promise<void>): Promise<GatewayAnswer> {
+  private async run(
+    request: SignedRequest,
+    requestId: string,
+    action: string,
+    version: string,
+    latency: () => Promise<void>,
+  ): Promise<GatewayAnswer> {
     const { world, authenticator, limiter, faults, tokens } = this.deps;
     const product = API_VERSIONS[version];
-    if (product === undefined) throw new CloudApiError('InvalidVersion', { message: `Specified parameter Version is not valid: "${version}" (2016-04-28 for VPC, 2014-05-26 for ECS).` });
+    if (product === undefined)
+      throw new CloudApiError('InvalidVersion', {
+        message: `Specified parameter Version is not valid: "${version}" (2016-04-28 for VPC, 2014-05-26 for ECS).`,
+      });
     const spec = findAction(product, action);
     if (spec === undefined) {
-      throw new CloudApiError('InvalidApi.NotFound', { message: `Specified api is not found, please check your url and method: ${action} is not a ${product} ${version} action served here.` });
+      throw new CloudApiError('InvalidApi.NotFound', {
+        message: `Specified api is not found, please check your url and method: ${action} is not a ${product} ${version} action served here.`,
+      });
     }
     const caller = authenticator.authenticate(request);
     if (caller.deniedActions.has(action)) throw forbidden(caller, spec, action, world.accountId);
@@ -87,12 +105,15 @@ export class ApiGateway {
     const regionId = params.optional('RegionId');
     if (regionId === undefined) throw missingParameter('RegionId');
     if (regionId !== world.regionId) {
-      throw new CloudApiError('InvalidRegionId.NotFound', { message: `The specified RegionId does not exist in our records: ${regionId} (this sandbox serves ${world.regionId}).` });
+      throw new CloudApiError('InvalidRegionId.NotFound', {
+        message: `The specified RegionId does not exist in our records: ${regionId} (this sandbox serves ${world.regionId}).`,
+      });
     }
     limiter.take({ accountId: world.accountId, regionId, action });
 
     const injected = faults.drawFailure(action);
-    if (injected !== undefined && !faults.failAfterEffect) return injectedAnswer(injected, requestId, product, world.regionId);
+    if (injected !== undefined && !faults.failAfterEffect)
+      return injectedAnswer(injected, requestId, product, world.regionId);
 
     const token = spec.acceptsClientToken ? params.optional('ClientToken') : undefined;
     const claim = token === undefined ? undefined : tokens.claim(world.accountId, action, token, params.all());
@@ -146,7 +167,8 @@ function parameter(request: SignedRequest, name: string): string | undefined {
 /** Query and form parameters, minus those that belong to the v1 signature. */
 function actionParameters(request: SignedRequest): Record<string, string> {
   const params: Record<string, string> = {};
-  for (const [name, value] of [...request.query, ...request.form]) if (!SIGNATURE_V1_PARAMETERS.has(name)) params[name] = value;
+  for (const [name, value] of [...request.query, ...request.form])
+    if (!SIGNATURE_V1_PARAMETERS.has(name)) params[name] = value;
   return params;
 }
 
@@ -167,7 +189,9 @@ function forbidden(caller: StoredAccessKey, spec: ActionSpec, action: string, ac
     AuthPrincipalDisplayName: caller.displayName,
     PolicyType: 'AccountLevelIdentityBasedPolicy',
     NoPermissionType: 'ImplicitDeny',
-    EncodedDiagnosticMessage: Buffer.from(JSON.stringify({ AuthAction: authAction, AuthPrincipalDisplayName: caller.displayName })).toString('base64'),
+    EncodedDiagnosticMessage: Buffer.from(
+      JSON.stringify({ AuthAction: authAction, AuthPrincipalDisplayName: caller.displayName }),
+    ).toString('base64'),
   };
   return new CloudApiError('Forbidden.RAM', {
     message: `User not authorized to operate on the specified resource, or this API doesn't support RAM: ${caller.displayName} may not ${authAction}.`,

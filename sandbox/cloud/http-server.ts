@@ -21,7 +21,13 @@ export function createSandboxServer(routes: SandboxRoutes, onError: (error: unkn
   return createServer((request, response) => {
     serve(routes, request, response).catch((error: unknown) => {
       onError(error);
-      if (!response.headersSent) sendJson(response, 500, {}, { RequestId: randomUUID().toUpperCase(), Code: 'InternalError', Message: 'the sandbox failed to answer' });
+      if (!response.headersSent)
+        sendJson(
+          response,
+          500,
+          {},
+          { RequestId: randomUUID().toUpperCase(), Code: 'InternalError', Message: 'the sandbox failed to answer' },
+        );
       else response.destroy();
     });
   });
@@ -35,13 +41,22 @@ async function serve(routes: SandboxRoutes, request: IncomingMessage, response: 
     return;
   }
   if (url.pathname.startsWith('/__sandbox/')) {
-    if (request.method === 'GET' && url.pathname === '/__sandbox/inventory') return sendJson(response, 200, {}, routes.inventory());
-    if (request.method === 'GET' && url.pathname === '/__sandbox/credentials') return sendJson(response, 200, {}, routes.issueCredentials());
-    return sendJson(response, 404, {}, { Code: 'NotFound', Message: `no sandbox route ${request.method} ${url.pathname}` });
+    if (request.method === 'GET' && url.pathname === '/__sandbox/inventory')
+      return sendJson(response, 200, {}, routes.inventory());
+    if (request.method === 'GET' && url.pathname === '/__sandbox/credentials')
+      return sendJson(response, 200, {}, routes.issueCredentials());
+    return sendJson(
+      response,
+      404,
+      {},
+      { Code: 'NotFound', Message: `no sandbox route ${request.method} ${url.pathname}` },
+    );
   }
 
   const contentType = request.headers['content-type'] ?? '';
-  const form = contentType.startsWith('application/x-www-form-urlencoded') ? [...new URLSearchParams(body.toString('utf8'))] : [];
+  const form = contentType.startsWith('application/x-www-form-urlencoded')
+    ? [...new URLSearchParams(body.toString('utf8'))]
+    : [];
   const answer = await routes.callApi({
     method: request.method ?? 'GET',
     pathname: url.pathname,

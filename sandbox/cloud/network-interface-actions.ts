@@ -45,7 +45,14 @@ function networkInterfaceToWire(eni: StoredEni, world: CloudWorld): Record<strin
     Ipv4PrefixSets: { Ipv4PrefixSet: [] },
     Ipv6PrefixSets: { Ipv6PrefixSet: [] },
     ...(eni.type === 'Secondary' && eni.instanceId !== ''
-      ? { Attachment: { InstanceId: eni.instanceId, DeviceIndex: eni.deviceIndex, NetworkCardIndex: 0, TrunkNetworkInterfaceId: '' } }
+      ? {
+          Attachment: {
+            InstanceId: eni.instanceId,
+            DeviceIndex: eni.deviceIndex,
+            NetworkCardIndex: 0,
+            TrunkNetworkInterfaceId: '',
+          },
+        }
       : {}),
     CreationTime: eni.creationTime,
     OwnerId: world.accountId,
@@ -63,7 +70,8 @@ export const describeNetworkInterfaces: ActionHandler = ({ params, world }) => {
   const primaryIp = params.optional('PrimaryIpAddress');
   const secondaryIps = params.list('PrivateIpAddress', 100);
   const ipv6 = params.list('Ipv6Address', 100);
-  const type = params.optional('Type') === undefined ? undefined : params.oneOf('Type', ['Primary', 'Secondary'], 'Secondary');
+  const type =
+    params.optional('Type') === undefined ? undefined : params.oneOf('Type', ['Primary', 'Secondary'], 'Secondary');
   const status = params.optional('Status') === undefined ? undefined : params.oneOf('Status', STATUSES, 'Available');
   const securityGroupId = params.optional('SecurityGroupId');
   const name = params.optional('NetworkInterfaceName');
@@ -77,7 +85,8 @@ export const describeNetworkInterfaces: ActionHandler = ({ params, world }) => {
   let pageNumber = 1;
   if (tokenMode) {
     const requested = params.optional('MaxResults');
-    if (requested !== undefined && !/^\d+$/.test(requested)) throw invalidParameter('MaxResults', `${requested} is not an integer`);
+    if (requested !== undefined && !/^\d+$/.test(requested))
+      throw invalidParameter('MaxResults', `${requested} is not an integer`);
     // Out-of-range values are clamped, not refused (documented behaviour).
     limit = Math.min(MAX_MAX_RESULTS, Math.max(MIN_MAX_RESULTS, Number(requested ?? MIN_MAX_RESULTS)));
     const token = params.optional('NextToken');
@@ -95,7 +104,8 @@ export const describeNetworkInterfaces: ActionHandler = ({ params, world }) => {
       (instanceId === undefined || eni.instanceId === instanceId) &&
       (ids.length === 0 || ids.includes(eni.networkInterfaceId)) &&
       (primaryIp === undefined || eni.primaryIpAddress === primaryIp) &&
-      (secondaryIps.length === 0 || eni.privateIpAddresses.some((ip) => ip !== eni.primaryIpAddress && secondaryIps.includes(ip))) &&
+      (secondaryIps.length === 0 ||
+        eni.privateIpAddresses.some((ip) => ip !== eni.primaryIpAddress && secondaryIps.includes(ip))) &&
       // No ENI here has IPv6 addresses, names or tags.
       ipv6.length === 0 &&
       name === undefined &&
@@ -105,7 +115,10 @@ export const describeNetworkInterfaces: ActionHandler = ({ params, world }) => {
       (securityGroupId === undefined || eni.securityGroupId === securityGroupId) &&
       (resourceGroupId === undefined || resourceGroupId === world.defaultResourceGroupId),
   );
-  if (offset > matches.length && tokenMode) throw new CloudApiError('InvalidNextToken.Malformed', { message: 'The specified NextToken is not valid: it points past the end of the results.' });
+  if (offset > matches.length && tokenMode)
+    throw new CloudApiError('InvalidNextToken.Malformed', {
+      message: 'The specified NextToken is not valid: it points past the end of the results.',
+    });
   const page = matches.slice(offset, offset + limit);
   const more = offset + limit < matches.length;
   return {

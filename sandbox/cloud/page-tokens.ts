@@ -22,7 +22,9 @@ export function encodePageToken(scope: PageTokenScope, offset: number): string {
 /** The offset a token stands for; a token that is not one of ours (or is mangled) is rejected. */
 export function decodePageToken(scope: PageTokenScope, token: string, errorCode: string): number {
   const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(token) ? Buffer.from(token, 'base64') : Buffer.alloc(0);
-  const valid = bytes.length === 8 && MAGIC.every((byte, index) => bytes[index] === byte) && bytes[3] === SCOPE_BYTE[scope];
-  if (!valid) throw new CloudApiError(errorCode, { status: 400, message: `The specified NextToken is not valid: ${token}` });
+  const valid =
+    bytes.length === 8 && MAGIC.every((byte, index) => bytes[index] === byte) && bytes[3] === SCOPE_BYTE[scope];
+  if (!valid)
+    throw new CloudApiError(errorCode, { status: 400, message: `The specified NextToken is not valid: ${token}` });
   return bytes.readUInt32BE(4);
 }

@@ -31,7 +31,10 @@ export class RequestParams {
     const value = this.optional(name);
     if (value === undefined) return fallback;
     if ((allowed as readonly string[]).includes(value)) return value as T;
-    if (errorCode !== undefined) throw new CloudApiError(errorCode, { message: `Specified value of "${name}" is not supported: ${value}. Allowed: ${allowed.join(', ')}.` });
+    if (errorCode !== undefined)
+      throw new CloudApiError(errorCode, {
+        message: `Specified value of "${name}" is not supported: ${value}. Allowed: ${allowed.join(', ')}.`,
+      });
     throw invalidParameter(name, `${value} is not one of ${allowed.join(', ')}`);
   }
 
@@ -42,7 +45,8 @@ export class RequestParams {
     if (value === undefined) return fallback;
     if (!/^-?\d+$/.test(value)) throw invalidParameter(name, `${value} is not an integer`);
     const parsed = Number(value);
-    if (parsed < range.min || parsed > range.max) throw invalidParameter(name, `${value} is outside ${range.min}–${range.max}`);
+    if (parsed < range.min || parsed > range.max)
+      throw invalidParameter(name, `${value} is outside ${range.min}–${range.max}`);
     return parsed;
   }
 
@@ -63,7 +67,8 @@ export class RequestParams {
       if (match?.[1] !== undefined && value !== '') indexed.push([Number(match[1]), value]);
     }
     indexed.sort((a, b) => a[0] - b[0]);
-    if (indexed.length > max) throw invalidParameter(`${name}.N`, `at most ${max} values are accepted, got ${indexed.length}`);
+    if (indexed.length > max)
+      throw invalidParameter(`${name}.N`, `at most ${max} values are accepted, got ${indexed.length}`);
     return indexed.map(([, value]) => value);
   }
 
@@ -75,7 +80,8 @@ export class RequestParams {
       .split(',')
       .map((item) => item.trim())
       .filter((item) => item !== '');
-    if (items.length > max) throw invalidParameter(name, `at most ${max} comma-separated values are accepted, got ${items.length}`);
+    if (items.length > max)
+      throw invalidParameter(name, `at most ${max} comma-separated values are accepted, got ${items.length}`);
     return items;
   }
 
@@ -95,7 +101,9 @@ export class RequestParams {
       .sort((a, b) => a[0] - b[0])
       .map(([index, entry]) => {
         if (entry.key === undefined || entry.key === '') {
-          throw new CloudApiError('InvalidTagKey', { message: `The tag keys are not valid: ${prefix}.${index}.Key is missing or empty.` });
+          throw new CloudApiError('InvalidTagKey', {
+            message: `The tag keys are not valid: ${prefix}.${index}.Key is missing or empty.`,
+          });
         }
         return { key: entry.key, value: entry.value };
       });

@@ -36,12 +36,14 @@ export class RateLimiter {
   }
 
   configure(settings: Partial<RateLimitSettings>): void {
-    if (settings.scale !== undefined && !(settings.scale > 0)) throw new Error(`rate limits: scale must be > 0, got ${settings.scale}`);
+    if (settings.scale !== undefined && !(settings.scale > 0))
+      throw new Error(`rate limits: scale must be > 0, got ${settings.scale}`);
     if (settings.windowMs !== undefined && !(Number.isInteger(settings.windowMs) && settings.windowMs > 0)) {
       throw new Error(`rate limits: windowMs must be a positive integer, got ${settings.windowMs}`);
     }
     for (const [action, limit] of Object.entries(settings.perWindow ?? {})) {
-      if (!(Number.isInteger(limit) && limit >= 0)) throw new Error(`rate limits: ${action} must be a whole number >= 0, got ${limit}`);
+      if (!(Number.isInteger(limit) && limit >= 0))
+        throw new Error(`rate limits: ${action} must be a whole number >= 0, got ${limit}`);
     }
     this.settings = {
       scale: settings.scale ?? this.settings.scale,

@@ -27,7 +27,8 @@ export async function startCloudSandbox(options: CloudSandboxOptions = {}): Prom
   const regionId = options.regionId ?? 'cn-hangzhou';
   const accessKeyId = options.accessKeyId ?? newAccessKeyId();
   const accessKeySecret = options.accessKeySecret ?? newAccessKeySecret();
-  if (/^LTAI/.test(accessKeyId)) throw new Error('startCloudSandbox: accessKeyId must not look like a real Alibaba Cloud key (LTAI…)');
+  if (/^LTAI/.test(accessKeyId))
+    throw new Error('startCloudSandbox: accessKeyId must not look like a real Alibaba Cloud key (LTAI…)');
 
   const world = new CloudWorld({
     regionId,
@@ -78,7 +79,13 @@ export async function startCloudSandbox(options: CloudSandboxOptions = {}): Prom
       }),
       issueCredentials: () => {
         const grant = grantOf(keys.issueSts(CREDENTIALS_URI_TTL_SECONDS));
-        return { Code: 'Success', AccessKeyId: grant.accessKeyId, AccessKeySecret: grant.accessKeySecret, SecurityToken: grant.securityToken, Expiration: grant.expiration };
+        return {
+          Code: 'Success',
+          AccessKeyId: grant.accessKeyId,
+          AccessKeySecret: grant.accessKeySecret,
+          SecurityToken: grant.securityToken,
+          Expiration: grant.expiration,
+        };
       },
     },
     (error) => options.logger?.error({ err: error }, 'sandbox cloud request failed'),

@@ -10,7 +10,12 @@ export interface TransitionDelays {
   bandwidthPackageMs: number;
 }
 
-export const DEFAULT_TRANSITION_DELAYS: TransitionDelays = { associateMs: 300, unassociateMs: 300, releaseMs: 300, bandwidthPackageMs: 200 };
+export const DEFAULT_TRANSITION_DELAYS: TransitionDelays = {
+  associateMs: 300,
+  unassociateMs: 300,
+  releaseMs: 300,
+  bandwidthPackageMs: 200,
+};
 
 interface PendingTransition {
   delayMs: number;

@@ -103,7 +103,11 @@ export interface CloudSandboxControls {
   readonly regionId: string;
   readonly vpcId: string;
   /** Creates an ENI in the VPC (Terway would); its primary IP is allocated from the vSwitch's range. */
-  createNetworkInterface(input: { type: 'Primary' | 'Secondary'; instanceId: string; vSwitchId?: string }): NetworkInterfaceRecord;
+  createNetworkInterface(input: {
+    type: 'Primary' | 'Secondary';
+    instanceId: string;
+    vSwitchId?: string;
+  }): NetworkInterfaceRecord;
   /** Deletes an ENI; EIPs bound to any of its IPs are unbound, as the real cloud does. */
   deleteNetworkInterface(networkInterfaceId: string): void;
   /** Adds a secondary private IP to an ENI and returns it (a pod IP in Terway's shared-ENI mode). */
@@ -116,7 +120,12 @@ export interface CloudSandboxControls {
   eips(): EipRecord[];
   networkInterfaces(): NetworkInterfaceRecord[];
   /** A package the EIPs can be added to; one exists from the start. */
-  createCommonBandwidthPackage(input?: { bandwidthPackageId?: string; name?: string; bandwidth?: string; isp?: string }): CommonBandwidthPackageRecord;
+  createCommonBandwidthPackage(input?: {
+    bandwidthPackageId?: string;
+    name?: string;
+    bandwidth?: string;
+    isp?: string;
+  }): CommonBandwidthPackageRecord;
   commonBandwidthPackages(): CommonBandwidthPackageRecord[];
   /** Calls seen per action (successes and failures), for tests that count cloud calls. */
   callCounts(): Record<string, { ok: number; failed: number }>;
@@ -128,7 +137,12 @@ export interface CloudSandboxControls {
    */
   setRateLimits(limits: { scale?: number; perMinute?: Record<string, number>; windowMs?: number }): void;
   /** Delays of the asynchronous transitions, in ms (default: a few hundred ms). */
-  setTransitionDelays(delays: { associateMs?: number; unassociateMs?: number; releaseMs?: number; bandwidthPackageMs?: number }): void;
+  setTransitionDelays(delays: {
+    associateMs?: number;
+    unassociateMs?: number;
+    releaseMs?: number;
+    bandwidthPackageMs?: number;
+  }): void;
   setEipQuota(quota: number): void;
   /**
    * Another credential of the same account (same quota, limits and resources). `deniedActions` are

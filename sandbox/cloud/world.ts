@@ -100,9 +100,12 @@ export class CloudWorld {
       }
       return requested;
     }
-    const free = PUBLIC_RANGES.flatMap((range) => range1to254().map((host) => `${range}${host}`)).filter((ip) => !inUse.has(ip));
+    const free = PUBLIC_RANGES.flatMap((range) => range1to254().map((host) => `${range}${host}`)).filter(
+      (ip) => !inUse.has(ip),
+    );
     const picked = free[this.random.below(free.length)];
-    if (picked === undefined) throw apiError('ReserveIpFail', 'Reserve eip failed: no public address is left in the pool.');
+    if (picked === undefined)
+      throw apiError('ReserveIpFail', 'Reserve eip failed: no public address is left in the pool.');
     return picked;
   }
 
@@ -144,7 +147,9 @@ export class CloudWorld {
     return 200000000000000 + this.random.below(99999999999999);
   }
 
-  /** The vSwitch of that id, created on first use (as if Terway's config named it); the default one when no id is given. */
+  /**
+   * The vSwitch of that id, created on first use (as if Terway's config named it); the default one when no id is given.
+   */
   vSwitch(id: string | undefined): VSwitch {
     const wanted = id ?? this.defaultVSwitchId;
     return this.vSwitches.get(wanted) ?? this.createVSwitch(wanted);
@@ -206,7 +211,12 @@ export class CloudWorld {
 
   /** The EIP InUse on that ENI IP, as ECS reports it in `AssociatedPublicIp`. */
   publicIpOf(eni: StoredEni, ip: string): StoredEip | undefined {
-    return [...this.eips.values()].find((eip) => eip.status === 'InUse' && eip.privateIpAddress === ip && (eip.instanceId === eni.networkInterfaceId || eip.instanceId === eni.instanceId));
+    return [...this.eips.values()].find(
+      (eip) =>
+        eip.status === 'InUse' &&
+        eip.privateIpAddress === ip &&
+        (eip.instanceId === eni.networkInterfaceId || eip.instanceId === eni.instanceId),
+    );
   }
 
   /** ECS instance ids: those that have a primary ENI. */
@@ -221,7 +231,12 @@ export class CloudWorld {
   }
 
   eniRecord(eni: StoredEni): NetworkInterfaceRecord {
-    const { creationTime: _creationTime, securityGroupId: _securityGroupId, deviceIndex: _deviceIndex, ...record } = eni;
+    const {
+      creationTime: _creationTime,
+      securityGroupId: _securityGroupId,
+      deviceIndex: _deviceIndex,
+      ...record
+    } = eni;
     return structuredClone(record);
   }
 }

@@ -19,13 +19,18 @@ function list(value: unknown): Json[] {
 function admitServiceAccount(pod: KubeObject, store: ClusterStore, podType: ResourceType): void {
   const spec = pod.spec as Json;
   const namespace = pod.metadata.namespace ?? 'default';
-  if (typeof spec.serviceAccountName !== 'string' || spec.serviceAccountName === '') spec.serviceAccountName = 'default';
+  if (typeof spec.serviceAccountName !== 'string' || spec.serviceAccountName === '')
+    spec.serviceAccountName = 'default';
   spec.serviceAccount = spec.serviceAccountName;
   const accountName = spec.serviceAccountName as string;
   const accountType = store.resourceType('', 'serviceaccounts')!;
   const account = store.get(accountType, namespace, accountName);
   if (account === undefined) {
-    throw forbidden(podType, pod.metadata.name ?? '', `error looking up service account ${namespace}/${accountName}: serviceaccount "${accountName}" not found`);
+    throw forbidden(
+      podType,
+      pod.metadata.name ?? '',
+      `error looking up service account ${namespace}/${accountName}: serviceaccount "${accountName}" not found`,
+    );
   }
   const automount = spec.automountServiceAccountToken ?? account.automountServiceAccountToken ?? true;
   if (automount === false) return;
@@ -40,13 +45,21 @@ function admitServiceAccount(pod: KubeObject, store: ClusterStore, podType: Reso
         sources: [
           { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
           { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+          {
+            downwardAPI: {
+              items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+            },
+          },
         ],
         defaultMode: 420,
       },
     },
   ];
-  for (const container of containers) container.volumeMounts = [...list(container.volumeMounts), { name: volumeName, readOnly: true, mountPath: TOKEN_MOUNT_PATH }];
+  for (const container of containers)
+    container.volumeMounts = [
+      ...list(container.volumeMounts),
+      { name: volumeName, readOnly: true, mountPath: TOKEN_MOUNT_PATH },
+    ];
 }
 
 const NODE_PROBLEM_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'];
@@ -55,7 +68,11 @@ function admitDefaultTolerations(pod: KubeObject): void {
   const spec = pod.spec as Json;
   const tolerations = list(spec.tolerations);
   for (const key of NODE_PROBLEM_TAINTS) {
-    const tolerated = tolerations.some((t) => (t.key === key || (t.key === undefined && t.operator === 'Exists')) && (t.effect === undefined || t.effect === 'NoExecute'));
+    const tolerated = tolerations.some(
+      (t) =>
+        (t.key === key || (t.key === undefined && t.operator === 'Exists')) &&
+        (t.effect === undefined || t.effect === 'NoExecute'),
+    );
     if (!tolerated) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
   }
   spec.tolerations = tolerations;

@@ -26,7 +26,10 @@ const namespaceRules: TypeRules = {
   nameRule: 'label',
   applyDefaults(object) {
     // The NamespaceDefaultLabelName feature: the label namespaceSelectors match namespaces by name with.
-    object.metadata.labels = { ...(object.metadata.labels ?? {}), 'kubernetes.io/metadata.name': object.metadata.name ?? '' };
+    object.metadata.labels = {
+      ...(object.metadata.labels ?? {}),
+      'kubernetes.io/metadata.name': object.metadata.name ?? '',
+    };
     const spec = isRecord(object.spec) ? object.spec : {};
     spec.finalizers ??= ['kubernetes'];
     object.spec = spec;
@@ -85,7 +88,9 @@ const serviceRules: TypeRules = {
     if (spec.type === 'ExternalName') return;
     if (spec.clusterIP === undefined || spec.clusterIP === '') {
       const services = context.store.resourceType('', 'services')!;
-      const used = new Set(context.store.list(services).items.map((s) => String((s.spec as Json | undefined)?.clusterIP ?? '')));
+      const used = new Set(
+        context.store.list(services).items.map((s) => String((s.spec as Json | undefined)?.clusterIP ?? '')),
+      );
       spec.clusterIP = allocateClusterIp(used);
     }
     spec.clusterIPs ??= [spec.clusterIP];
@@ -101,17 +106,22 @@ const serviceRules: TypeRules = {
     const spec = isRecord(object.spec) ? object.spec : {};
     const oldSpec = isRecord(old.spec) ? old.spec : {};
     for (const field of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) {
-      if ((spec[field] === undefined || spec[field] === '') && oldSpec[field] !== undefined) spec[field] = structuredClone(oldSpec[field]);
+      if ((spec[field] === undefined || spec[field] === '') && oldSpec[field] !== undefined)
+        spec[field] = structuredClone(oldSpec[field]);
     }
   },
   validate(object) {
     const spec = isRecord(object.spec) ? object.spec : {};
     const problems: FieldCause[] = [];
-    if (!SERVICE_TYPES.includes(String(spec.type))) problems.push(causes.notSupported('spec.type', spec.type, SERVICE_TYPES));
-    if (spec.type !== 'ExternalName' && spec.clusterIP !== 'None' && list(spec.ports).length === 0) problems.push(causes.required('spec.ports'));
+    if (!SERVICE_TYPES.includes(String(spec.type)))
+      problems.push(causes.notSupported('spec.type', spec.type, SERVICE_TYPES));
+    if (spec.type !== 'ExternalName' && spec.clusterIP !== 'None' && list(spec.ports).length === 0)
+      problems.push(causes.required('spec.ports'));
     list(spec.ports).forEach((port, i) => {
       if (typeof port.port !== 'number' || port.port < 1 || port.port > 65535) {
-        problems.push(causes.invalid(`spec.ports[${i}].port`, port.port ?? 0, 'must be between 1 and 65535, inclusive'));
+        problems.push(
+          causes.invalid(`spec.ports[${i}].port`, port.port ?? 0, 'must be between 1 and 65535, inclusive'),
+        );
       }
     });
     return problems;
@@ -119,7 +129,15 @@ const serviceRules: TypeRules = {
   validateUpdate(object, old) {
     const now = (object.spec as Json | undefined)?.clusterIP;
     const before = (old.spec as Json | undefined)?.clusterIP;
-    return before !== undefined && now !== before ? [causes.invalid('spec.clusterIPs[0]', new GoValue(`[]string{${JSON.stringify(now)}}`), 'may not change once set')] : [];
+    return before !== undefined && now !== before
+      ? [
+          causes.invalid(
+            'spec.clusterIPs[0]',
+            new GoValue(`[]string{${JSON.stringify(now)}}`),
+            'may not change once set',
+          ),
+        ]
+      : [];
   },
 };
 
@@ -129,7 +147,13 @@ const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 function validateDataKeys(data: unknown, field: string): FieldCause[] {
   return Object.keys(isRecord(data) ? data : {})
     .filter((key) => !CONFIG_KEY.test(key) || key.length > 253)
-    .map((key) => causes.invalid(`${field}[${key}]`, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"));
+    .map((key) =>
+      causes.invalid(
+        `${field}[${key}]`,
+        key,
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+      ),
+    );
 }
 
 const secretRules: TypeRules = {
@@ -137,7 +161,9 @@ const secretRules: TypeRules = {
   decode(object) {
     for (const [key, value] of Object.entries(isRecord(object.data) ? object.data : {})) {
       if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64.test(value)) {
-        throw badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${typeof value === 'string' ? Math.max(0, value.search(/[^A-Za-z0-9+/=]/)) : 0} (key ${key})`);
+        throw badRequest(
+          `Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte ${typeof value === 'string' ? Math.max(0, value.search(/[^A-Za-z0-9+/=]/)) : 0} (key ${key})`,
+        );
       }
     }
   },
@@ -146,7 +172,8 @@ const secretRules: TypeRules = {
     // stringData is write-only: it lands in data, base64-encoded, and is never stored.
     if (isRecord(object.stringData)) {
       const data = isRecord(object.data) ? object.data : {};
-      for (const [key, value] of Object.entries(object.stringData)) data[key] = Buffer.from(String(value), 'utf8').toString('base64');
+      for (const [key, value] of Object.entries(object.stringData))
+        data[key] = Buffer.from(String(value), 'utf8').toString('base64');
       object.data = data;
       delete object.stringData;
     }
@@ -179,11 +206,19 @@ const leaseRules: TypeRules = {
   validate(object) {
     const spec = isRecord(object.spec) ? object.spec : {};
     const problems: FieldCause[] = [];
-    if (spec.leaseDurationSeconds !== undefined && (typeof spec.leaseDurationSeconds !== 'number' || spec.leaseDurationSeconds <= 0)) {
+    if (
+      spec.leaseDurationSeconds !== undefined &&
+      (typeof spec.leaseDurationSeconds !== 'number' || spec.leaseDurationSeconds <= 0)
+    ) {
       problems.push(causes.invalid('spec.leaseDurationSeconds', spec.leaseDurationSeconds, 'must be greater than 0'));
     }
-    if (spec.leaseTransitions !== undefined && (typeof spec.leaseTransitions !== 'number' || spec.leaseTransitions < 0)) {
-      problems.push(causes.invalid('spec.leaseTransitions', spec.leaseTransitions, 'must be greater than or equal to 0'));
+    if (
+      spec.leaseTransitions !== undefined &&
+      (typeof spec.leaseTransitions !== 'number' || spec.leaseTransitions < 0)
+    ) {
+      problems.push(
+        causes.invalid('spec.leaseTransitions', spec.leaseTransitions, 'must be greater than or equal to 0'),
+      );
     }
     return problems;
   },
@@ -202,7 +237,10 @@ function webhookConfigurationRules(mutating: boolean): TypeRules {
         webhook.objectSelector ??= {};
         webhook.timeoutSeconds ??= 10;
         if (mutating) webhook.reinvocationPolicy ??= 'Never';
-        const service = isRecord(webhook.clientConfig) && isRecord(webhook.clientConfig.service) ? webhook.clientConfig.service : undefined;
+        const service =
+          isRecord(webhook.clientConfig) && isRecord(webhook.clientConfig.service)
+            ? webhook.clientConfig.service
+            : undefined;
         if (service !== undefined) service.port ??= 443;
         for (const rule of list(webhook.rules)) rule.scope ??= '*';
       }
@@ -214,19 +252,33 @@ function webhookConfigurationRules(mutating: boolean): TypeRules {
         const at = `webhooks[${i}]`;
         const name = String(webhook.name ?? '');
         if (name === '') problems.push(causes.required(`${at}.name`));
-        else if (!name.includes('.')) problems.push(causes.invalid(`${at}.name`, name, 'should be a domain with at least three segments separated by dots'));
+        else if (!name.includes('.'))
+          problems.push(
+            causes.invalid(`${at}.name`, name, 'should be a domain with at least three segments separated by dots'),
+          );
         if (names.has(name)) problems.push(causes.duplicate(`${at}.name`, name));
         names.add(name);
         if (!['None', 'NoneOnDryRun'].includes(String(webhook.sideEffects))) {
-          problems.push(webhook.sideEffects === undefined ? causes.required(`${at}.sideEffects`) : causes.notSupported(`${at}.sideEffects`, webhook.sideEffects, ['None', 'NoneOnDryRun']));
+          problems.push(
+            webhook.sideEffects === undefined
+              ? causes.required(`${at}.sideEffects`)
+              : causes.notSupported(`${at}.sideEffects`, webhook.sideEffects, ['None', 'NoneOnDryRun']),
+          );
         }
-        if (!Array.isArray(webhook.admissionReviewVersions) || webhook.admissionReviewVersions.length === 0) problems.push(causes.required(`${at}.admissionReviewVersions`));
+        if (!Array.isArray(webhook.admissionReviewVersions) || webhook.admissionReviewVersions.length === 0)
+          problems.push(causes.required(`${at}.admissionReviewVersions`));
         const client = isRecord(webhook.clientConfig) ? webhook.clientConfig : {};
-        if ((client.url === undefined) === (client.service === undefined)) problems.push(causes.required(`${at}.clientConfig`, 'exactly one of url or service is required'));
-        if (typeof client.url === 'string' && !client.url.startsWith('https://')) problems.push(causes.invalid(`${at}.clientConfig.url`, client.url, "'https' is the only allowed URL scheme"));
+        if ((client.url === undefined) === (client.service === undefined))
+          problems.push(causes.required(`${at}.clientConfig`, 'exactly one of url or service is required'));
+        if (typeof client.url === 'string' && !client.url.startsWith('https://'))
+          problems.push(causes.invalid(`${at}.clientConfig.url`, client.url, "'https' is the only allowed URL scheme"));
         const timeout = webhook.timeoutSeconds;
-        if (typeof timeout === 'number' && (timeout < 1 || timeout > 30)) problems.push(causes.invalid(`${at}.timeoutSeconds`, timeout, 'the timeout value must be between 1 and 30 seconds'));
-        if (!['Fail', 'Ignore'].includes(String(webhook.failurePolicy))) problems.push(causes.notSupported(`${at}.failurePolicy`, webhook.failurePolicy, ['Fail', 'Ignore']));
+        if (typeof timeout === 'number' && (timeout < 1 || timeout > 30))
+          problems.push(
+            causes.invalid(`${at}.timeoutSeconds`, timeout, 'the timeout value must be between 1 and 30 seconds'),
+          );
+        if (!['Fail', 'Ignore'].includes(String(webhook.failurePolicy)))
+          problems.push(causes.notSupported(`${at}.failurePolicy`, webhook.failurePolicy, ['Fail', 'Ignore']));
       });
       return problems;
     },

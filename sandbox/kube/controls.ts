@@ -72,7 +72,11 @@ export function seededRandom(seed: number): () => number {
 
 function matchesPath(pattern: string | RegExp | undefined, path: string): boolean {
   if (pattern === undefined) return true;
-  return typeof pattern === 'string' ? path === pattern || path.startsWith(pattern.endsWith('/') ? pattern : `${pattern}/`) || path.startsWith(`${pattern}?`) : pattern.test(path);
+  return typeof pattern === 'string'
+    ? path === pattern ||
+        path.startsWith(pattern.endsWith('/') ? pattern : `${pattern}/`) ||
+        path.startsWith(`${pattern}?`)
+    : pattern.test(path);
 }
 
 export function matchesFilter(entry: RequestLogEntry, filter: RequestFilter | undefined): boolean {

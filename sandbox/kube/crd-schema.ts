@@ -31,7 +31,11 @@ const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
 
 /** Removes fields the schema does not know; returns their paths (`spec.foo`) for fieldValidation. */
 export function pruneUnknownFields(value: unknown, schema: JsonSchema | undefined, path = '', root = true): string[] {
-  if (schema === undefined || schema['x-kubernetes-preserve-unknown-fields'] === true && schema.properties === undefined) return [];
+  if (
+    schema === undefined ||
+    (schema['x-kubernetes-preserve-unknown-fields'] === true && schema.properties === undefined)
+  )
+    return [];
   const pruned: string[] = [];
   if (isRecord(value)) {
     if (root) {
@@ -59,8 +63,14 @@ export function pruneUnknownFields(value: unknown, schema: JsonSchema | undefine
         } else pruned.push(...pruneUnknownFields(value[key], child, childPath, false));
       }
     } else if (isRecord(schema.additionalProperties)) {
-      for (const key of Object.keys(value)) pruned.push(...pruneUnknownFields(value[key], schema.additionalProperties, `${path}.${key}`, false));
-    } else if (schema.additionalProperties !== true && schema['x-kubernetes-preserve-unknown-fields'] !== true && schema.type === 'object' && !schema['x-kubernetes-embedded-resource']) {
+      for (const key of Object.keys(value))
+        pruned.push(...pruneUnknownFields(value[key], schema.additionalProperties, `${path}.${key}`, false));
+    } else if (
+      schema.additionalProperties !== true &&
+      schema['x-kubernetes-preserve-unknown-fields'] !== true &&
+      schema.type === 'object' &&
+      !schema['x-kubernetes-embedded-resource']
+    ) {
       for (const key of Object.keys(value)) {
         delete value[key];
         pruned.push(`${path}.${key}`);
@@ -106,34 +116,60 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{
 
 export function validateAgainstSchema(value: unknown, schema: JsonSchema | undefined, path: string): FieldCause[] {
   if (schema === undefined) return [];
-  if (value === null) return schema.nullable === true || schema.type === undefined ? [] : [causes.invalid(path, 'null', `${path} in body must be of type ${schema.type}: "null"`)];
+  if (value === null)
+    return schema.nullable === true || schema.type === undefined
+      ? []
+      : [causes.invalid(path, 'null', `${path} in body must be of type ${schema.type}: "null"`)];
   if (!matchesType(value, schema)) {
-    return [causes.typeInvalid(path, typeOfValue(value), `${path} in body must be of type ${schema.type}: "${typeOfValue(value)}"`)];
+    return [
+      causes.typeInvalid(
+        path,
+        typeOfValue(value),
+        `${path} in body must be of type ${schema.type}: "${typeOfValue(value)}"`,
+      ),
+    ];
   }
   const problems: FieldCause[] = [];
   if (schema.enum !== undefined && !schema.enum.some((allowed) => JSON.stringify(allowed) === JSON.stringify(value))) {
-    problems.push(causes.notSupported(path, value, schema.enum.map((e) => String(e))));
+    problems.push(
+      causes.notSupported(
+        path,
+        value,
+        schema.enum.map((e) => String(e)),
+      ),
+    );
   }
   if (typeof value === 'string') {
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) problems.push(causes.invalid(path, value, `may not be more than ${schema.maxLength} bytes`));
-    if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(causes.invalid(path, value, `${path} in body should be at least ${schema.minLength} chars long`));
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) problems.push(causes.invalid(path, value, `${path} in body should match '${schema.pattern}'`));
-    if (schema.format === 'date-time' && !DATE_TIME.test(value)) problems.push(causes.invalid(path, value, `${path} in body must be of type date-time: "${value}"`));
+    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+      problems.push(causes.invalid(path, value, `may not be more than ${schema.maxLength} bytes`));
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      problems.push(causes.invalid(path, value, `${path} in body should be at least ${schema.minLength} chars long`));
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
+      problems.push(causes.invalid(path, value, `${path} in body should match '${schema.pattern}'`));
+    if (schema.format === 'date-time' && !DATE_TIME.test(value))
+      problems.push(causes.invalid(path, value, `${path} in body must be of type date-time: "${value}"`));
   }
   if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) problems.push(causes.invalid(path, value, `${path} in body should be greater than or equal to ${schema.minimum}`));
-    if (schema.maximum !== undefined && value > schema.maximum) problems.push(causes.invalid(path, value, `${path} in body should be less than or equal to ${schema.maximum}`));
+    if (schema.minimum !== undefined && value < schema.minimum)
+      problems.push(
+        causes.invalid(path, value, `${path} in body should be greater than or equal to ${schema.minimum}`),
+      );
+    if (schema.maximum !== undefined && value > schema.maximum)
+      problems.push(causes.invalid(path, value, `${path} in body should be less than or equal to ${schema.maximum}`));
   }
   if (isRecord(value)) {
     for (const required of schema.required ?? []) {
       if (value[required] === undefined) problems.push(causes.required(path === '' ? required : `${path}.${required}`));
     }
     for (const [key, child] of Object.entries(value)) {
-      const childSchema = schema.properties?.[key] ?? (isRecord(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
+      const childSchema =
+        schema.properties?.[key] ??
+        (isRecord(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined);
       if (path === '' && ROOT_FIELDS.has(key)) continue;
       problems.push(...validateAgainstSchema(child, childSchema, path === '' ? key : `${path}.${key}`));
     }
   }
-  if (Array.isArray(value)) value.forEach((item, i) => problems.push(...validateAgainstSchema(item, schema.items, `${path}[${i}]`)));
+  if (Array.isArray(value))
+    value.forEach((item, i) => problems.push(...validateAgainstSchema(item, schema.items, `${path}[${i}]`)));
   return problems;
 }

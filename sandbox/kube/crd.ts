@@ -16,7 +16,14 @@ export interface CrdVersion {
   served: boolean;
   storage: boolean;
   subresources?: { status?: unknown; scale?: unknown };
-  additionalPrinterColumns?: Array<{ name: string; type: string; jsonPath: string; format?: string; description?: string; priority?: number }>;
+  additionalPrinterColumns?: Array<{
+    name: string;
+    type: string;
+    jsonPath: string;
+    format?: string;
+    description?: string;
+    priority?: number;
+  }>;
   schema?: { openAPIV3Schema?: JsonSchema };
 }
 
@@ -118,9 +125,16 @@ export function crdRulesFor(crd: KubeObject, type: ResourceType): TypeRules {
 }
 
 /** What the names and establishing controllers publish: accepted names, Established, the stored versions. */
-export function establishedStatus(crd: KubeObject, previous: Record<string, unknown> | undefined, terminating: boolean, now: number): Record<string, unknown> {
+export function establishedStatus(
+  crd: KubeObject,
+  previous: Record<string, unknown> | undefined,
+  terminating: boolean,
+  now: number,
+): Record<string, unknown> {
   const spec = specOf(crd);
-  const oldConditions = (Array.isArray(previous?.conditions) ? previous.conditions : []) as Array<Record<string, unknown>>;
+  const oldConditions = (Array.isArray(previous?.conditions) ? previous.conditions : []) as Array<
+    Record<string, unknown>
+  >;
   const condition = (type: string, status: string, reason: string, message: string): Record<string, unknown> => {
     const old = oldConditions.find((c) => c.type === type);
     const lastTransitionTime = old !== undefined && old.status === status ? old.lastTransitionTime : rfc3339(now);
@@ -130,11 +144,19 @@ export function establishedStatus(crd: KubeObject, previous: Record<string, unkn
     condition('NamesAccepted', 'True', 'NoConflicts', 'no conflicts found'),
     condition('Established', 'True', 'InitialNamesAccepted', 'the initial names have been accepted'),
   ];
-  if (terminating) conditions.push(condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress'));
+  if (terminating)
+    conditions.push(
+      condition('Terminating', 'True', 'InstanceDeletionInProgress', 'CustomResource deletion is in progress'),
+    );
   const storage = spec.versions.find((v) => v.storage)?.name;
   const stored = new Set<string>(Array.isArray(previous?.storedVersions) ? (previous.storedVersions as string[]) : []);
   if (storage !== undefined) stored.add(storage);
-  const names: Record<string, unknown> = { plural: spec.names.plural, singular: spec.names.singular ?? spec.names.kind.toLowerCase(), kind: spec.names.kind, listKind: spec.names.listKind ?? `${spec.names.kind}List` };
+  const names: Record<string, unknown> = {
+    plural: spec.names.plural,
+    singular: spec.names.singular ?? spec.names.kind.toLowerCase(),
+    kind: spec.names.kind,
+    listKind: spec.names.listKind ?? `${spec.names.kind}List`,
+  };
   if (spec.names.shortNames !== undefined) names.shortNames = spec.names.shortNames;
   if (spec.names.categories !== undefined) names.categories = spec.names.categories;
   return { conditions, acceptedNames: names, storedVersions: [...stored] };
@@ -146,21 +168,42 @@ export function validateCrd(crd: KubeObject): FieldCause[] {
   const spec = crd.spec as Partial<CrdSpec> | undefined;
   if (!isRecord(spec)) return [causes.required('spec')];
   if (typeof spec.group !== 'string' || spec.group === '') problems.push(causes.required('spec.group'));
-  else if (!spec.group.includes('.')) problems.push(causes.invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
+  else if (!spec.group.includes('.'))
+    problems.push(causes.invalid('spec.group', spec.group, 'should be a domain with at least one dot'));
   const names = spec.names;
-  if (!isRecord(names) || typeof names.plural !== 'string' || names.plural === '') problems.push(causes.required('spec.names.plural'));
-  if (!isRecord(names) || typeof names.kind !== 'string' || names.kind === '') problems.push(causes.required('spec.names.kind'));
-  if (isRecord(names) && typeof names.plural === 'string' && typeof spec.group === 'string' && crd.metadata.name !== `${names.plural}.${spec.group}`) {
+  if (!isRecord(names) || typeof names.plural !== 'string' || names.plural === '')
+    problems.push(causes.required('spec.names.plural'));
+  if (!isRecord(names) || typeof names.kind !== 'string' || names.kind === '')
+    problems.push(causes.required('spec.names.kind'));
+  if (
+    isRecord(names) &&
+    typeof names.plural === 'string' &&
+    typeof spec.group === 'string' &&
+    crd.metadata.name !== `${names.plural}.${spec.group}`
+  ) {
     problems.push(causes.invalid('metadata.name', crd.metadata.name, `must be spec.names.plural+"."+spec.group`));
   }
-  if (isRecord(names) && typeof names.plural === 'string') problems.push(...validateName(names.plural, 'label', 'spec.names.plural'));
-  if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster') problems.push(causes.notSupported('spec.scope', spec.scope ?? '', ['Cluster', 'Namespaced']));
-  if (!Array.isArray(spec.versions) || spec.versions.length === 0) problems.push(causes.invalid('spec.versions', spec.versions ?? null, 'must have exactly one version marked as storage version'));
+  if (isRecord(names) && typeof names.plural === 'string')
+    problems.push(...validateName(names.plural, 'label', 'spec.names.plural'));
+  if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster')
+    problems.push(causes.notSupported('spec.scope', spec.scope ?? '', ['Cluster', 'Namespaced']));
+  if (!Array.isArray(spec.versions) || spec.versions.length === 0)
+    problems.push(
+      causes.invalid('spec.versions', spec.versions ?? null, 'must have exactly one version marked as storage version'),
+    );
   else {
     const storage = spec.versions.filter((v) => v.storage === true);
-    if (storage.length !== 1) problems.push(causes.invalid('spec.versions', spec.versions.map((v) => v.name), 'must have exactly one version marked as storage version'));
+    if (storage.length !== 1)
+      problems.push(
+        causes.invalid(
+          'spec.versions',
+          spec.versions.map((v) => v.name),
+          'must have exactly one version marked as storage version',
+        ),
+      );
     spec.versions.forEach((v, i) => {
-      if (v.schema?.openAPIV3Schema === undefined) problems.push(causes.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+      if (v.schema?.openAPIV3Schema === undefined)
+        problems.push(causes.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
     });
   }
   return problems;

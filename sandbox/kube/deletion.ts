@@ -41,9 +41,17 @@ function checkPreconditions(context: DeletionContext, current: KubeObject, optio
   const name = current.metadata.name ?? '';
   const wanted = options.preconditions;
   if (wanted?.uid !== undefined && wanted.uid !== '' && wanted.uid !== current.metadata.uid) {
-    throw conflict(context.type, name, `Precondition failed: UID in precondition: ${wanted.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+    throw conflict(
+      context.type,
+      name,
+      `Precondition failed: UID in precondition: ${wanted.uid}, UID in object meta: ${current.metadata.uid ?? ''}`,
+    );
   }
-  if (wanted?.resourceVersion !== undefined && wanted.resourceVersion !== '' && wanted.resourceVersion !== current.metadata.resourceVersion) {
+  if (
+    wanted?.resourceVersion !== undefined &&
+    wanted.resourceVersion !== '' &&
+    wanted.resourceVersion !== current.metadata.resourceVersion
+  ) {
     throw conflict(
       context.type,
       name,
@@ -74,7 +82,12 @@ export function runDeletion(context: DeletionContext, current: KubeObject, optio
   const marked = structuredClone(current);
   const held = context.hooks.prepareDeletion(context.type, marked).holds;
   const markedFinalizers = [...(marked.metadata.finalizers ?? [])];
-  if (policy === 'Foreground' && context.hooks.hasDependents(current) && !markedFinalizers.includes(FOREGROUND_FINALIZER)) markedFinalizers.push(FOREGROUND_FINALIZER);
+  if (
+    policy === 'Foreground' &&
+    context.hooks.hasDependents(current) &&
+    !markedFinalizers.includes(FOREGROUND_FINALIZER)
+  )
+    markedFinalizers.push(FOREGROUND_FINALIZER);
 
   if (options.dryRun === true) {
     const goesAtOnce = !held && markedFinalizers.length === 0 && grace === 0;

@@ -22,7 +22,10 @@ export const SERVER_VERSION = {
 };
 
 /** Subresources each built-in serves besides `status`. */
-const EXTRA_SUBRESOURCES: Record<string, Array<{ name: string; kind: string; group?: string; version?: string; verbs: string[] }>> = {
+const EXTRA_SUBRESOURCES: Record<
+  string,
+  Array<{ name: string; kind: string; group?: string; version?: string; verbs: string[] }>
+> = {
   '/pods': [{ name: 'binding', kind: 'Binding', verbs: ['create'] }],
 };
 
@@ -38,11 +41,17 @@ function preferredVersion(types: ResourceType[], group: string): string {
 }
 
 export function apiVersions(serverAddress: string): Record<string, unknown> {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 function groupEntry(types: ResourceType[], group: string): Record<string, unknown> {
-  const versions = [...new Set(types.filter((t) => t.group === group).map((t) => t.version))].sort(compareVersionPriority);
+  const versions = [...new Set(types.filter((t) => t.group === group).map((t) => t.version))].sort(
+    compareVersionPriority,
+  );
   const preferred = preferredVersion(types, group);
   return {
     name: group,
@@ -61,23 +70,59 @@ export function apiGroup(types: ResourceType[], group: string): Record<string, u
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(types, group) };
 }
 
-export function apiResourceList(types: ResourceType[], group: string, version: string): Record<string, unknown> | undefined {
+export function apiResourceList(
+  types: ResourceType[],
+  group: string,
+  version: string,
+): Record<string, unknown> | undefined {
   const served = types.filter((t) => t.group === group && t.version === version);
   if (served.length === 0) return undefined;
   const resources: Array<Record<string, unknown>> = [];
   for (const t of served.sort((a, b) => a.plural.localeCompare(b.plural))) {
-    const entry: Record<string, unknown> = { name: t.plural, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.verbs };
+    const entry: Record<string, unknown> = {
+      name: t.plural,
+      singularName: t.singular,
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: t.verbs,
+    };
     if (t.shortNames.length > 0) entry.shortNames = t.shortNames;
     if (t.categories.length > 0) entry.categories = t.categories;
     entry.storageVersionHash = storageVersionHash(t);
     resources.push(entry);
     for (const sub of EXTRA_SUBRESOURCES[`${t.group}/${t.plural}`] ?? []) {
-      resources.push({ name: `${t.plural}/${sub.name}`, singularName: '', namespaced: t.namespaced, kind: sub.kind, verbs: sub.verbs });
+      resources.push({
+        name: `${t.plural}/${sub.name}`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: sub.kind,
+        verbs: sub.verbs,
+      });
     }
-    if (hasScale(t)) resources.push({ name: `${t.plural}/scale`, singularName: '', namespaced: t.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
-    if (t.hasStatus) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+    if (hasScale(t))
+      resources.push({
+        name: `${t.plural}/scale`,
+        singularName: '',
+        namespaced: t.namespaced,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
+        verbs: ['get', 'patch', 'update'],
+      });
+    if (t.hasStatus)
+      resources.push({
+        name: `${t.plural}/status`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
   }
-  const list: Record<string, unknown> = { kind: 'APIResourceList', groupVersion: apiVersionOf({ group, version }), resources };
+  const list: Record<string, unknown> = {
+    kind: 'APIResourceList',
+    groupVersion: apiVersionOf({ group, version }),
+    resources,
+  };
   if (group !== '') list.apiVersion = 'v1';
   return list;
 }

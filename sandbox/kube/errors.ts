@@ -13,7 +13,15 @@ export interface FieldCause {
 }
 
 function failure(code: number, reason: string, message: string, details?: KubeStatus['details']): StatusError {
-  const status: KubeStatus = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  const status: KubeStatus = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
   if (details !== undefined) status.details = details;
   return new StatusError(status);
 }
@@ -28,7 +36,10 @@ export function qualifiedKind(type: Pick<ResourceType, 'group' | 'kind'>): strin
   return type.group === '' ? type.kind : `${type.kind}.${type.group}`;
 }
 
-function resourceDetails(type: Pick<ResourceType, 'group' | 'plural'>, name: string): NonNullable<KubeStatus['details']> {
+function resourceDetails(
+  type: Pick<ResourceType, 'group' | 'plural'>,
+  name: string,
+): NonNullable<KubeStatus['details']> {
   return type.group === '' ? { name, kind: type.plural } : { name, group: type.group, kind: type.plural };
 }
 
@@ -37,14 +48,25 @@ export function notFound(type: Pick<ResourceType, 'group' | 'plural'>, name: str
 }
 
 export function alreadyExists(type: Pick<ResourceType, 'group' | 'plural'>, name: string): StatusError {
-  return failure(409, 'AlreadyExists', `${qualifiedResource(type)} "${name}" already exists`, resourceDetails(type, name));
+  return failure(
+    409,
+    'AlreadyExists',
+    `${qualifiedResource(type)} "${name}" already exists`,
+    resourceDetails(type, name),
+  );
 }
 
 export function conflict(type: Pick<ResourceType, 'group' | 'plural'>, name: string, why: string): StatusError {
-  return failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(type)} "${name}": ${why}`, resourceDetails(type, name));
+  return failure(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualifiedResource(type)} "${name}": ${why}`,
+    resourceDetails(type, name),
+  );
 }
 
-export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
+export const STALE_OBJECT =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 export function staleConflict(type: Pick<ResourceType, 'group' | 'plural'>, name: string): StatusError {
   return conflict(type, name, STALE_OBJECT);
@@ -58,7 +80,11 @@ export function renderCause(cause: FieldCause): string {
 export function invalid(type: Pick<ResourceType, 'group' | 'kind'>, name: string, causes: FieldCause[]): StatusError {
   const rendered = causes.map(renderCause);
   const summary = rendered.length === 1 ? rendered[0]! : `[${rendered.join(', ')}]`;
-  const details: NonNullable<KubeStatus['details']> = { name, kind: type.kind, causes: causes.map((c) => ({ reason: c.reason, message: c.message, field: c.field })) };
+  const details: NonNullable<KubeStatus['details']> = {
+    name,
+    kind: type.kind,
+    causes: causes.map((c) => ({ reason: c.reason, message: c.message, field: c.field })),
+  };
   if (type.group !== '') details.group = type.group;
   return failure(422, 'Invalid', `${qualifiedKind(type)} "${name}" is invalid: ${summary}`, details);
 }
@@ -78,17 +104,41 @@ function renderValue(value: unknown): string {
 }
 
 export const causes = {
-  invalid: (field: string, value: unknown, detail: string): FieldCause => ({ reason: 'FieldValueInvalid', field, message: `Invalid value: ${renderValue(value)}: ${detail}` }),
-  required: (field: string, detail = ''): FieldCause => ({ reason: 'FieldValueRequired', field, message: detail === '' ? 'Required value' : `Required value: ${detail}` }),
-  forbidden: (field: string, detail: string): FieldCause => ({ reason: 'FieldValueForbidden', field, message: `Forbidden: ${detail}` }),
+  invalid: (field: string, value: unknown, detail: string): FieldCause => ({
+    reason: 'FieldValueInvalid',
+    field,
+    message: `Invalid value: ${renderValue(value)}: ${detail}`,
+  }),
+  required: (field: string, detail = ''): FieldCause => ({
+    reason: 'FieldValueRequired',
+    field,
+    message: detail === '' ? 'Required value' : `Required value: ${detail}`,
+  }),
+  forbidden: (field: string, detail: string): FieldCause => ({
+    reason: 'FieldValueForbidden',
+    field,
+    message: `Forbidden: ${detail}`,
+  }),
   notSupported: (field: string, value: unknown, allowed: string[]): FieldCause => ({
     reason: 'FieldValueNotSupported',
     field,
     message: `Unsupported value: ${renderValue(value)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`,
   }),
-  notFound: (field: string, value: unknown): FieldCause => ({ reason: 'FieldValueNotFound', field, message: `Not found: ${renderValue(value)}` }),
-  duplicate: (field: string, value: unknown): FieldCause => ({ reason: 'FieldValueDuplicate', field, message: `Duplicate value: ${renderValue(value)}` }),
-  typeInvalid: (field: string, value: unknown, detail: string): FieldCause => ({ reason: 'FieldValueTypeInvalid', field, message: `Invalid value: ${renderValue(value)}: ${detail}` }),
+  notFound: (field: string, value: unknown): FieldCause => ({
+    reason: 'FieldValueNotFound',
+    field,
+    message: `Not found: ${renderValue(value)}`,
+  }),
+  duplicate: (field: string, value: unknown): FieldCause => ({
+    reason: 'FieldValueDuplicate',
+    field,
+    message: `Duplicate value: ${renderValue(value)}`,
+  }),
+  typeInvalid: (field: string, value: unknown, detail: string): FieldCause => ({
+    reason: 'FieldValueTypeInvalid',
+    field,
+    message: `Invalid value: ${renderValue(value)}: ${detail}`,
+  }),
 };
 
 export function badRequest(message: string): StatusError {
@@ -105,7 +155,11 @@ export function unauthorized(): StatusError {
 }
 
 export function unsupportedMediaType(contentType: string): StatusError {
-  return failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${contentType}`);
+  return failure(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${contentType}`,
+  );
 }
 
 export function methodNotAllowed(method: string, resource: string): StatusError {
@@ -127,7 +181,9 @@ export function gone(message: string): StatusError {
 }
 
 export function tooManyRequests(retryAfterSeconds: number): StatusError {
-  return failure(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds } as KubeStatus['details']);
+  return failure(429, 'TooManyRequests', 'Too many requests, please try again later.', {
+    retryAfterSeconds,
+  } as KubeStatus['details']);
 }
 
 export function internalError(message: string): StatusError {
@@ -135,7 +191,15 @@ export function internalError(message: string): StatusError {
 }
 
 export function statusSuccess(details?: KubeStatus['details']): KubeStatus {
-  const status: KubeStatus = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', message: '', reason: '', code: 200 };
+  const status: KubeStatus = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    message: '',
+    reason: '',
+    code: 200,
+  };
   if (details !== undefined) status.details = details;
   return status;
 }

@@ -22,7 +22,15 @@ export async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
     const buffer = chunk as Buffer;
     size += buffer.length;
     if (size > MAX_BODY_BYTES) {
-      throw new StatusError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large: limit is 3145728', reason: 'RequestEntityTooLarge', code: 413 });
+      throw new StatusError({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Request entity too large: limit is 3145728',
+        reason: 'RequestEntityTooLarge',
+        code: 413,
+      });
     }
     chunks.push(buffer);
   }
@@ -32,7 +40,8 @@ export async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
 /** Decodes an object body as JSON, YAML or (for the kinds kubectl's typed clients create) protobuf. */
 export function decodeObjectBody(body: Buffer | string, contentType: string | undefined, kind: string): unknown {
   const media = (contentType ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (media === 'application/vnd.kubernetes.protobuf') return decodeProtobufObject(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  if (media === 'application/vnd.kubernetes.protobuf')
+    return decodeProtobufObject(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
   if (media !== 'application/json' && media !== 'application/yaml' && media !== '' && media !== '*/*') {
     throw unsupportedMediaType('application/json, application/yaml, application/vnd.kubernetes.protobuf');
   }
@@ -40,7 +49,9 @@ export function decodeObjectBody(body: Buffer | string, contentType: string | un
   try {
     return media === 'application/yaml' ? YAML.parse(raw) : JSON.parse(raw);
   } catch (error) {
-    throw badRequest(`the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: ${(error as Error).message}`);
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${kind}): couldn't get version/kind; json parse error: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -56,13 +67,22 @@ export function setWarnings(res: ServerResponse, warnings: string[]): void {
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(code, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
   res.end(text);
 }
 
 /** Go omits empty fields of a Status (a success has no message, reason or code unless set). */
 export function statusBody(status: KubeStatus): Record<string, unknown> {
-  const body: Record<string, unknown> = { kind: 'Status', apiVersion: 'v1', metadata: status.metadata ?? {}, status: status.status };
+  const body: Record<string, unknown> = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: status.metadata ?? {},
+    status: status.status,
+  };
   if (status.message !== '') body.message = status.message;
   if (status.reason !== '') body.reason = status.reason;
   if (status.details !== undefined) body.details = status.details;
@@ -92,12 +112,16 @@ export function negotiate(accept: string | undefined): Representation {
   for (const media of wanted) {
     if (media.includes('as=table') && media.includes('g=meta.k8s.io')) return 'table';
     if (media.includes('as=partialobjectmetadata') && media.includes('g=meta.k8s.io')) return 'partial-metadata';
-    if (media.startsWith('application/json') || media === '*/*' || media === 'application/*' || media === '') return 'object';
+    if (media.startsWith('application/json') || media === '*/*' || media === 'application/*' || media === '')
+      return 'object';
   }
   return 'object';
 }
 
 export function tableContentType(accept: string | undefined): string {
-  const version = (accept ?? '').toLowerCase().includes('v=v1beta1') && !(accept ?? '').toLowerCase().includes('as=table;v=v1;') ? 'v1beta1' : 'v1';
+  const version =
+    (accept ?? '').toLowerCase().includes('v=v1beta1') && !(accept ?? '').toLowerCase().includes('as=table;v=v1;')
+      ? 'v1beta1'
+      : 'v1';
   return `application/json;as=Table;v=${version};g=meta.k8s.io`;
 }

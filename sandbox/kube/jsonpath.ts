@@ -8,13 +8,18 @@ type Step = { field: string } | { index: number } | { all: true } | { filter: { 
 
 function parse(path: string): Step[] {
   const steps: Step[] = [];
-  const text = path.trim().replace(/^\{|\}$/g, '').replace(/^\$/, '');
-  const pattern = /\.([A-Za-z0-9_\-/]+)|\[(\d+)\]|\[\*\]|\[\?\(@((?:\.[A-Za-z0-9_\-/]+)+)\s*==\s*["']([^"']*)["']\)\]|\['([^']+)'\]/g;
+  const text = path
+    .trim()
+    .replace(/^\{|\}$/g, '')
+    .replace(/^\$/, '');
+  const pattern =
+    /\.([A-Za-z0-9_\-/]+)|\[(\d+)\]|\[\*\]|\[\?\(@((?:\.[A-Za-z0-9_\-/]+)+)\s*==\s*["']([^"']*)["']\)\]|\['([^']+)'\]/g;
   let match: RegExpExecArray | null;
   while ((match = pattern.exec(text)) !== null) {
     if (match[1] !== undefined) steps.push({ field: match[1] });
     else if (match[2] !== undefined) steps.push({ index: Number(match[2]) });
-    else if (match[3] !== undefined) steps.push({ filter: { path: match[3].slice(1).split('.'), value: match[4] ?? '' } });
+    else if (match[3] !== undefined)
+      steps.push({ filter: { path: match[3].slice(1).split('.'), value: match[4] ?? '' } });
     else if (match[5] !== undefined) steps.push({ field: match[5] });
     else steps.push({ all: true });
   }

@@ -12,9 +12,19 @@ export function renderKubeconfig(input: KubeconfigInput): string {
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'sandbox', cluster: { server: input.server, 'certificate-authority-data': Buffer.from(input.caPem, 'utf8').toString('base64') } }],
+    clusters: [
+      {
+        name: 'sandbox',
+        cluster: {
+          server: input.server,
+          'certificate-authority-data': Buffer.from(input.caPem, 'utf8').toString('base64'),
+        },
+      },
+    ],
     users: [{ name: 'sandbox', user: { token: input.token } }],
-    contexts: [{ name: 'sandbox', context: { cluster: 'sandbox', user: 'sandbox', namespace: input.namespace ?? 'default' } }],
+    contexts: [
+      { name: 'sandbox', context: { cluster: 'sandbox', user: 'sandbox', namespace: input.namespace ?? 'default' } },
+    ],
     'current-context': 'sandbox',
     preferences: {},
   });

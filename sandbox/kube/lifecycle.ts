@@ -25,7 +25,12 @@ export interface StoreInternals {
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined;
   list(type: ResourceType, options?: { namespace?: string }): { items: KubeObject[] };
   create(type: ResourceType, object: KubeObject): KubeObject;
-  delete(type: ResourceType, namespace: string | undefined, name: string, options?: { propagationPolicy?: PropagationPolicy }): KubeObject;
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options?: { propagationPolicy?: PropagationPolicy },
+  ): KubeObject;
   typeOf(group: string, plural: string): ResourceType;
   resourceType(group: string, plural: string): ResourceType | undefined;
   objectByUid(uid: string): { type: ResourceType; object: KubeObject } | undefined;
@@ -54,11 +59,18 @@ function isCrds(type: ResourceType): boolean {
 }
 
 /** Deletes, tolerating an object that is already gone (another deletion got there first). */
-function deleteQuietly(store: StoreInternals, type: ResourceType, object: KubeObject, policy: PropagationPolicy, logger?: Logger): void {
+function deleteQuietly(
+  store: StoreInternals,
+  type: ResourceType,
+  object: KubeObject,
+  policy: PropagationPolicy,
+  logger?: Logger,
+): void {
   try {
     store.delete(type, object.metadata.namespace, object.metadata.name!, { propagationPolicy: policy });
   } catch (error) {
-    if (!isStatusError(error) || error.status.code !== 404) logger?.warn({ err: error, kind: type.kind, name: object.metadata.name }, 'lifecycle deletion failed');
+    if (!isStatusError(error) || error.status.code !== 404)
+      logger?.warn({ err: error, kind: type.kind, name: object.metadata.name }, 'lifecycle deletion failed');
   }
 }
 
@@ -69,7 +81,11 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
   function populateNamespace(namespace: string): void {
     const serviceAccounts = store.typeOf('', 'serviceaccounts');
     if (store.get(serviceAccounts, namespace, 'default') === undefined) {
-      store.create(serviceAccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace } });
+      store.create(serviceAccounts, {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace },
+      });
     }
     if (options.rootCaPem !== undefined) {
       const configMaps = store.typeOf('', 'configmaps');
@@ -77,7 +93,14 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
         store.create(configMaps, {
           apiVersion: 'v1',
           kind: 'ConfigMap',
-          metadata: { name: 'kube-root-ca.crt', namespace, annotations: { 'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.' } },
+          metadata: {
+            name: 'kube-root-ca.crt',
+            namespace,
+            annotations: {
+              'kubernetes.io/description':
+                'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+            },
+          },
           data: { 'ca.crt': options.rootCaPem },
         });
       }
@@ -96,7 +119,11 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
   function registerCrd(crd: KubeObject): void {
     const group = String((crd.spec as Record<string, unknown>).group);
     const plural = String(((crd.spec as Record<string, unknown>).names as Record<string, unknown>).plural);
-    store.replaceServedVersions(group, plural, crdResourceTypes(crd).map((type) => ({ type, rules: crdRulesFor(crd, type) })));
+    store.replaceServedVersions(
+      group,
+      plural,
+      crdResourceTypes(crd).map((type) => ({ type, rules: crdRulesFor(crd, type) })),
+    );
   }
 
   function finishCrdIfEmpty(crd: KubeObject): void {
@@ -104,7 +131,12 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
     const current = store.get(crds, undefined, crd.metadata.name!);
     if (current === undefined || current.metadata.deletionTimestamp === undefined) return;
     const [served] = crdResourceTypes(current);
-    if (served !== undefined && store.resourceType(served.group, served.plural) !== undefined && store.list(served).items.length > 0) return;
+    if (
+      served !== undefined &&
+      store.resourceType(served.group, served.plural) !== undefined &&
+      store.list(served).items.length > 0
+    )
+      return;
     const finalizers = (current.metadata.finalizers ?? []).filter((f) => f !== CRD_CLEANUP_FINALIZER);
     if (served !== undefined) store.unregisterResource(served.group, served.plural);
     current.metadata.finalizers = finalizers;
@@ -116,7 +148,9 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
     const uid = owner.metadata.uid;
     if (uid === undefined) return;
     for (const { type, object } of store.dependentsOf(uid)) {
-      const others = (object.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== uid && store.objectByUid(ref.uid) !== undefined);
+      const others = (object.metadata.ownerReferences ?? []).filter(
+        (ref) => ref.uid !== uid && store.objectByUid(ref.uid) !== undefined,
+      );
       if (others.length > 0) {
         object.metadata.ownerReferences = (object.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== uid);
         store.writeInternal(type, object);
@@ -135,7 +169,8 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
       if (store.dependentsOf(ref.uid).length > 0) continue;
       const finalizers = (owner.object.metadata.finalizers ?? []).filter((f) => f !== 'foregroundDeletion');
       owner.object.metadata.finalizers = finalizers;
-      if (finalizers.length === 0 && (owner.object.metadata.deletionGracePeriodSeconds ?? 0) === 0) store.removeInternal(owner.type, owner.object);
+      if (finalizers.length === 0 && (owner.object.metadata.deletionGracePeriodSeconds ?? 0) === 0)
+        store.removeInternal(owner.type, owner.object);
       else store.writeInternal(owner.type, owner.object);
     }
   }
@@ -177,7 +212,8 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
       }
       if (isCrds(type)) {
         const finalizers = object.metadata.finalizers ?? [];
-        if (!finalizers.includes(CRD_CLEANUP_FINALIZER)) object.metadata.finalizers = [...finalizers, CRD_CLEANUP_FINALIZER];
+        if (!finalizers.includes(CRD_CLEANUP_FINALIZER))
+          object.metadata.finalizers = [...finalizers, CRD_CLEANUP_FINALIZER];
         object.status = establishedStatus(object, object.status as Record<string, unknown> | undefined, true, now());
         return { holds: true };
       }
@@ -196,7 +232,8 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
         const [served] = crdResourceTypes(object);
         if (served !== undefined && store.resourceType(served.group, served.plural) !== undefined) {
           for (const instance of store.list(served).items) {
-            if (instance.metadata.deletionTimestamp === undefined) deleteQuietly(store, served, instance, 'Background', logger);
+            if (instance.metadata.deletionTimestamp === undefined)
+              deleteQuietly(store, served, instance, 'Background', logger);
           }
         }
         finishCrdIfEmpty(object);
@@ -225,5 +262,9 @@ export function attachLifecycleControllers(store: StoreInternals, options: Lifec
 /** The CRD that serves a custom resource type, if the type is one. */
 function customResourceCrd(store: StoreInternals, type: ResourceType): KubeObject | undefined {
   if (isBuiltIn(type)) return undefined;
-  return store.get(store.typeOf('apiextensions.k8s.io', 'customresourcedefinitions'), undefined, `${type.plural}.${type.group}`);
+  return store.get(
+    store.typeOf('apiextensions.k8s.io', 'customresourcedefinitions'),
+    undefined,
+    `${type.plural}.${type.group}`,
+  );
 }

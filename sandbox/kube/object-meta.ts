@@ -38,7 +38,9 @@ export function validateName(name: string, rule: NameRule, field = 'metadata.nam
       return DNS1035.test(name) ? [] : [causes.invalid(field, name, DNS1035_MESSAGE)];
     case 'pathSegment':
       if (name === '.' || name === '..') return [causes.invalid(field, name, `may not be '${name}'`)];
-      return name.includes('/') || name.includes('%') ? [causes.invalid(field, name, `may not contain '${name.includes('/') ? '/' : '%'}'`)] : [];
+      return name.includes('/') || name.includes('%')
+        ? [causes.invalid(field, name, `may not contain '${name.includes('/') ? '/' : '%'}'`)]
+        : [];
   }
 }
 
@@ -51,17 +53,20 @@ export function validateQualifiedName(key: string, field: string): FieldCause[] 
   if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !SUBDOMAIN.test(prefix))) {
     problems.push(causes.invalid(field, key, `prefix part ${SUBDOMAIN_MESSAGE}`));
   }
-  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) problems.push(causes.invalid(field, key, QUALIFIED_NAME_MESSAGE));
+  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name))
+    problems.push(causes.invalid(field, key, QUALIFIED_NAME_MESSAGE));
   return problems;
 }
 
 export function validateObjectMeta(meta: ObjectMeta, rule: NameRule): FieldCause[] {
   const problems: FieldCause[] = [];
-  if (meta.name === undefined || meta.name === '') problems.push(causes.required('metadata.name', 'name or generateName is required'));
+  if (meta.name === undefined || meta.name === '')
+    problems.push(causes.required('metadata.name', 'name or generateName is required'));
   else problems.push(...validateName(meta.name, rule));
   for (const [key, value] of Object.entries(meta.labels ?? {})) {
     problems.push(...validateQualifiedName(key, 'metadata.labels'));
-    if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) problems.push(causes.invalid('metadata.labels', value, LABEL_VALUE_MESSAGE));
+    if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value))
+      problems.push(causes.invalid('metadata.labels', value, LABEL_VALUE_MESSAGE));
   }
   for (const key of Object.keys(meta.annotations ?? {})) {
     for (const p of validateQualifiedName(key.toLowerCase(), 'metadata.annotations')) problems.push(p);
@@ -78,14 +83,18 @@ export function validateObjectMeta(meta: ObjectMeta, rule: NameRule): FieldCause
 export function validateObjectMetaUpdate(meta: ObjectMeta, old: ObjectMeta): FieldCause[] {
   const problems: FieldCause[] = [];
   if (meta.name !== old.name) problems.push(causes.invalid('metadata.name', meta.name, 'field is immutable'));
-  if (meta.namespace !== old.namespace) problems.push(causes.invalid('metadata.namespace', meta.namespace, 'field is immutable'));
+  if (meta.namespace !== old.namespace)
+    problems.push(causes.invalid('metadata.namespace', meta.namespace, 'field is immutable'));
   if (meta.uid !== old.uid) problems.push(causes.invalid('metadata.uid', meta.uid, 'field is immutable'));
   if (old.deletionTimestamp !== undefined) {
     const previous = new Set(old.finalizers ?? []);
     const added = (meta.finalizers ?? []).filter((f) => !previous.has(f));
     if (added.length > 0) {
       problems.push(
-        causes.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`),
+        causes.forbidden(
+          'metadata.finalizers',
+          `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+        ),
       );
     }
   }
@@ -116,10 +125,12 @@ export function microTimeParseError(value: string): string | undefined {
   if (MICRO_TIME.test(value)) return undefined;
   const layout = '2006-01-02T15:04:05.000000Z07:00';
   const head = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.exec(value);
-  if (head === null) return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(value)} as "2006"`;
+  if (head === null)
+    return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(value)} as "2006"`;
   const rest = value.slice(head[0].length);
   const fraction = /^\.\d{6}/.exec(rest);
-  if (fraction === null) return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(rest)} as ".000000"`;
+  if (fraction === null)
+    return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(rest)} as ".000000"`;
   return `parsing time ${JSON.stringify(value)} as ${JSON.stringify(layout)}: cannot parse ${JSON.stringify(rest.slice(fraction[0].length))} as "Z07:00"`;
 }
 
@@ -139,6 +150,7 @@ export function nameFromGenerateName(generateName: string): string {
 }
 
 export function metaOf(object: KubeObject): ObjectMeta {
-  if (object.metadata === undefined || object.metadata === null || typeof object.metadata !== 'object') object.metadata = {};
+  if (object.metadata === undefined || object.metadata === null || typeof object.metadata !== 'object')
+    object.metadata = {};
   return object.metadata;
 }

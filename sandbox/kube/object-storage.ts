@@ -54,7 +54,13 @@ export class ObjectStorage {
     }
     bucket.set(where, stored);
     this.byUid.set(stored.metadata.uid!, { key, objectKey: where });
-    this.hub.record({ resourceVersion: this.revisionCounter, key, type: change, object: structuredClone(stored), ...(previous === undefined ? {} : { previous: structuredClone(previous) }) });
+    this.hub.record({
+      resourceVersion: this.revisionCounter,
+      key,
+      type: change,
+      object: structuredClone(stored),
+      ...(previous === undefined ? {} : { previous: structuredClone(previous) }),
+    });
   }
 
   /** Removes an object; the DELETED event carries a new resourceVersion. Returns that last state, or undefined. */
@@ -68,7 +74,13 @@ export class ObjectStorage {
     this.revisionCounter += 1;
     const gone = structuredClone(stored);
     gone.metadata.resourceVersion = String(this.revisionCounter);
-    this.hub.record({ resourceVersion: this.revisionCounter, key, type: 'DELETED', object: structuredClone(gone), previous: structuredClone(stored) });
+    this.hub.record({
+      resourceVersion: this.revisionCounter,
+      key,
+      type: 'DELETED',
+      object: structuredClone(gone),
+      previous: structuredClone(stored),
+    });
     return gone;
   }
 

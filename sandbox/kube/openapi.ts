@@ -16,9 +16,17 @@ function groupVersionPath(group: string, version: string): string {
   return group === '' ? `api/${version}` : `apis/${group}/${version}`;
 }
 
-const WRITE_PARAMETERS = ['dryRun', 'fieldManager', 'fieldValidation'].map((name) => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } }));
+const WRITE_PARAMETERS = ['dryRun', 'fieldManager', 'fieldValidation'].map((name) => ({
+  name,
+  in: 'query',
+  schema: { type: 'string', uniqueItems: true },
+}));
 
-function operation(type: ResourceType, action: string, extra: Array<Record<string, unknown>> = []): Record<string, unknown> {
+function operation(
+  type: ResourceType,
+  action: string,
+  extra: Array<Record<string, unknown>> = [],
+): Record<string, unknown> {
   return {
     operationId: `${action}${type.kind}`,
     parameters: extra,
@@ -33,25 +41,47 @@ function pathsFor(type: ResourceType): Record<string, unknown> {
   const item = {
     get: operation(type, 'get'),
     put: operation(type, 'put', WRITE_PARAMETERS),
-    patch: operation(type, 'patch', [...WRITE_PARAMETERS, { name: 'force', in: 'query', schema: { type: 'boolean', uniqueItems: true } }]),
+    patch: operation(type, 'patch', [
+      ...WRITE_PARAMETERS,
+      { name: 'force', in: 'query', schema: { type: 'boolean', uniqueItems: true } },
+    ]),
     delete: operation(type, 'delete', [WRITE_PARAMETERS[0]!]),
   };
   const paths: Record<string, unknown> = {
-    [prefix]: { get: operation(type, 'list'), post: operation(type, 'post', WRITE_PARAMETERS), delete: operation(type, 'deletecollection', [WRITE_PARAMETERS[0]!]) },
+    [prefix]: {
+      get: operation(type, 'list'),
+      post: operation(type, 'post', WRITE_PARAMETERS),
+      delete: operation(type, 'deletecollection', [WRITE_PARAMETERS[0]!]),
+    },
     [`${prefix}/{name}`]: item,
   };
-  if (type.hasStatus) paths[`${prefix}/{name}/status`] = { get: operation(type, 'get'), put: operation(type, 'put', WRITE_PARAMETERS), patch: item.patch };
+  if (type.hasStatus)
+    paths[`${prefix}/{name}/status`] = {
+      get: operation(type, 'get'),
+      put: operation(type, 'put', WRITE_PARAMETERS),
+      patch: item.patch,
+    };
   return paths;
 }
 
 function documentFor(types: ResourceType[], group: string, version: string): Record<string, unknown> {
-  const paths = Object.assign({}, ...types.filter((t) => t.group === group && t.version === version).map(pathsFor)) as Record<string, unknown>;
+  const paths = Object.assign(
+    {},
+    ...types.filter((t) => t.group === group && t.version === version).map(pathsFor),
+  ) as Record<string, unknown>;
   return {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.33.1' },
     paths,
     // kubectl treats a document without components as broken; a schema no kind matches keeps it whole.
-    components: { schemas: { 'io.k8s.apimachinery.pkg.apis.meta.v1.Status': { type: 'object', description: 'Status is a return value for calls that do not return other objects.' } } },
+    components: {
+      schemas: {
+        'io.k8s.apimachinery.pkg.apis.meta.v1.Status': {
+          type: 'object',
+          description: 'Status is a return value for calls that do not return other objects.',
+        },
+      },
+    },
   };
 }
 
@@ -60,7 +90,10 @@ function hashOf(value: unknown): string {
 }
 
 export function serveOpenApi(_req: IncomingMessage, res: ServerResponse, path: string, types: ResourceType[]): void {
-  const groupVersions = [...new Map(types.map((t) => [`${t.group}/${t.version}`, t])).values()].map((t) => ({ group: t.group, version: t.version }));
+  const groupVersions = [...new Map(types.map((t) => [`${t.group}/${t.version}`, t])).values()].map((t) => ({
+    group: t.group,
+    version: t.version,
+  }));
   if (path === '/openapi/v3' || path === '/openapi/v3/') {
     const index: Record<string, { serverRelativeURL: string }> = {};
     for (const { group, version } of groupVersions) {

@@ -32,7 +32,8 @@ export function acceptedPatchTypes(type: ResourceType): string[] {
 export function patchTypeOf(contentType: string | undefined, type: ResourceType): PatchType {
   const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const found = (Object.entries(PATCH_TYPES) as Array<[PatchType, string]>).find(([, value]) => value === media);
-  if (found === undefined || (found[0] === 'strategic' && !isBuiltIn(type))) throw unsupportedMediaType(acceptedPatchTypes(type).join(', '));
+  if (found === undefined || (found[0] === 'strategic' && !isBuiltIn(type)))
+    throw unsupportedMediaType(acceptedPatchTypes(type).join(', '));
   return found[0];
 }
 
@@ -45,7 +46,15 @@ export function parsePatchBody(raw: string, patchType: PatchType): unknown {
   }
 }
 
-const MALFORMED = new Set(['SEQUENCE_NOT_AN_ARRAY', 'OPERATION_NOT_AN_OBJECT', 'OPERATION_OP_INVALID', 'OPERATION_PATH_INVALID', 'OPERATION_FROM_REQUIRED', 'OPERATION_VALUE_REQUIRED', 'OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED']);
+const MALFORMED = new Set([
+  'SEQUENCE_NOT_AN_ARRAY',
+  'OPERATION_NOT_AN_OBJECT',
+  'OPERATION_OP_INVALID',
+  'OPERATION_PATH_INVALID',
+  'OPERATION_FROM_REQUIRED',
+  'OPERATION_VALUE_REQUIRED',
+  'OPERATION_VALUE_CANNOT_CONTAIN_UNDEFINED',
+]);
 
 /** The 422 the patch handler answers when a JSON patch does not apply (errors.NewGenericServerResponse). */
 function patchDoesNotApply(message: string): StatusError {
@@ -72,7 +81,16 @@ function describeJsonPatchFailure(error: { name: string; operation?: { op?: stri
 
 function applyJsonPatch(current: KubeObject, patch: unknown): KubeObject {
   if (!Array.isArray(patch)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-  if (patch.length > 10000) throw new StatusError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `The allowed maximum operations in a JSON patch is 10000, got ${patch.length}`, reason: 'RequestEntityTooLarge', code: 413 });
+  if (patch.length > 10000)
+    throw new StatusError({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `The allowed maximum operations in a JSON patch is 10000, got ${patch.length}`,
+      reason: 'RequestEntityTooLarge',
+      code: 413,
+    });
   try {
     return fjp.applyPatch(structuredClone(current), structuredClone(patch) as fjp.Operation[], true, true).newDocument;
   } catch (error) {
@@ -98,12 +116,15 @@ export function applyPatch(type: ResourceType, current: KubeObject, patchType: P
     case 'json':
       return applyJsonPatch(current, patch);
     case 'merge':
-      if (!isRecord(patch)) throw badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
+      if (!isRecord(patch))
+        throw badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
       return applyMergePatch(current, patch) as KubeObject;
     case 'strategic':
       return applyStrategicMergePatch(current, patch, storageKey(type)) as KubeObject;
     case 'apply':
       if (!isRecord(patch)) throw badRequest('error decoding YAML: the apply configuration must be an object');
-      return (isBuiltIn(type) ? applyStrategicMergePatch(current, patch, storageKey(type)) : applyMergePatch(current, patch)) as KubeObject;
+      return (
+        isBuiltIn(type) ? applyStrategicMergePatch(current, patch, storageKey(type)) : applyMergePatch(current, patch)
+      ) as KubeObject;
   }
 }

@@ -32,7 +32,8 @@ function defaultContainer(container: Json): void {
   // Limits without requests request what they limit (SetDefaults_ResourceRequirements).
   if (isRecord(resources.limits)) {
     const requests = isRecord(resources.requests) ? resources.requests : {};
-    for (const [name, quantity] of Object.entries(resources.limits)) if (requests[name] === undefined) requests[name] = quantity;
+    for (const [name, quantity] of Object.entries(resources.limits))
+      if (requests[name] === undefined) requests[name] = quantity;
     resources.requests = requests;
   }
   for (const port of list(container.ports)) port.protocol ??= 'TCP';
@@ -51,7 +52,9 @@ function defaultVolume(volume: Json): void {
   if (isRecord(volume.projected)) {
     for (const source of list(volume.projected.sources)) {
       if (isRecord(source.serviceAccountToken)) source.serviceAccountToken.expirationSeconds ??= 3600;
-      if (isRecord(source.downwardAPI)) for (const item of list(source.downwardAPI.items)) if (isRecord(item.fieldRef)) item.fieldRef.apiVersion ??= 'v1';
+      if (isRecord(source.downwardAPI))
+        for (const item of list(source.downwardAPI.items))
+          if (isRecord(item.fieldRef)) item.fieldRef.apiVersion ??= 'v1';
     }
   }
 }
@@ -68,7 +71,21 @@ export function defaultPodSpec(spec: Json): void {
 }
 
 const QUANTITY = /^([+-]?[0-9.]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|e[0-9]+)?$/;
-const SCALE: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const SCALE: Record<string, number> = {
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
 
 export function parseQuantity(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
@@ -126,7 +143,9 @@ export function validatePodSpec(spec: unknown, path: string): FieldCause[] {
     problems.push(causes.notSupported(`${path}.restartPolicy`, spec.restartPolicy, RESTART_POLICIES));
   }
   list(spec.readinessGates).forEach((gate, i) => {
-    problems.push(...validateQualifiedName(String(gate.conditionType ?? ''), `${path}.readinessGates[${i}].conditionType`));
+    problems.push(
+      ...validateQualifiedName(String(gate.conditionType ?? ''), `${path}.readinessGates[${i}].conditionType`),
+    );
   });
   const volumes = new Set<string>();
   list(spec.volumes).forEach((v, i) => {
@@ -134,7 +153,10 @@ export function validatePodSpec(spec: unknown, path: string): FieldCause[] {
     else if (volumes.has(v.name)) problems.push(causes.duplicate(`${path}.volumes[${i}].name`, v.name));
     else volumes.add(v.name);
   });
-  [...containers.map((c, i) => [c, `containers[${i}]`] as const), ...list(spec.initContainers).map((c, i) => [c, `initContainers[${i}]`] as const)].forEach(([c, at]) => {
+  [
+    ...containers.map((c, i) => [c, `containers[${i}]`] as const),
+    ...list(spec.initContainers).map((c, i) => [c, `initContainers[${i}]`] as const),
+  ].forEach(([c, at]) => {
     list(c.volumeMounts).forEach((m, j) => {
       if (!volumes.has(String(m.name))) problems.push(causes.notFound(`${path}.${at}.volumeMounts[${j}].name`, m.name));
     });
@@ -147,7 +169,9 @@ const SPEC_UPDATE_MESSAGE =
 
 /** Renders the changed top-level spec fields the way the real message's cmp.Diff tail lists them. */
 function specDiff(munged: Json, old: Json): string {
-  const fields = [...new Set([...Object.keys(munged), ...Object.keys(old)])].filter((k) => !deepEqual(munged[k], old[k]));
+  const fields = [...new Set([...Object.keys(munged), ...Object.keys(old)])].filter(
+    (k) => !deepEqual(munged[k], old[k]),
+  );
   const lines = fields.flatMap((k) => {
     const name = k.charAt(0).toUpperCase() + k.slice(1);
     return [`- \t${name}: ${JSON.stringify(old[k] ?? null)},`, `+ \t${name}: ${JSON.stringify(munged[k] ?? null)},`];
@@ -170,7 +194,9 @@ export function validatePodSpecUpdate(spec: Json, old: Json): FieldCause[] {
     if (oldDeadline === undefined) delete munged.activeDeadlineSeconds;
     else munged.activeDeadlineSeconds = oldDeadline;
   } else if (newDeadline === undefined || newDeadline > oldDeadline) {
-    problems.push(causes.invalid('spec.activeDeadlineSeconds', newDeadline ?? null, 'must be less than or equal to previous value'));
+    problems.push(
+      causes.invalid('spec.activeDeadlineSeconds', newDeadline ?? null, 'must be less than or equal to previous value'),
+    );
     munged.activeDeadlineSeconds = oldDeadline;
   }
   const oldTolerations = list(old.tolerations);
@@ -178,7 +204,11 @@ export function validatePodSpecUpdate(spec: Json, old: Json): FieldCause[] {
     if (old.tolerations === undefined) delete munged.tolerations;
     else munged.tolerations = old.tolerations;
   }
-  if (typeof old.terminationGracePeriodSeconds === 'number' && old.terminationGracePeriodSeconds < 0 && munged.terminationGracePeriodSeconds === 1) {
+  if (
+    typeof old.terminationGracePeriodSeconds === 'number' &&
+    old.terminationGracePeriodSeconds < 0 &&
+    munged.terminationGracePeriodSeconds === 1
+  ) {
     munged.terminationGracePeriodSeconds = old.terminationGracePeriodSeconds;
   }
   const oldGates = list(old.schedulingGates);
@@ -191,7 +221,16 @@ export function validatePodSpecUpdate(spec: Json, old: Json): FieldCause[] {
 }
 
 /** Condition types the kubelet owns; any other type must be a qualified name (a readiness gate's). */
-const BUILT_IN_CONDITIONS = new Set(['PodScheduled', 'Ready', 'Initialized', 'ContainersReady', 'PodReadyToStartContainers', 'DisruptionTarget', 'PodResizePending', 'PodResizeInProgress']);
+const BUILT_IN_CONDITIONS = new Set([
+  'PodScheduled',
+  'Ready',
+  'Initialized',
+  'ContainersReady',
+  'PodReadyToStartContainers',
+  'DisruptionTarget',
+  'PodResizePending',
+  'PodResizeInProgress',
+]);
 
 export const podRules: TypeRules = {
   nameRule: 'subdomain',
@@ -234,8 +273,16 @@ export const podRules: TypeRules = {
     const spec = isRecord(pod.spec) ? pod.spec : {};
     const status = isRecord(pod.status) ? pod.status : {};
     // Nothing runs an unscheduled or finished pod, so there is nobody to wait for.
-    if (typeof spec.nodeName !== 'string' || spec.nodeName === '' || status.phase === 'Succeeded' || status.phase === 'Failed') return 0;
-    const requested = options.gracePeriodSeconds ?? (typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30);
+    if (
+      typeof spec.nodeName !== 'string' ||
+      spec.nodeName === '' ||
+      status.phase === 'Succeeded' ||
+      status.phase === 'Failed'
+    )
+      return 0;
+    const requested =
+      options.gracePeriodSeconds ??
+      (typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30);
     return requested < 0 ? 1 : requested;
   },
 };

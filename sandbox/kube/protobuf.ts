@@ -1,12 +1,14 @@
 /**
  * Request bodies in Kubernetes protobuf (`application/vnd.kubernetes.protobuf`): kubectl's typed
  * clients send them for `kubectl create namespace|secret|configmap|serviceaccount|deployment`. Decoded
- * by field number for those kinds (and Service, for `kubectl create service`) (k8s.io/api generated.proto); any field this table does not know is a
- * 415, never a silent drop. Responses stay JSON, which those clients also accept.
+ * by field number for those kinds (and Service, for `kubectl create service`) (k8s.io/api
+ * generated.proto); any field this table does not know is a 415, never a silent drop. Responses stay
+ * JSON, which those clients also accept.
  */
 import { unsupportedMediaType } from './errors.js';
 
-type FieldType = 'string' | 'bytes' | 'int' | 'bool' | 'time' | Schema | { map: 'string' | 'bytes' } | { intOrString: true };
+type FieldType =
+  'string' | 'bytes' | 'int' | 'bool' | 'time' | Schema | { map: 'string' | 'bytes' } | { intOrString: true };
 
 interface Field {
   name: string;
@@ -22,7 +24,16 @@ interface Schema {
 
 const f = (name: string, type: FieldType, extra: Partial<Field> = {}): Field => ({ name, type, ...extra });
 
-const OWNER_REFERENCE: Schema = { fields: { 1: f('kind', 'string'), 3: f('name', 'string'), 4: f('uid', 'string'), 5: f('apiVersion', 'string'), 6: f('controller', 'bool', { pointer: true }), 7: f('blockOwnerDeletion', 'bool', { pointer: true }) } };
+const OWNER_REFERENCE: Schema = {
+  fields: {
+    1: f('kind', 'string'),
+    3: f('name', 'string'),
+    4: f('uid', 'string'),
+    5: f('apiVersion', 'string'),
+    6: f('controller', 'bool', { pointer: true }),
+    7: f('blockOwnerDeletion', 'bool', { pointer: true }),
+  },
+};
 
 const OBJECT_META: Schema = {
   fields: {
@@ -44,10 +55,28 @@ const OBJECT_META: Schema = {
 };
 
 const LOCAL_OBJECT_REFERENCE: Schema = { fields: { 1: f('name', 'string') } };
-const OBJECT_REFERENCE: Schema = { fields: { 1: f('kind', 'string'), 2: f('namespace', 'string'), 3: f('name', 'string'), 4: f('uid', 'string'), 5: f('apiVersion', 'string'), 6: f('resourceVersion', 'string'), 7: f('fieldPath', 'string') } };
+const OBJECT_REFERENCE: Schema = {
+  fields: {
+    1: f('kind', 'string'),
+    2: f('namespace', 'string'),
+    3: f('name', 'string'),
+    4: f('uid', 'string'),
+    5: f('apiVersion', 'string'),
+    6: f('resourceVersion', 'string'),
+    7: f('fieldPath', 'string'),
+  },
+};
 const QUANTITY_MAP = { map: 'string' as const };
 const RESOURCES: Schema = { fields: { 1: f('limits', QUANTITY_MAP), 2: f('requests', QUANTITY_MAP) } };
-const CONTAINER_PORT: Schema = { fields: { 1: f('name', 'string'), 2: f('hostPort', 'int'), 3: f('containerPort', 'int'), 4: f('protocol', 'string'), 5: f('hostIP', 'string') } };
+const CONTAINER_PORT: Schema = {
+  fields: {
+    1: f('name', 'string'),
+    2: f('hostPort', 'int'),
+    3: f('containerPort', 'int'),
+    4: f('protocol', 'string'),
+    5: f('hostIP', 'string'),
+  },
+};
 const ENV_VAR: Schema = { fields: { 1: f('name', 'string'), 2: f('value', 'string') } };
 
 const CONTAINER: Schema = {
@@ -105,7 +134,14 @@ const DEPLOYMENT_SPEC: Schema = {
   },
 };
 const SERVICE_PORT: Schema = {
-  fields: { 1: f('name', 'string'), 2: f('protocol', 'string'), 3: f('port', 'int'), 4: f('targetPort', { intOrString: true }), 5: f('nodePort', 'int'), 6: f('appProtocol', 'string', { pointer: true }) },
+  fields: {
+    1: f('name', 'string'),
+    2: f('protocol', 'string'),
+    3: f('port', 'int'),
+    4: f('targetPort', { intOrString: true }),
+    5: f('nodePort', 'int'),
+    6: f('appProtocol', 'string', { pointer: true }),
+  },
 };
 const SERVICE_SPEC: Schema = {
   fields: {
@@ -126,12 +162,42 @@ const SERVICE_SPEC: Schema = {
 const ANY_STATUS: Schema = { fields: {} };
 
 const KINDS: Record<string, Schema> = {
-  'v1/Namespace': { fields: { 1: f('metadata', OBJECT_META), 2: f('spec', { fields: { 1: f('finalizers', 'string', { repeated: true }) } }), 3: f('status', ANY_STATUS) } },
-  'v1/Secret': { fields: { 1: f('metadata', OBJECT_META), 2: f('data', { map: 'bytes' }), 3: f('type', 'string'), 4: f('stringData', { map: 'string' }), 5: f('immutable', 'bool', { pointer: true }) } },
-  'v1/ConfigMap': { fields: { 1: f('metadata', OBJECT_META), 2: f('data', { map: 'string' }), 3: f('binaryData', { map: 'bytes' }), 4: f('immutable', 'bool', { pointer: true }) } },
-  'v1/ServiceAccount': { fields: { 1: f('metadata', OBJECT_META), 2: f('secrets', OBJECT_REFERENCE, { repeated: true }), 3: f('imagePullSecrets', LOCAL_OBJECT_REFERENCE, { repeated: true }), 4: f('automountServiceAccountToken', 'bool', { pointer: true }) } },
+  'v1/Namespace': {
+    fields: {
+      1: f('metadata', OBJECT_META),
+      2: f('spec', { fields: { 1: f('finalizers', 'string', { repeated: true }) } }),
+      3: f('status', ANY_STATUS),
+    },
+  },
+  'v1/Secret': {
+    fields: {
+      1: f('metadata', OBJECT_META),
+      2: f('data', { map: 'bytes' }),
+      3: f('type', 'string'),
+      4: f('stringData', { map: 'string' }),
+      5: f('immutable', 'bool', { pointer: true }),
+    },
+  },
+  'v1/ConfigMap': {
+    fields: {
+      1: f('metadata', OBJECT_META),
+      2: f('data', { map: 'string' }),
+      3: f('binaryData', { map: 'bytes' }),
+      4: f('immutable', 'bool', { pointer: true }),
+    },
+  },
+  'v1/ServiceAccount': {
+    fields: {
+      1: f('metadata', OBJECT_META),
+      2: f('secrets', OBJECT_REFERENCE, { repeated: true }),
+      3: f('imagePullSecrets', LOCAL_OBJECT_REFERENCE, { repeated: true }),
+      4: f('automountServiceAccountToken', 'bool', { pointer: true }),
+    },
+  },
   'v1/Service': { fields: { 1: f('metadata', OBJECT_META), 2: f('spec', SERVICE_SPEC), 3: f('status', ANY_STATUS) } },
-  'apps/v1/Deployment': { fields: { 1: f('metadata', OBJECT_META), 2: f('spec', DEPLOYMENT_SPEC), 3: f('status', ANY_STATUS) } },
+  'apps/v1/Deployment': {
+    fields: { 1: f('metadata', OBJECT_META), 2: f('spec', DEPLOYMENT_SPEC), 3: f('status', ANY_STATUS) },
+  },
 };
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
@@ -203,7 +269,11 @@ function decodeMessage(buffer: Buffer, schema: Schema, path: string): Record<str
       const list = (result[field.name] as unknown[] | undefined) ?? [];
       list.push(value);
       result[field.name] = list;
-    } else if (typeof field.type === 'object' && 'map' in field.type) result[field.name] = { ...((result[field.name] as Record<string, unknown>) ?? {}), ...(value as Record<string, unknown>) };
+    } else if (typeof field.type === 'object' && 'map' in field.type)
+      result[field.name] = {
+        ...((result[field.name] as Record<string, unknown>) ?? {}),
+        ...(value as Record<string, unknown>),
+      };
     else result[field.name] = value;
   }
   // Go's JSON omits zero values of non-pointer fields (omitempty); a zero Time is null.
@@ -229,11 +299,25 @@ function decodeValue(reader: Reader, field: Field, wireType: number, path: strin
     return seconds === 0 ? null : new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
   if ('map' in type) {
-    const entry = decodeMessage(payload, { fields: { 1: f('key', 'string', { pointer: true }), 2: f('value', type.map, { pointer: true }) } }, path);
+    const entry = decodeMessage(
+      payload,
+      { fields: { 1: f('key', 'string', { pointer: true }), 2: f('value', type.map, { pointer: true }) } },
+      path,
+    );
     return { [String(entry.key ?? '')]: entry.value ?? '' };
   }
   if ('intOrString' in type) {
-    const value = decodeMessage(payload, { fields: { 1: f('type', 'int', { pointer: true }), 2: f('intVal', 'int', { pointer: true }), 3: f('strVal', 'string', { pointer: true }) } }, path);
+    const value = decodeMessage(
+      payload,
+      {
+        fields: {
+          1: f('type', 'int', { pointer: true }),
+          2: f('intVal', 'int', { pointer: true }),
+          3: f('strVal', 'string', { pointer: true }),
+        },
+      },
+      path,
+    );
     return value.type === 1 ? String(value.strVal ?? '') : Number(value.intVal ?? 0);
   }
   return decodeMessage(payload, type, path);
@@ -241,8 +325,20 @@ function decodeValue(reader: Reader, field: Field, wireType: number, path: strin
 
 /** Decodes a `k8s\0`-framed runtime.Unknown carrying one of the supported kinds into its JSON form. */
 export function decodeProtobufObject(body: Buffer): Record<string, unknown> {
-  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) throw unsupported('the body lacks the k8s protobuf envelope');
-  const envelope = decodeMessage(body.subarray(4), { fields: { 1: f('typeMeta', { fields: { 1: f('apiVersion', 'string'), 2: f('kind', 'string') } }), 2: f('raw', 'bytes'), 3: f('contentEncoding', 'string'), 4: f('contentType', 'string') } }, 'Unknown');
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
+    throw unsupported('the body lacks the k8s protobuf envelope');
+  const envelope = decodeMessage(
+    body.subarray(4),
+    {
+      fields: {
+        1: f('typeMeta', { fields: { 1: f('apiVersion', 'string'), 2: f('kind', 'string') } }),
+        2: f('raw', 'bytes'),
+        3: f('contentEncoding', 'string'),
+        4: f('contentType', 'string'),
+      },
+    },
+    'Unknown',
+  );
   const typeMeta = (envelope.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
   const schema = KINDS[`${typeMeta.apiVersion ?? ''}/${typeMeta.kind ?? ''}`];
   if (schema === undefined) throw unsupported(`got ${typeMeta.apiVersion ?? '?'} ${typeMeta.kind ?? '?'}`);

@@ -11,7 +11,16 @@ import { applyPatch, type PatchType } from './patch.js';
 import { isBuiltIn } from './resource-types.js';
 import type { SandboxClusterStore } from './store.js';
 import { isRecord } from './type-rules.js';
-import { StatusError, type AdmissionChain, type DeleteOptions, type KubeObject, type KubeStatus, type ListOptions, type ResourceType, type UserInfo } from './types.js';
+import {
+  StatusError,
+  type AdmissionChain,
+  type DeleteOptions,
+  type KubeObject,
+  type KubeStatus,
+  type ListOptions,
+  type ResourceType,
+  type UserInfo,
+} from './types.js';
 
 export interface RequestOptions {
   userInfo?: UserInfo;
@@ -30,23 +39,58 @@ export interface WriteResult<T = KubeObject> {
 }
 
 export interface RequestPipeline {
-  create(type: ResourceType, namespace: string | undefined, body: unknown, options?: RequestOptions): Promise<WriteResult>;
-  update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options?: RequestOptions): Promise<WriteResult>;
-  patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, options?: RequestOptions): Promise<WriteResult>;
-  delete(type: ResourceType, namespace: string | undefined, name: string, deleteOptions?: DeleteOptions, options?: RequestOptions): Promise<WriteResult<KubeObject | KubeStatus>>;
-  deleteCollection(type: ResourceType, list: ListOptions, deleteOptions?: DeleteOptions, options?: RequestOptions): Promise<WriteResult<KubeObject[]>>;
+  create(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    options?: RequestOptions,
+  ): Promise<WriteResult>;
+  update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options?: RequestOptions,
+  ): Promise<WriteResult>;
+  patch(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patchType: PatchType,
+    patch: unknown,
+    options?: RequestOptions,
+  ): Promise<WriteResult>;
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    deleteOptions?: DeleteOptions,
+    options?: RequestOptions,
+  ): Promise<WriteResult<KubeObject | KubeStatus>>;
+  deleteCollection(
+    type: ResourceType,
+    list: ListOptions,
+    deleteOptions?: DeleteOptions,
+    options?: RequestOptions,
+  ): Promise<WriteResult<KubeObject[]>>;
 }
 
 export const ADMIN_USER: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 
 /** Webhooks are never called for webhook configurations, so a broken webhook cannot lock itself in. */
 function skipsAdmission(type: ResourceType): boolean {
-  return type.group === 'admissionregistration.k8s.io' && (type.plural === 'mutatingwebhookconfigurations' || type.plural === 'validatingwebhookconfigurations');
+  return (
+    type.group === 'admissionregistration.k8s.io' &&
+    (type.plural === 'mutatingwebhookconfigurations' || type.plural === 'validatingwebhookconfigurations')
+  );
 }
 
 const MAX_PATCH_ATTEMPTS = 5;
 
-export function createRequestPipeline(store: SandboxClusterStore, admission: () => AdmissionChain | undefined): RequestPipeline {
+export function createRequestPipeline(
+  store: SandboxClusterStore,
+  admission: () => AdmissionChain | undefined,
+): RequestPipeline {
   async function admit(
     operation: 'CREATE' | 'UPDATE' | 'DELETE',
     type: ResourceType,
@@ -75,7 +119,12 @@ export function createRequestPipeline(store: SandboxClusterStore, admission: () 
   }
 
   /** Decoding: the wire checks, scheme defaults and, for custom resources, pruning with fieldValidation. */
-  function decode(type: ResourceType, namespace: string | undefined, body: unknown, options: RequestOptions): { object: KubeObject; warnings: string[] } {
+  function decode(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    options: RequestOptions,
+  ): { object: KubeObject; warnings: string[] } {
     if (!isRecord(body)) throw badRequest(`the object provided is unrecognized (must be of type ${type.kind})`);
     const object = structuredClone(body) as KubeObject;
     if (!isRecord(object.metadata)) object.metadata = {};
@@ -95,39 +144,87 @@ export function createRequestPipeline(store: SandboxClusterStore, admission: () 
     rules.decode?.(object);
     const warnings: string[] = [];
     if (!isBuiltIn(type)) {
-      const schema = store.get(store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!, undefined, `${type.plural}.${type.group}`);
-      const unknown = schema === undefined ? [] : pruneUnknownFields(structuredClone(object), crdVersion(schema, type.version)?.schema?.openAPIV3Schema);
+      const schema = store.get(
+        store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!,
+        undefined,
+        `${type.plural}.${type.group}`,
+      );
+      const unknown =
+        schema === undefined
+          ? []
+          : pruneUnknownFields(structuredClone(object), crdVersion(schema, type.version)?.schema?.openAPIV3Schema);
       const mode = options.fieldValidation ?? 'Warn';
-      if (unknown.length > 0 && mode === 'Strict') throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+      if (unknown.length > 0 && mode === 'Strict')
+        throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
       if (mode === 'Warn') warnings.push(...unknown.map((f) => `unknown field "${f}"`));
     }
     rules.applyDefaults?.(object, store.ruleContext());
     return { object, warnings };
   }
 
-  async function create(type: ResourceType, namespace: string | undefined, body: unknown, options: RequestOptions = {}): Promise<WriteResult> {
+  async function create(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<WriteResult> {
     const decoded = decode(type, namespace, body, options);
     // NamespaceLifecycle runs before any webhook, so webhooks never see writes into a missing namespace.
     if (type.namespaced) store.requireLiveNamespace(type, namespace!, decoded.object.metadata.name ?? '');
     admitBuiltIn(type, decoded.object, store);
-    const admitted = await admit('CREATE', type, namespace, decoded.object.metadata.name ?? '', decoded.object, undefined, options, createOptions(options));
+    const admitted = await admit(
+      'CREATE',
+      type,
+      namespace,
+      decoded.object.metadata.name ?? '',
+      decoded.object,
+      undefined,
+      options,
+      createOptions(options),
+    );
     const object = store.create(type, admitted.object!, { dryRun: options.dryRun === true });
     return { object, warnings: [...decoded.warnings, ...admitted.warnings], code: 201 };
   }
 
-  async function update(type: ResourceType, namespace: string | undefined, name: string, body: unknown, options: RequestOptions = {}): Promise<WriteResult> {
+  async function update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<WriteResult> {
     const decoded = decode(type, namespace, body, options);
     const bodyName = decoded.object.metadata.name;
-    if (bodyName !== undefined && bodyName !== name) throw badRequest(`the name of the object (${bodyName}) does not match the name on the URL (${name})`);
+    if (bodyName !== undefined && bodyName !== name)
+      throw badRequest(`the name of the object (${bodyName}) does not match the name on the URL (${name})`);
     decoded.object.metadata.name = name;
     const current = store.get(type, namespace, name);
     if (current === undefined) throw notFound(type, name);
-    const admitted = await admit('UPDATE', type, namespace, name, decoded.object, current, options, updateOptions(options));
-    const object = store.update(type, admitted.object!, { dryRun: options.dryRun === true, ...(options.subresource === undefined ? {} : { subresource: options.subresource }) });
+    const admitted = await admit(
+      'UPDATE',
+      type,
+      namespace,
+      name,
+      decoded.object,
+      current,
+      options,
+      updateOptions(options),
+    );
+    const object = store.update(type, admitted.object!, {
+      dryRun: options.dryRun === true,
+      ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
+    });
     return { object, warnings: [...decoded.warnings, ...admitted.warnings], code: 200 };
   }
 
-  async function patch(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, body: unknown, options: RequestOptions = {}): Promise<WriteResult> {
+  async function patch(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patchType: PatchType,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<WriteResult> {
     if (patchType === 'apply' && (options.fieldManager === undefined || options.fieldManager === '')) {
       throw badRequest('PATCH, fieldManager is required for apply requests (use the fieldManager query parameter)');
     }
@@ -139,7 +236,10 @@ export function createRequestPipeline(store: SandboxClusterStore, admission: () 
       }
       const patched = applyPatch(type, current, patchType, body);
       if (!isRecord(patched.metadata)) patched.metadata = {};
-      if (patched.metadata.name !== name) throw badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
+      if (patched.metadata.name !== name)
+        throw badRequest(
+          `the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`,
+        );
       // A patch has no uid precondition: a uid that differs from the object's fails validation instead.
       if (typeof patched.metadata.uid === 'string' && patched.metadata.uid !== current.metadata.uid) {
         throw invalid(type, name, [causes.invalid('metadata.uid', patched.metadata.uid, 'field is immutable')]);
@@ -148,31 +248,71 @@ export function createRequestPipeline(store: SandboxClusterStore, admission: () 
       const precondition = patched.metadata.resourceVersion !== current.metadata.resourceVersion;
       const decoded = decode(type, namespace, patched, options);
       try {
-        const admitted = await admit('UPDATE', type, namespace, name, decoded.object, current, options, updateOptions(options));
-        const object = store.update(type, admitted.object!, { dryRun: options.dryRun === true, ...(options.subresource === undefined ? {} : { subresource: options.subresource }) });
+        const admitted = await admit(
+          'UPDATE',
+          type,
+          namespace,
+          name,
+          decoded.object,
+          current,
+          options,
+          updateOptions(options),
+        );
+        const object = store.update(type, admitted.object!, {
+          dryRun: options.dryRun === true,
+          ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
+        });
         return { object, warnings: [...decoded.warnings, ...admitted.warnings], code: 200 };
       } catch (error) {
-        const retriable = error instanceof StatusError && error.status.reason === 'Conflict' && !precondition && attempt < MAX_PATCH_ATTEMPTS;
+        const retriable =
+          error instanceof StatusError &&
+          error.status.reason === 'Conflict' &&
+          !precondition &&
+          attempt < MAX_PATCH_ATTEMPTS;
         if (!retriable) throw error;
       }
     }
   }
 
-  async function remove(type: ResourceType, namespace: string | undefined, name: string, deleteOptions: DeleteOptions = {}, options: RequestOptions = {}): Promise<WriteResult<KubeObject | KubeStatus>> {
+  async function remove(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    deleteOptions: DeleteOptions = {},
+    options: RequestOptions = {},
+  ): Promise<WriteResult<KubeObject | KubeStatus>> {
     const current = store.get(type, namespace, name);
     if (current === undefined) throw notFound(type, name);
     const dryRun = options.dryRun === true || deleteOptions.dryRun === true;
-    const admitted = await admit('DELETE', type, namespace, name, undefined, current, { ...options, dryRun }, { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...deleteOptions, ...(dryRun ? { dryRun: ['All'] } : {}) });
+    const admitted = await admit(
+      'DELETE',
+      type,
+      namespace,
+      name,
+      undefined,
+      current,
+      { ...options, dryRun },
+      { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...deleteOptions, ...(dryRun ? { dryRun: ['All'] } : {}) },
+    );
     const outcome = store.deleteWithOutcome(type, namespace, name, { ...deleteOptions, dryRun });
     if (outcome.removed && !store.rulesFor(type).returnsDeletedObject) {
-      const details: NonNullable<KubeStatus['details']> & { uid?: string } = { name, kind: type.plural, uid: current.metadata.uid };
+      const details: NonNullable<KubeStatus['details']> & { uid?: string } = {
+        name,
+        kind: type.plural,
+        uid: current.metadata.uid,
+      };
       if (type.group !== '') details.group = type.group;
       return { object: statusSuccess(details), warnings: admitted.warnings, code: 200 };
     }
     return { object: outcome.object, warnings: admitted.warnings, code: 200 };
   }
 
-  async function deleteCollection(type: ResourceType, list: ListOptions, deleteOptions: DeleteOptions = {}, options: RequestOptions = {}): Promise<WriteResult<KubeObject[]>> {
+  async function deleteCollection(
+    type: ResourceType,
+    list: ListOptions,
+    deleteOptions: DeleteOptions = {},
+    options: RequestOptions = {},
+  ): Promise<WriteResult<KubeObject[]>> {
     const deleted: KubeObject[] = [];
     const warnings: string[] = [];
     for (const item of store.list(type, list).items) {
@@ -191,9 +331,19 @@ export function createRequestPipeline(store: SandboxClusterStore, admission: () 
 }
 
 function createOptions(options: RequestOptions): Record<string, unknown> {
-  return { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1', ...(options.dryRun === true ? { dryRun: ['All'] } : {}), ...(options.fieldManager === undefined ? {} : { fieldManager: options.fieldManager }) };
+  return {
+    kind: 'CreateOptions',
+    apiVersion: 'meta.k8s.io/v1',
+    ...(options.dryRun === true ? { dryRun: ['All'] } : {}),
+    ...(options.fieldManager === undefined ? {} : { fieldManager: options.fieldManager }),
+  };
 }
 
 function updateOptions(options: RequestOptions): Record<string, unknown> {
-  return { kind: 'UpdateOptions', apiVersion: 'meta.k8s.io/v1', ...(options.dryRun === true ? { dryRun: ['All'] } : {}), ...(options.fieldManager === undefined ? {} : { fieldManager: options.fieldManager }) };
+  return {
+    kind: 'UpdateOptions',
+    apiVersion: 'meta.k8s.io/v1',
+    ...(options.dryRun === true ? { dryRun: ['All'] } : {}),
+    ...(options.fieldManager === undefined ? {} : { fieldManager: options.fieldManager }),
+  };
 }

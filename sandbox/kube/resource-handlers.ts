@@ -6,7 +6,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest, gone, methodNotAllowed, notFound, pathNotFound, statusSuccess } from './errors.js';
 import { crdVersion } from './crd.js';
-import { decodeObjectBody, negotiate, readBody, readBodyBytes, sendJson, setWarnings, statusBody, tableContentType, type Representation } from './http-io.js';
+import {
+  decodeObjectBody,
+  negotiate,
+  readBody,
+  readBodyBytes,
+  sendJson,
+  setWarnings,
+  statusBody,
+  tableContentType,
+  type Representation,
+} from './http-io.js';
 import { patchTypeOf, parsePatchBody } from './patch.js';
 import { applyScale, hasScale, patchScale, scaleOf } from './scale.js';
 import { builtInPrinter, customResourcePrinter, type Printer } from './printers.js';
@@ -58,10 +68,13 @@ function listOptionsOf(query: URLSearchParams, namespace: string | undefined): L
 
 function requestOptions(query: URLSearchParams, subresource: string | undefined): RequestOptions {
   const dryRun = query.getAll('dryRun');
-  for (const value of dryRun) if (value !== 'All') throw badRequest(`Invalid dryRun value: ${JSON.stringify(value)}, supported values: "All"`);
+  for (const value of dryRun)
+    if (value !== 'All') throw badRequest(`Invalid dryRun value: ${JSON.stringify(value)}, supported values: "All"`);
   const fieldValidation = query.get('fieldValidation') ?? undefined;
   if (fieldValidation !== undefined && !['Strict', 'Warn', 'Ignore'].includes(fieldValidation)) {
-    throw badRequest(`fieldValidation: Unsupported value: ${JSON.stringify(fieldValidation)}: supported values: "Ignore", "Strict", "Warn"`);
+    throw badRequest(
+      `fieldValidation: Unsupported value: ${JSON.stringify(fieldValidation)}: supported values: "Ignore", "Strict", "Warn"`,
+    );
   }
   const options: RequestOptions = { dryRun: dryRun.length > 0 };
   const fieldManager = query.get('fieldManager');
@@ -73,7 +86,11 @@ function requestOptions(query: URLSearchParams, subresource: string | undefined)
 
 function printerFor(store: SandboxClusterStore, type: ResourceType): Printer {
   if (isBuiltIn(type)) return builtInPrinter(type);
-  const crd = store.get(store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!, undefined, `${type.plural}.${type.group}`);
+  const crd = store.get(
+    store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!,
+    undefined,
+    `${type.plural}.${type.group}`,
+  );
   return customResourcePrinter(crd === undefined ? undefined : crdVersion(crd, type.version)?.additionalPrinterColumns);
 }
 
@@ -81,7 +98,13 @@ function partialMetadata(object: KubeObject): Record<string, unknown> {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
 }
 
-function tableOf(context: ResourceHandlerContext, request: Request, objects: KubeObject[], metadata: Record<string, unknown>, withColumns = true): Record<string, unknown> {
+function tableOf(
+  context: ResourceHandlerContext,
+  request: Request,
+  objects: KubeObject[],
+  metadata: Record<string, unknown>,
+  withColumns = true,
+): Record<string, unknown> {
   const printer = printerFor(context.store, request.type);
   const include = request.query.get('includeObject') ?? 'Metadata';
   const now = context.now();
@@ -128,9 +151,20 @@ function itemKey(object: KubeObject): string {
   return `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
 }
 
-function respondObject(context: ResourceHandlerContext, request: Request, code: number, object: KubeObject, representation: Representation): void {
+function respondObject(
+  context: ResourceHandlerContext,
+  request: Request,
+  code: number,
+  object: KubeObject,
+  representation: Representation,
+): void {
   if (representation === 'table') {
-    sendJson(request.res, code, tableOf(context, request, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }), tableContentType(request.req.headers.accept));
+    sendJson(
+      request.res,
+      code,
+      tableOf(context, request, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }),
+      tableContentType(request.req.headers.accept),
+    );
   } else if (representation === 'partial-metadata') {
     sendJson(request.res, code, partialMetadata(object));
   } else {
@@ -159,18 +193,34 @@ function handleList(context: ResourceHandlerContext, request: Request, represent
   if (limit !== undefined && limit > 0 && items.length > limit) {
     const page = items.slice(0, limit);
     metadata.continue = encodeContinue({ rv: Number(resourceVersion), start: itemKey(page[page.length - 1]!) });
-    if (query.get('labelSelector') === null && query.get('fieldSelector') === null) metadata.remainingItemCount = items.length - limit;
+    if (query.get('labelSelector') === null && query.get('fieldSelector') === null)
+      metadata.remainingItemCount = items.length - limit;
     items = page;
   }
   if (representation === 'table') {
-    sendJson(request.res, 200, tableOf(context, request, items, metadata), tableContentType(request.req.headers.accept));
+    sendJson(
+      request.res,
+      200,
+      tableOf(context, request, items, metadata),
+      tableContentType(request.req.headers.accept),
+    );
     return;
   }
   if (representation === 'partial-metadata') {
-    sendJson(request.res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata, items: items.map(partialMetadata) });
+    sendJson(request.res, 200, {
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata,
+      items: items.map(partialMetadata),
+    });
     return;
   }
-  sendJson(request.res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type), metadata, items: items.map((item) => listItem(type, item)) });
+  sendJson(request.res, 200, {
+    kind: type.listKind,
+    apiVersion: apiVersionOf(type),
+    metadata,
+    items: items.map((item) => listItem(type, item)),
+  });
 }
 
 function handleWatch(context: ResourceHandlerContext, request: Request, representation: Representation): void {
@@ -183,10 +233,13 @@ function handleWatch(context: ResourceHandlerContext, request: Request, represen
       ...(resourceVersion === undefined ? {} : { resourceVersion }),
       allowWatchBookmarks: booleanParam(query, 'allowWatchBookmarks'),
     },
-    ...(integerParam(query, 'timeoutSeconds') === undefined ? {} : { timeoutSeconds: integerParam(query, 'timeoutSeconds')! }),
+    ...(integerParam(query, 'timeoutSeconds') === undefined
+      ? {}
+      : { timeoutSeconds: integerParam(query, 'timeoutSeconds')! }),
     sendInitialEvents: booleanParam(query, 'sendInitialEvents'),
     present: (object, first) => {
-      if (representation === 'table') return tableOf(context, request, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }, first);
+      if (representation === 'table')
+        return tableOf(context, request, [object], { resourceVersion: object.metadata.resourceVersion ?? '' }, first);
       if (representation === 'partial-metadata') return partialMetadata(object);
       return object;
     },
@@ -195,16 +248,29 @@ function handleWatch(context: ResourceHandlerContext, request: Request, represen
 
 async function deleteOptionsOf(request: Request): Promise<DeleteOptions> {
   const raw = await readBody(request.req);
-  const body = raw.trim() === '' || raw.trim() === 'null' ? {} : decodeObjectBody(raw, request.req.headers['content-type'], 'DeleteOptions');
+  const body =
+    raw.trim() === '' || raw.trim() === 'null'
+      ? {}
+      : decodeObjectBody(raw, request.req.headers['content-type'], 'DeleteOptions');
   if (!isRecord(body)) throw badRequest('the DeleteOptions body must be an object');
   const options: DeleteOptions = {};
   const { query } = request;
-  const grace = integerParam(query, 'gracePeriodSeconds') ?? (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
+  const grace =
+    integerParam(query, 'gracePeriodSeconds') ??
+    (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
   if (grace !== undefined) options.gracePeriodSeconds = grace;
-  const orphan = query.get('orphanDependents') ?? (typeof body.orphanDependents === 'boolean' ? String(body.orphanDependents) : null);
-  const policy = query.get('propagationPolicy') ?? (typeof body.propagationPolicy === 'string' ? body.propagationPolicy : undefined) ?? (orphan === 'true' ? 'Orphan' : orphan === 'false' ? 'Background' : undefined);
+  const orphan =
+    query.get('orphanDependents') ??
+    (typeof body.orphanDependents === 'boolean' ? String(body.orphanDependents) : null);
+  const policy =
+    query.get('propagationPolicy') ??
+    (typeof body.propagationPolicy === 'string' ? body.propagationPolicy : undefined) ??
+    (orphan === 'true' ? 'Orphan' : orphan === 'false' ? 'Background' : undefined);
   if (policy !== undefined) {
-    if (!['Orphan', 'Background', 'Foreground'].includes(policy)) throw badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`);
+    if (!['Orphan', 'Background', 'Foreground'].includes(policy))
+      throw badRequest(
+        `propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`,
+      );
     options.propagationPolicy = policy as DeleteOptions['propagationPolicy'];
   }
   if (isRecord(body.preconditions)) options.preconditions = body.preconditions as DeleteOptions['preconditions'];
@@ -216,13 +282,19 @@ async function deleteOptionsOf(request: Request): Promise<DeleteOptions> {
 async function handleBinding(context: ResourceHandlerContext, request: Request): Promise<void> {
   const body = decodeObjectBody(await readBody(request.req), request.req.headers['content-type'], 'Binding');
   const target = isRecord(body) && isRecord(body.target) ? body.target : undefined;
-  if (target === undefined || typeof target.name !== 'string' || target.name === '') throw badRequest('Binding target name is required');
+  if (target === undefined || typeof target.name !== 'string' || target.name === '')
+    throw badRequest('Binding target name is required');
   context.store.bindPod(request.target.namespace!, request.target.name!, target.name);
   sendJson(request.res, 201, statusBody(statusSuccess()));
 }
 
 /** GET/PUT/PATCH of `<workload>/scale`; writes land on the workload's spec.replicas. */
-async function handleScale(context: ResourceHandlerContext, request: Request, namespace: string | undefined, name: string): Promise<void> {
+async function handleScale(
+  context: ResourceHandlerContext,
+  request: Request,
+  namespace: string | undefined,
+  name: string,
+): Promise<void> {
   const { req, res, type, query } = request;
   const object = context.store.get(type, namespace, name);
   if (object === undefined) throw notFound(type, name);
@@ -232,7 +304,11 @@ async function handleScale(context: ResourceHandlerContext, request: Request, na
       sendJson(res, 200, scaleOf(object));
       return;
     case 'PUT':
-      updated = applyScale(type, object, decodeObjectBody(await readBodyBytes(req), req.headers['content-type'], 'Scale') as KubeObject);
+      updated = applyScale(
+        type,
+        object,
+        decodeObjectBody(await readBodyBytes(req), req.headers['content-type'], 'Scale') as KubeObject,
+      );
       break;
     case 'PATCH': {
       const patchType = patchTypeOf(req.headers['content-type'], { ...type, group: '' });
@@ -247,12 +323,24 @@ async function handleScale(context: ResourceHandlerContext, request: Request, na
   sendJson(res, 200, scaleOf(result.object));
 }
 
-export async function handleResource(context: ResourceHandlerContext, req: IncomingMessage, res: ServerResponse, target: ResourcePath, query: URLSearchParams): Promise<void> {
-  const type = context.store.resourceTypes().find((t) => t.group === target.group && t.version === target.version && t.plural === target.plural);
+export async function handleResource(
+  context: ResourceHandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: ResourcePath,
+  query: URLSearchParams,
+): Promise<void> {
+  const type = context.store
+    .resourceTypes()
+    .find((t) => t.group === target.group && t.version === target.version && t.plural === target.plural);
   if (type === undefined) throw pathNotFound();
   if (!type.namespaced && target.namespace !== undefined) throw pathNotFound();
   const sub = target.subresource;
-  const knownSub = sub === undefined || (sub === 'status' && type.hasStatus) || (sub === 'scale' && hasScale(type)) || (sub === 'binding' && type.plural === 'pods' && type.group === '');
+  const knownSub =
+    sub === undefined ||
+    (sub === 'status' && type.hasStatus) ||
+    (sub === 'scale' && hasScale(type)) ||
+    (sub === 'binding' && type.plural === 'pods' && type.group === '');
   if (!knownSub) throw pathNotFound();
   const request: Request = { req, res, query, target, type };
   const representation = negotiate(req.headers.accept);
@@ -275,9 +363,19 @@ export async function handleResource(context: ResourceHandlerContext, req: Incom
     }
     if (method === 'DELETE') {
       const options = await deleteOptionsOf(request);
-      const result = await context.pipeline.deleteCollection(type, listOptionsOf(query, namespace), options, requestOptions(query, undefined));
+      const result = await context.pipeline.deleteCollection(
+        type,
+        listOptionsOf(query, namespace),
+        options,
+        requestOptions(query, undefined),
+      );
       setWarnings(res, result.warnings);
-      sendJson(res, 200, { kind: type.listKind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: context.store.currentResourceVersion() }, items: result.object.map((item) => listItem(type, item)) });
+      sendJson(res, 200, {
+        kind: type.listKind,
+        apiVersion: apiVersionOf(type),
+        metadata: { resourceVersion: context.store.currentResourceVersion() },
+        items: result.object.map((item) => listItem(type, item)),
+      });
       return;
     }
     throw methodNotAllowed(method, type.listKind);

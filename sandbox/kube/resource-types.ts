@@ -34,24 +34,50 @@ export function builtInResourceTypes(): ResourceType[] {
     builtIn('', 'v1', 'namespaces', 'Namespace', { namespaced: false, hasStatus: true, shortNames: ['ns'] }),
     builtIn('', 'v1', 'pods', 'Pod', { namespaced: true, hasStatus: true, shortNames: ['po'], categories: ['all'] }),
     builtIn('', 'v1', 'nodes', 'Node', { namespaced: false, hasStatus: true, shortNames: ['no'] }),
-    builtIn('', 'v1', 'services', 'Service', { namespaced: true, hasStatus: true, shortNames: ['svc'], categories: ['all'] }),
+    builtIn('', 'v1', 'services', 'Service', {
+      namespaced: true,
+      hasStatus: true,
+      shortNames: ['svc'],
+      categories: ['all'],
+    }),
     builtIn('', 'v1', 'endpoints', 'Endpoints', { namespaced: true, shortNames: ['ep'], singular: 'endpoints' }),
     builtIn('', 'v1', 'secrets', 'Secret', { namespaced: true }),
     builtIn('', 'v1', 'configmaps', 'ConfigMap', { namespaced: true, shortNames: ['cm'] }),
     builtIn('', 'v1', 'serviceaccounts', 'ServiceAccount', { namespaced: true, shortNames: ['sa'] }),
     builtIn('', 'v1', 'events', 'Event', { namespaced: true, shortNames: ['ev'] }),
     builtIn('coordination.k8s.io', 'v1', 'leases', 'Lease', { namespaced: true }),
-    builtIn('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', { namespaced: false, categories: ['api-extensions'] }),
-    builtIn('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', { namespaced: false, categories: ['api-extensions'] }),
+    builtIn('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', {
+      namespaced: false,
+      categories: ['api-extensions'],
+    }),
+    builtIn('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', {
+      namespaced: false,
+      categories: ['api-extensions'],
+    }),
     builtIn('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', {
       namespaced: false,
       hasStatus: true,
       shortNames: ['crd', 'crds'],
       categories: ['api-extensions'],
     }),
-    builtIn('apps', 'v1', 'deployments', 'Deployment', { namespaced: true, hasStatus: true, shortNames: ['deploy'], categories: ['all'] }),
-    builtIn('apps', 'v1', 'replicasets', 'ReplicaSet', { namespaced: true, hasStatus: true, shortNames: ['rs'], categories: ['all'] }),
-    builtIn('apps', 'v1', 'statefulsets', 'StatefulSet', { namespaced: true, hasStatus: true, shortNames: ['sts'], categories: ['all'] }),
+    builtIn('apps', 'v1', 'deployments', 'Deployment', {
+      namespaced: true,
+      hasStatus: true,
+      shortNames: ['deploy'],
+      categories: ['all'],
+    }),
+    builtIn('apps', 'v1', 'replicasets', 'ReplicaSet', {
+      namespaced: true,
+      hasStatus: true,
+      shortNames: ['rs'],
+      categories: ['all'],
+    }),
+    builtIn('apps', 'v1', 'statefulsets', 'StatefulSet', {
+      namespaced: true,
+      hasStatus: true,
+      shortNames: ['sts'],
+      categories: ['all'],
+    }),
   ];
 }
 
@@ -86,7 +112,8 @@ export class ResourceRegistry {
   remove(group: string, plural: string, version?: string): void {
     for (let i = this.types.length - 1; i >= 0; i--) {
       const t = this.types[i]!;
-      if (t.group === group && t.plural === plural && (version === undefined || t.version === version)) this.types.splice(i, 1);
+      if (t.group === group && t.plural === plural && (version === undefined || t.version === version))
+        this.types.splice(i, 1);
     }
   }
 
@@ -95,12 +122,16 @@ export class ResourceRegistry {
   }
 
   byPlural(group: string, plural: string, version?: string): ResourceType | undefined {
-    const found = this.types.find((t) => t.group === group && t.plural === plural && (version === undefined || t.version === version));
+    const found = this.types.find(
+      (t) => t.group === group && t.plural === plural && (version === undefined || t.version === version),
+    );
     return found === undefined ? undefined : { ...found };
   }
 
   byKind(group: string, kind: string, version?: string): ResourceType | undefined {
-    const found = this.types.find((t) => t.group === group && t.kind === kind && (version === undefined || t.version === version));
+    const found = this.types.find(
+      (t) => t.group === group && t.kind === kind && (version === undefined || t.version === version),
+    );
     return found === undefined ? undefined : { ...found };
   }
 }

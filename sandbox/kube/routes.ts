@@ -35,17 +35,46 @@ function resourcePath(group: string, version: string, segments: string[]): Route
   if (segments.length === 0) return { kind: 'groupVersion', group, version };
   const base = { group, version, legacyWatch };
   // namespaces/<ns>/<plural>[/<name>[/<sub>]] is namespaced; namespaces[/<name>[/status]] is the namespace itself.
-  if (segments[0] === 'namespaces' && group === '' && (segments.length === 1 || segments.length === 2 || (segments.length === 3 && segments[2] === 'status'))) {
-    return { kind: 'resource', target: { ...base, plural: 'namespaces', ...(segments[1] === undefined ? {} : { name: segments[1] }), ...(segments[2] === undefined ? {} : { subresource: segments[2] }) } };
+  if (
+    segments[0] === 'namespaces' &&
+    group === '' &&
+    (segments.length === 1 || segments.length === 2 || (segments.length === 3 && segments[2] === 'status'))
+  ) {
+    return {
+      kind: 'resource',
+      target: {
+        ...base,
+        plural: 'namespaces',
+        ...(segments[1] === undefined ? {} : { name: segments[1] }),
+        ...(segments[2] === undefined ? {} : { subresource: segments[2] }),
+      },
+    };
   }
   if (segments[0] === 'namespaces' && segments.length >= 3) {
     const [, namespace, plural, name, subresource, ...rest] = segments;
     if (rest.length > 0) return { kind: 'unknown' };
-    return { kind: 'resource', target: { ...base, namespace: namespace!, plural: plural!, ...(name === undefined ? {} : { name }), ...(subresource === undefined ? {} : { subresource }) } };
+    return {
+      kind: 'resource',
+      target: {
+        ...base,
+        namespace: namespace!,
+        plural: plural!,
+        ...(name === undefined ? {} : { name }),
+        ...(subresource === undefined ? {} : { subresource }),
+      },
+    };
   }
   const [plural, name, subresource, ...rest] = segments;
   if (rest.length > 0) return { kind: 'unknown' };
-  return { kind: 'resource', target: { ...base, plural: plural!, ...(name === undefined ? {} : { name }), ...(subresource === undefined ? {} : { subresource }) } };
+  return {
+    kind: 'resource',
+    target: {
+      ...base,
+      plural: plural!,
+      ...(name === undefined ? {} : { name }),
+      ...(subresource === undefined ? {} : { subresource }),
+    },
+  };
 }
 
 export function parseRoute(pathname: string): Route {
@@ -55,7 +84,10 @@ export function parseRoute(pathname: string): Route {
   if (pathname.startsWith('/openapi/')) return { kind: 'openapi', path: pathname };
   let segments: string[];
   try {
-    segments = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    segments = pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
   } catch {
     return { kind: 'unknown' };
   }

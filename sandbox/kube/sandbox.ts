@@ -56,12 +56,21 @@ function publishKubernetesService(store: SandboxClusterStore, host: string, port
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { clusterIP: KUBERNETES_SERVICE_IP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }], sessionAffinity: 'None', type: 'ClusterIP' },
+    spec: {
+      clusterIP: KUBERNETES_SERVICE_IP,
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
+      sessionAffinity: 'None',
+      type: 'ClusterIP',
+    },
   });
   store.create(store.resourceType('', 'endpoints')!, {
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
     subsets: [{ addresses: [{ ip: host }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
   });
 }
@@ -73,12 +82,25 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
   const serving = generateServingCert({
     ca,
     commonName: 'kube-apiserver',
-    dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ipAddresses: [...new Set(['127.0.0.1', KUBERNETES_SERVICE_IP, ...(host === '0.0.0.0' || host === '::' ? [] : [host])])],
+    dnsNames: [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
+    ipAddresses: [
+      ...new Set(['127.0.0.1', KUBERNETES_SERVICE_IP, ...(host === '0.0.0.0' || host === '::' ? [] : [host])]),
+    ],
     validityDays: 30,
   });
   const token = randomBytes(24).toString('hex');
-  const store = createClusterStore({ rootCaPem: ca.certPem, ...(options.watchHistory === undefined ? {} : { watchHistory: options.watchHistory }), ...(options.bookmarkIntervalMs === undefined ? {} : { bookmarkIntervalMs: options.bookmarkIntervalMs }), ...(logger === undefined ? {} : { logger }) });
+  const store = createClusterStore({
+    rootCaPem: ca.certPem,
+    ...(options.watchHistory === undefined ? {} : { watchHistory: options.watchHistory }),
+    ...(options.bookmarkIntervalMs === undefined ? {} : { bookmarkIntervalMs: options.bookmarkIntervalMs }),
+    ...(logger === undefined ? {} : { logger }),
+  });
   let admission = options.admission;
   const pipeline = createRequestPipeline(store, () => admission);
   const watches = new WatchConnections();
@@ -91,7 +113,17 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sandbox');
     const method = (req.method ?? 'GET').toUpperCase();
-    const entry: RequestLogEntry = { method, path: url.pathname, query: url.search, status: 0, watch: url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' || url.pathname.includes('/watch/'), at: Date.now() };
+    const entry: RequestLogEntry = {
+      method,
+      path: url.pathname,
+      query: url.search,
+      status: 0,
+      watch:
+        url.searchParams.get('watch') === 'true' ||
+        url.searchParams.get('watch') === '1' ||
+        url.pathname.includes('/watch/'),
+      at: Date.now(),
+    };
     log.push(entry);
     if (log.length > MAX_LOG_ENTRIES) log.shift();
     res.on('close', () => {
@@ -139,9 +171,16 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     } catch (error) {
       // kube-apiserver sends webhook warnings even when the request is refused.
       const refusalWarnings = (error as { warnings?: unknown }).warnings;
-      if (Array.isArray(refusalWarnings) && refusalWarnings.length > 0 && !res.headersSent) setWarnings(res, refusalWarnings as string[]);
+      if (Array.isArray(refusalWarnings) && refusalWarnings.length > 0 && !res.headersSent)
+        setWarnings(res, refusalWarnings as string[]);
       if (error instanceof StatusError) {
-        sendStatus(res, error.status, error.status.code === 429 && error.status.details !== undefined ? { 'Retry-After': String((error.status.details as { retryAfterSeconds?: number }).retryAfterSeconds ?? 1) } : {});
+        sendStatus(
+          res,
+          error.status,
+          error.status.code === 429 && error.status.details !== undefined
+            ? { 'Retry-After': String((error.status.details as { retryAfterSeconds?: number }).retryAfterSeconds ?? 1) }
+            : {},
+        );
         return;
       }
       logger?.error({ err: error, method, path: url.pathname }, 'kube sandbox request failed');
@@ -199,7 +238,13 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     store,
     api: pipeline,
     controls,
-    kubeconfig: (kubeconfigOptions) => renderKubeconfig({ server: url, caPem: ca.certPem, token, ...(kubeconfigOptions?.namespace === undefined ? {} : { namespace: kubeconfigOptions.namespace }) }),
+    kubeconfig: (kubeconfigOptions) =>
+      renderKubeconfig({
+        server: url,
+        caPem: ca.certPem,
+        token,
+        ...(kubeconfigOptions?.namespace === undefined ? {} : { namespace: kubeconfigOptions.namespace }),
+      }),
     setAdmission: (chain) => {
       admission = chain;
     },

@@ -34,16 +34,25 @@ export function scaleOf(object: KubeObject): KubeObject {
 /** The object with spec.replicas from a written Scale; a stale Scale resourceVersion is a Conflict. */
 export function applyScale(type: ResourceType, object: KubeObject, scale: KubeObject): KubeObject {
   const wanted = scale.metadata?.resourceVersion;
-  if (wanted !== undefined && wanted !== '' && wanted !== object.metadata.resourceVersion) throw staleConflict(type, object.metadata.name ?? '');
+  if (wanted !== undefined && wanted !== '' && wanted !== object.metadata.resourceVersion)
+    throw staleConflict(type, object.metadata.name ?? '');
   const replicas = isRecord(scale.spec) ? scale.spec.replicas : undefined;
   const updated = structuredClone(object);
-  updated.spec = { ...(isRecord(updated.spec) ? updated.spec : {}), replicas: typeof replicas === 'number' ? replicas : 0 };
+  updated.spec = {
+    ...(isRecord(updated.spec) ? updated.spec : {}),
+    replicas: typeof replicas === 'number' ? replicas : 0,
+  };
   return updated;
 }
 
 export function patchScale(type: ResourceType, object: KubeObject, patchType: PatchType, patch: unknown): KubeObject {
   const current = scaleOf(object);
   // A Scale is a built-in kind, so strategic merge is allowed even for custom owners; it has no lists.
-  const patched = applyPatch({ ...type, group: 'autoscaling', plural: 'scales' }, current, patchType === 'strategic' ? 'merge' : patchType, patch);
+  const patched = applyPatch(
+    { ...type, group: 'autoscaling', plural: 'scales' },
+    current,
+    patchType === 'strategic' ? 'merge' : patchType,
+    patch,
+  );
   return applyScale(type, object, patched);
 }

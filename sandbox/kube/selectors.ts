@@ -7,12 +7,12 @@ import { badRequest } from './errors.js';
 import type { KubeObject, ResourceType } from './types.js';
 
 type LabelRequirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'notexists' };
+  { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | 'notexists' };
 
 export type LabelMatcher = (labels: Record<string, string> | undefined) => boolean;
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 /** Splits on commas that are not inside a parenthesised value set. */
@@ -35,12 +35,14 @@ function splitTopLevel(selector: string): string[] {
 }
 
 function checkKey(key: string, selector: string): string {
-  if (!LABEL_KEY.test(key) || key.length > 316) throw badRequest(`unable to parse requirement: invalid label key "${key}" in selector "${selector}"`);
+  if (!LABEL_KEY.test(key) || key.length > 316)
+    throw badRequest(`unable to parse requirement: invalid label key "${key}" in selector "${selector}"`);
   return key;
 }
 
 function checkValue(value: string, selector: string): string {
-  if (!LABEL_VALUE.test(value) || value.length > 63) throw badRequest(`unable to parse requirement: invalid label value "${value}" in selector "${selector}"`);
+  if (!LABEL_VALUE.test(value) || value.length > 63)
+    throw badRequest(`unable to parse requirement: invalid label value "${value}" in selector "${selector}"`);
   return value;
 }
 
@@ -62,7 +64,8 @@ function parseRequirement(part: string, selector: string): LabelRequirement {
 export function parseLabelSelector(selector: string | undefined): LabelMatcher {
   if (selector === undefined || selector.trim() === '') return () => true;
   const requirements = splitTopLevel(selector).map((part) => {
-    if (part === '') throw badRequest(`unable to parse requirement: found '', expected: identifier in selector "${selector}"`);
+    if (part === '')
+      throw badRequest(`unable to parse requirement: found '', expected: identifier in selector "${selector}"`);
     return parseRequirement(part, selector);
   });
   return (labels) =>
@@ -87,7 +90,10 @@ export interface LabelSelectorObject {
   matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
 }
 
-export function matchesLabelSelectorObject(selector: LabelSelectorObject | undefined, labels: Record<string, string> | undefined): boolean {
+export function matchesLabelSelectorObject(
+  selector: LabelSelectorObject | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (selector === undefined) return true;
   const l = labels ?? {};
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (l[key] !== value) return false;
@@ -153,7 +159,10 @@ const EXTRA_FIELDS: Record<string, Record<string, FieldGetter>> = {
 
 export type FieldMatcher = (object: KubeObject) => boolean;
 
-export function parseFieldSelector(type: Pick<ResourceType, 'group' | 'plural'>, selector: string | undefined): FieldMatcher {
+export function parseFieldSelector(
+  type: Pick<ResourceType, 'group' | 'plural'>,
+  selector: string | undefined,
+): FieldMatcher {
   if (selector === undefined || selector.trim() === '') return () => true;
   const fields = { ...COMMON_FIELDS, ...(EXTRA_FIELDS[`${type.group}/${type.plural}`] ?? {}) };
   const terms = selector.split(',').map((term) => {

@@ -5,8 +5,27 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { badRequest, alreadyExists, conflict, invalid, notFound, pathNotFound, staleConflict, causes, forbidden, GoValue, type FieldCause } from './errors.js';
-import { keepServerOwnedMetadata, metaOf, nameFromGenerateName, rfc3339, validateObjectMeta, validateObjectMetaUpdate } from './object-meta.js';
+import {
+  badRequest,
+  alreadyExists,
+  conflict,
+  invalid,
+  notFound,
+  pathNotFound,
+  staleConflict,
+  causes,
+  forbidden,
+  GoValue,
+  type FieldCause,
+} from './errors.js';
+import {
+  keepServerOwnedMetadata,
+  metaOf,
+  nameFromGenerateName,
+  rfc3339,
+  validateObjectMeta,
+  validateObjectMetaUpdate,
+} from './object-meta.js';
 import { apiVersionOf, builtInResourceTypes, ResourceRegistry, storageKey } from './resource-types.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { deepEqual, keepOnlyStatus, type RuleContext, type TypeRules } from './type-rules.js';
@@ -16,7 +35,16 @@ import { WatchHub } from './watch-hub.js';
 import { ObjectStorage } from './object-storage.js';
 import { runDeletion, type DeletionOutcome } from './deletion.js';
 import { attachLifecycleControllers, type LifecycleHooks } from './lifecycle.js';
-import type { ClusterStore, DeleteOptions, KubeObject, ListOptions, ResourceType, WatchEvent, WatchOptions, WriteOptions } from './types.js';
+import type {
+  ClusterStore,
+  DeleteOptions,
+  KubeObject,
+  ListOptions,
+  ResourceType,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from './types.js';
 
 export interface ClusterStoreOptions {
   /** How many events the watch history keeps; a watch from an older version gets 410 Expired. Default 1000. */
@@ -33,7 +61,12 @@ export interface ClusterStoreOptions {
 /** ClusterStore plus what the HTTP layer, the controls and the in-process cluster need beyond the contract. */
 export interface SandboxClusterStore extends ClusterStore {
   /** Like delete, and tells whether the object is gone or only marked (finalizers, grace period). */
-  deleteWithOutcome(type: ResourceType, namespace: string | undefined, name: string, options?: DeleteOptions): DeletionOutcome;
+  deleteWithOutcome(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options?: DeleteOptions,
+  ): DeletionOutcome;
   /** What the scheduler's `pods/binding` does: sets spec.nodeName and PodScheduled=True; 409 if bound. */
   bindPod(namespace: string, name: string, nodeName: string): KubeObject;
   /** The per-type rules (decode checks and defaulting run before admission, in the API layer). */
@@ -84,8 +117,13 @@ class MemoryClusterStore implements SandboxClusterStore {
       const [group, plural] = splitKey(key);
       return this.registry.byPlural(group, plural);
     });
-    this.hooks = attachLifecycleControllers(this, { rootCaPem: options.rootCaPem, logger: options.logger, now: this.now });
-    for (const name of INITIAL_NAMESPACES) this.create(this.typeOf('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    this.hooks = attachLifecycleControllers(this, {
+      rootCaPem: options.rootCaPem,
+      logger: options.logger,
+      now: this.now,
+    });
+    for (const name of INITIAL_NAMESPACES)
+      this.create(this.typeOf('', 'namespaces'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
 
   resourceTypes(): ResourceType[] {
@@ -154,7 +192,11 @@ class MemoryClusterStore implements SandboxClusterStore {
     const meta = metaOf(object);
     rules.decode?.(object);
     rules.applyDefaults?.(object, this.ruleContext());
-    if ((meta.name === undefined || meta.name === '') && typeof meta.generateName === 'string' && meta.generateName !== '') {
+    if (
+      (meta.name === undefined || meta.name === '') &&
+      typeof meta.generateName === 'string' &&
+      meta.generateName !== ''
+    ) {
       meta.name = nameFromGenerateName(meta.generateName);
     }
     if (type.namespaced) this.requireLiveNamespace(type, meta.namespace!, meta.name ?? '');
@@ -168,7 +210,10 @@ class MemoryClusterStore implements SandboxClusterStore {
     if (rules.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
     if (type.hasStatus && rules.prepareForCreate === undefined) delete object.status;
-    this.throwIfInvalid(type, meta.name ?? '', [...validateObjectMeta(meta, rules.nameRule), ...(rules.validate?.(object, this.ruleContext()) ?? [])]);
+    this.throwIfInvalid(type, meta.name ?? '', [
+      ...validateObjectMeta(meta, rules.nameRule),
+      ...(rules.validate?.(object, this.ruleContext()) ?? []),
+    ]);
     if (this.stored(type, meta.namespace, meta.name!) !== undefined) throw alreadyExists(type, meta.name!);
     if (options.dryRun === true) return this.present(type, object);
     this.write(type, object, 'ADDED');
@@ -187,12 +232,19 @@ class MemoryClusterStore implements SandboxClusterStore {
     rules.decode?.(object);
     // A uid in the object is a precondition of the update (rest.DefaultUpdatedObjectInfo.Preconditions).
     if (typeof meta.uid === 'string' && meta.uid !== '' && meta.uid !== old.metadata.uid) {
-      throw conflict(type, name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata.uid ?? ''}`);
+      throw conflict(
+        type,
+        name,
+        `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata.uid ?? ''}`,
+      );
     }
     const requested = meta.resourceVersion;
-    if (requested !== undefined && requested !== '' && requested !== old.metadata.resourceVersion) throw staleConflict(type, name);
+    if (requested !== undefined && requested !== '' && requested !== old.metadata.resourceVersion)
+      throw staleConflict(type, name);
     if ((requested === undefined || requested === '') && !rules.allowUnconditionalUpdate) {
-      throw invalid(type, name, [causes.invalid('metadata.resourceVersion', new GoValue('0x0'), 'must be specified for an update')]);
+      throw invalid(type, name, [
+        causes.invalid('metadata.resourceVersion', new GoValue('0x0'), 'must be specified for an update'),
+      ]);
     }
     rules.applyDefaults?.(object, this.ruleContext());
     const statusUpdate = options.subresource === 'status';
@@ -207,19 +259,28 @@ class MemoryClusterStore implements SandboxClusterStore {
       rules.prepareForUpdate?.(object, clone(old), this.ruleContext());
     }
     keepServerOwnedMetadata(metaOf(object), old.metadata);
-    if (rules.tracksGeneration && !statusUpdate && (rules.specChanged?.(object, old) ?? !deepEqual(object.spec, old.spec))) {
+    if (
+      rules.tracksGeneration &&
+      !statusUpdate &&
+      (rules.specChanged?.(object, old) ?? !deepEqual(object.spec, old.spec))
+    ) {
       metaOf(object).generation = (old.metadata.generation ?? 0) + 1;
     }
     const problems = [
       ...validateObjectMeta(metaOf(object), rules.nameRule),
       ...validateObjectMetaUpdate(metaOf(object), old.metadata),
-      ...(statusUpdate ? (rules.validateStatusUpdate?.(object, old, this.ruleContext()) ?? []) : [
-        ...(rules.validate?.(object, this.ruleContext()) ?? []),
-        ...(rules.validateUpdate?.(object, old, this.ruleContext()) ?? []),
-      ]),
+      ...(statusUpdate
+        ? (rules.validateStatusUpdate?.(object, old, this.ruleContext()) ?? [])
+        : [
+            ...(rules.validate?.(object, this.ruleContext()) ?? []),
+            ...(rules.validateUpdate?.(object, old, this.ruleContext()) ?? []),
+          ]),
     ];
     this.throwIfInvalid(type, name, problems);
-    const unchanged = deepEqual({ ...object, metadata: { ...object.metadata, resourceVersion: undefined } }, { ...old, metadata: { ...old.metadata, resourceVersion: undefined } });
+    const unchanged = deepEqual(
+      { ...object, metadata: { ...object.metadata, resourceVersion: undefined } },
+      { ...old, metadata: { ...old.metadata, resourceVersion: undefined } },
+    );
     // etcd skips a write that changes nothing: no new resourceVersion, no watch event.
     if (unchanged || options.dryRun === true) return this.present(type, unchanged ? old : object);
     this.write(type, object, 'MODIFIED', old);
@@ -238,7 +299,12 @@ class MemoryClusterStore implements SandboxClusterStore {
     return this.deleteWithOutcome(type, namespace, name, options).object;
   }
 
-  deleteWithOutcome(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions = {}): DeletionOutcome {
+  deleteWithOutcome(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): DeletionOutcome {
     const stored = this.stored(type, namespace, name);
     if (stored === undefined) throw notFound(type, name);
     const rules = this.rulesFor(type);
@@ -271,7 +337,10 @@ class MemoryClusterStore implements SandboxClusterStore {
     let from: number | undefined;
     if (options.resourceVersion !== undefined && options.resourceVersion !== '' && options.resourceVersion !== '0') {
       from = Number(options.resourceVersion);
-      if (!Number.isSafeInteger(from) || from < 0) throw badRequest(`invalid resource version: strconv.ParseUint: parsing ${JSON.stringify(options.resourceVersion)}: invalid syntax`);
+      if (!Number.isSafeInteger(from) || from < 0)
+        throw badRequest(
+          `invalid resource version: strconv.ParseUint: parsing ${JSON.stringify(options.resourceVersion)}: invalid syntax`,
+        );
     }
     const initial = from === undefined ? this.list(type, options).items : [];
     const version = type.version;
@@ -282,7 +351,16 @@ class MemoryClusterStore implements SandboxClusterStore {
         present: (object) => this.present({ ...type, version }, object),
         deliver: onEvent,
         ...(options.allowWatchBookmarks === true
-          ? { bookmark: () => ({ type: 'BOOKMARK' as const, object: { apiVersion: apiVersionOf(type), kind: type.kind, metadata: { resourceVersion: this.currentResourceVersion() } } }) }
+          ? {
+              bookmark: () => ({
+                type: 'BOOKMARK' as const,
+                object: {
+                  apiVersion: apiVersionOf(type),
+                  kind: type.kind,
+                  metadata: { resourceVersion: this.currentResourceVersion() },
+                },
+              }),
+            }
           : {}),
       },
       from,
@@ -335,7 +413,9 @@ class MemoryClusterStore implements SandboxClusterStore {
   }
 
   objectsInNamespace(namespace: string): Array<{ type: ResourceType; object: KubeObject }> {
-    return this.storage.select((type, object) => type.namespaced && object.metadata.namespace === namespace).map(({ type, object }) => ({ type, object: this.present(type, object) }));
+    return this.storage
+      .select((type, object) => type.namespaced && object.metadata.namespace === namespace)
+      .map(({ type, object }) => ({ type, object: this.present(type, object) }));
   }
 
   dependentsOf(uid: string): Array<{ type: ResourceType; object: KubeObject }> {
@@ -378,12 +458,14 @@ class MemoryClusterStore implements SandboxClusterStore {
 
   /** Sets apiVersion/kind and the namespace scope the store keys by. */
   private normalize(type: ResourceType, object: KubeObject): KubeObject {
-    if (object === null || typeof object !== 'object' || Array.isArray(object)) throw badRequest('the object provided is not a JSON object');
+    if (object === null || typeof object !== 'object' || Array.isArray(object))
+      throw badRequest('the object provided is not a JSON object');
     const meta = metaOf(object);
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
     if (type.namespaced) {
-      if (typeof meta.namespace !== 'string' || meta.namespace === '') throw badRequest('the server could not find the requested resource (namespace is required)');
+      if (typeof meta.namespace !== 'string' || meta.namespace === '')
+        throw badRequest('the server could not find the requested resource (namespace is required)');
     } else {
       delete meta.namespace;
     }
@@ -402,7 +484,10 @@ class MemoryClusterStore implements SandboxClusterStore {
     const labels = parseLabelSelector(options.labelSelector);
     const fields = parseFieldSelector(type, options.fieldSelector);
     const namespace = type.namespaced ? options.namespace : undefined;
-    return (object) => (namespace === undefined || namespace === '' || object.metadata.namespace === namespace) && labels(object.metadata.labels) && fields(object);
+    return (object) =>
+      (namespace === undefined || namespace === '' || object.metadata.namespace === namespace) &&
+      labels(object.metadata.labels) &&
+      fields(object);
   }
 
   requireLiveNamespace(type: ResourceType, namespace: string, name: string): void {
@@ -410,8 +495,21 @@ class MemoryClusterStore implements SandboxClusterStore {
     const ns = this.stored(namespaces, undefined, namespace);
     if (ns === undefined) throw notFound(namespaces, namespace);
     if (ns.metadata.deletionTimestamp !== undefined) {
-      const error = forbidden(type, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
-      error.status.details = { ...error.status.details, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] };
+      const error = forbidden(
+        type,
+        name,
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
+      error.status.details = {
+        ...error.status.details,
+        causes: [
+          {
+            reason: 'NamespaceTerminating',
+            message: `namespace ${namespace} is being terminated`,
+            field: 'metadata.namespace',
+          },
+        ],
+      };
       throw error;
     }
   }

@@ -43,7 +43,10 @@ function prefixed(prefix: string, lists: Record<string, ListStrategy>): Record<s
   return Object.fromEntries(Object.entries(lists).map(([path, strategy]) => [`${prefix}${path}`, strategy]));
 }
 
-const TEMPLATE_LISTS = { ...prefixed('spec.template.spec.', POD_SPEC_LISTS), ...prefixed('spec.template.', METADATA_LISTS) };
+const TEMPLATE_LISTS = {
+  ...prefixed('spec.template.spec.', POD_SPEC_LISTS),
+  ...prefixed('spec.template.', METADATA_LISTS),
+};
 const CONDITIONS: Record<string, ListStrategy> = { 'status.conditions': { mergeKey: 'type' } };
 
 /** patchMergeKey tables by storage key (`group/plural`); paths use `[]` for "inside a list item". */
@@ -73,7 +76,10 @@ function strategyFor(table: Record<string, ListStrategy>, path: string): ListStr
 }
 
 function withoutDirectives(value: unknown): unknown {
-  if (Array.isArray(value)) return value.filter((item) => !(isRecord(item) && item.$patch !== undefined && Object.keys(item).length === 1)).map(withoutDirectives);
+  if (Array.isArray(value))
+    return value
+      .filter((item) => !(isRecord(item) && item.$patch !== undefined && Object.keys(item).length === 1))
+      .map(withoutDirectives);
   if (!isRecord(value)) return value;
   const result: Json = {};
   for (const [key, child] of Object.entries(value)) {
@@ -87,7 +93,8 @@ function withoutDirectives(value: unknown): unknown {
 function mergeMap(original: Json, patch: Json, path: string, table: Record<string, ListStrategy>): Json | undefined {
   if (patch.$patch === 'delete') return undefined;
   if (patch.$patch === 'replace') return withoutDirectives(patch) as Json;
-  if (patch.$patch !== undefined && patch.$patch !== 'merge') throw badRequest(`unknown patch type: ${String(patch.$patch)} in map: ${JSON.stringify(patch)}`);
+  if (patch.$patch !== undefined && patch.$patch !== 'merge')
+    throw badRequest(`unknown patch type: ${String(patch.$patch)} in map: ${JSON.stringify(patch)}`);
   const result: Json = structuredClone(original);
   const at = (key: string): string => (path === '' ? key : `${path}.${key}`);
   for (const [key, value] of Object.entries(patch)) {
@@ -107,13 +114,15 @@ function mergeMap(original: Json, patch: Json, path: string, table: Record<strin
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith(DELETE_FROM_PRIMITIVE_LIST) && Array.isArray(value)) {
       const field = key.slice(DELETE_FROM_PRIMITIVE_LIST.length);
-      if (Array.isArray(result[field])) result[field] = (result[field] as unknown[]).filter((item) => !value.includes(item));
+      if (Array.isArray(result[field]))
+        result[field] = (result[field] as unknown[]).filter((item) => !value.includes(item));
     }
   }
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith(SET_ELEMENT_ORDER) && Array.isArray(value)) {
       const field = key.slice(SET_ELEMENT_ORDER.length);
-      if (Array.isArray(result[field])) result[field] = orderBy(result[field] as unknown[], value, strategyFor(table, at(field)));
+      if (Array.isArray(result[field]))
+        result[field] = orderBy(result[field] as unknown[], value, strategyFor(table, at(field)));
     }
   }
   if (Array.isArray(patch.$retainKeys)) {
@@ -124,7 +133,8 @@ function mergeMap(original: Json, patch: Json, path: string, table: Record<strin
 }
 
 function sameKey(a: unknown, b: unknown, strategy: ListStrategy | undefined): boolean {
-  if (strategy !== undefined && 'mergeKey' in strategy) return isRecord(a) && isRecord(b) && JSON.stringify(a[strategy.mergeKey]) === JSON.stringify(b[strategy.mergeKey]);
+  if (strategy !== undefined && 'mergeKey' in strategy)
+    return isRecord(a) && isRecord(b) && JSON.stringify(a[strategy.mergeKey]) === JSON.stringify(b[strategy.mergeKey]);
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -139,26 +149,37 @@ function orderBy(items: unknown[], order: unknown[], strategy: ListStrategy | un
   return [...ordered, ...remaining];
 }
 
-function mergeList(original: unknown[], patch: unknown[], path: string, table: Record<string, ListStrategy>): unknown[] {
+function mergeList(
+  original: unknown[],
+  patch: unknown[],
+  path: string,
+  table: Record<string, ListStrategy>,
+): unknown[] {
   const strategy = strategyFor(table, path);
   const replaceAll = patch.some((item) => isRecord(item) && item.$patch === 'replace');
   if (strategy === undefined || replaceAll) return withoutDirectives(patch) as unknown[];
   if ('primitiveSet' in strategy) {
     const result = [...original];
-    for (const item of patch) if (!result.some((existing) => JSON.stringify(existing) === JSON.stringify(item))) result.push(item);
+    for (const item of patch)
+      if (!result.some((existing) => JSON.stringify(existing) === JSON.stringify(item))) result.push(item);
     return result;
   }
   const key = strategy.mergeKey;
   let result = original.map((item) => structuredClone(item));
   for (const item of patch) {
-    if (!isRecord(item)) throw badRequest(`unable to find api field in struct for the list at ${path}: expected a map with merge key ${JSON.stringify(key)}`);
-    if (item[key] === undefined) throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
+    if (!isRecord(item))
+      throw badRequest(
+        `unable to find api field in struct for the list at ${path}: expected a map with merge key ${JSON.stringify(key)}`,
+      );
+    if (item[key] === undefined)
+      throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`);
     if (item.$patch === 'delete') {
       result = result.filter((existing) => !sameKey(existing, item, strategy));
       continue;
     }
     const index = result.findIndex((existing) => sameKey(existing, item, strategy));
-    if (index >= 0) result[index] = mergeMap(isRecord(result[index]) ? (result[index] as Json) : {}, item, `${path}[]`, table);
+    if (index >= 0)
+      result[index] = mergeMap(isRecord(result[index]) ? (result[index] as Json) : {}, item, `${path}[]`, table);
     else result.push(withoutDirectives(item));
   }
   return result;

@@ -62,7 +62,12 @@ export interface KubeStatus {
   status: 'Failure' | 'Success';
   message: string;
   reason: string;
-  details?: { name?: string; group?: string; kind?: string; causes?: Array<{ reason?: string; message?: string; field?: string }> };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: Array<{ reason?: string; message?: string; field?: string }>;
+  };
   code: number;
 }
 
@@ -125,7 +130,10 @@ export interface ClusterStore {
 
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined;
   list(type: ResourceType, options?: ListOptions): { items: KubeObject[]; resourceVersion: string };
-  /** Fills uid, resourceVersion, generation, creationTimestamp; a name from generateName; applies the type's create rules. */
+  /**
+   * Fills uid, resourceVersion, generation, creationTimestamp; a name from generateName; applies the type's create
+   * rules.
+   */
   create(type: ResourceType, object: KubeObject, options?: WriteOptions): KubeObject;
   /** A stale metadata.resourceVersion is a 409 Conflict; none means "the latest". */
   update(type: ResourceType, object: KubeObject, options?: WriteOptions): KubeObject;

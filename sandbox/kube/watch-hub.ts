@@ -123,7 +123,8 @@ export class WatchHub {
   private eventFor(sub: ActiveSubscription, change: ChangeRecord): WatchEvent | undefined {
     const now = sub.matches(change.object);
     const before = change.previous !== undefined && sub.matches(change.previous);
-    if (change.type === 'DELETED') return before || now ? { type: 'DELETED', object: sub.present(change.object) } : undefined;
+    if (change.type === 'DELETED')
+      return before || now ? { type: 'DELETED', object: sub.present(change.object) } : undefined;
     if (change.type === 'ADDED') return now ? { type: 'ADDED', object: sub.present(change.object) } : undefined;
     if (now && before) return { type: 'MODIFIED', object: sub.present(change.object) };
     if (now) return { type: 'ADDED', object: sub.present(change.object) };

@@ -7,7 +7,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { statusBody } from './http-io.js';
 import type { SandboxClusterStore } from './store.js';
-import { StatusError, type KubeObject, type KubeStatus, type ResourceType, type WatchEvent, type WatchOptions } from './types.js';
+import {
+  StatusError,
+  type KubeObject,
+  type KubeStatus,
+  type ResourceType,
+  type WatchEvent,
+  type WatchOptions,
+} from './types.js';
 
 export class WatchConnections {
   private readonly open = new Set<{ res: ServerResponse; stop: () => void }>();
@@ -49,7 +56,13 @@ function writeEvent(res: ServerResponse, type: WatchEvent['type'], object: unkno
   res.write(`${JSON.stringify({ type, object })}\n`);
 }
 
-export function serveWatch(store: SandboxClusterStore, connections: WatchConnections, req: IncomingMessage, res: ServerResponse, request: WatchRequest): void {
+export function serveWatch(
+  store: SandboxClusterStore,
+  connections: WatchConnections,
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: WatchRequest,
+): void {
   const { type } = request;
   let first = true;
   const deliver = (event: WatchEvent): void => {
@@ -90,11 +103,19 @@ export function serveWatch(store: SandboxClusterStore, connections: WatchConnect
     throw error;
   }
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache, private',
+  });
   res.flushHeaders();
   if (request.sendInitialEvents) {
     for (const object of initial) deliver({ type: 'ADDED', object });
-    writeEvent(res, 'BOOKMARK', { kind: type.kind, apiVersion: type.group === '' ? type.version : `${type.group}/${type.version}`, metadata: { resourceVersion: initialVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } });
+    writeEvent(res, 'BOOKMARK', {
+      kind: type.kind,
+      apiVersion: type.group === '' ? type.version : `${type.group}/${type.version}`,
+      metadata: { resourceVersion: initialVersion, annotations: { 'k8s.io/initial-events-end': 'true' } },
+    });
   }
 
   let timer: NodeJS.Timeout | undefined;

@@ -62,31 +62,54 @@ function validateWorkload(kind: WorkloadKind, object: KubeObject): FieldCause[] 
   const problems: FieldCause[] = [];
   const selector = spec.selector;
   const template = isRecord(spec.template) ? spec.template : undefined;
-  const templateLabels = template !== undefined && isRecord(template.metadata) ? (template.metadata.labels as Record<string, string> | undefined) : undefined;
+  const templateLabels =
+    template !== undefined && isRecord(template.metadata)
+      ? (template.metadata.labels as Record<string, string> | undefined)
+      : undefined;
   if (!isRecord(selector)) problems.push(causes.required('spec.selector'));
-  else if (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions as unknown[] | undefined ?? []).length === 0) {
+  else if (
+    Object.keys(selector.matchLabels ?? {}).length === 0 &&
+    ((selector.matchExpressions as unknown[] | undefined) ?? []).length === 0
+  ) {
     problems.push(causes.invalid('spec.selector', selector, `empty selector is invalid for ${kind.toLowerCase()}`));
   }
-  if (typeof spec.replicas === 'number' && spec.replicas < 0) problems.push(causes.invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
+  if (typeof spec.replicas === 'number' && spec.replicas < 0)
+    problems.push(causes.invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
   if (template === undefined) return [...problems, causes.required('spec.template')];
   if (isRecord(selector) && !matchesLabelSelectorObject(selector as LabelSelectorObject, templateLabels)) {
-    problems.push(causes.invalid('spec.template.metadata.labels', new GoValue(goMap(templateLabels)), '`selector` does not match template `labels`'));
+    problems.push(
+      causes.invalid(
+        'spec.template.metadata.labels',
+        new GoValue(goMap(templateLabels)),
+        '`selector` does not match template `labels`',
+      ),
+    );
   }
   problems.push(...validatePodSpec(template.spec, 'spec.template.spec'));
   const restart = isRecord(template.spec) ? template.spec.restartPolicy : undefined;
-  if (restart !== undefined && restart !== 'Always') problems.push(causes.notSupported('spec.template.spec.restartPolicy', restart, ['Always']));
+  if (restart !== undefined && restart !== 'Always')
+    problems.push(causes.notSupported('spec.template.spec.restartPolicy', restart, ['Always']));
   return problems;
 }
 
-const STATEFULSET_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+const STATEFULSET_MUTABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
 
 function validateWorkloadUpdate(kind: WorkloadKind, object: KubeObject, old: KubeObject): FieldCause[] {
   const spec = specOf(object);
   const oldSpec = isRecord(old.spec) ? old.spec : {};
   const problems: FieldCause[] = [];
-  if (!deepEqual(spec.selector, oldSpec.selector)) problems.push(causes.invalid('spec.selector', spec.selector ?? null, 'field is immutable'));
+  if (!deepEqual(spec.selector, oldSpec.selector))
+    problems.push(causes.invalid('spec.selector', spec.selector ?? null, 'field is immutable'));
   if (kind === 'StatefulSet') {
-    const fixed = (s: Json): Json => Object.fromEntries(Object.entries(s).filter(([k]) => !STATEFULSET_MUTABLE.includes(k) && k !== 'selector'));
+    const fixed = (s: Json): Json =>
+      Object.fromEntries(Object.entries(s).filter(([k]) => !STATEFULSET_MUTABLE.includes(k) && k !== 'selector'));
     if (!deepEqual(fixed(spec), fixed(oldSpec))) {
       problems.push(
         causes.forbidden(
@@ -116,7 +139,8 @@ export function workloadRules(kind: WorkloadKind): TypeRules {
       if (old.metadata.labels === undefined) delete metadata.labels;
       for (const key of Object.keys(object)) delete object[key];
       Object.assign(object, structuredClone(old), { metadata, status });
-      if (metadata.ownerReferences === undefined && old.metadata.ownerReferences !== undefined) metadata.ownerReferences = old.metadata.ownerReferences;
+      if (metadata.ownerReferences === undefined && old.metadata.ownerReferences !== undefined)
+        metadata.ownerReferences = old.metadata.ownerReferences;
     },
     validate: (object) => validateWorkload(kind, object),
     validateUpdate: (object, old) => validateWorkloadUpdate(kind, object, old),

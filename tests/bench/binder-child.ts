@@ -12,7 +12,14 @@ import { startBinderProgram, type RunningBinderProgram } from '../../binder/main
 export type ChildMessage =
   | { kind: 'started'; port?: number }
   | { kind: 'synced'; afterMs: number }
-  | { kind: 'memory'; usage: NodeJS.MemoryUsage; synced: boolean; peakRss: number; peakRssBeforeGc: number; cpuSeconds: number }
+  | {
+      kind: 'memory';
+      usage: NodeJS.MemoryUsage;
+      synced: boolean;
+      peakRss: number;
+      peakRssBeforeGc: number;
+      cpuSeconds: number;
+    }
   | { kind: 'failed'; message: string };
 
 const [mode, configFile] = process.argv.slice(2);
@@ -22,7 +29,10 @@ async function start(): Promise<RunningBinderProgram | undefined> {
   if (mode !== 'binder') return undefined;
   const loaded = loadBinderConfig({ file: configFile as string, flags: {}, env: {} });
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-  const logger = createLogger({ level: loaded.config.log.level, name: 'podeip-binder' }, pino.destination({ dest: 2, sync: false }));
+  const logger = createLogger(
+    { level: loaded.config.log.level, name: 'podeip-binder' },
+    pino.destination({ dest: 2, sync: false }),
+  );
   return startBinderProgram(loaded.config, { logger });
 }
 
@@ -46,7 +56,14 @@ async function main(): Promise<void> {
       globalThis.gc?.();
       globalThis.gc?.();
       const cpu = process.cpuUsage();
-      send({ kind: 'memory', usage: process.memoryUsage(), synced: running?.binder.hasSynced() ?? true, peakRss: process.resourceUsage().maxRSS * 1024, peakRssBeforeGc, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+      send({
+        kind: 'memory',
+        usage: process.memoryUsage(),
+        synced: running?.binder.hasSynced() ?? true,
+        peakRss: process.resourceUsage().maxRSS * 1024,
+        peakRssBeforeGc,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      });
     } else if (message === 'stop') {
       void (running?.close() ?? Promise.resolve()).finally(() => process.exit(0));
     }

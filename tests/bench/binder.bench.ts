@@ -27,7 +27,13 @@ import { startBinderProgram } from '../../binder/main.js';
 import { createLogger } from '../../cli/logger.js';
 import { BINDER_NODE_OPTIONS } from '../../binder/runtime.js';
 import { startSandbox } from '../../sandbox/index.js';
-import { DEFAULT_PER_MINUTE, DEFAULT_TRANSITION_DELAYS, PUBLISHED_PER_MINUTE, startCloudSandbox, type CloudSandbox } from '../../sandbox/cloud/index.js';
+import {
+  DEFAULT_PER_MINUTE,
+  DEFAULT_TRANSITION_DELAYS,
+  PUBLISHED_PER_MINUTE,
+  startCloudSandbox,
+  type CloudSandbox,
+} from '../../sandbox/cloud/index.js';
 import { startKubeSandbox, type ClusterStore, type KubeObject, type KubeSandbox } from '../../sandbox/kube/index.js';
 import type { ChildMessage } from './binder-child.js';
 
@@ -78,7 +84,8 @@ function binderConfigFile(
 }
 
 function eipConditionStatus(pod: KubeObject): string | undefined {
-  const conditions = (pod.status as { conditions?: Array<{ type?: string; status?: string }> } | undefined)?.conditions ?? [];
+  const conditions =
+    (pod.status as { conditions?: Array<{ type?: string; status?: string }> } | undefined)?.conditions ?? [];
   return conditions.find((c) => c.type === EIP_CONDITION_TYPE)?.status;
 }
 
@@ -113,10 +120,21 @@ function percentile(values: number[], p: number): number {
 
 async function burst(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'podeip-bench-burst-'));
-  const sandbox = await startSandbox({ cloud: { rateLimitScale: BURST_SCALE, rateLimitWindowMs: BURST_WINDOW_S * 1000, eipQuota: BURST_PODS + 10 }, cluster: { nodes: 4 } });
+  const sandbox = await startSandbox({
+    cloud: { rateLimitScale: BURST_SCALE, rateLimitWindowMs: BURST_WINDOW_S * 1000, eipQuota: BURST_PODS + 10 },
+    cluster: { nodes: 4 },
+  });
   try {
     const files = sandbox.writeFiles(dir);
-    const loaded = loadBinderConfig({ file: binderConfigFile(dir, files, sandbox.cloud, { scale: BURST_SCALE, windowS: BURST_WINDOW_S, logLevel: 'warn' }), flags: {}, env: {} });
+    const loaded = loadBinderConfig({
+      file: binderConfigFile(dir, files, sandbox.cloud, {
+        scale: BURST_SCALE,
+        windowS: BURST_WINDOW_S,
+        logLevel: 'warn',
+      }),
+      flags: {},
+      env: {},
+    });
     if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
     const logger = createLogger({ level: 'warn', name: 'podeip-binder' }, pino.destination({ dest: 2, sync: true }));
     const binder = await startBinderProgram(loaded.config, { logger, processMetrics: false });
@@ -131,7 +149,11 @@ async function burst(): Promise<void> {
           sandbox.kube.api.create(pods, 'default', {
             apiVersion: 'v1',
             kind: 'Pod',
-            metadata: { name: `burst-${i}`, namespace: 'default', annotations: { 'k8s.aliyun.com/pod-with-eip': 'true' } },
+            metadata: {
+              name: `burst-${i}`,
+              namespace: 'default',
+              annotations: { 'k8s.aliyun.com/pod-with-eip': 'true' },
+            },
             spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
           }),
         ),
@@ -146,21 +168,29 @@ async function burst(): Promise<void> {
       const counts = sandbox.cloud.controls.callCounts();
       const calls = Object.entries(counts).filter(([, c]) => c.ok + c.failed > 0);
       const total = calls.reduce((sum, [, c]) => sum + c.ok + c.failed, 0);
-      const throttled = await throttlingAnswers(binder.registry.getSingleMetric('podeip_binder_cloud_calls_total') as Counter<'api' | 'code'> | undefined);
+      const throttled = await throttlingAnswers(
+        binder.registry.getSingleMetric('podeip_binder_cloud_calls_total') as Counter<'api' | 'code'> | undefined,
+      );
       const latencies = bound.map((at) => (at - started) / 1000);
 
       console.log(
         `\nbinder benchmark (a): ${BURST_PODS} pods with auto EIPs created at once; cloud limits ×${BURST_SCALE} per ${BURST_WINDOW_S} s window on both sides; ${loaded.config.workers} workers`,
       );
-      console.log(`  first create → last condition True   ${tookS.toFixed(1)} s${all ? '' : `  (only ${bound.length} of ${BURST_PODS} bound)`}`);
+      console.log(
+        `  first create → last condition True   ${tookS.toFixed(1)} s${all ? '' : `  (only ${bound.length} of ${BURST_PODS} bound)`}`,
+      );
       console.log(
         `  floor the limits allow                ${floorS.toFixed(1)} s  (${BURST_PODS} ÷ ${perSecond.toFixed(2)} associations/s + one ${DEFAULT_TRANSITION_DELAYS.associateMs} ms association)`,
       );
       console.log(`  ratio to the floor                    ${(tookS / floorS).toFixed(2)}  (aim <= 1.15)`);
-      console.log(`  per pod, create → True                p50 ${percentile(latencies, 50).toFixed(1)} s, p99 ${percentile(latencies, 99).toFixed(1)} s`);
+      console.log(
+        `  per pod, create → True                p50 ${percentile(latencies, 50).toFixed(1)} s, p99 ${percentile(latencies, 99).toFixed(1)} s`,
+      );
       console.log(`  cloud calls per pod                   ${(total / BURST_PODS).toFixed(2)}  (aim <= 4)`);
       for (const [action, c] of calls.sort(([a], [b]) => a.localeCompare(b))) {
-        console.log(`    ${action.padEnd(34)}${String(c.ok).padStart(5)} ok${c.failed > 0 ? `, ${c.failed} failed` : ''}`);
+        console.log(
+          `    ${action.padEnd(34)}${String(c.ok).padStart(5)} ok${c.failed > 0 ? `, ${c.failed} failed` : ''}`,
+        );
       }
       console.log(`  Throttling answers from the cloud     ${throttled}  (aim 0)`);
     } finally {
@@ -187,8 +217,20 @@ function benchPod(i: number, withEip: boolean): KubeObject {
       name: `app-${Math.floor(i / 100)}-${i}`,
       namespace: `team-${i % 20}`,
       labels: { app: `app-${Math.floor(i / 100)}`, 'pod-template-hash': '5d8f7c9b4', tier: 'backend' },
-      annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090', ...(withEip ? { 'k8s.aliyun.com/pod-with-eip': 'true', 'k8s.aliyun.com/eip-bandwidth': '10' } : {}) },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `app-${Math.floor(i / 100)}-5d8f7c9b4`, uid: `rs-${Math.floor(i / 100)}`, controller: true }],
+      annotations: {
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '9090',
+        ...(withEip ? { 'k8s.aliyun.com/pod-with-eip': 'true', 'k8s.aliyun.com/eip-bandwidth': '10' } : {}),
+      },
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `app-${Math.floor(i / 100)}-5d8f7c9b4`,
+          uid: `rs-${Math.floor(i / 100)}`,
+          controller: true,
+        },
+      ],
     },
     spec: {
       nodeName: `bench-node-${i % 100}`,
@@ -196,7 +238,10 @@ function benchPod(i: number, withEip: boolean): KubeObject {
         {
           name: 'app',
           image: 'registry.cn-hangzhou.aliyuncs.com/acs/app:v1.2.3',
-          ports: [{ containerPort: 8080, protocol: 'TCP' }, { containerPort: 9090, name: 'metrics', protocol: 'TCP' }],
+          ports: [
+            { containerPort: 8080, protocol: 'TCP' },
+            { containerPort: 9090, name: 'metrics', protocol: 'TCP' },
+          ],
           env: Array.from({ length: 6 }, (_, k) => ({ name: `SETTING_${k}`, value: `value-${k}` })),
           resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
           readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 10 },
@@ -215,7 +260,8 @@ function populate(kube: KubeSandbox, cloud: CloudSandbox): void {
   const store = kube.store;
   const pods = store.resourceType('', 'pods')!;
   const namespaces = store.resourceType('', 'namespaces')!;
-  for (let t = 0; t < 20; t += 1) store.create(namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `team-${t}` } });
+  for (let t = 0; t < 20; t += 1)
+    store.create(namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `team-${t}` } });
   const every = Math.max(1, Math.floor(MEMORY_PODS / MEMORY_EIP_PODS));
   let eni = '';
   let eniIps = IPS_PER_ENI;
@@ -224,7 +270,10 @@ function populate(kube: KubeSandbox, cloud: CloudSandbox): void {
     let podIP = `172.${16 + Math.floor(i / 65536)}.${Math.floor(i / 256) % 256}.${i % 256}`;
     if (withEip) {
       if (eniIps === IPS_PER_ENI) {
-        eni = cloud.controls.createNetworkInterface({ type: 'Secondary', instanceId: `i-bench${Math.floor(i / every / IPS_PER_ENI)}` }).networkInterfaceId;
+        eni = cloud.controls.createNetworkInterface({
+          type: 'Secondary',
+          instanceId: `i-bench${Math.floor(i / every / IPS_PER_ENI)}`,
+        }).networkInterfaceId;
         eniIps = 0;
       }
       podIP = cloud.controls.assignPrivateIpAddress(eni);
@@ -251,8 +300,14 @@ function populate(kube: KubeSandbox, cloud: CloudSandbox): void {
   }
 }
 
-function forkChild(args: string[], nodeOptions: readonly string[] = []): { child: ChildProcess; next(kind: ChildMessage['kind']): Promise<ChildMessage> } {
-  const child = fork(join(here, 'binder-child.js'), args, { execArgv: ['--expose-gc', ...nodeOptions], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkChild(
+  args: string[],
+  nodeOptions: readonly string[] = [],
+): { child: ChildProcess; next(kind: ChildMessage['kind']): Promise<ChildMessage> } {
+  const child = fork(join(here, 'binder-child.js'), args, {
+    execArgv: ['--expose-gc', ...nodeOptions],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const inbox: ChildMessage[] = [];
   const waiting: Array<() => void> = [];
   child.on('message', (message: ChildMessage) => {
@@ -291,11 +346,20 @@ async function timePagedPodList(kube: KubeSandbox): Promise<number> {
     const path = `/api/v1/pods?limit=500${token === '' ? '' : `&continue=${encodeURIComponent(token)}`}`;
     const page = await new Promise<{ metadata?: { continue?: string } }>((resolve, reject) => {
       const url = new URL(path, kube.url);
-      const req = httpsRequest({ host: url.hostname, port: url.port, path, ca: kube.caPem, headers: { authorization: `Bearer ${kube.token}` } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
-      });
+      const req = httpsRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path,
+          ca: kube.caPem,
+          headers: { authorization: `Bearer ${kube.token}` },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -310,14 +374,22 @@ async function memory(nodeOptions: readonly string[]): Promise<void> {
   const kube = await startKubeSandbox({ watchHistory: 1000 });
   const children: ChildProcess[] = [];
   try {
-    await kube.api.create(kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!, undefined, podEipCustomResourceDefinition());
+    await kube.api.create(
+      kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!,
+      undefined,
+      podEipCustomResourceDefinition(),
+    );
     const populating = performance.now();
     populate(kube, cloud);
     const populatedS = (performance.now() - populating) / 1000;
     const files = { kubeconfig: join(dir, 'kubeconfig'), cloudJson: join(dir, 'cloud.json') };
     writeFileSync(files.kubeconfig, kube.kubeconfig(), { mode: 0o600 });
     const { endpoint, protocol, regionId, vpcId, accessKeyId, accessKeySecret } = cloud;
-    writeFileSync(files.cloudJson, JSON.stringify({ endpoint, protocol, regionId, vpcId, accessKeyId, accessKeySecret }), { mode: 0o600 });
+    writeFileSync(
+      files.cloudJson,
+      JSON.stringify({ endpoint, protocol, regionId, vpcId, accessKeyId, accessKeySecret }),
+      { mode: 0o600 },
+    );
     // Error only: the stand-in's public pool (two /24s) runs dry before 1,000 EIPs, and each refusal is a warning.
     const configFile = binderConfigFile(dir, files, cloud, { scale: 100, windowS: 60, logLevel: 'error' });
 
@@ -342,7 +414,10 @@ async function memory(nodeOptions: readonly string[]): Promise<void> {
     const settled = await until(() => {
       const bound = conditions.bound().length;
       if (bound !== lastBound) [lastBound, steadySince] = [bound, performance.now()];
-      return conditions.reconciled() >= MEMORY_EIP_PODS && (bound >= MEMORY_EIP_PODS || (bound > 0 && performance.now() - steadySince > 10000));
+      return (
+        conditions.reconciled() >= MEMORY_EIP_PODS &&
+        (bound >= MEMORY_EIP_PODS || (bound > 0 && performance.now() - steadySince > 10000))
+      );
     }, 300000);
     conditions.stop();
     const bound = conditions.bound().sort((a, b) => a - b);
@@ -354,19 +429,35 @@ async function memory(nodeOptions: readonly string[]): Promise<void> {
     const connectionsOpened = kube.controls.connectionCount() - connectionsBefore;
     binder.child.send('stop');
 
-    const since = (at: number | undefined): string => (at === undefined ? '-' : `${((at - started) / 1000).toFixed(1)} s`);
+    const since = (at: number | undefined): string =>
+      at === undefined ? '-' : `${((at - started) / 1000).toFixed(1)} s`;
     const row = (name: string, m: Extract<ChildMessage, { kind: 'memory' }>): string =>
       `  ${name.padEnd(46)}${(m.usage.heapUsed / MB).toFixed(1).padStart(9)}${(m.usage.heapTotal / MB).toFixed(1).padStart(11)}${(m.usage.rss / MB).toFixed(1).padStart(9)}${(m.peakRssBeforeGc / MB).toFixed(1).padStart(10)}${m.cpuSeconds.toFixed(1).padStart(9)}`;
-    const flags = nodeOptions.length === 0 ? "Node's default options" : `the options the binder is sized for (NODE_OPTIONS="${nodeOptions.join(' ')}")`;
-    console.log(`\nbinder benchmark (b): ${MEMORY_PODS} pods in the cluster, ${MEMORY_EIP_PODS} asking for an EIP (written to the store in ${populatedS.toFixed(1)} s), binder run with ${flags}`);
-    console.log(`  binder caches synced ${(synced.afterMs / 1000).toFixed(1)} s after its process started (the stand-in alone serves the pods in pages of 500 in ${listS.toFixed(1)} s)`);
+    const flags =
+      nodeOptions.length === 0
+        ? "Node's default options"
+        : `the options the binder is sized for (NODE_OPTIONS="${nodeOptions.join(' ')}")`;
+    console.log(
+      `\nbinder benchmark (b): ${MEMORY_PODS} pods in the cluster, ${MEMORY_EIP_PODS} asking for an EIP (written to the store in ${populatedS.toFixed(1)} s), binder run with ${flags}`,
+    );
+    console.log(
+      `  binder caches synced ${(synced.afterMs / 1000).toFixed(1)} s after its process started (the stand-in alone serves the pods in pages of 500 in ${listS.toFixed(1)} s)`,
+    );
     console.log(
       `  ${conditions.reconciled()} of ${MEMORY_EIP_PODS} pods reconciled, ${bound.length} bound${settled ? '' : ' (deadline)'}: first ${since(bound[0])}, half ${since(bound[Math.floor(bound.length / 2)])}, last ${since(bound[bound.length - 1])} after the binder started`,
     );
-    console.log(`  (the stand-in's public pool holds ${PUBLIC_POOL} addresses; pods beyond it get ReserveIpFail and their condition says so)`);
-    console.log(`  TLS connections the binder opened to the API server (watches and the Lease included): ${connectionsOpened}`);
-    console.log("  (heap used, heap committed and RSS after a full GC; peak RSS is the highest so far, read before that row's GC)");
-    console.log(`  ${'process'.padEnd(46)}${'heap MB'.padStart(9)}${'committed'.padStart(11)}${'RSS MB'.padStart(9)}${'peak RSS'.padStart(10)}${'CPU s'.padStart(9)}`);
+    console.log(
+      `  (the stand-in's public pool holds ${PUBLIC_POOL} addresses; pods beyond it get ReserveIpFail and their condition says so)`,
+    );
+    console.log(
+      `  TLS connections the binder opened to the API server (watches and the Lease included): ${connectionsOpened}`,
+    );
+    console.log(
+      "  (heap used, heap committed and RSS after a full GC; peak RSS is the highest so far, read before that row's GC)",
+    );
+    console.log(
+      `  ${'process'.padEnd(46)}${'heap MB'.padStart(9)}${'committed'.padStart(11)}${'RSS MB'.padStart(9)}${'peak RSS'.padStart(10)}${'CPU s'.padStart(9)}`,
+    );
     console.log(row('baseline: the same modules loaded, nothing run', base));
     console.log(row('binder: caches synced', atSync));
     console.log(row('binder: every EIP pod reconciled', afterBinding));

@@ -25,7 +25,10 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 /** Servers on core 0, load on core 1; BENCH_PIN=0 turns it off. */
-const PIN = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && ['/usr/bin/taskset', '/bin/taskset'].some((p) => existsSync(p));
+const PIN =
+  process.env.BENCH_PIN !== '0' &&
+  availableParallelism() >= 2 &&
+  ['/usr/bin/taskset', '/bin/taskset'].some((p) => existsSync(p));
 
 interface Figures {
   rps: number;
@@ -69,7 +72,14 @@ function cpuSeconds(pid: number): number | undefined {
 function postOnce(port: number, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path: '/mutate-v1-pod', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/mutate-v1-pod',
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { 'content-type': 'application/json' },
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -121,7 +131,9 @@ function medianFigures(runs: Figures[]): Figures {
 }
 
 function review(annotated: boolean): string {
-  const fixture = JSON.parse(readFileSync(join(here, '..', '..', '..', 'tests', 'fixtures', 'admission', 'deployment-pod-auto.json'), 'utf8'));
+  const fixture = JSON.parse(
+    readFileSync(join(here, '..', '..', '..', 'tests', 'fixtures', 'admission', 'deployment-pod-auto.json'), 'utf8'),
+  );
   if (!annotated) fixture.request.object.metadata.annotations = {};
   return JSON.stringify(fixture);
 }
@@ -132,7 +144,13 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     const ca = generateCa({ commonName: 'bench CA', validityDays: 1 });
-    const cert = generateServingCert({ ca, commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
+    const cert = generateServingCert({
+      ca,
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      validityDays: 1,
+    });
     writeFileSync(join(dir, 'tls.crt'), cert.certPem);
     writeFileSync(join(dir, 'tls.key'), cert.keyPem);
     const webhook = await startServer(['webhook', join(dir, 'tls.crt'), join(dir, 'tls.key')]);
@@ -179,7 +197,9 @@ async function main(): Promise<void> {
     console.log(
       `\nwebhook benchmark: HTTPS keep-alive, ${CONNECTIONS} connections, median of ${ROUNDS} alternating runs of ${DURATION_S} s, ${placement}, node ${process.version}`,
     );
-    console.log(`${'case'.padEnd(62)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'errors'.padStart(8)}${'CPU us/req'.padStart(12)}`);
+    console.log(
+      `${'case'.padEnd(62)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'errors'.padStart(8)}${'CPU us/req'.padStart(12)}`,
+    );
     for (const [name, f] of rows) {
       const cpu = f.cpuMicros === undefined ? '-' : f.cpuMicros.toFixed(1);
       console.log(

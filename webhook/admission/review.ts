@@ -86,7 +86,10 @@ function readTriple<K extends string>(value: unknown, path: string, keys: readon
 export function parseAdmissionReview(body: unknown): AdmissionReviewParse {
   if (!isRecord(body)) return { ok: false, reason: 'body must be a JSON object' };
   if (body.apiVersion !== ADMISSION_API_VERSION) {
-    return { ok: false, reason: `apiVersion must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null)}` };
+    return {
+      ok: false,
+      reason: `apiVersion must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null)}`,
+    };
   }
   if (body.kind !== ADMISSION_REVIEW_KIND) {
     return { ok: false, reason: `kind must be "${ADMISSION_REVIEW_KIND}", got ${JSON.stringify(body.kind ?? null)}` };
@@ -167,7 +170,11 @@ export function allowResponse(uid: string, warnings: readonly string[] = []): Ad
 }
 
 /** Allow with a JSON Patch. An empty patch sends no patch at all, so the API server skips decoding one. */
-export function patchResponse(uid: string, patch: readonly JsonPatchOp[], warnings: readonly string[] = []): AdmissionReviewResponse {
+export function patchResponse(
+  uid: string,
+  patch: readonly JsonPatchOp[],
+  warnings: readonly string[] = [],
+): AdmissionReviewResponse {
   if (patch.length === 0) return allowResponse(uid, warnings);
   return review({
     uid,
@@ -182,7 +189,12 @@ export function patchResponse(uid: string, patch: readonly JsonPatchOp[], warnin
  * Deny. The code is explicit because API servers differ in what they do with 0 (older ones turn it into
  * 400, newer ones into 403); the client sees `admission webhook "<name>" denied the request: <message>`.
  */
-export function denyResponse(uid: string, message: string, code = 403, warnings: readonly string[] = []): AdmissionReviewResponse {
+export function denyResponse(
+  uid: string,
+  message: string,
+  code = 403,
+  warnings: readonly string[] = [],
+): AdmissionReviewResponse {
   return review({
     uid,
     allowed: false,

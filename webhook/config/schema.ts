@@ -12,7 +12,6 @@ const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 const QUANTITY_MEANS = 'a Kubernetes quantity such as 100m or 32Mi';
 const DNS_LABEL_MEANS = 'a DNS label: lower-case letters, digits and dashes, at most 63';
 
-
 const resourceList: JSONSchemaType<ResourceList> = {
   type: 'object',
   additionalProperties: false,
@@ -65,7 +64,12 @@ const mutation: JSONSchemaType<MutationPolicy> = {
     },
     initContainer,
     volumeName: { type: 'string', pattern: DNS_LABEL, description: DNS_LABEL_MEANS, default: 'podeip-podinfo' },
-    mountPath: { type: 'string', pattern: '^/[^:]*$', description: 'an absolute path without a colon', default: '/etc/podeip' },
+    mountPath: {
+      type: 'string',
+      pattern: '^/[^:]*$',
+      description: 'an absolute path without a colon',
+      default: '/etc/podeip',
+    },
   },
 };
 
@@ -98,11 +102,21 @@ export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
 
 /** Flags and environment variables of `podeip webhook`, each mapped onto one path of the configuration. */
 export const webhookSettings: readonly SettingSource[] = [
-  { path: 'tls.certFile', flag: 'tls-cert', env: 'PODEIP_TLS_CERT', description: 'PEM certificate served to the API server' },
+  {
+    path: 'tls.certFile',
+    flag: 'tls-cert',
+    env: 'PODEIP_TLS_CERT',
+    description: 'PEM certificate served to the API server',
+  },
   { path: 'tls.keyFile', flag: 'tls-key', env: 'PODEIP_TLS_KEY', description: 'PEM private key of that certificate' },
   { path: 'listen.port', flag: 'port', env: 'PODEIP_PORT', description: 'HTTPS port (default 9443)' },
   { path: 'listen.host', flag: 'host', env: 'PODEIP_HOST', description: 'address to listen on (default 0.0.0.0)' },
-  { path: 'log.level', flag: 'log-level', env: 'PODEIP_LOG_LEVEL', description: 'fatal|error|warn|info|debug|trace|silent' },
+  {
+    path: 'log.level',
+    flag: 'log-level',
+    env: 'PODEIP_LOG_LEVEL',
+    description: 'fatal|error|warn|info|debug|trace|silent',
+  },
   {
     path: 'mutation.initContainer.image',
     flag: 'wait-image',

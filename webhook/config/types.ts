@@ -1,6 +1,8 @@
 import type { LogLevel } from '../../cli/config-schema-parts.js';
 
-/** The webhook's whole configuration, after defaults. The ajv schema in schema.ts is the source of truth for defaults. */
+/**
+ * The webhook's whole configuration, after defaults. The ajv schema in schema.ts is the source of truth for defaults.
+ */
 
 export interface ResourceList {
   cpu?: string;

@@ -89,7 +89,6 @@ function arrayOrUndefined<T>(value: T[] | undefined): T[] | undefined {
   return Array.isArray(value) ? value : undefined;
 }
 
-
 const INJECT_OVERRIDE_HELP = 'use "none", or readiness-gate and/or init-container separated by a comma';
 
 /** `podeip.io/inject` replaces the configured choice for this pod; without it the configuration decides. */
@@ -101,7 +100,10 @@ function readInjectionOverride(
   if (raw === undefined) return { injection: configured };
   const problem = (message: string) => ({ problem: { annotation: INJECT_OVERRIDE_ANNOTATION, value: raw, message } });
 
-  const items = raw.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+  const items = raw
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '');
   const known: readonly string[] = INJECT_OVERRIDE_VALUES;
   const unknown = items.filter((item) => !known.includes(item));
   if (items.length === 0) return problem(`is empty; ${INJECT_OVERRIDE_HELP}`);
@@ -116,7 +118,6 @@ function readInjectionOverride(
     injection: { readinessGate: items.includes('readiness-gate'), initContainer: items.includes('init-container') },
   };
 }
-
 
 const INSTANCE_ID_KEYS = annotationKeys('instanceId');
 const WITH_EIP_KEYS = annotationKeys('withEip');
@@ -142,8 +143,8 @@ function hostNetworkProblem(asking: { key: string; value: string }): AnnotationP
     annotation: asking.key,
     value: asking.value,
     message:
-      'cannot be used with spec.hostNetwork: true: an EIP is bound to the pod\'s own IP, and a host-network pod ' +
-      'shares the node\'s; remove hostNetwork or this annotation',
+      "cannot be used with spec.hostNetwork: true: an EIP is bound to the pod's own IP, and a host-network pod " +
+      "shares the node's; remove hostNetwork or this annotation",
   };
 }
 
@@ -170,7 +171,6 @@ function workloadWarnings(pod: PodJson, annotations: Readonly<Record<string, str
   }
   return warnings;
 }
-
 
 function planInjection(spec: PodSpecJson, injection: InjectionConfig, policy: MutationPolicy): JsonPatchOp[] {
   const patch: JsonPatchOp[] = [];
@@ -212,7 +212,10 @@ function nameCandidates(base: string): NameCandidates {
   let candidates = candidatesByBase.get(base);
   if (!candidates) {
     const pattern = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:-[1-9][0-9]*)?$`);
-    candidates = { matches: (name) => name !== undefined && pattern.test(name), nth: (n) => (n === 0 ? base : `${base}-${n}`) };
+    candidates = {
+      matches: (name) => name !== undefined && pattern.test(name),
+      nth: (n) => (n === 0 ? base : `${base}-${n}`),
+    };
     candidatesByBase.set(base, candidates);
   }
   return candidates;

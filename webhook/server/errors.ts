@@ -5,12 +5,7 @@
  */
 
 export type WebhookErrorCode =
-  | 'InvalidJson'
-  | 'MalformedAdmissionReview'
-  | 'BodyTooLarge'
-  | 'UnsupportedMediaType'
-  | 'BadRequest'
-  | 'InternalError';
+  'InvalidJson' | 'MalformedAdmissionReview' | 'BodyTooLarge' | 'UnsupportedMediaType' | 'BadRequest' | 'InternalError';
 
 export interface WebhookErrorBody {
   error: WebhookErrorCode;
@@ -32,7 +27,8 @@ const FASTIFY_CODES: Readonly<Record<string, WebhookErrorCode>> = {
 
 /** Turns an error raised while receiving a request into the status and JSON body to send back. */
 export function answerForError(error: { statusCode?: number; code?: string; message: string }): HttpErrorAnswer {
-  const statusCode = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+  const statusCode =
+    typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
   if (statusCode >= 500) {
     // Internal detail stays in the log; the caller gets nothing it could misread as a reason about its request.
     return { statusCode, body: { error: 'InternalError', message: 'internal error in the podeip webhook' } };
@@ -47,5 +43,11 @@ export function answerForError(error: { statusCode?: number; code?: string; mess
 }
 
 export function malformedReviewAnswer(reason: string): HttpErrorAnswer {
-  return { statusCode: 400, body: { error: 'MalformedAdmissionReview', message: `not an AdmissionReview admission.k8s.io/v1 request: ${reason}` } };
+  return {
+    statusCode: 400,
+    body: {
+      error: 'MalformedAdmissionReview',
+      message: `not an AdmissionReview admission.k8s.io/v1 request: ${reason}`,
+    },
+  };
 }

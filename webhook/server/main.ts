@@ -9,7 +9,13 @@ import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config/types.js';
 import { createWebhookMetrics } from '../metrics.js';
 import { buildApp } from './app.js';
-import { checkServingPair, checkTlsMinVersion, readServingPair, secureContextOptions, ServingCertificateReloader } from './tls.js';
+import {
+  checkServingPair,
+  checkTlsMinVersion,
+  readServingPair,
+  secureContextOptions,
+  ServingCertificateReloader,
+} from './tls.js';
 
 export interface RunningWebhook {
   /** The port actually bound (useful when config.listen.port is 0). */
@@ -48,13 +54,21 @@ export async function startWebhook(config: WebhookConfig, logger: Logger): Promi
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
-    throw new Error(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   reloader.start();
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
   logger.info(
-    { host: config.listen.host, port, minVersion, fingerprint256: identity.fingerprint256, validTo: identity.validTo.toISOString() },
+    {
+      host: config.listen.host,
+      port,
+      minVersion,
+      fingerprint256: identity.fingerprint256,
+      validTo: identity.validTo.toISOString(),
+    },
     'webhook listening',
   );
 
@@ -62,14 +76,20 @@ export async function startWebhook(config: WebhookConfig, logger: Logger): Promi
     // Readiness goes first, so the Service stops routing new reviews here while open ones are answered.
     draining = true;
     reloader.stop();
-    logger.info({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'webhook shutting down: finishing in-flight requests');
+    logger.info(
+      { timeoutSeconds: config.shutdownTimeoutSeconds },
+      'webhook shutting down: finishing in-flight requests',
+    );
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutSeconds * 1000);
     });
     const closed = app.close().then(() => 'closed' as const);
     if ((await Promise.race([closed, deadline])) === 'timeout') {
-      logger.warn({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown timeout reached; closing the remaining connections');
+      logger.warn(
+        { timeoutSeconds: config.shutdownTimeoutSeconds },
+        'shutdown timeout reached; closing the remaining connections',
+      );
       server.closeAllConnections();
       await closed;
     }

@@ -26,7 +26,9 @@ export interface PodAdmissionAnswer {
   result: AdmissionResult;
 }
 
-/** What identifies the pod in logs: its name, else its generateName (CREATE from a controller), else the request's name. */
+/**
+ * What identifies the pod in logs: its name, else its generateName (CREATE from a controller), else the request's name.
+ */
 function podLabel(request: AdmissionRequest): string {
   const metadata = request.object?.metadata;
   if (typeof metadata === 'object' && metadata !== null) {
@@ -68,21 +70,31 @@ export function answerPodAdmission(request: AdmissionRequest, policy: MutationPo
   });
   const skip = skipReason(request);
   if (skip !== undefined) {
-    if (skip.misrouted) log.warn(fields('allowed', { skipped: skip.reason }), 'admission passed through unchanged: the webhook configuration sends requests podeip does not handle');
-    else if (log.isLevelEnabled('debug')) log.debug(fields('allowed', { skipped: skip.reason }), 'admission passed through unchanged');
+    if (skip.misrouted)
+      log.warn(
+        fields('allowed', { skipped: skip.reason }),
+        'admission passed through unchanged: the webhook configuration sends requests podeip does not handle',
+      );
+    else if (log.isLevelEnabled('debug'))
+      log.debug(fields('allowed', { skipped: skip.reason }), 'admission passed through unchanged');
     return { review: allowResponse(request.uid), result: 'allowed' };
   }
   try {
-    const plan = planPodMutation({ operation: request.operation, namespace: request.namespace, pod: request.object as PodJson }, policy);
+    const plan = planPodMutation(
+      { operation: request.operation, namespace: request.namespace, pod: request.object as PodJson },
+      policy,
+    );
     if (plan.decision === 'deny') {
       log.info(fields('denied', { message: plan.message, warnings: plan.warnings }), 'pod denied');
       return { review: denyResponse(request.uid, plan.message, 403, plan.warnings), result: 'denied' };
     }
     if (plan.patch.length === 0) {
-      if (log.isLevelEnabled('debug')) log.debug(fields('allowed', { warnings: plan.warnings }), 'pod allowed unchanged');
+      if (log.isLevelEnabled('debug'))
+        log.debug(fields('allowed', { warnings: plan.warnings }), 'pod allowed unchanged');
       return { review: allowResponse(request.uid, plan.warnings), result: 'allowed' };
     }
-    if (log.isLevelEnabled('info')) log.info(fields('patched', { patchOps: plan.patch.length, warnings: plan.warnings }), 'pod patched');
+    if (log.isLevelEnabled('info'))
+      log.info(fields('patched', { patchOps: plan.patch.length, warnings: plan.warnings }), 'pod patched');
     return { review: patchResponse(request.uid, plan.patch, plan.warnings), result: 'patched' };
   } catch (err) {
     log.error(fields('error', { err }), 'planning the pod mutation failed');
@@ -108,29 +120,29 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
     metrics.admissions.inc({ result: 'error' });
     metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
     if (answer.statusCode >= 500) request.log.error({ err: error }, 'admission request failed');
-    else request.log.warn({ statusCode: answer.statusCode, error: answer.body.error, reason: error.message }, 'admission request refused');
+    else
+      request.log.warn(
+        { statusCode: answer.statusCode, error: answer.body.error, reason: error.message },
+        'admission request refused',
+      );
     void reply.code(answer.statusCode).send(answer.body);
   }
 
-  app.post(
-    MUTATE_POD_PATH,
-    { errorHandler: replyWithError },
-    async (request, reply) => {
-      const parsed = parseAdmissionReview(request.body);
-      if (!parsed.ok) {
-        metrics.admissions.inc({ result: 'error' });
-        metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
-        request.log.warn({ uid: parsed.uid, reason: parsed.reason }, 'malformed admission review');
-        const answer = malformedReviewAnswer(parsed.reason);
-        return reply.code(answer.statusCode).send(answer.body);
-      }
-      const { review, result } = answerPodAdmission(parsed.request, policy, logger);
-      const body = serializeReview(review);
-      metrics.admissions.inc({ result });
-      // Observed here rather than in an onResponse hook, whose machinery costs more per request than the
-      // observation itself: the figure is receipt to answer ready, body parsing included.
+  app.post(MUTATE_POD_PATH, { errorHandler: replyWithError }, async (request, reply) => {
+    const parsed = parseAdmissionReview(request.body);
+    if (!parsed.ok) {
+      metrics.admissions.inc({ result: 'error' });
       metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
-      return reply.type('application/json; charset=utf-8').send(body);
-    },
-  );
+      request.log.warn({ uid: parsed.uid, reason: parsed.reason }, 'malformed admission review');
+      const answer = malformedReviewAnswer(parsed.reason);
+      return reply.code(answer.statusCode).send(answer.body);
+    }
+    const { review, result } = answerPodAdmission(parsed.request, policy, logger);
+    const body = serializeReview(review);
+    metrics.admissions.inc({ result });
+    // Observed here rather than in an onResponse hook, whose machinery costs more per request than the
+    // observation itself: the figure is receipt to answer ready, body parsing included.
+    metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
+    return reply.type('application/json; charset=utf-8').send(body);
+  });
 }

@@ -47,8 +47,10 @@ export function checkTlsMinVersion(version: string): TlsMinVersion {
 export async function readServingPair(files: ServingPairFiles): Promise<ServingPair> {
   const [cert, key] = await Promise.allSettled([readFile(files.certFile), readFile(files.keyFile)]);
   const problems: string[] = [];
-  if (cert.status === 'rejected') problems.push(`cannot read TLS certificate file "${files.certFile}": ${(cert.reason as Error).message}`);
-  if (key.status === 'rejected') problems.push(`cannot read TLS key file "${files.keyFile}": ${(key.reason as Error).message}`);
+  if (cert.status === 'rejected')
+    problems.push(`cannot read TLS certificate file "${files.certFile}": ${(cert.reason as Error).message}`);
+  if (key.status === 'rejected')
+    problems.push(`cannot read TLS key file "${files.keyFile}": ${(key.reason as Error).message}`);
   if (cert.status === 'rejected' || key.status === 'rejected') throw new Error(problems.join('; '));
   return { cert: cert.value, key: key.value };
 }
@@ -58,12 +60,18 @@ export async function readServingPair(files: ServingPairFiles): Promise<ServingP
  * certificate. Throws an Error naming the file at fault. Validity dates are reported, not enforced: a
  * freshly issued certificate can look "not yet valid" on a node whose clock lags the issuer's.
  */
-export function checkServingPair(pair: ServingPair, files: ServingPairFiles, minVersion: TlsMinVersion): ServingIdentity {
+export function checkServingPair(
+  pair: ServingPair,
+  files: ServingPairFiles,
+  minVersion: TlsMinVersion,
+): ServingIdentity {
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(pair.cert);
   } catch (err) {
-    throw new Error(`TLS certificate file "${files.certFile}" does not hold a PEM certificate: ${(err as Error).message}`);
+    throw new Error(
+      `TLS certificate file "${files.certFile}" does not hold a PEM certificate: ${(err as Error).message}`,
+    );
   }
   let key: KeyObject;
   try {
@@ -77,7 +85,9 @@ export function checkServingPair(pair: ServingPair, files: ServingPairFiles, min
   try {
     createSecureContext(secureContextOptions(pair, minVersion));
   } catch (err) {
-    throw new Error(`TLS certificate "${files.certFile}" and key "${files.keyFile}" are not usable together: ${(err as Error).message}`);
+    throw new Error(
+      `TLS certificate "${files.certFile}" and key "${files.keyFile}" are not usable together: ${(err as Error).message}`,
+    );
   }
   return {
     fingerprint256: certificate.fingerprint256,
@@ -217,7 +227,12 @@ export class ServingCertificateReloader {
     this.identity = identity;
     const now = Date.now();
     const timely = identity.validFrom.getTime() <= now && now < identity.validTo.getTime();
-    const fields = { previous, fingerprint256: identity.fingerprint256, subject: identity.subject, validTo: identity.validTo.toISOString() };
+    const fields = {
+      previous,
+      fingerprint256: identity.fingerprint256,
+      subject: identity.subject,
+      validTo: identity.validTo.toISOString(),
+    };
     if (timely) log.info(fields, 'TLS certificate reloaded');
     else log.warn(fields, 'TLS certificate reloaded, but it is outside its validity period');
     return 'reloaded';

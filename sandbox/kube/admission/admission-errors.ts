@@ -26,7 +26,12 @@ export function webhookCallFailed(webhookName: string, reason: string): StatusEr
 }
 
 /** A denial (allowed: false), as the client sees it. */
-export function webhookDenied(type: Pick<ResourceType, 'group' | 'plural'>, objectName: string, webhookName: string, result: WebhookResultStatus | undefined): StatusError {
+export function webhookDenied(
+  type: Pick<ResourceType, 'group' | 'plural'>,
+  objectName: string,
+  webhookName: string,
+  result: WebhookResultStatus | undefined,
+): StatusError {
   const name = objectName === '' ? 'Unknown' : objectName;
   // Current servers turn a missing code into 403; older ones turned anything under 400 into 400.
   const code = typeof result?.code === 'number' && result.code !== 0 ? result.code : 403;
@@ -39,7 +44,8 @@ export function webhookDenied(type: Pick<ResourceType, 'group' | 'plural'>, obje
       : code === 500
         ? { causes: [{ message }] }
         : { ...(type.group === '' ? {} : { group: type.group }), kind: type.plural, name };
-  const prefix = code === 500 ? 'Internal error occurred' : `${qualifiedResource(type)} ${JSON.stringify(name)} is forbidden`;
+  const prefix =
+    code === 500 ? 'Internal error occurred' : `${qualifiedResource(type)} ${JSON.stringify(name)} is forbidden`;
   return new StatusError({
     kind: 'Status',
     apiVersion: 'v1',
@@ -57,10 +63,16 @@ export function dryRunUnsupported(webhookName: string): StatusError {
 }
 
 /** matchConditions that fail to evaluate under failurePolicy Fail: a Forbidden, not a failed call. */
-export function matchConditionsFailed(type: Pick<ResourceType, 'group' | 'plural'>, objectName: string, message: string): StatusError {
+export function matchConditionsFailed(
+  type: Pick<ResourceType, 'group' | 'plural'>,
+  objectName: string,
+  message: string,
+): StatusError {
   return forbidden(type, objectName, message);
 }
 
 export function patchOnObjectlessOperation(webhookName: string): StatusError {
-  return internalError(`admission webhook ${JSON.stringify(webhookName)} attempted to modify the object, which is not supported for this operation`);
+  return internalError(
+    `admission webhook ${JSON.stringify(webhookName)} attempted to modify the object, which is not supported for this operation`,
+  );
 }

@@ -18,7 +18,9 @@ export interface AdmissionUserInfo {
   extra?: Record<string, string[]>;
 }
 
-/** Fields that Go marks omitempty are left out when empty, so the JSON matches a real server's byte for byte in shape. */
+/**
+ * Fields that Go marks omitempty are left out when empty, so the JSON matches a real server's byte for byte in shape.
+ */
 export interface AdmissionRequestV1 {
   uid: string;
   kind: GroupVersionKind;
@@ -136,7 +138,9 @@ function jsonTypeName(value: unknown): string {
 
 /** encoding/json's refusal to put a JSON value into a Go field of another type. */
 function unmarshalError(value: unknown, field: string, goType: string): InvalidAdmissionResponse {
-  return { failure: `failed to call webhook: json: cannot unmarshal ${jsonTypeName(value)} into Go struct field AdmissionReview.response.${field} of type ${goType}` };
+  return {
+    failure: `failed to call webhook: json: cannot unmarshal ${jsonTypeName(value)} into Go struct field AdmissionReview.response.${field} of type ${goType}`,
+  };
 }
 
 /** Go decodes `[]byte` from standard base64 with padding; anything else is "illegal base64 data". */
@@ -151,16 +155,25 @@ function decodeStrictBase64(text: string): Buffer | { badByte: number } {
 }
 
 /** Reads the HTTP body of a 2xx answer; any problem is a failed call. */
-export function verifyAdmissionResponse(uid: string, bodyText: string): VerifiedAdmissionResponse | InvalidAdmissionResponse {
+export function verifyAdmissionResponse(
+  uid: string,
+  bodyText: string,
+): VerifiedAdmissionResponse | InvalidAdmissionResponse {
   let body: unknown;
   try {
     body = JSON.parse(bodyText);
   } catch (error) {
-    return { failure: `failed to call webhook: couldn't get version/kind; json parse error: ${(error as Error).message}` };
+    return {
+      failure: `failed to call webhook: couldn't get version/kind; json parse error: ${(error as Error).message}`,
+    };
   }
-  if (!isRecord(body)) return { failure: `failed to call webhook: couldn't get version/kind; json parse error: cannot unmarshal ${jsonTypeName(body)} into Go value of type struct { APIVersion string; Kind string }` };
+  if (!isRecord(body))
+    return {
+      failure: `failed to call webhook: couldn't get version/kind; json parse error: cannot unmarshal ${jsonTypeName(body)} into Go value of type struct { APIVersion string; Kind string }`,
+    };
   const response = body.response;
-  if (response !== undefined && response !== null && !isRecord(response)) return unmarshalError(response, 'response', 'v1.AdmissionResponse');
+  if (response !== undefined && response !== null && !isRecord(response))
+    return unmarshalError(response, 'response', 'v1.AdmissionResponse');
 
   const fields: Array<[string, string, (v: unknown) => boolean]> = [
     ['uid', 'types.UID', (v) => typeof v === 'string'],
@@ -169,7 +182,11 @@ export function verifyAdmissionResponse(uid: string, bodyText: string): Verified
     ['patchType', 'v1.PatchType', (v) => typeof v === 'string'],
     ['status', 'v1.Status', isRecord],
     ['warnings', '[]string', (v) => Array.isArray(v) && v.every((w) => typeof w === 'string')],
-    ['auditAnnotations', 'map[string]string', (v) => isRecord(v) && Object.values(v).every((a) => typeof a === 'string')],
+    [
+      'auditAnnotations',
+      'map[string]string',
+      (v) => isRecord(v) && Object.values(v).every((a) => typeof a === 'string'),
+    ],
   ];
   if (isRecord(response)) {
     for (const [field, goType, valid] of fields) {
@@ -180,7 +197,8 @@ export function verifyAdmissionResponse(uid: string, bodyText: string): Verified
   let patch: Buffer = Buffer.alloc(0);
   if (isRecord(response) && typeof response.patch === 'string') {
     const decoded = decodeStrictBase64(response.patch);
-    if (!Buffer.isBuffer(decoded)) return { failure: `failed to call webhook: illegal base64 data at input byte ${decoded.badByte}` };
+    if (!Buffer.isBuffer(decoded))
+      return { failure: `failed to call webhook: illegal base64 data at input byte ${decoded.badByte}` };
     patch = decoded;
   }
 
@@ -188,14 +206,17 @@ export function verifyAdmissionResponse(uid: string, bodyText: string): Verified
   const invalid = (why: string): InvalidAdmissionResponse => ({ failure: `received invalid webhook response: ${why}` });
   if (!isRecord(response)) return invalid('webhook response was absent');
   const answeredUid = typeof response.uid === 'string' ? response.uid : '';
-  if (answeredUid !== uid) return invalid(`expected response.uid=${JSON.stringify(uid)}, got ${JSON.stringify(answeredUid)}`);
+  if (answeredUid !== uid)
+    return invalid(`expected response.uid=${JSON.stringify(uid)}, got ${JSON.stringify(answeredUid)}`);
   if (body.apiVersion !== ADMISSION_API_VERSION || body.kind !== ADMISSION_REVIEW_KIND) {
     const got = `${typeof body.apiVersion === 'string' ? body.apiVersion : ''}, Kind=${typeof body.kind === 'string' ? body.kind : ''}`;
     return invalid(`expected webhook response of ${ADMISSION_API_VERSION}, Kind=${ADMISSION_REVIEW_KIND}, got ${got}`);
   }
   const patchType = typeof response.patchType === 'string' ? response.patchType : undefined;
-  if (patch.length > 0 && patchType === undefined) return invalid('webhook returned response.patch but not response.patchType');
-  if (patch.length === 0 && patchType !== undefined) return invalid('webhook returned response.patchType but not response.patch');
+  if (patch.length > 0 && patchType === undefined)
+    return invalid('webhook returned response.patch but not response.patchType');
+  if (patch.length === 0 && patchType !== undefined)
+    return invalid('webhook returned response.patchType but not response.patch');
   if (patchType === '') return invalid('webhook returned invalid response.patchType of ""');
 
   return {

@@ -14,20 +14,28 @@ export function isEmptySelector(selector: LabelSelector): boolean {
 /** The matcher, or the reason (worded as apimachinery words it) the selector is not valid. */
 export function compileLabelSelector(selector: LabelSelector): LabelMatcher | { error: string } {
   const checks: LabelMatcher[] = [];
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) checks.push((labels) => labels?.[key] === value);
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
+    checks.push((labels) => labels?.[key] === value);
   for (const requirement of selector.matchExpressions ?? []) {
     const { key, operator } = requirement;
     const values = requirement.values ?? [];
-    const has = (labels: Record<string, string> | undefined): boolean => labels !== undefined && Object.hasOwn(labels, key);
+    const has = (labels: Record<string, string> | undefined): boolean =>
+      labels !== undefined && Object.hasOwn(labels, key);
     switch (operator) {
       case 'In':
       case 'NotIn':
-        if (values.length === 0) return { error: `values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty` };
-        checks.push(operator === 'In' ? (l) => has(l) && values.includes(l![key]!) : (l) => !has(l) || !values.includes(l![key]!));
+        if (values.length === 0)
+          return { error: `values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty` };
+        checks.push(
+          operator === 'In' ? (l) => has(l) && values.includes(l![key]!) : (l) => !has(l) || !values.includes(l![key]!),
+        );
         break;
       case 'Exists':
       case 'DoesNotExist':
-        if (values.length > 0) return { error: `values: Invalid value: ${JSON.stringify(values)}: values set must be empty for exists and does not exist` };
+        if (values.length > 0)
+          return {
+            error: `values: Invalid value: ${JSON.stringify(values)}: values set must be empty for exists and does not exist`,
+          };
         checks.push(operator === 'Exists' ? has : (l) => !has(l));
         break;
       default:

@@ -7,7 +7,8 @@
 import { parse } from '@marcbachmann/cel-js';
 import type { MatchCondition } from './webhook-configuration.js';
 
-export type MatchConditionsOutcome = { kind: 'match' } | { kind: 'skip'; condition?: string } | { kind: 'error'; message: string };
+export type MatchConditionsOutcome =
+  { kind: 'match' } | { kind: 'skip'; condition?: string } | { kind: 'error'; message: string };
 
 export interface MatchConditionVariables {
   object: unknown;
@@ -47,13 +48,22 @@ function firstLine(error: unknown): string {
 export function toCelValue(value: unknown): unknown {
   if (typeof value === 'number') return Number.isSafeInteger(value) ? BigInt(value) : value;
   if (Array.isArray(value)) return Array.from(value, toCelValue);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCelValue(v)]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCelValue(v)]));
   return value;
 }
 
-export function evaluateMatchConditions(conditions: MatchCondition[], variables: MatchConditionVariables, failurePolicy: 'Fail' | 'Ignore'): MatchConditionsOutcome {
+export function evaluateMatchConditions(
+  conditions: MatchCondition[],
+  variables: MatchConditionVariables,
+  failurePolicy: 'Fail' | 'Ignore',
+): MatchConditionsOutcome {
   if (conditions.length === 0) return { kind: 'match' };
-  const bound = { object: toCelValue(variables.object ?? null), oldObject: toCelValue(variables.oldObject ?? null), request: toCelValue(variables.request) };
+  const bound = {
+    object: toCelValue(variables.object ?? null),
+    oldObject: toCelValue(variables.oldObject ?? null),
+    request: toCelValue(variables.request),
+  };
   const errors: string[] = [];
   for (const condition of conditions) {
     const expression = compile(condition.expression);

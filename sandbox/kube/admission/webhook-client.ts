@@ -36,19 +36,29 @@ function pemFromCaBundle(caBundle: string | undefined): Outcome<string | undefin
   if (caBundle === undefined || caBundle === '') return { ok: true, value: undefined };
   const pem = Buffer.from(caBundle, 'base64').toString('utf8');
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  const parses = blocks.length > 0 && blocks.every((block) => {
-    try {
-      new X509Certificate(block);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!parses) return { ok: false, failure: 'could not get REST client: unable to load root certificates: unable to parse bytes as PEM block' };
+  const parses =
+    blocks.length > 0 &&
+    blocks.every((block) => {
+      try {
+        new X509Certificate(block);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  if (!parses)
+    return {
+      ok: false,
+      failure: 'could not get REST client: unable to load root certificates: unable to parse bytes as PEM block',
+    };
   return { ok: true, value: pem };
 }
 
-export function webhookEndpoint(config: WebhookClientConfig, timeoutSeconds: number, resolveService: ServiceResolver): Outcome<WebhookEndpoint> {
+export function webhookEndpoint(
+  config: WebhookClientConfig,
+  timeoutSeconds: number,
+  resolveService: ServiceResolver,
+): Outcome<WebhookEndpoint> {
   const ca = pemFromCaBundle(config.caBundle);
   if (!ca.ok) return ca;
   const query = `?timeout=${timeoutSeconds}s`;
@@ -58,22 +68,43 @@ export function webhookEndpoint(config: WebhookClientConfig, timeoutSeconds: num
     const path = config.service.path === undefined || config.service.path === '' ? '/' : config.service.path;
     return {
       ok: true,
-      value: { url: `https://${host}:${port}${path}${query}`, address: resolveService({ namespace, name, port }), serviceName: name, path: path + query, servername: host, caPem: ca.value },
+      value: {
+        url: `https://${host}:${port}${path}${query}`,
+        address: resolveService({ namespace, name, port }),
+        serviceName: name,
+        path: path + query,
+        servername: host,
+        caPem: ca.value,
+      },
     };
   }
-  if (config.url === undefined) return { ok: false, failure: 'could not get REST client: webhook clientConfig has neither url nor service' };
+  if (config.url === undefined)
+    return { ok: false, failure: 'could not get REST client: webhook clientConfig has neither url nor service' };
   let url: URL;
   try {
     url = new URL(config.url);
   } catch {
     return { ok: false, failure: `could not get REST client: invalid url ${JSON.stringify(config.url)}` };
   }
-  if (url.protocol !== 'https:') return { ok: false, failure: `could not get REST client: 'https' is the only allowed URL scheme, got ${JSON.stringify(url.protocol.slice(0, -1))}` };
+  if (url.protocol !== 'https:')
+    return {
+      ok: false,
+      failure: `could not get REST client: 'https' is the only allowed URL scheme, got ${JSON.stringify(url.protocol.slice(0, -1))}`,
+    };
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? 443 : Number(url.port);
   const path = url.pathname === '' ? '/' : url.pathname;
   const shown = `${url.protocol}//${url.host}${path}${query}`;
-  return { ok: true, value: { url: shown, address: { host, port }, path: path + query, servername: isIP(host) === 0 ? host : undefined, caPem: ca.value } };
+  return {
+    ok: true,
+    value: {
+      url: shown,
+      address: { host, port },
+      path: path + query,
+      servername: isIP(host) === 0 ? host : undefined,
+      caPem: ca.value,
+    },
+  };
 }
 
 /** Keep-alive agents, one per (address, server name, caBundle), so repeated reviews reuse their connections. */
@@ -84,7 +115,11 @@ export class TlsAgentCache {
     const key = JSON.stringify([address.host, address.port, servername ?? '', caPem ?? '']);
     let agent = this.agents.get(key);
     if (agent === undefined) {
-      agent = new Agent({ keepAlive: true, ...(caPem === undefined ? {} : { ca: caPem }), ...(servername === undefined ? {} : { servername }) });
+      agent = new Agent({
+        keepAlive: true,
+        ...(caPem === undefined ? {} : { ca: caPem }),
+        ...(servername === undefined ? {} : { servername }),
+      });
       this.agents.set(key, agent);
     }
     return agent;
@@ -97,19 +132,34 @@ export class TlsAgentCache {
   }
 }
 
-const UNKNOWN_AUTHORITY = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+const UNKNOWN_AUTHORITY = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
 
 /** Node's transport errors in the words of Go's net/http and crypto/tls, which users search for. */
-function describeTransportError(error: Error & { code?: string; cert?: { subjectaltname?: string } }, endpoint: WebhookEndpoint, address: ServiceAddress): string {
+function describeTransportError(
+  error: Error & { code?: string; cert?: { subjectaltname?: string } },
+  endpoint: WebhookEndpoint,
+  address: ServiceAddress,
+): string {
   const code = error.code ?? '';
   if (code === 'ECONNREFUSED') return `dial tcp ${address.host}:${address.port}: connect: connection refused`;
   if (code === 'ECONNRESET') return 'read: connection reset by peer';
-  if (UNKNOWN_AUTHORITY.has(code)) return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
+  if (UNKNOWN_AUTHORITY.has(code))
+    return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     // Go lists the SANs of the kind it checked: DNS names for a host name, IP addresses for an address.
     const prefix = endpoint.servername === undefined ? 'IP Address:' : 'DNS:';
-    const names = (error.cert?.subjectaltname ?? '').split(', ').filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length));
+    const names = (error.cert?.subjectaltname ?? '')
+      .split(', ')
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => n.slice(prefix.length));
     return `tls: failed to verify certificate: x509: certificate is valid for ${names.join(', ')}, not ${endpoint.servername ?? address.host}`;
   }
   if (error.message === 'socket hang up') return 'EOF';
@@ -124,7 +174,8 @@ function describeErrorAnswer(statusCode: number, body: string): string {
   } catch {
     // Not a Status: fall through to the generic wording.
   }
-  if (statusCode >= 500) return `an error on the server (${JSON.stringify(body.trim())}) has prevented the request from succeeding`;
+  if (statusCode >= 500)
+    return `an error on the server (${JSON.stringify(body.trim())}) has prevented the request from succeeding`;
   return `the server responded with the status code ${statusCode} but did not return more information`;
 }
 
@@ -135,10 +186,19 @@ class DeadlineExceeded extends Error {
 }
 
 /** POSTs the review and returns the body of a 2xx answer; anything else is the reason the call failed. */
-export function postAdmissionReview(endpoint: WebhookEndpoint, review: unknown, timeoutSeconds: number, agents: TlsAgentCache): Promise<Outcome<string>> {
+export function postAdmissionReview(
+  endpoint: WebhookEndpoint,
+  review: unknown,
+  timeoutSeconds: number,
+  agents: TlsAgentCache,
+): Promise<Outcome<string>> {
   const address = endpoint.address;
-  const failed = (reason: string): Outcome<string> => ({ ok: false, failure: `failed to call webhook: Post ${JSON.stringify(endpoint.url)}: ${reason}` });
-  if (address === undefined) return Promise.resolve(failed(`service ${JSON.stringify(endpoint.serviceName ?? '')} not found`));
+  const failed = (reason: string): Outcome<string> => ({
+    ok: false,
+    failure: `failed to call webhook: Post ${JSON.stringify(endpoint.url)}: ${reason}`,
+  });
+  if (address === undefined)
+    return Promise.resolve(failed(`service ${JSON.stringify(endpoint.serviceName ?? '')} not found`));
   const body = JSON.stringify(review);
   return new Promise((resolve) => {
     let settled = false;
@@ -171,13 +231,18 @@ export function postAdmissionReview(endpoint: WebhookEndpoint, review: unknown, 
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const statusCode = res.statusCode ?? 0;
-          if (statusCode < 200 || statusCode > 206) settle({ ok: false, failure: `failed to call webhook: ${describeErrorAnswer(statusCode, text)}` });
+          if (statusCode < 200 || statusCode > 206)
+            settle({ ok: false, failure: `failed to call webhook: ${describeErrorAnswer(statusCode, text)}` });
           else settle({ ok: true, value: text });
         });
       },
     );
     const deadline = setTimeout(() => req.destroy(new DeadlineExceeded()), timeoutSeconds * 1000);
-    req.on('error', (error) => settle(failed(error instanceof DeadlineExceeded ? error.message : describeTransportError(error, endpoint, address))));
+    req.on('error', (error) =>
+      settle(
+        failed(error instanceof DeadlineExceeded ? error.message : describeTransportError(error, endpoint, address)),
+      ),
+    );
     req.end(body);
   });
 }

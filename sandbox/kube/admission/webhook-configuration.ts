@@ -78,7 +78,8 @@ function records(value: unknown): Json[] {
 function readSelector(value: unknown): LabelSelector {
   if (!isRecord(value)) return {};
   const selector: LabelSelector = {};
-  if (isRecord(value.matchLabels)) selector.matchLabels = Object.fromEntries(Object.entries(value.matchLabels).map(([k, v]) => [k, String(v)]));
+  if (isRecord(value.matchLabels))
+    selector.matchLabels = Object.fromEntries(Object.entries(value.matchLabels).map(([k, v]) => [k, String(v)]));
   if (Array.isArray(value.matchExpressions)) {
     selector.matchExpressions = records(value.matchExpressions).map((e) => ({
       key: String(e.key ?? ''),
@@ -117,7 +118,12 @@ function readRule(value: Json): RuleWithOperations {
   };
 }
 
-function readWebhook(value: Json, configurationName: string, index: number, defaultTimeoutSeconds: number): MutatingWebhook {
+function readWebhook(
+  value: Json,
+  configurationName: string,
+  index: number,
+  defaultTimeoutSeconds: number,
+): MutatingWebhook {
   const name = String(value.name ?? '');
   return {
     name,
@@ -129,7 +135,10 @@ function readWebhook(value: Json, configurationName: string, index: number, defa
     matchPolicy: value.matchPolicy === 'Exact' ? 'Exact' : 'Equivalent',
     namespaceSelector: readSelector(value.namespaceSelector),
     objectSelector: readSelector(value.objectSelector),
-    matchConditions: records(value.matchConditions).map((c) => ({ name: String(c.name ?? ''), expression: String(c.expression ?? '') })),
+    matchConditions: records(value.matchConditions).map((c) => ({
+      name: String(c.name ?? ''),
+      expression: String(c.expression ?? ''),
+    })),
     sideEffects: typeof value.sideEffects === 'string' ? value.sideEffects : '',
     timeoutSeconds: typeof value.timeoutSeconds === 'number' ? value.timeoutSeconds : defaultTimeoutSeconds,
     admissionReviewVersions: strings(value.admissionReviewVersions),
@@ -145,6 +154,8 @@ export function readMutatingWebhooks(store: ClusterStore, defaultTimeoutSeconds:
   const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   configurations.sort((a, b) => byName(a.metadata.name ?? '', b.metadata.name ?? ''));
   return configurations.flatMap((configuration) =>
-    records(configuration.webhooks).map((webhook, index) => readWebhook(webhook, configuration.metadata.name ?? '', index, defaultTimeoutSeconds)),
+    records(configuration.webhooks).map((webhook, index) =>
+      readWebhook(webhook, configuration.metadata.name ?? '', index, defaultTimeoutSeconds),
+    ),
   );
 }

@@ -9,13 +9,40 @@ import type { Logger } from 'pino';
 import { internalError } from '../errors.js';
 import { apiVersionOf } from '../resource-types.js';
 import { deepEqual } from '../type-rules.js';
-import { StatusError, type AdmissionAttributes, type AdmissionChain, type AdmissionResult, type ClusterStore, type KubeObject, type ResourceType } from '../types.js';
-import { AdmissionRefusal, dryRunUnsupported, matchConditionsFailed, patchOnObjectlessOperation, webhookCallFailed, webhookDenied } from './admission-errors.js';
-import { admissionReview, buildAdmissionRequest, celRequestOf, SUPPORTED_REVIEW_VERSIONS, verifyAdmissionResponse } from './admission-review.js';
+import {
+  StatusError,
+  type AdmissionAttributes,
+  type AdmissionChain,
+  type AdmissionResult,
+  type ClusterStore,
+  type KubeObject,
+  type ResourceType,
+} from '../types.js';
+import {
+  AdmissionRefusal,
+  dryRunUnsupported,
+  matchConditionsFailed,
+  patchOnObjectlessOperation,
+  webhookCallFailed,
+  webhookDenied,
+} from './admission-errors.js';
+import {
+  admissionReview,
+  buildAdmissionRequest,
+  celRequestOf,
+  SUPPORTED_REVIEW_VERSIONS,
+  verifyAdmissionResponse,
+} from './admission-review.js';
 import { evaluateMatchConditions } from './match-conditions.js';
 import { postAdmissionReview, TlsAgentCache, webhookEndpoint, type ServiceResolver } from './webhook-client.js';
 import { readMutatingWebhooks, type MutatingWebhook } from './webhook-configuration.js';
-import { findInvocation, matchNamespaceSelector, matchObjectSelector, requestNamespaceOf, type Invocation } from './webhook-matching.js';
+import {
+  findInvocation,
+  matchNamespaceSelector,
+  matchObjectSelector,
+  requestNamespaceOf,
+  type Invocation,
+} from './webhook-matching.js';
 import { applyWebhookPatch, decodeJsonPatch, PatchNotAppliedError } from './webhook-patch.js';
 
 export interface WebhookAdmissionOptions {
@@ -49,7 +76,10 @@ export function isExemptFromWebhooks(type: Pick<ResourceType, 'group' | 'kind'>)
 }
 
 /** The refusal a dry run gets from a webhook that may have side effects, or undefined if it may be called. */
-export function dryRunRefusal(webhook: Pick<MutatingWebhook, 'name' | 'sideEffects'>, dryRun: boolean): StatusError | undefined {
+export function dryRunRefusal(
+  webhook: Pick<MutatingWebhook, 'name' | 'sideEffects'>,
+  dryRun: boolean,
+): StatusError | undefined {
   if (!dryRun || webhook.sideEffects === 'None' || webhook.sideEffects === 'NoneOnDryRun') return undefined;
   return dryRunUnsupported(webhook.name);
 }
@@ -91,27 +121,54 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
     if (namespaceMatch.error !== undefined) throw namespaceMatch.error;
     if (objectMatch.error !== undefined) throw objectMatch.error;
     if (webhook.matchConditions.length > 0) {
-      const request = buildAdmissionRequest({ uid: '', attributes, invocation, object: run.object, requestNamespace: run.requestNamespace });
-      const outcome = evaluateMatchConditions(webhook.matchConditions, { object: request.object, oldObject: request.oldObject, request: celRequestOf(request) }, webhook.failurePolicy);
-      if (outcome.kind === 'error') throw matchConditionsFailed(run.attributes.type, run.attributes.name, outcome.message);
+      const request = buildAdmissionRequest({
+        uid: '',
+        attributes,
+        invocation,
+        object: run.object,
+        requestNamespace: run.requestNamespace,
+      });
+      const outcome = evaluateMatchConditions(
+        webhook.matchConditions,
+        { object: request.object, oldObject: request.oldObject, request: celRequestOf(request) },
+        webhook.failurePolicy,
+      );
+      if (outcome.kind === 'error')
+        throw matchConditionsFailed(run.attributes.type, run.attributes.name, outcome.message);
       if (outcome.kind === 'skip') return undefined;
     }
     return invocation;
   }
 
-  /** callAttrMutatingHook: one call; a failed call is returned (failurePolicy decides), anything else that fails throws. */
-  async function callWebhook(webhook: MutatingWebhook, invocation: Invocation, run: AdmissionRun, round: number): Promise<CallOutcome> {
+  /**
+   * callAttrMutatingHook: one call; a failed call is returned (failurePolicy decides), anything else that fails throws.
+   */
+  async function callWebhook(
+    webhook: MutatingWebhook,
+    invocation: Invocation,
+    run: AdmissionRun,
+    round: number,
+  ): Promise<CallOutcome> {
     const { attributes } = run;
     const refusal = dryRunRefusal(webhook, attributes.dryRun);
     if (refusal !== undefined) throw refusal;
     if (!webhook.admissionReviewVersions.some((v) => SUPPORTED_REVIEW_VERSIONS.includes(v))) {
-      return { changed: false, failure: `could not create admission objects: webhook does not accept known AdmissionReview versions (${SUPPORTED_REVIEW_VERSIONS.join(', ')})` };
+      return {
+        changed: false,
+        failure: `could not create admission objects: webhook does not accept known AdmissionReview versions (${SUPPORTED_REVIEW_VERSIONS.join(', ')})`,
+      };
     }
     const endpoint = webhookEndpoint(webhook.clientConfig, webhook.timeoutSeconds, resolveService);
     if (!endpoint.ok) return { changed: false, failure: endpoint.failure };
 
     const uid = randomUUID();
-    const request = buildAdmissionRequest({ uid, attributes, invocation, object: run.object, requestNamespace: run.requestNamespace });
+    const request = buildAdmissionRequest({
+      uid,
+      attributes,
+      invocation,
+      object: run.object,
+      requestNamespace: run.requestNamespace,
+    });
     const startedAt = performance.now();
     const answer = await postAdmissionReview(endpoint.value, admissionReview(request), webhook.timeoutSeconds, agents);
     const fields = {
@@ -131,7 +188,10 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
 
     run.warnings.push(...verified.warnings);
     if (!verified.allowed) {
-      log?.info({ ...fields, decision: 'denied', message: verified.result?.message }, 'mutating webhook denied the request');
+      log?.info(
+        { ...fields, decision: 'denied', message: verified.result?.message },
+        'mutating webhook denied the request',
+      );
       throw webhookDenied(attributes.type, attributes.name, webhook.name, verified.result);
     }
     if (verified.patch.length === 0) {
@@ -139,10 +199,12 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
       return { changed: false };
     }
     const operations = decodeJsonPatch(verified.patch);
-    if (!Array.isArray(operations)) return { changed: false, failure: `received undecodable patch in webhook response: ${operations.error}` };
+    if (!Array.isArray(operations))
+      return { changed: false, failure: `received undecodable patch in webhook response: ${operations.error}` };
     if (operations.length === 0) return { changed: false };
     if (run.object === undefined || request.object === null) throw patchOnObjectlessOperation(webhook.name);
-    if (verified.patchType !== 'JSONPatch') return { changed: false, failure: `unsupported patch type ${JSON.stringify(verified.patchType)}` };
+    if (verified.patchType !== 'JSONPatch')
+      return { changed: false, failure: `unsupported patch type ${JSON.stringify(verified.patchType)}` };
 
     let patched: KubeObject;
     try {
@@ -154,7 +216,10 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
     const changed = !deepEqual(request.object, patched);
     // Back to the request's version; the stand-in's conversions (strategy None) change only apiVersion.
     run.object = { ...patched, apiVersion: apiVersionOf(attributes.type), kind: attributes.type.kind };
-    log?.debug({ ...fields, decision: 'patched', patchOps: operations.length, changed }, 'mutating webhook patched the object');
+    log?.debug(
+      { ...fields, decision: 'patched', patchOps: operations.length, changed },
+      'mutating webhook patched the object',
+    );
     return { changed };
   }
 
@@ -171,7 +236,12 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
       }
       if (webhook.reinvocationPolicy === 'IfNeeded') run.invokedSinceChange.add(webhook.id);
       if (outcome.failure === undefined) continue;
-      const failureFields = { webhook: webhook.name, configuration: webhook.configurationName, round, reason: outcome.failure };
+      const failureFields = {
+        webhook: webhook.name,
+        configuration: webhook.configurationName,
+        round,
+        reason: outcome.failure,
+      };
       if (webhook.failurePolicy === 'Ignore') {
         log?.warn(failureFields, 'failed calling webhook, failing open');
         continue;
@@ -182,14 +252,19 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
   }
 
   async function admit(attributes: AdmissionAttributes): Promise<AdmissionResult> {
-    const unchanged: AdmissionResult = { ...(attributes.object === undefined ? {} : { object: attributes.object }), warnings: [] };
+    const unchanged: AdmissionResult = {
+      ...(attributes.object === undefined ? {} : { object: attributes.object }),
+      warnings: [],
+    };
     if (isExemptFromWebhooks(attributes.type)) return unchanged;
     const webhooks = readMutatingWebhooks(store, defaultTimeoutSeconds);
     if (webhooks.length === 0) return unchanged;
     const run: AdmissionRun = {
       attributes,
       requestNamespace: requestNamespaceOf(attributes),
-      servedVersions: store.resourceTypes().filter((t) => t.group === attributes.type.group && t.plural === attributes.type.plural),
+      servedVersions: store
+        .resourceTypes()
+        .filter((t) => t.group === attributes.type.group && t.plural === attributes.type.plural),
       object: attributes.object === undefined ? undefined : structuredClone(attributes.object),
       warnings: [],
       invokedSinceChange: new Set(),
@@ -200,7 +275,8 @@ export function createWebhookAdmission(options: WebhookAdmissionOptions): Webhoo
       // kube-apiserver reinvokes once, and only the IfNeeded webhooks that a later change concerns.
       if (run.toReinvoke.size > 0) await runRound(webhooks, run, 1);
     } catch (error) {
-      if (error instanceof StatusError && run.warnings.length > 0) throw new AdmissionRefusal(error.status, [...new Set(run.warnings)]);
+      if (error instanceof StatusError && run.warnings.length > 0)
+        throw new AdmissionRefusal(error.status, [...new Set(run.warnings)]);
       throw error;
     }
     return { ...(run.object === undefined ? {} : { object: run.object }), warnings: [...new Set(run.warnings)] };

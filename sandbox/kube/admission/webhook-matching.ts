@@ -35,7 +35,10 @@ export interface RuleSubject {
   operation: string;
   resource: GroupVersionResource;
   subresource: string;
-  /** The request's namespace: empty for cluster-scoped objects, the namespace's own name for a namespace (except on CREATE). */
+  /**
+   * The request's namespace: empty for cluster-scoped objects, the namespace's own name for a namespace (except on
+   * CREATE).
+   */
   namespace: string;
 }
 
@@ -48,7 +51,8 @@ export function isNamespacesResource(resource: Pick<GroupVersionResource, 'group
  * namespace `x`, while a create of a namespace (POST to the collection) is in none.
  */
 export function requestNamespaceOf(attributes: AdmissionAttributes): string {
-  if (attributes.type.group === '' && attributes.type.plural === 'namespaces') return attributes.operation === 'CREATE' ? '' : attributes.name;
+  if (attributes.type.group === '' && attributes.type.plural === 'namespaces')
+    return attributes.operation === 'CREATE' ? '' : attributes.name;
   return attributes.namespace ?? '';
 }
 
@@ -73,7 +77,10 @@ function resourceMatches(rule: RuleWithOperations, subject: RuleSubject): boolea
     const slash = entry.indexOf('/');
     const resource = slash < 0 ? entry : entry.slice(0, slash);
     const subresource = slash < 0 ? '' : entry.slice(slash + 1);
-    return (resource === '*' || resource === subject.resource.resource) && (subresource === '*' || subresource === subject.subresource);
+    return (
+      (resource === '*' || resource === subject.resource.resource) &&
+      (subresource === '*' || subresource === subject.subresource)
+    );
   });
 }
 
@@ -100,7 +107,11 @@ function invocationFor(type: ResourceType, subresource: string): Invocation {
  * The invocation if any rule matches. `servedVersions` are every served version of the request's
  * resource (the stand-in's equivalents: one resource, several versions; no cross-group aliases).
  */
-export function findInvocation(webhook: MutatingWebhook, attributes: AdmissionAttributes, servedVersions: ResourceType[]): Invocation | undefined {
+export function findInvocation(
+  webhook: MutatingWebhook,
+  attributes: AdmissionAttributes,
+  servedVersions: ResourceType[],
+): Invocation | undefined {
   const subresource = attributes.subresource ?? '';
   const subject = (type: ResourceType): RuleSubject => ({
     operation: attributes.operation,
@@ -108,7 +119,8 @@ export function findInvocation(webhook: MutatingWebhook, attributes: AdmissionAt
     subresource,
     namespace: requestNamespaceOf(attributes),
   });
-  if (webhook.rules.some((rule) => ruleMatches(rule, subject(attributes.type)))) return invocationFor(attributes.type, subresource);
+  if (webhook.rules.some((rule) => ruleMatches(rule, subject(attributes.type))))
+    return invocationFor(attributes.type, subresource);
   if (webhook.matchPolicy !== 'Equivalent') return undefined;
   const equivalents = servedVersions.filter((t) => t.version !== attributes.type.version);
   // Earlier rules win, as in kube-apiserver: the outer loop is over rules, the inner over equivalents.
@@ -125,7 +137,9 @@ export interface SelectorOutcome {
   error?: StatusError;
 }
 
-function parsedOrError(selector: LabelSelector): ((labels: Record<string, string> | undefined) => boolean) | StatusError {
+function parsedOrError(
+  selector: LabelSelector,
+): ((labels: Record<string, string> | undefined) => boolean) | StatusError {
   const compiled = compileLabelSelector(selector);
   return typeof compiled === 'function' ? compiled : internalError(compiled.error);
 }
@@ -134,7 +148,11 @@ function labelsOf(object: KubeObject | undefined): Record<string, string> | unde
   return object?.metadata?.labels;
 }
 
-export function matchNamespaceSelector(webhook: MutatingWebhook, attributes: AdmissionAttributes, store: ClusterStore): SelectorOutcome {
+export function matchNamespaceSelector(
+  webhook: MutatingWebhook,
+  attributes: AdmissionAttributes,
+  store: ClusterStore,
+): SelectorOutcome {
   const namespace = requestNamespaceOf(attributes);
   const namespaceObject = attributes.type.group === '' && attributes.type.plural === 'namespaces';
   // Cluster-scoped objects other than namespaces are never exempted by a namespaceSelector.
@@ -142,7 +160,11 @@ export function matchNamespaceSelector(webhook: MutatingWebhook, attributes: Adm
   const matcher = parsedOrError(webhook.namespaceSelector);
   if (typeof matcher !== 'function') return { matches: false, error: matcher };
   if (isEmptySelector(webhook.namespaceSelector)) return { matches: true };
-  if (namespaceObject && (attributes.subresource ?? '') === '' && (attributes.operation === 'CREATE' || attributes.operation === 'UPDATE')) {
+  if (
+    namespaceObject &&
+    (attributes.subresource ?? '') === '' &&
+    (attributes.operation === 'CREATE' || attributes.operation === 'UPDATE')
+  ) {
     return { matches: matcher(labelsOf(attributes.object)) };
   }
   const namespaces = store.resourceType('', 'namespaces')!;

@@ -21,16 +21,22 @@ export function decodeJsonPatch(bytes: Buffer): Operation[] | { error: string } 
   } catch (error) {
     return { error: (error as Error).message };
   }
-  if (!Array.isArray(parsed)) return { error: `json: cannot unmarshal ${jsonTypeName(parsed)} into Go value of type jsonpatch.Patch` };
+  if (!Array.isArray(parsed))
+    return { error: `json: cannot unmarshal ${jsonTypeName(parsed)} into Go value of type jsonpatch.Patch` };
   const notObject = parsed.find((op) => jsonTypeName(op) !== 'object');
-  if (notObject !== undefined) return { error: `json: cannot unmarshal ${jsonTypeName(notObject)} into Go value of type jsonpatch.Operation` };
+  if (notObject !== undefined)
+    return { error: `json: cannot unmarshal ${jsonTypeName(notObject)} into Go value of type jsonpatch.Operation` };
   return parsed as Operation[];
 }
 
 export class PatchNotAppliedError extends Error {}
 
 function describeFailure(error: unknown): string {
-  const failure = error as { name?: string; message?: string; operation?: { op?: string; path?: string; from?: string } };
+  const failure = error as {
+    name?: string;
+    message?: string;
+    operation?: { op?: string; path?: string; from?: string };
+  };
   const op = failure.operation?.op ?? '';
   const path = failure.operation?.path ?? '';
   switch (failure.name) {

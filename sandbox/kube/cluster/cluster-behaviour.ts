@@ -23,12 +23,18 @@ export function startClusterBehaviour(options: ClusterBehaviourOptions): Cluster
   const { store, cloud } = options;
   const timing = resolveTiming(options.timing);
   const nodeCount = options.nodes ?? DEFAULT_NODES;
-  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 200) throw new RangeError(`nodes must be a whole number from 1 to 200, not ${nodeCount}`);
+  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 200)
+    throw new RangeError(`nodes must be a whole number from 1 to 200, not ${nodeCount}`);
   const logger = (options.logger ?? pino({ level: 'silent' })).child({ component: 'sandbox-cluster' });
   const types = clusterTypes(store);
   const writer = new ClusterWriter(store, options.api);
   const events = new EventRecorder(writer, types, logger);
-  const network = new PodNetwork({ mode: options.network ?? 'shared-eni', cloud, ipsPerEni: options.ipsPerEni ?? DEFAULT_IPS_PER_ENI, logger: logger.child({ part: 'cni' }) });
+  const network = new PodNetwork({
+    mode: options.network ?? 'shared-eni',
+    cloud,
+    ipsPerEni: options.ipsPerEni ?? DEFAULT_IPS_PER_ENI,
+    logger: logger.child({ part: 'cni' }),
+  });
 
   const names: string[] = [];
   for (let index = 1; index <= nodeCount; index++) {

@@ -10,7 +10,10 @@ import type { ClusterStore, DeleteOptions, KubeObject, ResourceType, UserInfo } 
 /** The identities real components authenticate as; webhooks and audit logs see these. */
 export const IDENTITIES = {
   scheduler: { username: 'system:kube-scheduler', groups: ['system:authenticated'] } as UserInfo,
-  kubelet: (node: string): UserInfo => ({ username: `system:node:${node}`, groups: ['system:nodes', 'system:authenticated'] }),
+  kubelet: (node: string): UserInfo => ({
+    username: `system:node:${node}`,
+    groups: ['system:nodes', 'system:authenticated'],
+  }),
   controller: (name: string): UserInfo => ({
     username: `system:serviceaccount:kube-system:${name}`,
     groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
@@ -65,17 +68,31 @@ export class ClusterWriter {
 
   async create(type: ResourceType, object: KubeObject, as: UserInfo, component: string): Promise<KubeObject> {
     if (this.api === undefined) return this.store.create(type, object);
-    return (await this.api.create(type, object.metadata.namespace, object, { userInfo: as, fieldManager: component })).object;
+    return (await this.api.create(type, object.metadata.namespace, object, { userInfo: as, fieldManager: component }))
+      .object;
   }
 
-  async update(type: ResourceType, object: KubeObject, as: UserInfo, component: string, subresource?: 'status'): Promise<KubeObject> {
-    if (this.api === undefined) return this.store.update(type, object, subresource === undefined ? {} : { subresource });
+  async update(
+    type: ResourceType,
+    object: KubeObject,
+    as: UserInfo,
+    component: string,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
+    if (this.api === undefined)
+      return this.store.update(type, object, subresource === undefined ? {} : { subresource });
     const options = { userInfo: as, fieldManager: component, ...(subresource === undefined ? {} : { subresource }) };
     return (await this.api.update(type, object.metadata.namespace, object.metadata.name!, object, options)).object;
   }
 
   /** Deletes; an object already gone counts as done. */
-  async delete(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions, as: UserInfo): Promise<void> {
+  async delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions,
+    as: UserInfo,
+  ): Promise<void> {
     try {
       if (this.api === undefined) this.store.delete(type, namespace, name, options);
       else await this.api.delete(type, namespace, name, options, { userInfo: as });
@@ -100,7 +117,8 @@ export class ClusterWriter {
   ): Promise<KubeObject | undefined> {
     for (let attempt = 1; ; attempt++) {
       const current = this.store.get(type, namespace, name);
-      if (current === undefined || (options.uid !== undefined && current.metadata.uid !== options.uid)) return undefined;
+      if (current === undefined || (options.uid !== undefined && current.metadata.uid !== options.uid))
+        return undefined;
       const next = change(structuredClone(current));
       if (next === undefined) return current;
       next.metadata.resourceVersion = current.metadata.resourceVersion;

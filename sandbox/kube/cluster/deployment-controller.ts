@@ -23,7 +23,20 @@ import {
   type ReplicaSetView,
 } from './deployment-rollout.js';
 import { deploymentStatus, type NewReplicaSetEvent } from './deployment-status.js';
-import { controllerRefOf, creationMs, isJson, isPodActive, isPodAvailable, numberField, objectKey, specOf, splitObjectKey, statusOf, templateOf, type Json } from './object-facts.js';
+import {
+  controllerRefOf,
+  creationMs,
+  isJson,
+  isPodActive,
+  isPodAvailable,
+  numberField,
+  objectKey,
+  specOf,
+  splitObjectKey,
+  statusOf,
+  templateOf,
+  type Json,
+} from './object-facts.js';
 import { applyClaims, type WorkloadControllerDependencies } from './replicaset-controller.js';
 import { claimObjects } from './replicaset-decisions.js';
 import { everyInterval, keepWatching } from './store-watch.js';
@@ -34,7 +47,14 @@ const COMPONENT = 'deployment-controller';
 const IDENTITY = IDENTITIES.controller('deployment-controller');
 const SOURCE: EventSource = { component: COMPONENT, identity: IDENTITY };
 /** Annotations a Deployment does not pass on to its ReplicaSets (deploymentutil.skipCopyAnnotation). */
-const NOT_COPIED = new Set(['kubectl.kubernetes.io/last-applied-configuration', REVISION_ANNOTATION, 'deployment.kubernetes.io/revision-history', DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, 'deprecated.deployment.rollback.to']);
+const NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION_ANNOTATION,
+  'deployment.kubernetes.io/revision-history',
+  DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION,
+  'deprecated.deployment.rollback.to',
+]);
 
 export function startDeploymentController(deps: WorkloadControllerDependencies): { stop(): Promise<void> } {
   const { store, types, writer, logger } = deps;
@@ -64,12 +84,30 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
     );
     if (from === to) return;
     const direction = to > from ? 'up' : 'down';
-    deps.events.normal(SOURCE, deployment, 'ScalingReplicaSet', `Scaled ${direction} replica set ${rs.metadata.name} from ${from} to ${to}`);
-    logger.info({ namespace: deployment.metadata.namespace, deployment: deployment.metadata.name, replicaSet: rs.metadata.name, from, to }, 'scaled replica set');
+    deps.events.normal(
+      SOURCE,
+      deployment,
+      'ScalingReplicaSet',
+      `Scaled ${direction} replica set ${rs.metadata.name} from ${from} to ${to}`,
+    );
+    logger.info(
+      {
+        namespace: deployment.metadata.namespace,
+        deployment: deployment.metadata.name,
+        replicaSet: rs.metadata.name,
+        from,
+        to,
+      },
+      'scaled replica set',
+    );
   };
 
   /** getNewReplicaSet with createIfNotExisted: `<name>-<hash>`; a clash with another template bumps collisionCount. */
-  const createNewReplicaSet = async (deployment: KubeObject, old: KubeObject[], replicas: number): Promise<KubeObject | undefined> => {
+  const createNewReplicaSet = async (
+    deployment: KubeObject,
+    old: KubeObject[],
+    replicas: number,
+  ): Promise<KubeObject | undefined> => {
     const collisionCount = numberField(statusOf(deployment), 'collisionCount', 0);
     const template = structuredClone(templateOf(deployment));
     const hash = podTemplateHash(template, collisionCount);
@@ -77,9 +115,14 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
     const labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash };
     template.metadata = { ...meta, labels };
     const selector = structuredClone((specOf(deployment).selector ?? {}) as Json);
-    selector.matchLabels = { ...((selector.matchLabels as Record<string, string> | undefined) ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash };
+    selector.matchLabels = {
+      ...((selector.matchLabels as Record<string, string> | undefined) ?? {}),
+      [POD_TEMPLATE_HASH_LABEL]: hash,
+    };
     const fence = fenceposts(deployment);
-    const annotations = Object.fromEntries(Object.entries(deployment.metadata.annotations ?? {}).filter(([key]) => !NOT_COPIED.has(key)));
+    const annotations = Object.fromEntries(
+      Object.entries(deployment.metadata.annotations ?? {}).filter(([key]) => !NOT_COPIED.has(key)),
+    );
     const name = `${deployment.metadata.name}-${hash}`;
     const rs: KubeObject = {
       apiVersion: 'apps/v1',
@@ -94,24 +137,55 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
           [DESIRED_REPLICAS_ANNOTATION]: String(replicasOf(deployment)),
           [MAX_REPLICAS_ANNOTATION]: String(replicasOf(deployment) + fence.maxSurge),
         },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name!, uid: deployment.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: deployment.metadata.name!,
+            uid: deployment.metadata.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: { replicas, minReadySeconds: numberField(specOf(deployment), 'minReadySeconds', 0), selector, template },
     };
     try {
       const created = await writer.create(types.replicaSets, rs, IDENTITY, COMPONENT);
-      if (replicas > 0) deps.events.normal(SOURCE, deployment, 'ScalingReplicaSet', `Scaled up replica set ${name} from 0 to ${replicas}`);
-      logger.info({ namespace: deployment.metadata.namespace, deployment: deployment.metadata.name, replicaSet: name, replicas }, 'created replica set');
+      if (replicas > 0)
+        deps.events.normal(
+          SOURCE,
+          deployment,
+          'ScalingReplicaSet',
+          `Scaled up replica set ${name} from 0 to ${replicas}`,
+        );
+      logger.info(
+        { namespace: deployment.metadata.namespace, deployment: deployment.metadata.name, replicaSet: name, replicas },
+        'created replica set',
+      );
       return created;
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
       const existing = store.get(types.replicaSets, deployment.metadata.namespace, name);
-      if (existing !== undefined && controllerRefOf(existing)?.uid === deployment.metadata.uid && runsTemplateOf(existing, deployment)) return existing;
+      if (
+        existing !== undefined &&
+        controllerRefOf(existing)?.uid === deployment.metadata.uid &&
+        runsTemplateOf(existing, deployment)
+      )
+        return existing;
       // Another template hashed to the same name: try the next hash.
-      await writer.modify(types.deployments, deployment.metadata.namespace, deployment.metadata.name!, (current) => {
-        current.status = { ...statusOf(current), collisionCount: collisionCount + 1 };
-        return current;
-      }, IDENTITY, COMPONENT, { subresource: 'status', uid: deployment.metadata.uid! });
+      await writer.modify(
+        types.deployments,
+        deployment.metadata.namespace,
+        deployment.metadata.name!,
+        (current) => {
+          current.status = { ...statusOf(current), collisionCount: collisionCount + 1 };
+          return current;
+        },
+        IDENTITY,
+        COMPONENT,
+        { subresource: 'status', uid: deployment.metadata.uid! },
+      );
       return undefined;
     }
   };
@@ -121,7 +195,15 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
     const deployment = store.get(types.deployments, namespace, name);
     if (deployment === undefined || deployment.metadata.deletionTimestamp !== undefined) return;
     const claims = claimObjects(deployment, store.list(types.replicaSets, { namespace }).items);
-    const adopted = await applyClaims(writer, types.replicaSets, deployment, claims.adopt, claims.release, IDENTITY, COMPONENT);
+    const adopted = await applyClaims(
+      writer,
+      types.replicaSets,
+      deployment,
+      claims.adopt,
+      claims.release,
+      IDENTITY,
+      COMPONENT,
+    );
     const pods = store.list(types.pods, { namespace }).items;
     const replicas = replicasOf(deployment);
     const fence = fenceposts(deployment);
@@ -129,11 +211,19 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
     let newRs = owned.filter((rs) => runsTemplateOf(rs, deployment)).sort((a, b) => creationMs(a) - creationMs(b))[0];
     let old = owned.filter((rs) => rs !== newRs);
     let event: NewReplicaSetEvent = newRs === undefined ? undefined : 'found';
-    const podsOf = (rs: KubeObject): KubeObject[] => pods.filter((pod) => controllerRefOf(pod)?.uid === rs.metadata.uid);
+    const podsOf = (rs: KubeObject): KubeObject[] =>
+      pods.filter((pod) => controllerRefOf(pod)?.uid === rs.metadata.uid);
     const view = (rs: KubeObject): ReplicaSetView => {
       const minReady = numberField(specOf(rs), 'minReadySeconds', 0);
-      const availablePods = podsOf(rs).filter((pod) => isPodActive(pod) && isPodAvailable(pod, minReady, Date.now())).length;
-      return { name: rs.metadata.name!, replicas: replicasOf(rs), available: Math.min(replicasOf(rs), availablePods), created: creationMs(rs) };
+      const availablePods = podsOf(rs).filter(
+        (pod) => isPodActive(pod) && isPodAvailable(pod, minReady, Date.now()),
+      ).length;
+      return {
+        name: rs.metadata.name!,
+        replicas: replicasOf(rs),
+        available: Math.min(replicasOf(rs), availablePods),
+        created: creationMs(rs),
+      };
     };
 
     if (specOf(deployment).paused !== true) {
@@ -151,7 +241,8 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
           if (target !== replicasOf(newRs)) await scale(deployment, newRs, target);
           else {
             const targets = oldReplicaSetTargets(replicas, fence, view(newRs), old.map(view));
-            for (const rs of old) if (targets.has(rs.metadata.name!)) await scale(deployment, rs, targets.get(rs.metadata.name!)!);
+            for (const rs of old)
+              if (targets.has(rs.metadata.name!)) await scale(deployment, rs, targets.get(rs.metadata.name!)!);
           }
         }
       } else {
@@ -171,7 +262,9 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
     }
 
     // Status from what the ReplicaSets report now, after this sync's writes.
-    owned = owned.map((rs) => store.get(types.replicaSets, namespace, rs.metadata.name!)).filter((rs): rs is KubeObject => rs !== undefined);
+    owned = owned
+      .map((rs) => store.get(types.replicaSets, namespace, rs.metadata.name!))
+      .filter((rs): rs is KubeObject => rs !== undefined);
     if (newRs !== undefined) newRs = store.get(types.replicaSets, namespace, newRs.metadata.name!) ?? newRs;
     if (newRs !== undefined && !owned.some((rs) => rs.metadata.uid === newRs!.metadata.uid)) owned.push(newRs);
     old = owned.filter((rs) => rs.metadata.uid !== newRs?.metadata.uid);
@@ -217,11 +310,23 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
   /** cleanupDeployment: old ReplicaSets with no pods beyond revisionHistoryLimit go, oldest revision first. */
   const cleanUpHistory = async (deployment: KubeObject, old: KubeObject[]): Promise<void> => {
     const limit = numberField(specOf(deployment), 'revisionHistoryLimit', 10);
-    const idle = old.filter((rs) => replicasOf(rs) === 0 && numberField(statusOf(rs), 'replicas', 0) === 0 && rs.metadata.deletionTimestamp === undefined);
+    const idle = old.filter(
+      (rs) =>
+        replicasOf(rs) === 0 &&
+        numberField(statusOf(rs), 'replicas', 0) === 0 &&
+        rs.metadata.deletionTimestamp === undefined,
+    );
     const surplus = idle.length - limit;
     if (surplus <= 0) return;
     const oldest = [...idle].sort((a, b) => revisionOf(a) - revisionOf(b)).slice(0, surplus);
-    for (const rs of oldest) await writer.delete(types.replicaSets, rs.metadata.namespace, rs.metadata.name!, { preconditions: { uid: rs.metadata.uid! } }, IDENTITY);
+    for (const rs of oldest)
+      await writer.delete(
+        types.replicaSets,
+        rs.metadata.namespace,
+        rs.metadata.name!,
+        { preconditions: { uid: rs.metadata.uid! } },
+        IDENTITY,
+      );
   };
 
   const queue = new ReconcileQueue(COMPONENT, reconcile, logger);
@@ -229,11 +334,17 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
     const ref = controllerRefOf(object);
     if (ref?.kind === 'Deployment') queue.add(`${object.metadata.namespace}/${ref.name}`);
     else if (ref === undefined) {
-      for (const deployment of store.list(types.deployments, { namespace: object.metadata.namespace! }).items) queue.add(objectKey(deployment));
+      for (const deployment of store.list(types.deployments, { namespace: object.metadata.namespace! }).items)
+        queue.add(objectKey(deployment));
     }
   };
   const watches = [
-    keepWatching(store, types.deployments, ({ type, object }) => type !== 'DELETED' && queue.add(objectKey(object)), logger),
+    keepWatching(
+      store,
+      types.deployments,
+      ({ type, object }) => type !== 'DELETED' && queue.add(objectKey(object)),
+      logger,
+    ),
     keepWatching(store, types.replicaSets, ({ object }) => enqueueOwnerOf(object), logger),
     // Recreate waits on pods disappearing; their ReplicaSet leads to the Deployment.
     keepWatching(
@@ -248,7 +359,12 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
       logger,
     ),
   ];
-  const resync = everyInterval(deps.reconcileMs, () => store.list(types.deployments).items.forEach((d) => queue.add(objectKey(d))), logger, COMPONENT);
+  const resync = everyInterval(
+    deps.reconcileMs,
+    () => store.list(types.deployments).items.forEach((d) => queue.add(objectKey(d))),
+    logger,
+    COMPONENT,
+  );
 
   return {
     async stop() {

@@ -62,7 +62,12 @@ export interface ReplicaSetView {
 }
 
 /** NewRSNewReplicas for RollingUpdate: grow the new ReplicaSet as far as maxSurge allows. */
-export function newReplicaSetTarget(replicas: number, fence: Fenceposts, newRs: ReplicaSetView | undefined, all: ReplicaSetView[]): number {
+export function newReplicaSetTarget(
+  replicas: number,
+  fence: Fenceposts,
+  newRs: ReplicaSetView | undefined,
+  all: ReplicaSetView[],
+): number {
   const current = newRs?.replicas ?? 0;
   if (current >= replicas) return replicas;
   const total = all.reduce((sum, rs) => sum + rs.replicas, 0);
@@ -75,7 +80,12 @@ export function newReplicaSetTarget(replicas: number, fence: Fenceposts, newRs: 
  * reconcileOldReplicaSets: first shrink old ReplicaSets by their unavailable pods (they help nobody), then by
  * what availability above the floor allows, oldest first. Returns the new spec.replicas of those that change.
  */
-export function oldReplicaSetTargets(replicas: number, fence: Fenceposts, newRs: ReplicaSetView | undefined, old: ReplicaSetView[]): Map<string, number> {
+export function oldReplicaSetTargets(
+  replicas: number,
+  fence: Fenceposts,
+  newRs: ReplicaSetView | undefined,
+  old: ReplicaSetView[],
+): Map<string, number> {
   const targets = new Map<string, number>();
   const oldCount = old.reduce((sum, rs) => sum + rs.replicas, 0);
   if (oldCount === 0) return targets;
@@ -98,7 +108,8 @@ export function oldReplicaSetTargets(replicas: number, fence: Fenceposts, newRs:
     targets.set(rs.name, rs.replicas);
   }
 
-  const available = [...working.values()].reduce((sum, rs) => sum + Math.min(rs.available, rs.replicas), 0) + (newRs?.available ?? 0);
+  const available =
+    [...working.values()].reduce((sum, rs) => sum + Math.min(rs.available, rs.replicas), 0) + (newRs?.available ?? 0);
   if (available <= minAvailable) return targets;
   let budget = available - minAvailable;
   for (const rs of working.values()) {

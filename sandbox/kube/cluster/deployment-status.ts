@@ -24,11 +24,14 @@ interface Condition {
   message: string;
 }
 
-/** deploymentutil.SetDeploymentCondition: same status and reason is no change; same status keeps the transition time. */
+/**
+ * deploymentutil.SetDeploymentCondition: same status and reason is no change; same status keeps the transition time.
+ */
 function setCondition(conditions: Json[], next: Condition, now: number, touch = false): Json[] {
   const at = rfc3339(now);
   const existing = conditions.find((c) => c.type === next.type);
-  if (existing !== undefined && existing.status === next.status && existing.reason === next.reason && !touch) return conditions;
+  if (existing !== undefined && existing.status === next.status && existing.reason === next.reason && !touch)
+    return conditions;
   const since = existing !== undefined && existing.status === next.status ? existing.lastTransitionTime : at;
   const condition = { ...next, lastUpdateTime: at, lastTransitionTime: since };
   return [...conditions.filter((c) => c.type !== next.type), condition];
@@ -64,8 +67,26 @@ export function deploymentStatus(
   let conditions = jsonList(previous.conditions);
   conditions =
     available >= replicas - fence.maxUnavailable
-      ? setCondition(conditions, { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }, now)
-      : setCondition(conditions, { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }, now);
+      ? setCondition(
+          conditions,
+          {
+            type: 'Available',
+            status: 'True',
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          },
+          now,
+        )
+      : setCondition(
+          conditions,
+          {
+            type: 'Available',
+            status: 'False',
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          },
+          now,
+        );
 
   const rsName = newRs?.metadata.name;
   const subject = rsName === undefined ? `Deployment "${deployment.metadata.name}"` : `ReplicaSet "${rsName}"`;
@@ -73,14 +94,39 @@ export function deploymentStatus(
   let deadlineAt: number | undefined;
 
   if (spec.paused === true) {
-    conditions = setCondition(conditions, { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' }, now);
+    conditions = setCondition(
+      conditions,
+      { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' },
+      now,
+    );
   } else if (deadlineSeconds === undefined) {
     conditions = conditions.filter((c) => c.type !== 'Progressing');
   } else {
     if (event === 'created' && rsName !== undefined) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"` }, now);
-    } else if (rsName !== undefined && !conditions.some((c) => c.type === 'Progressing' && c.reason !== 'DeploymentPaused')) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'FoundNewReplicaSet', message: `Found new replica set "${rsName}"` }, now);
+      conditions = setCondition(
+        conditions,
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'NewReplicaSetCreated',
+          message: `Created new replica set "${rsName}"`,
+        },
+        now,
+      );
+    } else if (
+      rsName !== undefined &&
+      !conditions.some((c) => c.type === 'Progressing' && c.reason !== 'DeploymentPaused')
+    ) {
+      conditions = setCondition(
+        conditions,
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'FoundNewReplicaSet',
+          message: `Found new replica set "${rsName}"`,
+        },
+        now,
+      );
     }
     const current = conditions.find((c) => c.type === 'Progressing');
     const completeAlready = status.replicas === status.updatedReplicas && current?.reason === 'NewReplicaSetAvailable';
@@ -94,14 +140,37 @@ export function deploymentStatus(
       available > numberField(previous, 'availableReplicas', 0);
     if (!completeAlready) {
       if (complete) {
-        conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `${subject} has successfully progressed.` }, now);
+        conditions = setCondition(
+          conditions,
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'NewReplicaSetAvailable',
+            message: `${subject} has successfully progressed.`,
+          },
+          now,
+        );
       } else if (progressed) {
-        conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `${subject} is progressing.` }, now, true);
+        conditions = setCondition(
+          conditions,
+          { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `${subject} is progressing.` },
+          now,
+          true,
+        );
       } else if (current !== undefined && current.status === 'True') {
         const lastUpdate = timestampMs(current.lastUpdateTime) ?? now;
         const timeoutAt = lastUpdate + deadlineSeconds * 1000;
         if (now > timeoutAt) {
-          conditions = setCondition(conditions, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `${subject} has timed out progressing.` }, now);
+          conditions = setCondition(
+            conditions,
+            {
+              type: 'Progressing',
+              status: 'False',
+              reason: 'ProgressDeadlineExceeded',
+              message: `${subject} has timed out progressing.`,
+            },
+            now,
+          );
         } else {
           deadlineAt = timeoutAt + 1;
         }

@@ -52,7 +52,14 @@ export class EventRecorder {
     await Promise.allSettled([...this.pending]);
   }
 
-  private record(source: EventSource, object: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath: string | undefined): void {
+  private record(
+    source: EventSource,
+    object: KubeObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    fieldPath: string | undefined,
+  ): void {
     const write = this.write(source, object, type, reason, message, fieldPath).catch((error: unknown) => {
       // A namespace being deleted refuses new Events; nothing depends on them.
       this.logger.debug({ err: error, reason, object: object.metadata.name }, 'event not recorded');
@@ -61,10 +68,25 @@ export class EventRecorder {
     void write.finally(() => this.pending.delete(write));
   }
 
-  private async write(source: EventSource, object: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath: string | undefined): Promise<void> {
+  private async write(
+    source: EventSource,
+    object: KubeObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    fieldPath: string | undefined,
+  ): Promise<void> {
     const at = this.now();
     const namespace = object.metadata.namespace ?? 'default';
-    const key = [source.component, source.host ?? '', object.metadata.uid ?? '', fieldPath ?? '', type, reason, message].join('\u0000');
+    const key = [
+      source.component,
+      source.host ?? '',
+      object.metadata.uid ?? '',
+      fieldPath ?? '',
+      type,
+      reason,
+      message,
+    ].join('\u0000');
     const existing = this.series.get(key);
     if (existing !== undefined && at - existing.lastAt < SERIES_WINDOW_MS) {
       existing.lastAt = at;
@@ -72,7 +94,11 @@ export class EventRecorder {
         this.types.events,
         existing.namespace,
         existing.name,
-        (event) => ({ ...event, count: (typeof event.count === 'number' ? event.count : 1) + 1, lastTimestamp: rfc3339(at) }),
+        (event) => ({
+          ...event,
+          count: (typeof event.count === 'number' ? event.count : 1) + 1,
+          lastTimestamp: rfc3339(at),
+        }),
         source.identity,
         source.component,
       );

@@ -51,7 +51,13 @@ export function startKubelet(deps: KubeletDependencies): { stop(): Promise<void>
       const name = String(event.container.name);
       if (event.kind === 'started') {
         const fieldPath = fieldPathOf(event.container, event.init);
-        deps.events.normal(source, pod, 'Pulled', `Container image "${String(event.container.image)}" already present on machine`, fieldPath);
+        deps.events.normal(
+          source,
+          pod,
+          'Pulled',
+          `Container image "${String(event.container.image)}" already present on machine`,
+          fieldPath,
+        );
         deps.events.normal(source, pod, 'Created', `Created container: ${name}`, fieldPath);
         deps.events.normal(source, pod, 'Started', `Started container ${name}`, fieldPath);
       } else if (event.kind === 'killed') {
@@ -122,7 +128,13 @@ export function startKubelet(deps: KubeletDependencies): { stop(): Promise<void>
     await writeStatus(pod, node);
     if (step.finishDeletion) {
       // The store removes the pod now, or keeps it Terminating while finalizers remain.
-      await deps.writer.delete(types.pods, namespace, name, { gracePeriodSeconds: 0, preconditions: { uid } }, IDENTITIES.kubelet(node));
+      await deps.writer.delete(
+        types.pods,
+        namespace,
+        name,
+        { gracePeriodSeconds: 0, preconditions: { uid } },
+        IDENTITIES.kubelet(node),
+      );
       logger.info({ namespace, pod: name, uid, node }, 'pod termination finished');
     }
     return step.nextAt === undefined ? undefined : { requeueAfterMs: Math.max(0, step.nextAt - Date.now()) };

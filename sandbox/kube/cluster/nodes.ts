@@ -46,7 +46,10 @@ export function nodeObject(addressing: NodeAddressing, regionId: string | undefi
         ...(regionId === undefined ? {} : { 'topology.kubernetes.io/region': regionId }),
         ...(addressing.zoneId === undefined ? {} : { 'topology.kubernetes.io/zone': addressing.zoneId }),
       },
-      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+      annotations: {
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+      },
     },
     spec: {
       // ACK's providerID: <region>.<instance id>.
@@ -97,6 +100,8 @@ export function registerNode(store: ClusterStore, types: ClusterTypes, node: Kub
 export function isSchedulableNode(node: KubeObject): boolean {
   const spec = (node.spec ?? {}) as Record<string, unknown>;
   if (spec.unschedulable === true) return false;
-  const conditions = ((node.status as Record<string, unknown> | undefined)?.conditions ?? []) as Array<Record<string, unknown>>;
+  const conditions = ((node.status as Record<string, unknown> | undefined)?.conditions ?? []) as Array<
+    Record<string, unknown>
+  >;
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }

@@ -37,7 +37,14 @@ export function controllerRefOf(object: KubeObject): OwnerReference | undefined 
 }
 
 export function ownerReferenceTo(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion ?? 'v1', kind: owner.kind ?? '', name: owner.metadata.name ?? '', uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion ?? 'v1',
+    kind: owner.kind ?? '',
+    name: owner.metadata.name ?? '',
+    uid: owner.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export function isTerminating(object: KubeObject): boolean {
@@ -103,7 +110,8 @@ export function selectorOf(workload: KubeObject): LabelSelectorObject | undefine
 export function selectsObject(workload: KubeObject, object: KubeObject): boolean {
   const selector = selectorOf(workload);
   if (selector === undefined) return false;
-  if (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0) return false;
+  if (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0)
+    return false;
   return matchesLabelSelectorObject(selector, object.metadata.labels);
 }
 

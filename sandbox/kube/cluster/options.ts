@@ -68,9 +68,11 @@ export function resolveTiming(timing: Partial<ClusterTiming> | undefined): Clust
   for (const key of Object.keys(DEFAULT_TIMING) as Array<keyof ClusterTiming>) {
     const value = timing?.[key];
     if (value === undefined) continue;
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`timing.${key} must be a number of milliseconds >= 0, not ${value}`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new RangeError(`timing.${key} must be a number of milliseconds >= 0, not ${value}`);
     resolved[key] = value;
   }
-  if (resolved.reconcileMs < 10) throw new RangeError(`timing.reconcileMs must be at least 10 ms, not ${resolved.reconcileMs}`);
+  if (resolved.reconcileMs < 10)
+    throw new RangeError(`timing.reconcileMs must be at least 10 ms, not ${resolved.reconcileMs}`);
   return resolved;
 }

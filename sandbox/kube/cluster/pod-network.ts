@@ -60,7 +60,8 @@ export class PodNetwork {
     if (options.cloud === undefined && options.mode !== 'overlay') {
       options.logger.info({ requested: options.mode }, 'no cloud stand-in given: pods get overlay addresses');
     }
-    if (!Number.isInteger(options.ipsPerEni) || options.ipsPerEni < 1) throw new RangeError(`ipsPerEni must be a whole number >= 1, not ${options.ipsPerEni}`);
+    if (!Number.isInteger(options.ipsPerEni) || options.ipsPerEni < 1)
+      throw new RangeError(`ipsPerEni must be a whole number >= 1, not ${options.ipsPerEni}`);
   }
 
   /** Sets up a node's NICs (reusing the ones a previous run left in the cloud) and returns its addresses. */
@@ -70,12 +71,16 @@ export class PodNetwork {
     const state: NodeState = { addressing, index, secondaryEniIds: [], overlayHostsInUse: new Set() };
     if (this.cloud !== undefined) {
       const own = this.cloud.networkInterfaces().filter((eni) => eni.instanceId === instanceId);
-      const primary = own.find((eni) => eni.type === 'Primary') ?? this.cloud.createNetworkInterface({ type: 'Primary', instanceId });
+      const primary =
+        own.find((eni) => eni.type === 'Primary') ?? this.cloud.createNetworkInterface({ type: 'Primary', instanceId });
       addressing.internalIp = primary.primaryIpAddress;
       addressing.zoneId = primary.zoneId;
       if (this.mode === 'shared-eni') {
         const secondaries = own.filter((eni) => eni.type === 'Secondary').map((eni) => eni.networkInterfaceId);
-        state.secondaryEniIds = secondaries.length > 0 ? secondaries : [this.cloud.createNetworkInterface({ type: 'Secondary', instanceId }).networkInterfaceId];
+        state.secondaryEniIds =
+          secondaries.length > 0
+            ? secondaries
+            : [this.cloud.createNetworkInterface({ type: 'Secondary', instanceId }).networkInterfaceId];
       }
     }
     if (this.mode === 'overlay') addressing.podCidr = `${OVERLAY_PREFIX}.${index}.0/24`;
@@ -97,7 +102,9 @@ export class PodNetwork {
     if (existing !== undefined) return existing.ip;
     const node = this.nodes.get(nodeName);
     if (node === undefined) throw new Error(`node ${nodeName} is not part of this cluster`);
-    const allocation = hostNetwork ? { kind: 'host-network' as const, ip: node.addressing.internalIp } : this.allocate(node);
+    const allocation = hostNetwork
+      ? { kind: 'host-network' as const, ip: node.addressing.internalIp }
+      : this.allocate(node);
     this.allocations.set(podUid, allocation);
     this.options.logger.debug({ podUid, node: nodeName, ...allocation }, 'pod address assigned');
     return allocation.ip;
@@ -111,7 +118,9 @@ export class PodNetwork {
       this.allocations.set(podUid, { kind: hostNetwork ? 'host-network' : 'inherited', ip });
       return;
     }
-    const holder = this.cloud?.networkInterfaces().find((eni) => eni.instanceId === node.addressing.instanceId && eni.privateIpAddresses.includes(ip));
+    const holder = this.cloud
+      ?.networkInterfaces()
+      .find((eni) => eni.instanceId === node.addressing.instanceId && eni.privateIpAddresses.includes(ip));
     if (holder !== undefined && holder.type === 'Secondary') {
       const kind = holder.primaryIpAddress === ip ? 'exclusive-eni' : 'secondary-ip';
       this.allocations.set(podUid, { kind, ip, eniId: holder.networkInterfaceId });
@@ -171,14 +180,21 @@ export class PodNetwork {
       const eni = this.cloud.createNetworkInterface({ type: 'Secondary', instanceId });
       return { kind: 'exclusive-eni', ip: eni.primaryIpAddress, eniId: eni.networkInterfaceId };
     }
-    const byId = new Map<string, NetworkInterfaceRecord>(this.cloud.networkInterfaces().map((eni) => [eni.networkInterfaceId, eni]));
+    const byId = new Map<string, NetworkInterfaceRecord>(
+      this.cloud.networkInterfaces().map((eni) => [eni.networkInterfaceId, eni]),
+    );
     node.secondaryEniIds = node.secondaryEniIds.filter((id) => byId.has(id));
-    const withRoom = node.secondaryEniIds.find((id) => byId.get(id)!.privateIpAddresses.length - 1 < this.options.ipsPerEni);
+    const withRoom = node.secondaryEniIds.find(
+      (id) => byId.get(id)!.privateIpAddresses.length - 1 < this.options.ipsPerEni,
+    );
     let eniId = withRoom;
     if (eniId === undefined) {
       eniId = this.cloud.createNetworkInterface({ type: 'Secondary', instanceId }).networkInterfaceId;
       node.secondaryEniIds.push(eniId);
-      this.options.logger.info({ node: node.addressing.nodeName, eniId }, 'every ENI of the node is full: attached another');
+      this.options.logger.info(
+        { node: node.addressing.nodeName, eniId },
+        'every ENI of the node is full: attached another',
+      );
     }
     return { kind: 'secondary-ip', ip: this.cloud.assignPrivateIpAddress(eniId), eniId };
   }
@@ -187,9 +203,16 @@ export class PodNetwork {
     for (let host = FIRST_OVERLAY_HOST; host <= LAST_OVERLAY_HOST; host++) {
       if (node.overlayHostsInUse.has(host)) continue;
       node.overlayHostsInUse.add(host);
-      return { kind: 'overlay', ip: `${OVERLAY_PREFIX}.${node.index}.${host}`, nodeName: node.addressing.nodeName, host };
+      return {
+        kind: 'overlay',
+        ip: `${OVERLAY_PREFIX}.${node.index}.${host}`,
+        nodeName: node.addressing.nodeName,
+        host,
+      };
     }
-    throw new Error(`node ${node.addressing.nodeName} has no free overlay address in ${OVERLAY_PREFIX}.${node.index}.0/24`);
+    throw new Error(
+      `node ${node.addressing.nodeName} has no free overlay address in ${OVERLAY_PREFIX}.${node.index}.0/24`,
+    );
   }
 }
 

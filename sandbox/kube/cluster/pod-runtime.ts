@@ -66,7 +66,15 @@ export interface RuntimeStep {
 const KILLED_EXIT_CODE = 143;
 
 export function newPodRuntime(pod: KubeObject, nodeName: string, now: number): PodRuntime {
-  return { uid: pod.metadata.uid ?? '', nodeName, startTime: now, initRuns: [], appRuns: [], failed: false, deletionFinished: false };
+  return {
+    uid: pod.metadata.uid ?? '',
+    nodeName,
+    startTime: now,
+    initRuns: [],
+    appRuns: [],
+    failed: false,
+    deletionFinished: false,
+  };
 }
 
 /** The runtime state a pod's status already shows (the cluster started again over an existing store). */
@@ -80,9 +88,16 @@ export function runtimeFromStatus(pod: KubeObject, nodeName: string, now: number
     const state = isJson(entry.state) ? entry.state : {};
     const id = typeof entry.containerID === 'string' ? entry.containerID : '';
     const restartCount = typeof entry.restartCount === 'number' ? entry.restartCount : 0;
-    if (isJson(state.running)) return { startedAt: timestampMs(state.running.startedAt) ?? now, containerId: id, restartCount };
+    if (isJson(state.running))
+      return { startedAt: timestampMs(state.running.startedAt) ?? now, containerId: id, restartCount };
     if (isJson(state.terminated) && state.terminated.exitCode === 0) {
-      return { startedAt: timestampMs(state.terminated.startedAt) ?? now, finishedAt: timestampMs(state.terminated.finishedAt) ?? now, exitCode: 0, containerId: id, restartCount };
+      return {
+        startedAt: timestampMs(state.terminated.startedAt) ?? now,
+        finishedAt: timestampMs(state.terminated.finishedAt) ?? now,
+        exitCode: 0,
+        containerId: id,
+        restartCount,
+      };
     }
     return undefined;
   };
@@ -99,7 +114,13 @@ export function runtimeFromStatus(pod: KubeObject, nodeName: string, now: number
 /** podeip's init container: `sh -c <script>` whose script starts with the marker (webhook/mutation/plan.ts). */
 export function isWaitForEipContainer(container: Json): boolean {
   const command = container.command;
-  return Array.isArray(command) && command[0] === 'sh' && command[1] === '-c' && typeof command[2] === 'string' && command[2].startsWith(WAIT_FOR_EIP_SCRIPT_MARKER);
+  return (
+    Array.isArray(command) &&
+    command[0] === 'sh' &&
+    command[1] === '-c' &&
+    typeof command[2] === 'string' &&
+    command[2].startsWith(WAIT_FOR_EIP_SCRIPT_MARKER)
+  );
 }
 
 /** The script's own give-up time (`timeout_seconds=N`), undefined if it has none. */
@@ -137,7 +158,11 @@ export function hasSucceeded(run: ContainerRun | undefined): boolean {
 }
 
 /** A started app container passes its readiness probe this long after it starts. */
-export function isContainerReady(run: ContainerRun | undefined, now: number, timing: Pick<ClusterTiming, 'containerStartMs'>): boolean {
+export function isContainerReady(
+  run: ContainerRun | undefined,
+  now: number,
+  timing: Pick<ClusterTiming, 'containerStartMs'>,
+): boolean {
   return isRunning(run) && now >= run.startedAt + timing.containerStartMs;
 }
 
@@ -166,7 +191,10 @@ export function stepPodRuntime(pod: KubeObject, current: PodRuntime, now: number
       });
     }
     // The grace period is the upper bound: the kubelet kills whatever still runs when it ends.
-    const deadline = Math.min(runtime.stoppedAt + timing.terminationMs, timestampMs(pod.metadata.deletionTimestamp) ?? Number.POSITIVE_INFINITY);
+    const deadline = Math.min(
+      runtime.stoppedAt + timing.terminationMs,
+      timestampMs(pod.metadata.deletionTimestamp) ?? Number.POSITIVE_INFINITY,
+    );
     if (now < deadline) return { runtime, events, nextAt: deadline, finishDeletion: false };
     const finishDeletion = !runtime.deletionFinished;
     runtime.deletionFinished = true;
@@ -199,14 +227,22 @@ export function stepPodRuntime(pod: KubeObject, current: PodRuntime, now: number
     const giveUpAt = run.startedAt + timeout * 1000;
     if (now < giveUpAt) return { runtime, events, nextAt: giveUpAt, finishDeletion: false };
     // The script gives up with exit 1; the kubelet restarts it unless the pod may never restart.
-    const termination: Termination = { exitCode: 1, startedAt: run.startedAt, finishedAt: giveUpAt, containerId: run.containerId };
+    const termination: Termination = {
+      exitCode: 1,
+      startedAt: run.startedAt,
+      finishedAt: giveUpAt,
+      containerId: run.containerId,
+    };
     events.push({ kind: 'initTimedOut', container, exitCode: 1 });
     if (spec.restartPolicy === 'Never') {
       Object.assign(run, { finishedAt: giveUpAt, exitCode: 1 });
       runtime.failed = true;
       return { runtime, events, finishDeletion: false };
     }
-    runtime.initRuns[i] = { ...startRun(runtime.uid, container, now, run.restartCount + 1), lastTermination: termination };
+    runtime.initRuns[i] = {
+      ...startRun(runtime.uid, container, now, run.restartCount + 1),
+      lastTermination: termination,
+    };
     events.push({ kind: 'started', container, init: true });
     return { runtime, events, nextAt: now + timeout * 1000, finishDeletion: false };
   }

@@ -13,7 +13,13 @@ import type { ClusterTiming } from './options.js';
 import { hasSucceeded, isContainerReady, isRunning, type ContainerRun, type PodRuntime } from './pod-runtime.js';
 
 /** kubetypes.PodConditionByKubelet, in the order the kubelet lists them. */
-export const KUBELET_CONDITIONS = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'] as const;
+export const KUBELET_CONDITIONS = [
+  'PodReadyToStartContainers',
+  'Initialized',
+  'Ready',
+  'ContainersReady',
+  'PodScheduled',
+] as const;
 
 interface ConditionState {
   type: string;
@@ -35,7 +41,9 @@ export function normalizedImage(image: string): string {
 
 function imageId(image: string): string {
   const reference = normalizedImage(image);
-  const repository = reference.includes('@') ? reference.slice(0, reference.indexOf('@')) : reference.slice(0, reference.lastIndexOf(':'));
+  const repository = reference.includes('@')
+    ? reference.slice(0, reference.indexOf('@'))
+    : reference.slice(0, reference.lastIndexOf(':'));
   return `${repository}@sha256:${createHash('sha256').update(reference).digest('hex')}`;
 }
 
@@ -56,7 +64,15 @@ function containerStatus(container: Json, run: ContainerRun | undefined, ready: 
   const image = typeof container.image === 'string' ? container.image : '';
   const base = { name: container.name, image: normalizedImage(image) };
   if (run === undefined) {
-    return { ...base, imageID: '', state: { waiting: { reason: waitingReason } }, lastState: {}, ready: false, restartCount: 0, started: false };
+    return {
+      ...base,
+      imageID: '',
+      state: { waiting: { reason: waitingReason } },
+      lastState: {},
+      ready: false,
+      restartCount: 0,
+      started: false,
+    };
   }
   const last = run.lastTermination;
   return {
@@ -64,7 +80,16 @@ function containerStatus(container: Json, run: ContainerRun | undefined, ready: 
     imageID: imageId(image),
     containerID: run.containerId,
     state: isRunning(run) ? { running: { startedAt: rfc3339(run.startedAt) } } : terminatedState(run),
-    lastState: last === undefined ? {} : terminatedState({ startedAt: last.startedAt, finishedAt: last.finishedAt, exitCode: last.exitCode, containerId: last.containerId, restartCount: 0 }),
+    lastState:
+      last === undefined
+        ? {}
+        : terminatedState({
+            startedAt: last.startedAt,
+            finishedAt: last.finishedAt,
+            exitCode: last.exitCode,
+            containerId: last.containerId,
+            restartCount: 0,
+          }),
     ready,
     restartCount: run.restartCount,
     started: isRunning(run),
@@ -76,7 +101,12 @@ function names(containers: Json[]): string {
 }
 
 /** The kubelet-owned conditions for this pod and runtime, Ready evaluated against the pod's gate conditions. */
-export function kubeletConditions(pod: KubeObject, runtime: PodRuntime, now: number, timing: ClusterTiming): ConditionState[] {
+export function kubeletConditions(
+  pod: KubeObject,
+  runtime: PodRuntime,
+  now: number,
+  timing: ClusterTiming,
+): ConditionState[] {
   const spec = specOf(pod);
   const inits = jsonList(spec.initContainers);
   const apps = jsonList(spec.containers);
@@ -84,7 +114,14 @@ export function kubeletConditions(pod: KubeObject, runtime: PodRuntime, now: num
   const unready = apps.filter((_, i) => !isContainerReady(runtime.appRuns[i], now, timing));
   const sandboxUp = runtime.sandboxAt !== undefined && runtime.stoppedAt === undefined && !runtime.failed;
   const containersReady: ConditionState =
-    unready.length === 0 ? { type: 'ContainersReady', status: 'True' } : { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: ${names(unready)}` };
+    unready.length === 0
+      ? { type: 'ContainersReady', status: 'True' }
+      : {
+          type: 'ContainersReady',
+          status: 'False',
+          reason: 'ContainersNotReady',
+          message: `containers with unready status: ${names(unready)}`,
+        };
 
   let ready: ConditionState = { ...containersReady, type: 'Ready' };
   if (containersReady.status === 'True') {
@@ -93,13 +130,23 @@ export function kubeletConditions(pod: KubeObject, runtime: PodRuntime, now: num
       const type = String(gate.conditionType);
       const condition = present.get(type);
       if (condition === undefined) return [`corresponding condition of pod readiness gate "${type}" does not exist.`];
-      return condition.status === 'True' ? [] : [`the status of pod readiness gate "${type}" is not "True", but ${String(condition.status)}`];
+      return condition.status === 'True'
+        ? []
+        : [`the status of pod readiness gate "${type}" is not "True", but ${String(condition.status)}`];
     });
-    if (gateProblems.length > 0) ready = { type: 'Ready', status: 'False', reason: 'ReadinessGatesNotReady', message: gateProblems.join(', ') };
+    if (gateProblems.length > 0)
+      ready = { type: 'Ready', status: 'False', reason: 'ReadinessGatesNotReady', message: gateProblems.join(', ') };
   }
   return [
     { type: 'PodReadyToStartContainers', status: sandboxUp ? 'True' : 'False' },
-    incomplete.length === 0 ? { type: 'Initialized', status: 'True' } : { type: 'Initialized', status: 'False', reason: 'ContainersNotInitialized', message: `containers with incomplete status: ${names(incomplete)}` },
+    incomplete.length === 0
+      ? { type: 'Initialized', status: 'True' }
+      : {
+          type: 'Initialized',
+          status: 'False',
+          reason: 'ContainersNotInitialized',
+          message: `containers with incomplete status: ${names(incomplete)}`,
+        },
     ready,
     containersReady,
     { type: 'PodScheduled', status: 'True' },
@@ -125,7 +172,13 @@ export function podPhaseFor(pod: KubeObject, runtime: PodRuntime): 'Pending' | '
  * The status to write, or undefined when the API already holds it (no write, no watch event). Fields the
  * kubelet does not own (qosClass, nominatedNodeName, foreign conditions) come from `pod` unchanged.
  */
-export function mergedPodStatus(pod: KubeObject, runtime: PodRuntime, hostIp: string, now: number, timing: ClusterTiming): Json | undefined {
+export function mergedPodStatus(
+  pod: KubeObject,
+  runtime: PodRuntime,
+  hostIp: string,
+  now: number,
+  timing: ClusterTiming,
+): Json | undefined {
   const current = statusOf(pod);
   const spec = specOf(pod);
   const inits = jsonList(spec.initContainers);
@@ -139,8 +192,17 @@ export function mergedPodStatus(pod: KubeObject, runtime: PodRuntime, hostIp: st
     ...existing.filter((c) => !owned.has(String(c.type))),
     ...kubeletConditions(pod, runtime, now, timing).map((state) => {
       const before = existing.find((c) => c.type === state.type);
-      const since = before !== undefined && before.status === state.status && typeof before.lastTransitionTime === 'string' ? before.lastTransitionTime : rfc3339(now);
-      return { type: state.type, status: state.status, lastProbeTime: null, lastTransitionTime: since, ...(state.reason === undefined ? {} : { reason: state.reason, message: state.message }) };
+      const since =
+        before !== undefined && before.status === state.status && typeof before.lastTransitionTime === 'string'
+          ? before.lastTransitionTime
+          : rfc3339(now);
+      return {
+        type: state.type,
+        status: state.status,
+        lastProbeTime: null,
+        lastTransitionTime: since,
+        ...(state.reason === undefined ? {} : { reason: state.reason, message: state.message }),
+      };
     }),
   ];
 
@@ -155,8 +217,14 @@ export function mergedPodStatus(pod: KubeObject, runtime: PodRuntime, hostIp: st
     startTime: typeof current.startTime === 'string' ? current.startTime : rfc3339(runtime.startTime),
     ...(inits.length === 0
       ? {}
-      : { initContainerStatuses: inits.map((c, i) => containerStatus(c, runtime.initRuns[i], hasSucceeded(runtime.initRuns[i]), 'PodInitializing')) }),
-    containerStatuses: apps.map((c, i) => containerStatus(c, runtime.appRuns[i], isContainerReady(runtime.appRuns[i], now, timing), appWaiting)),
+      : {
+          initContainerStatuses: inits.map((c, i) =>
+            containerStatus(c, runtime.initRuns[i], hasSucceeded(runtime.initRuns[i]), 'PodInitializing'),
+          ),
+        }),
+    containerStatuses: apps.map((c, i) =>
+      containerStatus(c, runtime.appRuns[i], isContainerReady(runtime.appRuns[i], now, timing), appWaiting),
+    ),
   };
   if (isJson(current) && deepEqual(next, current)) return undefined;
   return next;

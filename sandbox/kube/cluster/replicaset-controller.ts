@@ -8,8 +8,25 @@ import { deepEqual } from '../type-rules.js';
 import type { ClusterStore, KubeObject, ResourceType, UserInfo } from '../types.js';
 import { IDENTITIES, type ClusterTypes, type ClusterWriter } from './cluster-writer.js';
 import type { EventRecorder, EventSource } from './events.js';
-import { controllerRefOf, isPodActive, isTerminating, numberField, objectKey, selectsObject, specOf, splitObjectKey, templateOf } from './object-facts.js';
-import { claimObjects, podFromTemplate, rankPodsForDeletion, replicaSetStatus, slowStartBatches, type ReplicaFailure } from './replicaset-decisions.js';
+import {
+  controllerRefOf,
+  isPodActive,
+  isTerminating,
+  numberField,
+  objectKey,
+  selectsObject,
+  specOf,
+  splitObjectKey,
+  templateOf,
+} from './object-facts.js';
+import {
+  claimObjects,
+  podFromTemplate,
+  rankPodsForDeletion,
+  replicaSetStatus,
+  slowStartBatches,
+  type ReplicaFailure,
+} from './replicaset-decisions.js';
 import { everyInterval, keepWatching } from './store-watch.js';
 import { ReconcileQueue, type ReconcileOutcome } from './work-queue.js';
 
@@ -45,7 +62,14 @@ export async function applyClaims(
       object.metadata.name!,
       (current) => {
         if (controllerRefOf(current) !== undefined || isTerminating(current)) return undefined;
-        const reference = { apiVersion: owner.apiVersion!, kind: owner.kind!, name: owner.metadata.name!, uid: ownerUid!, controller: true, blockOwnerDeletion: true };
+        const reference = {
+          apiVersion: owner.apiVersion!,
+          kind: owner.kind!,
+          name: owner.metadata.name!,
+          uid: ownerUid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        };
         current.metadata.ownerReferences = [...(current.metadata.ownerReferences ?? []), reference];
         return current;
       },
@@ -81,7 +105,14 @@ export function startReplicaSetController(deps: WorkloadControllerDependencies):
     const template = templateOf(rs);
     for (const batch of slowStartBatches(count)) {
       const results = await Promise.allSettled(
-        Array.from({ length: batch }, () => writer.create(types.pods, podFromTemplate(rs, template, { generateName: `${rs.metadata.name}-` }), IDENTITY, COMPONENT)),
+        Array.from({ length: batch }, () =>
+          writer.create(
+            types.pods,
+            podFromTemplate(rs, template, { generateName: `${rs.metadata.name}-` }),
+            IDENTITY,
+            COMPONENT,
+          ),
+        ),
       );
       let failure: ReplicaFailure | undefined;
       for (const result of results) {
@@ -103,7 +134,13 @@ export function startReplicaSetController(deps: WorkloadControllerDependencies):
     let failure: ReplicaFailure | undefined;
     for (const pod of victims) {
       try {
-        await writer.delete(types.pods, pod.metadata.namespace, pod.metadata.name!, { preconditions: { uid: pod.metadata.uid! } }, IDENTITY);
+        await writer.delete(
+          types.pods,
+          pod.metadata.namespace,
+          pod.metadata.name!,
+          { preconditions: { uid: pod.metadata.uid! } },
+          IDENTITY,
+        );
         deps.events.normal(SOURCE, rs, 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
       } catch (error) {
         const message = (error as Error).message;
@@ -115,7 +152,9 @@ export function startReplicaSetController(deps: WorkloadControllerDependencies):
   };
 
   const ownedPods = (rs: KubeObject): KubeObject[] =>
-    store.list(types.pods, { namespace: rs.metadata.namespace! }).items.filter((pod) => controllerRefOf(pod)?.uid === rs.metadata.uid && selectsObject(rs, pod));
+    store
+      .list(types.pods, { namespace: rs.metadata.namespace! })
+      .items.filter((pod) => controllerRefOf(pod)?.uid === rs.metadata.uid && selectsObject(rs, pod));
 
   const reconcile = async (key: string): Promise<ReconcileOutcome> => {
     const { namespace, name } = splitObjectKey(key);
@@ -160,13 +199,24 @@ export function startReplicaSetController(deps: WorkloadControllerDependencies):
       if (ref.kind === 'ReplicaSet') queue.add(`${pod.metadata.namespace}/${ref.name}`);
       return;
     }
-    for (const rs of store.list(types.replicaSets, { namespace: pod.metadata.namespace! }).items) if (selectsObject(rs, pod)) queue.add(objectKey(rs));
+    for (const rs of store.list(types.replicaSets, { namespace: pod.metadata.namespace! }).items)
+      if (selectsObject(rs, pod)) queue.add(objectKey(rs));
   };
   const watches = [
-    keepWatching(store, types.replicaSets, ({ type, object }) => type !== 'DELETED' && queue.add(objectKey(object)), logger),
+    keepWatching(
+      store,
+      types.replicaSets,
+      ({ type, object }) => type !== 'DELETED' && queue.add(objectKey(object)),
+      logger,
+    ),
     keepWatching(store, types.pods, ({ object }) => enqueueOwnersOf(object), logger),
   ];
-  const resync = everyInterval(deps.reconcileMs, () => store.list(types.replicaSets).items.forEach((rs) => queue.add(objectKey(rs))), logger, COMPONENT);
+  const resync = everyInterval(
+    deps.reconcileMs,
+    () => store.list(types.replicaSets).items.forEach((rs) => queue.add(objectKey(rs))),
+    logger,
+    COMPONENT,
+  );
 
   return {
     async stop() {

@@ -56,7 +56,11 @@ export function claimObjects(owner: KubeObject, candidates: KubeObject[]): PodCl
 }
 
 /** controller.GetPodFromTemplate: the template's labels, annotations, finalizers and spec, owned by `owner`. */
-export function podFromTemplate(owner: KubeObject, template: Json, naming: { generateName: string } | { name: string }): KubeObject {
+export function podFromTemplate(
+  owner: KubeObject,
+  template: Json,
+  naming: { generateName: string } | { name: string },
+): KubeObject {
   const meta = isJson(template.metadata) ? template.metadata : {};
   return {
     apiVersion: 'v1',
@@ -76,7 +80,10 @@ export function podFromTemplate(owner: KubeObject, template: Json, naming: { gen
 const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
 
 function maxRestarts(pod: KubeObject): number {
-  return Math.max(0, ...jsonList(statusOf(pod).containerStatuses).map((s) => (typeof s.restartCount === 'number' ? s.restartCount : 0)));
+  return Math.max(
+    0,
+    ...jsonList(statusOf(pod).containerStatuses).map((s) => (typeof s.restartCount === 'number' ? s.restartCount : 0)),
+  );
 }
 
 /**
@@ -84,7 +91,8 @@ function maxRestarts(pod: KubeObject): number {
  * not ready, then ready for the shortest time, then most restarted, then newest.
  */
 export function rankPodsForDeletion(pods: KubeObject[]): KubeObject[] {
-  const assigned = (p: KubeObject): number => (typeof specOf(p).nodeName === 'string' && specOf(p).nodeName !== '' ? 1 : 0);
+  const assigned = (p: KubeObject): number =>
+    typeof specOf(p).nodeName === 'string' && specOf(p).nodeName !== '' ? 1 : 0;
   const readySince = (p: KubeObject): number => timestampMs(podCondition(p, 'Ready')?.lastTransitionTime) ?? 0;
   return [...pods].sort((a, b) => {
     if (assigned(a) !== assigned(b)) return assigned(a) - assigned(b);
@@ -122,21 +130,40 @@ export interface ReplicaFailure {
   message: string;
 }
 
-export function replicaSetStatus(rs: KubeObject, ownedPods: KubeObject[], failure: ReplicaFailure | undefined, now: number): ReplicaSetStatusResult {
+export function replicaSetStatus(
+  rs: KubeObject,
+  ownedPods: KubeObject[],
+  failure: ReplicaFailure | undefined,
+  now: number,
+): ReplicaSetStatusResult {
   const spec = specOf(rs);
   const minReadySeconds = numberField(spec, 'minReadySeconds', 0);
-  const templateLabels = (isJson(templateOf(rs).metadata) ? (templateOf(rs).metadata as Json).labels : undefined) as Record<string, string> | undefined;
+  const templateLabels = (isJson(templateOf(rs).metadata) ? (templateOf(rs).metadata as Json).labels : undefined) as
+    Record<string, string> | undefined;
   const active = ownedPods.filter(isPodActive);
-  const waits = active.map((p) => podAvailableAt(p, minReadySeconds, now)).filter((at): at is number => at !== undefined);
+  const waits = active
+    .map((p) => podAvailableAt(p, minReadySeconds, now))
+    .filter((at): at is number => at !== undefined);
   const existing = jsonList(statusOf(rs).conditions).filter((c) => c.type !== 'ReplicaFailure');
   const previousFailure = jsonList(statusOf(rs).conditions).find((c) => c.type === 'ReplicaFailure');
   const conditions =
     failure === undefined
       ? existing
-      : [...existing, { type: 'ReplicaFailure', status: 'True', lastTransitionTime: previousFailure?.lastTransitionTime ?? rfc3339(now), reason: failure.reason, message: failure.message }];
+      : [
+          ...existing,
+          {
+            type: 'ReplicaFailure',
+            status: 'True',
+            lastTransitionTime: previousFailure?.lastTransitionTime ?? rfc3339(now),
+            reason: failure.reason,
+            message: failure.message,
+          },
+        ];
   const status: Json = {
     replicas: active.length,
-    fullyLabeledReplicas: active.filter((p) => matchesLabelSelectorObject({ matchLabels: templateLabels ?? {} }, p.metadata.labels)).length,
+    fullyLabeledReplicas: active.filter((p) =>
+      matchesLabelSelectorObject({ matchLabels: templateLabels ?? {} }, p.metadata.labels),
+    ).length,
     readyReplicas: active.filter(isPodReady).length,
     availableReplicas: active.filter((p) => isPodAvailable(p, minReadySeconds, now)).length,
     observedGeneration: rs.metadata.generation ?? 1,

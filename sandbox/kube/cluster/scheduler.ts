@@ -8,7 +8,16 @@ import { rfc3339 } from '../object-meta.js';
 import type { KubeObject } from '../types.js';
 import { IDENTITIES, type ClusterTypes, type ClusterWriter } from './cluster-writer.js';
 import type { EventRecorder, EventSource } from './events.js';
-import { isJson, isPodActive, isTerminating, objectKey, podConditions, specOf, splitObjectKey, type Json } from './object-facts.js';
+import {
+  isJson,
+  isPodActive,
+  isTerminating,
+  objectKey,
+  podConditions,
+  specOf,
+  splitObjectKey,
+  type Json,
+} from './object-facts.js';
 import { isSchedulableNode } from './nodes.js';
 import type { BindingClusterStore } from './options.js';
 import type { PodNetwork } from './pod-network.js';
@@ -28,11 +37,19 @@ export interface NodeCandidate {
 export type SchedulingDecision = { node: string } | { unschedulable: string };
 
 /** Filter (unschedulable, nodeSelector), then score (fewest pods), ties broken round robin after `previous`. */
-export function chooseNode(pod: KubeObject, candidates: NodeCandidate[], previous: string | undefined): SchedulingDecision {
+export function chooseNode(
+  pod: KubeObject,
+  candidates: NodeCandidate[],
+  previous: string | undefined,
+): SchedulingDecision {
   const selector = isJson(specOf(pod).nodeSelector) ? (specOf(pod).nodeSelector as Record<string, string>) : {};
   const cordoned = candidates.filter((n) => !n.schedulable);
-  const mismatched = candidates.filter((n) => n.schedulable && !Object.entries(selector).every(([k, v]) => n.labels[k] === v));
-  const feasible = candidates.filter((n) => n.schedulable && !mismatched.includes(n)).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const mismatched = candidates.filter(
+    (n) => n.schedulable && !Object.entries(selector).every(([k, v]) => n.labels[k] === v),
+  );
+  const feasible = candidates
+    .filter((n) => n.schedulable && !mismatched.includes(n))
+    .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   if (feasible.length === 0) {
     const total = candidates.length;
     const reasons = [
@@ -40,11 +57,14 @@ export function chooseNode(pod: KubeObject, candidates: NodeCandidate[], previou
       ...(cordoned.length > 0 ? [`${cordoned.length} node(s) were unschedulable`] : []),
     ];
     const detail = reasons.length > 0 ? ` ${reasons.join(', ')}.` : '';
-    return { unschedulable: `0/${total} nodes are available:${detail} preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.` };
+    return {
+      unschedulable: `0/${total} nodes are available:${detail} preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`,
+    };
   }
   const least = Math.min(...feasible.map((n) => n.load));
   const tied = feasible.filter((n) => n.load === least);
-  const next = tied.find((n) => previous !== undefined && n.name.localeCompare(previous, 'en', { numeric: true }) > 0) ?? tied[0]!;
+  const next =
+    tied.find((n) => previous !== undefined && n.name.localeCompare(previous, 'en', { numeric: true }) > 0) ?? tied[0]!;
   return { node: next.name };
 }
 
@@ -62,8 +82,11 @@ const SOURCE: EventSource = { component: SCHEDULER_NAME, identity: IDENTITIES.sc
 
 function wantsScheduling(pod: KubeObject): boolean {
   const spec = specOf(pod);
-  const scheduler = typeof spec.schedulerName === 'string' && spec.schedulerName !== '' ? spec.schedulerName : SCHEDULER_NAME;
-  return (typeof spec.nodeName !== 'string' || spec.nodeName === '') && !isTerminating(pod) && scheduler === SCHEDULER_NAME;
+  const scheduler =
+    typeof spec.schedulerName === 'string' && spec.schedulerName !== '' ? spec.schedulerName : SCHEDULER_NAME;
+  return (
+    (typeof spec.nodeName !== 'string' || spec.nodeName === '') && !isTerminating(pod) && scheduler === SCHEDULER_NAME
+  );
 }
 
 export function startScheduler(deps: SchedulerDependencies): { stop(): Promise<void> } {
@@ -79,7 +102,12 @@ export function startScheduler(deps: SchedulerDependencies): { stop(): Promise<v
     return store
       .list(types.nodes)
       .items.filter((node) => deps.network.hasNode(node.metadata.name ?? ''))
-      .map((node) => ({ name: node.metadata.name!, labels: node.metadata.labels ?? {}, schedulable: isSchedulableNode(node), load: load.get(node.metadata.name!) ?? 0 }));
+      .map((node) => ({
+        name: node.metadata.name!,
+        labels: node.metadata.labels ?? {},
+        schedulable: isSchedulableNode(node),
+        load: load.get(node.metadata.name!) ?? 0,
+      }));
   };
 
   const reconcile = async (key: string): Promise<{ requeueAfterMs: number } | void> => {
@@ -108,8 +136,18 @@ export function startScheduler(deps: SchedulerDependencies): { stop(): Promise<v
         const conditions = podConditions(current);
         const existing = conditions.find((c) => c.type === 'PodScheduled');
         if (existing?.status === 'False' && existing.message === message) return undefined;
-        const condition: Json = { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: existing?.status === 'False' ? existing.lastTransitionTime : rfc3339(Date.now()), reason: 'Unschedulable', message };
-        current.status = { ...(isJson(current.status) ? current.status : {}), conditions: [...conditions.filter((c) => c !== existing), condition] };
+        const condition: Json = {
+          type: 'PodScheduled',
+          status: 'False',
+          lastProbeTime: null,
+          lastTransitionTime: existing?.status === 'False' ? existing.lastTransitionTime : rfc3339(Date.now()),
+          reason: 'Unschedulable',
+          message,
+        };
+        current.status = {
+          ...(isJson(current.status) ? current.status : {}),
+          conditions: [...conditions.filter((c) => c !== existing), condition],
+        };
         return current;
       },
       IDENTITIES.scheduler,
@@ -121,13 +159,23 @@ export function startScheduler(deps: SchedulerDependencies): { stop(): Promise<v
   const enqueuePending = (): void => {
     for (const pod of store.list(types.pods).items) if (wantsScheduling(pod)) queue.add(objectKey(pod));
   };
-  const podWatch = keepWatching(store, types.pods, ({ type, object }) => {
-    if (type !== 'DELETED' && wantsScheduling(object)) queue.add(objectKey(object));
-  }, logger);
+  const podWatch = keepWatching(
+    store,
+    types.pods,
+    ({ type, object }) => {
+      if (type !== 'DELETED' && wantsScheduling(object)) queue.add(objectKey(object));
+    },
+    logger,
+  );
   // A node turning Ready or schedulable may fit pods that waited.
-  const nodeWatch = keepWatching(store, types.nodes, ({ type }) => {
-    if (type !== 'DELETED') enqueuePending();
-  }, logger);
+  const nodeWatch = keepWatching(
+    store,
+    types.nodes,
+    ({ type }) => {
+      if (type !== 'DELETED') enqueuePending();
+    },
+    logger,
+  );
   const resync = everyInterval(deps.reconcileMs, enqueuePending, logger, 'scheduler');
 
   return {

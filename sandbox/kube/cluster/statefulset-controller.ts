@@ -7,10 +7,29 @@ import { deepEqual } from '../type-rules.js';
 import type { KubeObject } from '../types.js';
 import { IDENTITIES } from './cluster-writer.js';
 import type { EventSource } from './events.js';
-import { controllerRefOf, isJson, numberField, objectKey, specOf, splitObjectKey, statusOf, templateOf, type Json } from './object-facts.js';
+import {
+  controllerRefOf,
+  isJson,
+  numberField,
+  objectKey,
+  specOf,
+  splitObjectKey,
+  statusOf,
+  templateOf,
+  type Json,
+} from './object-facts.js';
 import { applyClaims, type WorkloadControllerDependencies } from './replicaset-controller.js';
 import { claimObjects, podFromTemplate } from './replicaset-decisions.js';
-import { POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL, ordinalOf, planStatefulSet, statefulPodOf, statefulSetStatus, type StatefulPod } from './statefulset-decisions.js';
+import {
+  POD_INDEX_LABEL,
+  POD_NAME_LABEL,
+  REVISION_LABEL,
+  ordinalOf,
+  planStatefulSet,
+  statefulPodOf,
+  statefulSetStatus,
+  type StatefulPod,
+} from './statefulset-decisions.js';
 import { everyInterval, keepWatching } from './store-watch.js';
 import { podTemplateHash } from './template-hash.js';
 import { ReconcileQueue, type ReconcileOutcome } from './work-queue.js';
@@ -27,12 +46,18 @@ export function startStatefulSetController(deps: WorkloadControllerDependencies)
    */
   const revisions = new Map<string, Map<string, Json>>();
 
-  const revisionName = (set: KubeObject): string => `${set.metadata.name}-${podTemplateHash(templateOf(set), numberField(statusOf(set), 'collisionCount', 0))}`;
+  const revisionName = (set: KubeObject): string =>
+    `${set.metadata.name}-${podTemplateHash(templateOf(set), numberField(statusOf(set), 'collisionCount', 0))}`;
 
   const podFor = (set: KubeObject, ordinal: number, revision: string, template: Json): KubeObject => {
     const name = `${set.metadata.name}-${ordinal}`;
     const pod = podFromTemplate(set, template, { name });
-    pod.metadata.labels = { ...(pod.metadata.labels ?? {}), [POD_NAME_LABEL]: name, [POD_INDEX_LABEL]: String(ordinal), [REVISION_LABEL]: revision };
+    pod.metadata.labels = {
+      ...(pod.metadata.labels ?? {}),
+      [POD_NAME_LABEL]: name,
+      [POD_INDEX_LABEL]: String(ordinal),
+      [REVISION_LABEL]: revision,
+    };
     const spec = pod.spec as Json;
     spec.hostname = name;
     const serviceName = specOf(set).serviceName;
@@ -46,7 +71,11 @@ export function startStatefulSetController(deps: WorkloadControllerDependencies)
     if (set === undefined || set.metadata.deletionTimestamp !== undefined) return;
     const uid = set.metadata.uid!;
     const spec = specOf(set);
-    const inNamespace = store.list(types.pods, { namespace }).items.filter((pod) => ordinalOf(name, pod.metadata.name ?? '') !== undefined || controllerRefOf(pod)?.uid === uid);
+    const inNamespace = store
+      .list(types.pods, { namespace })
+      .items.filter(
+        (pod) => ordinalOf(name, pod.metadata.name ?? '') !== undefined || controllerRefOf(pod)?.uid === uid,
+      );
     const claims = claimObjects(set, inNamespace);
     const adopted = await applyClaims(writer, types.pods, set, claims.adopt, claims.release, IDENTITY, COMPONENT);
     const owned = [...claims.owned, ...adopted];
@@ -60,7 +89,8 @@ export function startStatefulSetController(deps: WorkloadControllerDependencies)
 
     const strategy = isJson(spec.updateStrategy) ? spec.updateStrategy : {};
     const rollingUpdate = strategy.type !== 'OnDelete';
-    const partition = rollingUpdate && isJson(strategy.rollingUpdate) ? numberField(strategy.rollingUpdate, 'partition', 0) : 0;
+    const partition =
+      rollingUpdate && isJson(strategy.rollingUpdate) ? numberField(strategy.rollingUpdate, 'partition', 0) : 0;
     const actions = planStatefulSet({
       replicas: numberField(spec, 'replicas', 1),
       ordered: spec.podManagementPolicy !== 'Parallel',
@@ -73,21 +103,43 @@ export function startStatefulSetController(deps: WorkloadControllerDependencies)
     for (const action of actions) {
       if (action.kind === 'create') {
         const oldTemplate = action.revision === 'current' ? known.get(currentRevision) : undefined;
-        const [revision, template] = oldTemplate === undefined ? [updateRevision, templateOf(set)] : [currentRevision, oldTemplate];
+        const [revision, template] =
+          oldTemplate === undefined ? [updateRevision, templateOf(set)] : [currentRevision, oldTemplate];
         const podName = `${name}-${action.ordinal}`;
         try {
           await writer.create(types.pods, podFor(set, action.ordinal, revision, template), IDENTITY, COMPONENT);
-          deps.events.normal(SOURCE, set, 'SuccessfulCreate', `create Pod ${podName} in StatefulSet ${name} successful`);
+          deps.events.normal(
+            SOURCE,
+            set,
+            'SuccessfulCreate',
+            `create Pod ${podName} in StatefulSet ${name} successful`,
+          );
         } catch (error) {
-          deps.events.warning(SOURCE, set, 'FailedCreate', `create Pod ${podName} in StatefulSet ${name} failed error: ${(error as Error).message}`);
+          deps.events.warning(
+            SOURCE,
+            set,
+            'FailedCreate',
+            `create Pod ${podName} in StatefulSet ${name} failed error: ${(error as Error).message}`,
+          );
           throw error;
         }
         continue;
       }
-      if (action.why === 'failed') deps.events.warning(SOURCE, set, 'RecreatingFailedPod', `StatefulSet ${namespace}/${name} is recreating failed Pod ${action.name}`);
+      if (action.why === 'failed')
+        deps.events.warning(
+          SOURCE,
+          set,
+          'RecreatingFailedPod',
+          `StatefulSet ${namespace}/${name} is recreating failed Pod ${action.name}`,
+        );
       const pod = owned.find((p) => p.metadata.name === action.name)!;
       await writer.delete(types.pods, namespace, action.name, { preconditions: { uid: pod.metadata.uid! } }, IDENTITY);
-      deps.events.normal(SOURCE, set, 'SuccessfulDelete', `delete Pod ${action.name} in StatefulSet ${name} successful`);
+      deps.events.normal(
+        SOURCE,
+        set,
+        'SuccessfulDelete',
+        `delete Pod ${action.name} in StatefulSet ${name} successful`,
+      );
       logger.info({ namespace, statefulSet: name, pod: action.name, why: action.why }, 'stateful pod deleted');
     }
 
@@ -111,16 +163,31 @@ export function startStatefulSetController(deps: WorkloadControllerDependencies)
 
   const queue = new ReconcileQueue(COMPONENT, reconcile, logger);
   const watches = [
-    keepWatching(store, types.statefulSets, ({ type, object }) => {
-      if (type === 'DELETED') revisions.delete(object.metadata.uid ?? '');
-      else queue.add(objectKey(object));
-    }, logger),
-    keepWatching(store, types.pods, ({ object }) => {
-      const ref = controllerRefOf(object);
-      if (ref?.kind === 'StatefulSet') queue.add(`${object.metadata.namespace}/${ref.name}`);
-    }, logger),
+    keepWatching(
+      store,
+      types.statefulSets,
+      ({ type, object }) => {
+        if (type === 'DELETED') revisions.delete(object.metadata.uid ?? '');
+        else queue.add(objectKey(object));
+      },
+      logger,
+    ),
+    keepWatching(
+      store,
+      types.pods,
+      ({ object }) => {
+        const ref = controllerRefOf(object);
+        if (ref?.kind === 'StatefulSet') queue.add(`${object.metadata.namespace}/${ref.name}`);
+      },
+      logger,
+    ),
   ];
-  const resync = everyInterval(deps.reconcileMs, () => store.list(types.statefulSets).items.forEach((set) => queue.add(objectKey(set))), logger, COMPONENT);
+  const resync = everyInterval(
+    deps.reconcileMs,
+    () => store.list(types.statefulSets).items.forEach((set) => queue.add(objectKey(set))),
+    logger,
+    COMPONENT,
+  );
 
   return {
     async stop() {

@@ -4,7 +4,16 @@
  * Parallel, RollingUpdate with a partition or OnDelete; and the status it reports.
  */
 import type { KubeObject } from '../types.js';
-import { isJson, isRunningAndReady, isPodAvailable, isTerminating, numberField, specOf, statusOf, type Json } from './object-facts.js';
+import {
+  isJson,
+  isRunningAndReady,
+  isPodAvailable,
+  isTerminating,
+  numberField,
+  specOf,
+  statusOf,
+  type Json,
+} from './object-facts.js';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
@@ -66,7 +75,11 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetAction[
     const pod = byOrdinal.get(ordinal);
     if (pod === undefined) {
       // Below the partition a pod is recreated at the revision it ran, not the one being rolled out.
-      actions.push({ kind: 'create', ordinal, revision: input.rollingUpdate && ordinal < input.partition ? 'current' : 'update' });
+      actions.push({
+        kind: 'create',
+        ordinal,
+        revision: input.rollingUpdate && ordinal < input.partition ? 'current' : 'update',
+      });
       if (ordered) return actions;
       continue;
     }
@@ -104,7 +117,13 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetAction[
 }
 
 /** computeReplicaStatus and completeRollingUpdate. */
-export function statefulSetStatus(set: KubeObject, pods: KubeObject[], currentRevision: string, updateRevision: string, now: number): Json {
+export function statefulSetStatus(
+  set: KubeObject,
+  pods: KubeObject[],
+  currentRevision: string,
+  updateRevision: string,
+  now: number,
+): Json {
   const spec = specOf(set);
   const minReadySeconds = numberField(spec, 'minReadySeconds', 0);
   const created = pods.filter((pod) => typeof statusOf(pod).phase === 'string');

@@ -18,7 +18,12 @@ const RESTART_MAX_MS = 2000;
  * Watches `type` from "now" (the current state arrives as ADDED first, so a restart re-delivers everything a
  * level-triggered controller needs) until stopped.
  */
-export function keepWatching(store: ClusterStore, type: ResourceType, onChange: (change: ObjectChange) => void, logger: Logger): { stop(): void } {
+export function keepWatching(
+  store: ClusterStore,
+  type: ResourceType,
+  onChange: (change: ObjectChange) => void,
+  logger: Logger,
+): { stop(): void } {
   let handle: { stop(): void } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;

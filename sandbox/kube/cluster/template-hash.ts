@@ -50,5 +50,7 @@ function safeEncode(text: string): string {
 }
 
 export function podTemplateHash(template: unknown, collisionCount = 0): string {
-  return safeEncode(String(fnv32a(canonicalJson(withoutGoZeroValues(template)) + (collisionCount > 0 ? `#${collisionCount}` : ''))));
+  return safeEncode(
+    String(fnv32a(canonicalJson(withoutGoZeroValues(template)) + (collisionCount > 0 ? `#${collisionCount}` : ''))),
+  );
 }

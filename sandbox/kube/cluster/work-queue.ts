@@ -45,10 +45,13 @@ export class ReconcileQueue {
     const existing = this.delayed.get(key);
     if (existing !== undefined && existing.at <= at) return;
     if (existing !== undefined) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key);
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        this.delayed.delete(key);
+        this.add(key);
+      },
+      Math.max(0, ms),
+    );
     timer.unref();
     this.delayed.set(key, { at, timer });
   }

@@ -19,16 +19,28 @@ let sandboxOutput = '';
 
 function podeip(args: string[], env: Record<string, string> = {}) {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "make build" first (make test does)`);
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...CLEAN_ENV, ...env }, timeout: 20000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { ...CLEAN_ENV, ...env },
+    timeout: 20000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function kubectl(args: string[]) {
-  const r = spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), `--cache-dir=${join(dir, 'kube-cache')}`, ...args], { encoding: 'utf8', timeout: 20000 });
+  const r = spawnSync(
+    'kubectl',
+    ['--kubeconfig', join(dir, 'kubeconfig'), `--cache-dir=${join(dir, 'kube-cache')}`, ...args],
+    { encoding: 'utf8', timeout: 20000 },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -41,7 +53,10 @@ async function eventually<T>(check: () => T | undefined | Promise<T | undefined>
 beforeAll(async () => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "make build" first (make test does)`);
   dir = mkdtempSync(join(tmpdir(), 'podeip-binder-cli-'));
-  sandbox = spawn(process.execPath, [cli, 'sandbox', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
+  sandbox = spawn(process.execPath, [cli, 'sandbox', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: CLEAN_ENV,
+  });
   sandbox.stdout?.on('data', (chunk: Buffer) => (sandboxOutput += chunk.toString()));
   sandbox.stderr?.on('data', (chunk: Buffer) => (sandboxOutput += chunk.toString()));
   await eventually(() => (sandboxOutput.includes('sandbox ready') ? true : undefined), 20000, 'sandbox ready');
@@ -57,7 +72,17 @@ describe('podeip binder', () => {
     const r = podeip(['binder', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: podeip binder \[options\]/);
-    for (const flag of ['--config VALUE', '--kubeconfig VALUE', '--cluster-id VALUE', '--region VALUE', '--vpc VALUE', '--cloud-key-file VALUE', '--namespaces VALUE', '--leader-elect VALUE', '--check-config']) {
+    for (const flag of [
+      '--config VALUE',
+      '--kubeconfig VALUE',
+      '--cluster-id VALUE',
+      '--region VALUE',
+      '--vpc VALUE',
+      '--cloud-key-file VALUE',
+      '--namespaces VALUE',
+      '--leader-elect VALUE',
+      '--check-config',
+    ]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toContain('[env ALIBABA_CLOUD_REGION_ID]');
@@ -68,9 +93,17 @@ describe('podeip binder', () => {
   it('stops at start on a bad configuration, listing every problem with its path and source', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'cloud: { vpcId: my-vpc }\nleaderElection: { leaseDurationSeconds: 5 }\nworkerz: 3\n');
-    const r = podeip(['binder', '--config', file, '--workers', '0', '--namespaces', 'default,Bad_Name', '--port', '99999'], { PODEIP_LEADER_ELECT: 'maybe' });
+    const r = podeip(
+      ['binder', '--config', file, '--workers', '0', '--namespaces', 'default,Bad_Name', '--port', '99999'],
+      { PODEIP_LEADER_ELECT: 'maybe' },
+    );
     expect(r.code).toBe(2);
-    expect(r.stderr.split('\n').filter((line) => line.startsWith('  - ')).sort()).toEqual(
+    expect(
+      r.stderr
+        .split('\n')
+        .filter((line) => line.startsWith('  - '))
+        .sort(),
+    ).toEqual(
       [
         '  - clusterId: is required',
         '  - cloud.regionId: is required',
@@ -89,14 +122,28 @@ describe('podeip binder', () => {
   it('names a key file or kubeconfig it cannot use, without starting', () => {
     const keyFile = join(dir, 'leaky.json');
     writeFileSync(keyFile, '{"accessKeyId": "AKID", "accessKeySecret": "do-not-print-me"');
-    const r = podeip(['binder', '--cluster-id', 'c1', '--region', 'cn-hangzhou', '--vpc', 'vpc-1', '--cloud-key-file', keyFile, '--kubeconfig', join(dir, 'missing-kubeconfig')]);
+    const r = podeip([
+      'binder',
+      '--cluster-id',
+      'c1',
+      '--region',
+      'cn-hangzhou',
+      '--vpc',
+      'vpc-1',
+      '--cloud-key-file',
+      keyFile,
+      '--kubeconfig',
+      join(dir, 'missing-kubeconfig'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`  - cloud.credentials.path: cloud key file ${keyFile}: is not JSON`);
     expect(r.stderr).toMatch(/ {2}- kubeconfig: .*missing-kubeconfig/);
     expect(r.stderr).not.toContain('do-not-print-me');
     const outside = podeip(['binder', '--cluster-id', 'c1', '--region', 'cn-hangzhou', '--vpc', 'vpc-1']);
     expect(outside.code).toBe(2);
-    expect(outside.stderr).toContain('  - kubeconfig: no kubeconfig given (--kubeconfig or KUBECONFIG) and not in a cluster');
+    expect(outside.stderr).toContain(
+      '  - kubeconfig: no kubeconfig given (--kubeconfig or KUBECONFIG) and not in a cluster',
+    );
   });
 
   it('binds a pod created with kubectl, serves its probes and metrics, and releases the lease on SIGTERM', async () => {
@@ -112,10 +159,23 @@ describe('podeip binder', () => {
     );
     expect(kubectl(['create', 'namespace', 'podeip-system']).code).toBe(0);
     let logs = '';
-    const binder = spawn(process.execPath, [cli, 'binder', '--config', config, '--kubeconfig', join(dir, 'kubeconfig'), '--cloud-key-file', join(dir, 'cloud.json')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: CLEAN_ENV,
-    });
+    const binder = spawn(
+      process.execPath,
+      [
+        cli,
+        'binder',
+        '--config',
+        config,
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+        '--cloud-key-file',
+        join(dir, 'cloud.json'),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: CLEAN_ENV,
+      },
+    );
     binder.stdout?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
     binder.stderr?.on('data', (chunk: Buffer) => (logs += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => binder.once('exit', (code) => resolve(code)));
@@ -123,15 +183,28 @@ describe('podeip binder', () => {
       const port = await eventually(() => /"port":(\d+).*binder serving/.exec(logs)?.[1], 15000, 'binder serving');
       const base = `http://127.0.0.1:${port}`;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      await eventually(async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined), 10000, '/readyz 200');
+      await eventually(
+        async () => ((await fetch(`${base}/readyz`)).status === 200 ? true : undefined),
+        10000,
+        '/readyz 200',
+      );
 
       const manifest = join(dir, 'pod.yaml');
-      writeFileSync(manifest, 'apiVersion: v1\nkind: Pod\nmetadata: {name: auto, namespace: default, annotations: {k8s.aliyun.com/pod-with-eip: "true"}}\nspec: {containers: [{name: app, image: nginx}]}\n');
+      writeFileSync(
+        manifest,
+        'apiVersion: v1\nkind: Pod\nmetadata: {name: auto, namespace: default, annotations: {k8s.aliyun.com/pod-with-eip: "true"}}\nspec: {containers: [{name: app, image: nginx}]}\n',
+      );
       const created = Date.now();
       expect(kubectl(['create', '-f', manifest]).code).toBe(0);
       const address = await eventually(
         () => {
-          const r = kubectl(['get', 'pod', 'auto', '-o', 'jsonpath={.status.conditions[?(@.type=="k8s.aliyun.com/eip")].status} {.metadata.annotations.k8s\\.aliyun\\.com/allocated-eipAddress}']);
+          const r = kubectl([
+            'get',
+            'pod',
+            'auto',
+            '-o',
+            'jsonpath={.status.conditions[?(@.type=="k8s.aliyun.com/eip")].status} {.metadata.annotations.k8s\\.aliyun\\.com/allocated-eipAddress}',
+          ]);
           const [status, ip] = r.stdout.split(' ');
           return status === 'True' && ip ? ip : undefined;
         },
@@ -154,7 +227,9 @@ describe('podeip binder', () => {
       binder.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(kubectl(['get', 'lease', '-n', 'podeip-system', 'podeip-binder', '-o', 'jsonpath={.spec.holderIdentity}']).stdout).toBe('');
+    expect(
+      kubectl(['get', 'lease', '-n', 'podeip-system', 'podeip-binder', '-o', 'jsonpath={.spec.holderIdentity}']).stdout,
+    ).toBe('');
     expect(logs).not.toContain(cloud.accessKeySecret);
   }, 60000);
 });

@@ -8,7 +8,11 @@ const cli = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url))
 
 function podeip(args: string[], env: Record<string, string> = {}) {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "make build" first (make test does)`);
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20000 });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeout: 20000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -25,13 +29,20 @@ describe('podeip CLI', () => {
     const r = podeip(['webhook', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: podeip webhook \[options\]/);
-    for (const flag of ['--tls-cert VALUE', '--tls-key VALUE', '--port VALUE', '--config VALUE']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--tls-cert VALUE', '--tls-key VALUE', '--port VALUE', '--config VALUE'])
+      expect(r.stdout).toContain(flag);
     expect(r.stdout).toContain('[env PODEIP_TLS_CERT]');
   });
 
   it('rejects an unknown command and an unknown flag with exit code 2', () => {
-    expect(podeip(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('unknown command "frobnicate"') });
-    expect(podeip(['webhook', '--prot', '1'])).toMatchObject({ code: 2, stderr: expect.stringContaining("Unknown option '--prot'") });
+    expect(podeip(['frobnicate'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command "frobnicate"'),
+    });
+    expect(podeip(['webhook', '--prot', '1'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("Unknown option '--prot'"),
+    });
   });
 
   it('stops at start on a bad configuration, listing every problem', () => {
@@ -45,7 +56,15 @@ describe('podeip CLI', () => {
   });
 
   it('fails clearly when the certificate file does not exist', () => {
-    const r = podeip(['webhook', '--tls-cert', '/nonexistent/tls.crt', '--tls-key', '/nonexistent/tls.key', '--port', '0']);
+    const r = podeip([
+      'webhook',
+      '--tls-cert',
+      '/nonexistent/tls.crt',
+      '--tls-key',
+      '/nonexistent/tls.key',
+      '--port',
+      '0',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout + r.stderr).toContain('/nonexistent/tls.crt');
   });

@@ -38,7 +38,12 @@ function tableAfter(output: string, heading: RegExp): string[][] {
 describe('podeip demo', () => {
   it('gets every example pod Ready with its EIP, shows the refusals, and cleans up', () => {
     requireBuild();
-    const r = spawnSync(process.execPath, [cli, 'demo'], { encoding: 'utf8', env: CLEAN_ENV, timeout: 90000, cwd: fileURLToPath(new URL('../../..', import.meta.url)) });
+    const r = spawnSync(process.execPath, [cli, 'demo'], {
+      encoding: 'utf8',
+      env: CLEAN_ENV,
+      timeout: 90000,
+      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+    });
     expect(r.status).toBe(0);
     // Warnings may be logged on stderr; nothing may fail.
     expect(r.stderr.split('\n').filter((line) => line !== '' && !(JSON.parse(line).level < 50))).toEqual([]);
@@ -46,8 +51,12 @@ describe('podeip demo', () => {
 
     expect(out).toContain('deployment.apps/web-auto-eip created');
     expect(out).toContain('pod/gateway-static-eip created');
-    expect(out).toMatch(/Error from server \(Forbidden\): error when creating "deploy\/examples\/refused\/pod-bad-annotations\.yaml": pods "typo-eip" is forbidden: admission webhook "[^"]+" denied the request: podeip: .*k8s\.aliyun\.com\/eip-bandwidth="5000"/);
-    expect(out).toMatch(/error when creating "deploy\/examples\/refused\/pod-host-network-eip\.yaml": pods "host-network-eip" is forbidden: .*hostNetwork/);
+    expect(out).toMatch(
+      /Error from server \(Forbidden\): error when creating "deploy\/examples\/refused\/pod-bad-annotations\.yaml": pods "typo-eip" is forbidden: admission webhook "[^"]+" denied the request: podeip: .*k8s\.aliyun\.com\/eip-bandwidth="5000"/,
+    );
+    expect(out).toMatch(
+      /error when creating "deploy\/examples\/refused\/pod-host-network-eip\.yaml": pods "host-network-eip" is forbidden: .*hostNetwork/,
+    );
 
     const pods = tableAfter(out, /^All 3 example pods are Ready with their EIPs/);
     expect(pods).toHaveLength(3);
@@ -69,7 +78,9 @@ describe('podeip demo', () => {
         .split('\n')
         .filter((line) => line.includes(` ${pod} `))
         .map((line) => line.slice(line.indexOf(pod!) + pod!.length).trim());
-      expect(story[0]).toBe('created; the webhook injected the readiness gate k8s.aliyun.com/eip and the init container podeip-wait-eip');
+      expect(story[0]).toBe(
+        'created; the webhook injected the readiness gate k8s.aliyun.com/eip and the init container podeip-wait-eip',
+      );
       const ready = story.indexOf('Ready');
       expect(ready).toBeGreaterThan(0);
       const beforeReady = story.slice(1, ready);
@@ -82,45 +93,93 @@ describe('podeip demo', () => {
     expect(out.match(/cloud: eip-\S+ released/g)).toHaveLength(2);
     expect(out).toContain('cloud: eip-demostatic01 unbound, Available (kept: podeip never releases a static EIP)');
     const after = tableAfter(out, /^The cloud’s EIPs after the cleanup:/);
-    expect(after).toEqual([['eip-demostatic01', expect.any(String), 'Available', '-', expect.any(String), 'not podeip’s']]);
-    expect(out.trim().split('\n').pop()).toBe('cleanup done: every EIP podeip allocated was released; eip-demostatic01 is unbound and kept.');
+    expect(after).toEqual([
+      ['eip-demostatic01', expect.any(String), 'Available', '-', expect.any(String), 'not podeip’s'],
+    ]);
+    expect(out.trim().split('\n').pop()).toBe(
+      'cleanup done: every EIP podeip allocated was released; eip-demostatic01 is unbound and kept.',
+    );
   }, 100000);
 
   it('with --keep, leaves the world running with its files until interrupted, then cleans up', async () => {
     requireBuild();
     const dir = mkdtempSync(join(tmpdir(), 'podeip-demo-keep-'));
     dirs.push(dir);
-    const demo = spawn(process.execPath, [cli, 'demo', '--keep', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: CLEAN_ENV });
+    const demo = spawn(process.execPath, [cli, 'demo', '--keep', '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: CLEAN_ENV,
+    });
     let output = '';
     demo.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     demo.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 60000;
-      while (!output.includes('demo ready') && demo.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!output.includes('demo ready') && demo.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(output).toContain('demo ready');
       expect(output).toContain(`kubectl --kubeconfig ${join(dir, 'kubeconfig')} get pods,podeips -o wide`);
-      for (const file of ['kubeconfig', 'cloud.json', 'binder.json']) expect(statSync(join(dir, file)).mode & 0o077).toBe(0);
+      for (const file of ['kubeconfig', 'cloud.json', 'binder.json'])
+        expect(statSync(join(dir, file)).mode & 0o077).toBe(0);
 
       const binderJson = JSON.parse(readFileSync(join(dir, 'binder.json'), 'utf8'));
       expect(binderJson.cloud.credentials).toEqual({ source: 'key-file', path: join(dir, 'cloud.json') });
-      const check = spawnSync(process.execPath, [cli, 'binder', '--config', join(dir, 'binder.json'), '--kubeconfig', join(dir, 'kubeconfig'), '--check-config'], { encoding: 'utf8', env: CLEAN_ENV });
+      const check = spawnSync(
+        process.execPath,
+        [
+          cli,
+          'binder',
+          '--config',
+          join(dir, 'binder.json'),
+          '--kubeconfig',
+          join(dir, 'kubeconfig'),
+          '--check-config',
+        ],
+        { encoding: 'utf8', env: CLEAN_ENV },
+      );
       expect({ code: check.status, stderr: check.stderr }).toEqual({ code: 0, stderr: '' });
       expect(check.stdout).toMatch(/^configuration is valid\n/);
-      expect(JSON.parse(check.stdout.slice(check.stdout.indexOf('{')))).toMatchObject({ clusterId: 'podeip-demo', kubeconfig: join(dir, 'kubeconfig'), cloud: { protocol: 'http' } });
-
-      const pods = spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), `--cache-dir=${join(dir, 'kube-cache')}`, 'get', 'pods', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'], {
-        encoding: 'utf8',
+      expect(JSON.parse(check.stdout.slice(check.stdout.indexOf('{')))).toMatchObject({
+        clusterId: 'podeip-demo',
+        kubeconfig: join(dir, 'kubeconfig'),
+        cloud: { protocol: 'http' },
       });
+
+      const pods = spawnSync(
+        'kubectl',
+        [
+          '--kubeconfig',
+          join(dir, 'kubeconfig'),
+          `--cache-dir=${join(dir, 'kube-cache')}`,
+          'get',
+          'pods',
+          '-o',
+          'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+        ],
+        {
+          encoding: 'utf8',
+        },
+      );
       expect(pods.stdout.trim().split('\n')).toEqual(['True', 'True', 'True']);
       expect(output).not.toContain('cleanup done');
 
       // What happens from now on is printed as it happens, and the cleanup covers it.
       const readyBefore = output.split('\n').filter((line) => line.endsWith('  Ready')).length;
-      const kubectl = (args: string[]) => spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), `--cache-dir=${join(dir, 'kube-cache')}`, ...args], { encoding: 'utf8' });
-      expect(kubectl(['scale', 'deployment', 'web-auto-eip', '--replicas=3']).stdout.trim()).toBe('deployment.apps/web-auto-eip scaled');
+      const kubectl = (args: string[]) =>
+        spawnSync(
+          'kubectl',
+          ['--kubeconfig', join(dir, 'kubeconfig'), `--cache-dir=${join(dir, 'kube-cache')}`, ...args],
+          { encoding: 'utf8' },
+        );
+      expect(kubectl(['scale', 'deployment', 'web-auto-eip', '--replicas=3']).stdout.trim()).toBe(
+        'deployment.apps/web-auto-eip scaled',
+      );
       const scaledDeadline = Date.now() + 20000;
-      while (output.split('\n').filter((line) => line.endsWith('  Ready')).length === readyBefore && Date.now() < scaledDeadline) await new Promise((r) => setTimeout(r, 100));
+      while (
+        output.split('\n').filter((line) => line.endsWith('  Ready')).length === readyBefore &&
+        Date.now() < scaledDeadline
+      )
+        await new Promise((r) => setTimeout(r, 100));
       expect(output.split('\n').filter((line) => line.endsWith('  Ready'))).toHaveLength(readyBefore + 1);
     } finally {
       demo.kill('SIGINT');

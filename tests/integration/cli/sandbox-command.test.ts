@@ -19,7 +19,11 @@ let child: ChildProcess;
 let output = '';
 
 function kubectl(args: string[]) {
-  const r = spawnSync('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), `--cache-dir=${join(dir, 'kube-cache')}`, ...args], { encoding: 'utf8', timeout: 20000 });
+  const r = spawnSync(
+    'kubectl',
+    ['--kubeconfig', join(dir, 'kubeconfig'), `--cache-dir=${join(dir, 'kube-cache')}`, ...args],
+    { encoding: 'utf8', timeout: 20000 },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -36,7 +40,9 @@ async function eventually<T>(check: () => T | undefined, timeoutMs: number): Pro
 beforeAll(async () => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "make build" first (make test does)`);
   dir = mkdtempSync(join(tmpdir(), 'podeip-sandbox-cli-'));
-  child = spawn(process.execPath, [cli, 'sandbox', '--dir', dir, '--nodes', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(process.execPath, [cli, 'sandbox', '--dir', dir, '--nodes', '2'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await eventually(() => (output.includes('sandbox ready') ? true : undefined), 20000);
@@ -51,13 +57,25 @@ describe('podeip sandbox', () => {
   it('writes a private kubeconfig and a cloud.json with every field', () => {
     expect(statSync(join(dir, 'kubeconfig')).mode & 0o077).toBe(0);
     const cloud = JSON.parse(readFileSync(join(dir, 'cloud.json'), 'utf8'));
-    expect(Object.keys(cloud).sort()).toEqual(['accessKeyId', 'accessKeySecret', 'endpoint', 'protocol', 'regionId', 'vpcId']);
+    expect(Object.keys(cloud).sort()).toEqual([
+      'accessKeyId',
+      'accessKeySecret',
+      'endpoint',
+      'protocol',
+      'regionId',
+      'vpcId',
+    ]);
     expect(cloud.endpoint).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(cloud.protocol).toBe('http');
   });
 
   it('serves kubectl: nodes are Ready and the PodEIP CRD is installed', () => {
-    const nodes = kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+    const nodes = kubectl([
+      'get',
+      'nodes',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+    ]);
     expect(nodes.code).toBe(0);
     expect(nodes.stdout.trim().split('\n')).toEqual(['sandbox-node-1=True', 'sandbox-node-2=True']);
     expect(kubectl(['get', 'crd', 'podeips.alibabacloud.com']).code).toBe(0);
@@ -65,7 +83,10 @@ describe('podeip sandbox', () => {
 
   it('runs pods on IPs that the cloud stand-in knows, and the SDK sees the demo static EIP', async () => {
     const manifest = join(dir, 'pod.yaml');
-    writeFileSync(manifest, 'apiVersion: v1\nkind: Pod\nmetadata: {name: hello, namespace: default}\nspec: {containers: [{name: app, image: nginx}]}\n');
+    writeFileSync(
+      manifest,
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: hello, namespace: default}\nspec: {containers: [{name: app, image: nginx}]}\n',
+    );
     expect(kubectl(['create', '-f', manifest]).code).toBe(0);
     const ip = await eventually(() => {
       const r = kubectl(['get', 'pod', 'hello', '-o', 'jsonpath={.status.podIP}']);
@@ -75,8 +96,14 @@ describe('podeip sandbox', () => {
 
     const cloud = JSON.parse(readFileSync(join(dir, 'cloud.json'), 'utf8'));
     const vpc = new VpcClient(new $OpenApiUtil.Config({ ...cloud, readTimeout: 10000, connectTimeout: 5000 }));
-    const answer = await vpc.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId: cloud.regionId, allocationId: 'eip-demostatic01' }));
-    expect(answer.body?.eipAddresses?.eipAddress?.map((e: $Vpc.DescribeEipAddressesResponseBodyEipAddressesEipAddress) => e.status)).toEqual(['Available']);
+    const answer = await vpc.describeEipAddresses(
+      new $Vpc.DescribeEipAddressesRequest({ regionId: cloud.regionId, allocationId: 'eip-demostatic01' }),
+    );
+    expect(
+      answer.body?.eipAddresses?.eipAddress?.map(
+        (e: $Vpc.DescribeEipAddressesResponseBodyEipAddressesEipAddress) => e.status,
+      ),
+    ).toEqual(['Available']);
   });
 
   it('stops on SIGTERM with exit code 0', async () => {

@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +31,13 @@ const SERVER_NAME = 'podeip-webhook.podeip-system.svc';
 const caA = generateCa({ commonName: 'podeip test CA A', validityDays: 1 });
 const caB = generateCa({ commonName: 'podeip test CA B', validityDays: 1 });
 const servingCert = (ca: PemPair): PemPair =>
-  generateServingCert({ ca, commonName: SERVER_NAME, dnsNames: [SERVER_NAME, 'localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1 });
+  generateServingCert({
+    ca,
+    commonName: SERVER_NAME,
+    dnsNames: [SERVER_NAME, 'localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validityDays: 1,
+  });
 const certA = servingCert(caA);
 const certB = servingCert(caB);
 const fingerprintOf = (pair: PemPair): string => new X509Certificate(pair.certPem).fingerprint256;
@@ -62,7 +78,12 @@ function configFor(dir: string, overrides: Partial<WebhookConfig> = {}): Webhook
     ...defaults,
     listen: { host: '127.0.0.1', port: 0 },
     // The periodic check is pushed out of the test's reach, so a reload proves the directory watch works.
-    tls: { ...defaults.tls, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), reloadIntervalSeconds: 3600 },
+    tls: {
+      ...defaults.tls,
+      certFile: join(dir, 'tls.crt'),
+      keyFile: join(dir, 'tls.key'),
+      reloadIntervalSeconds: 3600,
+    },
     shutdownTimeoutSeconds: 5,
     ...overrides,
   };
@@ -76,11 +97,20 @@ interface Answer {
   reusedSocket: boolean;
 }
 
-type CallOptions = Pick<RequestOptions, 'agent' | 'ca' | 'minVersion' | 'maxVersion' | 'ciphers'> & { method?: string; path?: string; body?: string };
+type CallOptions = Pick<RequestOptions, 'agent' | 'ca' | 'minVersion' | 'maxVersion' | 'ciphers'> & {
+  method?: string;
+  path?: string;
+  body?: string;
+};
 
 /** One HTTPS request the way the API server makes it: CA pinned, server name from the Service. */
 function call(port: number, options: CallOptions = {}): Promise<Answer> {
-  const { body, method = body === undefined ? 'GET' : 'POST', path = body === undefined ? '/healthz' : '/mutate-v1-pod', ...tls } = options;
+  const {
+    body,
+    method = body === undefined ? 'GET' : 'POST',
+    path = body === undefined ? '/healthz' : '/mutate-v1-pod',
+    ...tls
+  } = options;
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -91,7 +121,8 @@ function call(port: number, options: CallOptions = {}): Promise<Answer> {
         servername: SERVER_NAME,
         ca: [caA.certPem, caB.certPem],
         agent: false,
-        headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers:
+          body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         ...tls,
       },
       (res) => {
@@ -101,7 +132,15 @@ function call(port: number, options: CallOptions = {}): Promise<Answer> {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, fingerprint256, protocol, reusedSocket: req.reusedSocket }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text,
+            fingerprint256,
+            protocol,
+            reusedSocket: req.reusedSocket,
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -132,13 +171,19 @@ describe('startWebhook over HTTPS', () => {
     expect(answer.status).toBe(200);
     expect(answer.fingerprint256).toBe(fingerprintOf(certA));
     const parsed = JSON.parse(answer.body);
-    expect(parsed).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch' } });
+    expect(parsed).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch' },
+    });
     expect((await call(webhook.port)).status).toBe(200);
   });
 
   it('refuses TLS 1.1 and serves TLS 1.2', async () => {
     // SECLEVEL=0 lets the client offer TLS 1.1, so the refusal is the server's ("alert protocol version").
-    await expect(call(webhook.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })).rejects.toThrow(/alert protocol version/);
+    await expect(
+      call(webhook.port, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }),
+    ).rejects.toThrow(/alert protocol version/);
     const answer = await call(webhook.port, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
     expect(answer).toMatchObject({ status: 200, protocol: 'TLSv1.2' });
   });
@@ -183,11 +228,16 @@ describe('startWebhook over HTTPS', () => {
     expect(completed).toBe(TOTAL);
     expect(elapsedMs).toBeGreaterThan(1000);
     expect(reused).toBeGreaterThan(0);
-    await logs.waitFor((line) => line.msg === 'TLS certificate reloaded' && line.fingerprint256 === fingerprintOf(certB));
+    await logs.waitFor(
+      (line) => line.msg === 'TLS certificate reloaded' && line.fingerprint256 === fingerprintOf(certB),
+    );
     // New connections during the run met the old certificate, then the new one.
     expect([...freshFingerprints].sort()).toEqual([fingerprintOf(certA), fingerprintOf(certB)].sort());
     // A client that trusts only the new CA gets in; one that trusts only the old CA no longer does.
-    expect(await call(webhook.port, { ca: caB.certPem })).toMatchObject({ status: 200, fingerprint256: fingerprintOf(certB) });
+    expect(await call(webhook.port, { ca: caB.certPem })).toMatchObject({
+      status: 200,
+      fingerprint256: fingerprintOf(certB),
+    });
     await expect(call(webhook.port, { ca: caA.certPem })).rejects.toThrow(/certificate/i);
   });
 
@@ -195,7 +245,9 @@ describe('startWebhook over HTTPS', () => {
     const current = (await call(webhook.port)).fingerprint256;
     const other = current === fingerprintOf(certA) ? certB : certA;
     writeMountedSecret(dir, { certPem: other.certPem, keyPem: caB.keyPem });
-    const rejected = await logs.waitFor((line) => line.msg === 'new TLS certificate rejected; still serving the current certificate');
+    const rejected = await logs.waitFor(
+      (line) => line.msg === 'new TLS certificate rejected; still serving the current certificate',
+    );
     expect(rejected).toMatchObject({ level: 50, current });
     expect(String(rejected.reason)).toMatch(/does not match the certificate/);
     expect(await call(webhook.port, { body })).toMatchObject({ status: 200, fingerprint256: current });
@@ -211,7 +263,9 @@ describe('startWebhook configuration errors', () => {
         `cannot read TLS key file "${config.tls.keyFile}": ENOENT`,
     );
     writeFileSync(config.tls.certFile, certA.certPem);
-    await expect(startWebhook(config, captureLogs().logger)).rejects.toThrow(/^cannot read TLS key file "[^"]+tls\.key": ENOENT[^;]*$/);
+    await expect(startWebhook(config, captureLogs().logger)).rejects.toThrow(
+      /^cannot read TLS key file "[^"]+tls\.key": ENOENT[^;]*$/,
+    );
   });
 
   it('names both files when the key does not match the certificate', async () => {
@@ -300,7 +354,9 @@ describe('graceful shutdown', () => {
     expect(elapsedMs).toBeGreaterThanOrEqual(900);
     expect(elapsedMs).toBeLessThan(3000);
     await expect(stuck.response).rejects.toThrow(/socket hang up|ECONNRESET/);
-    expect(logs.lines.some((line) => line.msg === 'shutdown timeout reached; closing the remaining connections')).toBe(true);
+    expect(logs.lines.some((line) => line.msg === 'shutdown timeout reached; closing the remaining connections')).toBe(
+      true,
+    );
   });
 
   it('closeOnSignals closes once, on the first signal, and then lets go of the signal', async () => {

@@ -18,7 +18,13 @@ afterEach(async () => {
 function testApp(overrides: Partial<BuildAppOptions> = {}) {
   const logs = captureLogs('debug');
   const metrics = createWebhookMetrics();
-  const app = buildApp({ policy: defaultPolicy(), logger: logs.logger, metrics, bodyLimitBytes: defaultWebhookConfig().bodyLimitBytes, ...overrides });
+  const app = buildApp({
+    policy: defaultPolicy(),
+    logger: logs.logger,
+    metrics,
+    bodyLimitBytes: defaultWebhookConfig().bodyLimitBytes,
+    ...overrides,
+  });
   apps.push(app);
   return { app, logs, metrics };
 }
@@ -40,7 +46,12 @@ interface ReviewAnswer {
 }
 
 async function admit(app: FastifyInstance, review: unknown): Promise<ReviewAnswer> {
-  const res = await app.inject({ method: 'POST', url: '/mutate-v1-pod', payload: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/mutate-v1-pod',
+    payload: JSON.stringify(review),
+    headers: { 'content-type': 'application/json' },
+  });
   return { statusCode: res.statusCode, body: res.json() };
 }
 
@@ -59,21 +70,37 @@ const PATCHED = [
   'legacy-key-pod.json',
   'pod-with-copied-eip-address.json',
 ];
-const ALLOWED_UNCHANGED = ['already-mutated-pod.json', 'pod-without-eip.json', 'bare-pod-update-invalid-annotations.json'];
+const ALLOWED_UNCHANGED = [
+  'already-mutated-pod.json',
+  'pod-without-eip.json',
+  'bare-pod-update-invalid-annotations.json',
+];
 
 describe('POST /mutate-v1-pod with the fixture reviews', () => {
-  it.each(PATCHED)('%s: allowed with a JSON Patch that applies to the pod and adds the EIP readiness gate', async (name) => {
-    const review = admissionFixture(name);
-    const { app } = testApp();
-    const { statusCode, body } = await admit(app, review);
-    expect(statusCode).toBe(200);
-    expect(body).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch' } });
-    // Applied the way kube-apiserver applies it: any failing operation would fail the pod's creation.
-    const patched = fjp.applyPatch(structuredClone(review.request.object), decodePatch(body.response.patch), true, false).newDocument as {
-      spec: { readinessGates: Array<{ conditionType: string }> };
-    };
-    expect(patched.spec.readinessGates).toContainEqual({ conditionType: 'k8s.aliyun.com/eip' });
-  });
+  it.each(PATCHED)(
+    '%s: allowed with a JSON Patch that applies to the pod and adds the EIP readiness gate',
+    async (name) => {
+      const review = admissionFixture(name);
+      const { app } = testApp();
+      const { statusCode, body } = await admit(app, review);
+      expect(statusCode).toBe(200);
+      expect(body).toMatchObject({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch' },
+      });
+      // Applied the way kube-apiserver applies it: any failing operation would fail the pod's creation.
+      const patched = fjp.applyPatch(
+        structuredClone(review.request.object),
+        decodePatch(body.response.patch),
+        true,
+        false,
+      ).newDocument as {
+        spec: { readinessGates: Array<{ conditionType: string }> };
+      };
+      expect(patched.spec.readinessGates).toContainEqual({ conditionType: 'k8s.aliyun.com/eip' });
+    },
+  );
 
   it.each(ALLOWED_UNCHANGED)('%s: allowed with neither patch nor patchType', async (name) => {
     const review = admissionFixture(name);
@@ -90,7 +117,7 @@ describe('POST /mutate-v1-pod with the fixture reviews', () => {
     ['deployment-pod-release-never.json', /applies only to StatefulSet pods/],
     ['pod-with-copied-eip-address.json', /removed annotation k8s\.aliyun\.com\/allocated-eipAddress/],
     ['bare-pod-update-invalid-annotations.json', /pod-eip-release-strategy="forever"/],
-  ])('%s: passes the planner\'s warnings on', async (name, warning) => {
+  ])("%s: passes the planner's warnings on", async (name, warning) => {
     const { app } = testApp();
     const { body } = await admit(app, admissionFixture(name));
     expect(body.response.warnings).toEqual(expect.arrayContaining([expect.stringMatching(warning)]));
@@ -101,7 +128,11 @@ describe('POST /mutate-v1-pod with the fixture reviews', () => {
     const { app } = testApp();
     const { statusCode, body } = await admit(app, review);
     expect(statusCode).toBe(200);
-    expect(body.response).toMatchObject({ uid: review.request.uid, allowed: false, status: { code: 403, reason: 'Forbidden' } });
+    expect(body.response).toMatchObject({
+      uid: review.request.uid,
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden' },
+    });
     const message = body.response.status?.message ?? '';
     expect(message).toContain('2 problems');
     expect(message).toContain('k8s.aliyun.com/eip-bandwidth="fast"');
@@ -113,8 +144,14 @@ describe('POST /mutate-v1-pod with the fixture reviews', () => {
     const review = admissionFixture('hostnetwork-pod.json');
     const { app } = testApp();
     const { body } = await admit(app, review);
-    expect(body.response).toMatchObject({ uid: review.request.uid, allowed: false, status: { code: 403, reason: 'Forbidden' } });
-    expect(body.response.status?.message).toMatch(/k8s\.aliyun\.com\/pod-with-eip="true": cannot be used with spec\.hostNetwork: true/);
+    expect(body.response).toMatchObject({
+      uid: review.request.uid,
+      allowed: false,
+      status: { code: 403, reason: 'Forbidden' },
+    });
+    expect(body.response.status?.message).toMatch(
+      /k8s\.aliyun\.com\/pod-with-eip="true": cannot be used with spec\.hostNetwork: true/,
+    );
   });
 
   it('gives a dry run the answer the real request gets', async () => {
@@ -141,8 +178,21 @@ describe('logging', () => {
     await admit(app, denied);
     const decisions = logs.lines.filter((line) => (line.level as number) >= 30);
     expect(decisions).toEqual([
-      expect.objectContaining({ level: 30, namespace: 'shop', pod: 'web-7c9f8d6b5d-', uid: patched.request.uid, decision: 'patched', dryRun: false }),
-      expect.objectContaining({ level: 30, namespace: 'default', pod: 'node-probe', uid: denied.request.uid, decision: 'denied' }),
+      expect.objectContaining({
+        level: 30,
+        namespace: 'shop',
+        pod: 'web-7c9f8d6b5d-',
+        uid: patched.request.uid,
+        decision: 'patched',
+        dryRun: false,
+      }),
+      expect.objectContaining({
+        level: 30,
+        namespace: 'default',
+        pod: 'node-probe',
+        uid: denied.request.uid,
+        decision: 'denied',
+      }),
     ]);
     const written = JSON.stringify(logs.lines);
     expect(written).not.toContain('nginx:1.27');
@@ -154,7 +204,9 @@ describe('logging', () => {
     const review = admissionFixture('pod-without-eip.json');
     await admit(app, review);
     expect(logs.lines.filter((line) => (line.level as number) >= 30)).toEqual([]);
-    expect(logs.lines).toContainEqual(expect.objectContaining({ level: 20, pod: 'api-8b6c5d9f47-', uid: review.request.uid, decision: 'allowed' }));
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({ level: 20, pod: 'api-8b6c5d9f47-', uid: review.request.uid, decision: 'allowed' }),
+    );
   });
 });
 
@@ -174,7 +226,13 @@ describe('when the webhook fails', () => {
     });
     expect(body.response.status?.message).toContain(review.request.uid);
     const error = logs.lines.find((line) => line.level === 50);
-    expect(error).toMatchObject({ namespace: 'shop', pod: 'web-7c9f8d6b5d-', uid: review.request.uid, decision: 'error', err: { type: 'TypeError' } });
+    expect(error).toMatchObject({
+      namespace: 'shop',
+      pod: 'web-7c9f8d6b5d-',
+      uid: review.request.uid,
+      decision: 'error',
+      err: { type: 'TypeError' },
+    });
     // A pod without EIP annotations never reaches the part of the planner that fails.
     expect((await admit(app, admissionFixture('pod-without-eip.json'))).body.response.allowed).toBe(true);
   });
@@ -182,7 +240,12 @@ describe('when the webhook fails', () => {
 
 describe('requests that are not an AdmissionReview the webhook can judge', () => {
   async function post(app: FastifyInstance, payload: string, contentType = 'application/json') {
-    const res = await app.inject({ method: 'POST', url: '/mutate-v1-pod', payload, headers: { 'content-type': contentType } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/mutate-v1-pod',
+      payload,
+      headers: { 'content-type': contentType },
+    });
     return { statusCode: res.statusCode, body: res.json() };
   }
 
@@ -193,7 +256,11 @@ describe('requests that are not an AdmissionReview the webhook can judge', () =>
     ['a prototype-poisoning key spelt with escapes', '{"request": {"\\u005f_pr\\u006fto__": {"x": 1}}}', 'InvalidJson'],
     ['a constructor-poisoning body', '{"request": {"constructor": {"prototype": {"allowed": true}}}}', 'InvalidJson'],
     ['a constructor key spelt with escapes', '{"request": {"c\\u006fnstructor": {"prototype": {}}}}', 'InvalidJson'],
-    ['a review without request', '{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}', 'MalformedAdmissionReview'],
+    [
+      'a review without request',
+      '{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}',
+      'MalformedAdmissionReview',
+    ],
   ])('answers %s with 400 and a JSON error', async (_name, payload, error) => {
     const { app } = testApp();
     const { statusCode, body } = await post(app, payload);
@@ -206,7 +273,11 @@ describe('requests that are not an AdmissionReview the webhook can judge', () =>
     const review = admissionFixture('deployment-pod-auto.json');
     const pod = review.request.object as { spec: { containers: Array<{ command?: string[] }> } };
     // Go's encoder writes <, > and & as \u003c, \u003e and \u0026; a value may mention either poisoning word.
-    (pod.spec.containers[0] as { command?: string[] }).command = ['sh', '-c', 'test -f /x && echo "<constructor> __proto__"'];
+    (pod.spec.containers[0] as { command?: string[] }).command = [
+      'sh',
+      '-c',
+      'test -f /x && echo "<constructor> __proto__"',
+    ];
     const goStyle = JSON.stringify(review).replace(/&/g, '\\u0026').replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
     expect(goStyle).toContain('\\u0026\\u0026');
     for (const payload of [goStyle, `\uFEFF${goStyle}`]) {
@@ -222,15 +293,25 @@ describe('requests that are not an AdmissionReview the webhook can judge', () =>
     const { app } = testApp();
     const { statusCode, body } = await post(app, JSON.stringify(review));
     expect(statusCode).toBe(400);
-    expect(body).toEqual({ error: 'MalformedAdmissionReview', message: 'not an AdmissionReview admission.k8s.io/v1 request: request.uid must be a non-empty string' });
+    expect(body).toEqual({
+      error: 'MalformedAdmissionReview',
+      message: 'not an AdmissionReview admission.k8s.io/v1 request: request.uid must be a non-empty string',
+    });
   });
 
-  it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/yaml'])('answers content type %s with 415', async (contentType) => {
-    const { app } = testApp();
-    const { statusCode, body } = await post(app, JSON.stringify(admissionFixture('deployment-pod-auto.json')), contentType);
-    expect(statusCode).toBe(415);
-    expect(body).toMatchObject({ error: 'UnsupportedMediaType' });
-  });
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/yaml'])(
+    'answers content type %s with 415',
+    async (contentType) => {
+      const { app } = testApp();
+      const { statusCode, body } = await post(
+        app,
+        JSON.stringify(admissionFixture('deployment-pod-auto.json')),
+        contentType,
+      );
+      expect(statusCode).toBe(415);
+      expect(body).toMatchObject({ error: 'UnsupportedMediaType' });
+    },
+  );
 
   it('refuses a body one byte over the cap with 413, accepts one at the cap, and a 6 MiB review under the default cap', async () => {
     const payload = JSON.stringify(admissionFixture('deployment-pod-auto.json'));
@@ -243,7 +324,9 @@ describe('requests that are not an AdmissionReview the webhook can judge', () =>
     expect((await post(atCap.app, payload)).statusCode).toBe(200);
 
     const big = admissionFixture('deployment-pod-auto.json');
-    (big.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations['example.com/blob'] = 'x'.repeat(6 * 1024 * 1024);
+    (big.request.object as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
+      'example.com/blob'
+    ] = 'x'.repeat(6 * 1024 * 1024);
     const { app } = testApp();
     const accepted = await admit(app, big);
     expect(accepted.statusCode).toBe(200);
@@ -263,7 +346,10 @@ describe('requests that are not an AdmissionReview the webhook can judge', () =>
       expect(body.response).toEqual({ uid: review.request.uid, allowed: true });
     }
     // A webhook configuration that sends subresources or other kinds is a deployment mistake worth a warning.
-    expect(logs.lines.filter((line) => line.level === 40).map((line) => line.skipped)).toEqual(['subresource status', 'kind apps/v1/Deployment is not a pod']);
+    expect(logs.lines.filter((line) => line.level === 40).map((line) => line.skipped)).toEqual([
+      'subresource status',
+      'kind apps/v1/Deployment is not a pod',
+    ]);
   });
 });
 
@@ -280,11 +366,26 @@ describe('probes and metrics', () => {
   it('/metrics counts admissions by result and times each one', async () => {
     const { app } = testApp();
     const other = testApp();
-    for (const name of ['deployment-pod-auto.json', 'pod-without-eip.json', 'already-mutated-pod.json', 'hostnetwork-pod.json']) {
+    for (const name of [
+      'deployment-pod-auto.json',
+      'pod-without-eip.json',
+      'already-mutated-pod.json',
+      'hostnetwork-pod.json',
+    ]) {
       await admit(app, admissionFixture(name));
     }
-    await app.inject({ method: 'POST', url: '/mutate-v1-pod', payload: '{', headers: { 'content-type': 'application/json' } });
-    await app.inject({ method: 'POST', url: '/mutate-v1-pod', payload: 'x', headers: { 'content-type': 'text/plain' } });
+    await app.inject({
+      method: 'POST',
+      url: '/mutate-v1-pod',
+      payload: '{',
+      headers: { 'content-type': 'application/json' },
+    });
+    await app.inject({
+      method: 'POST',
+      url: '/mutate-v1-pod',
+      payload: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
 
     const res = await app.inject({ url: '/metrics' });
     expect(res.statusCode).toBe(200);

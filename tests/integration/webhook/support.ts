@@ -16,7 +16,11 @@ jest.mock('cookie', () => cookieModule);
 const fixturesDir = new URL('../../fixtures/', import.meta.url);
 
 /** A review from tests/fixtures/admission, parsed fresh on each call so a test may change it. */
-export function admissionFixture(name: string): { apiVersion: string; kind: string; request: Record<string, unknown> & { uid: string } } {
+export function admissionFixture(name: string): {
+  apiVersion: string;
+  kind: string;
+  request: Record<string, unknown> & { uid: string };
+} {
   return JSON.parse(readFileSync(fileURLToPath(new URL(`admission/${name}`, fixturesDir)), 'utf8'));
 }
 
@@ -62,7 +66,11 @@ export function captureLogs(level: pino.LevelWithSilent = 'debug'): CapturedLogs
       const wake = (): void => void check();
       const timer = setTimeout(() => {
         waiters.delete(wake);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       if (!check()) waiters.add(wake);
     });

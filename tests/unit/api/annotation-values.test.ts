@@ -87,7 +87,10 @@ describe('each option under each of its keys', () => {
 
   it('takes PrePaid with PayByBandwidth', () => {
     expect(
-      autoRequestOf({ [`${N}eip-instance-charge-type`]: 'PrePaid', [`${N}eip-internet-charge-type`]: 'PayByBandwidth' }),
+      autoRequestOf({
+        [`${N}eip-instance-charge-type`]: 'PrePaid',
+        [`${N}eip-internet-charge-type`]: 'PayByBandwidth',
+      }),
     ).toMatchObject({ instanceChargeType: 'PrePaid', internetChargeType: 'PayByBandwidth' });
   });
 });
@@ -128,7 +131,9 @@ describe('bad values, under each key', () => {
       ['http://example.com', 'must not start with http:// or https://'],
       ['HTTPS://example.com', 'must not start with http:// or https://'],
     ]),
-    ...underEveryKey<[string, string]>('description', [[long(257), 'must be at most 256 characters long (it has 257)']]),
+    ...underEveryKey<[string, string]>('description', [
+      [long(257), 'must be at most 256 characters long (it has 257)'],
+    ]),
     ...underEveryKey<[string, string]>('securityProtectionTypes', [
       ['AntiDDoS_Basic', 'must be a comma-separated list of AntiDDoS_Enhanced (not "AntiDDoS_Basic")'],
       ['AntiDDoS_Enhanced,', 'must be a comma-separated list of AntiDDoS_Enhanced (not "")'],
@@ -136,26 +141,29 @@ describe('bad values, under each key', () => {
     ]),
     ...underEveryKey<[string, string]>('tags', [['team=games', 'it is not valid JSON']]),
   ])('%s: %j %s', (key, value, fragment) => {
-    expect(problemsOf({ [key]: value })).toEqual([{ annotation: key, value, message: expect.stringContaining(fragment) }]);
+    expect(problemsOf({ [key]: value })).toEqual([
+      { annotation: key, value, message: expect.stringContaining(fragment) },
+    ]);
   });
 
-  it.each(annotationKeys('instanceId').flatMap((key) => ['i-bp1abcdefg', 'eip-abc', 'EIP-BP1ABCDEFG', ''].map((v) => [key, v])))(
-    '%s: %j',
-    (key, value) => {
-      expect(parseEipAnnotations({ [key]: value })).toEqual({
-        kind: 'invalid',
-        warnings: [],
-        problems: [
-          {
-            annotation: key,
-            value,
-            message:
-              'must be an EIP instance id that looks like eip-bp1… ("eip-" then at least 6 lowercase letters or digits)',
-          },
-        ],
-      });
-    },
-  );
+  it.each(
+    annotationKeys('instanceId').flatMap((key) =>
+      ['i-bp1abcdefg', 'eip-abc', 'EIP-BP1ABCDEFG', ''].map((v) => [key, v]),
+    ),
+  )('%s: %j', (key, value) => {
+    expect(parseEipAnnotations({ [key]: value })).toEqual({
+      kind: 'invalid',
+      warnings: [],
+      problems: [
+        {
+          annotation: key,
+          value,
+          message:
+            'must be an EIP instance id that looks like eip-bp1… ("eip-" then at least 6 lowercase letters or digits)',
+        },
+      ],
+    });
+  });
 
   it('reports every rule an EIP name breaks', () => {
     expect(problemsOf({ [`${K}eip-name`]: `https://${long(130)}` }).map((p) => p.message)).toEqual([
@@ -236,8 +244,10 @@ describe('bandwidth limits follow the charge types', () => {
   });
 
   it('names the legacy key in the PrePaid advice when that is the one written', () => {
-    expect(problemsOf({ 'k8s.aliyun.com/eip-charge-type': 'PayByTraffic', [`${N}eip-instance-charge-type`]: 'PrePaid' })[0]?.message)
-      .toContain('set k8s.aliyun.com/eip-charge-type: "PayByBandwidth"');
+    expect(
+      problemsOf({ 'k8s.aliyun.com/eip-charge-type': 'PayByTraffic', [`${N}eip-instance-charge-type`]: 'PrePaid' })[0]
+        ?.message,
+    ).toContain('set k8s.aliyun.com/eip-charge-type: "PayByBandwidth"');
   });
 });
 
@@ -248,7 +258,12 @@ describe('eip-tags', () => {
     JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`])));
 
   it.each<[string, string[]]>([
-    ['not json', ['must be a JSON object of tag keys to string values, such as {"team":"games","env":"prod"}; it is not valid JSON']],
+    [
+      'not json',
+      [
+        'must be a JSON object of tag keys to string values, such as {"team":"games","env":"prod"}; it is not valid JSON',
+      ],
+    ],
     ['["team"]', ['must be a JSON object of tag keys to string values, such as {"team":"games","env":"prod"}']],
     ['null', ['must be a JSON object of tag keys to string values']],
     ['"team"', ['must be a JSON object of tag keys to string values']],

@@ -36,7 +36,8 @@ function problemsOf(annotations: Annotations): AnnotationProblem[] {
 const ALL_KEYS = (Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[]).flatMap((f) => annotationKeys(f));
 
 /** What the webhook's fast path decides on: a pod with no EIP annotation has an empty fingerprint. */
-const hasEipAnnotations = (annotations: Annotations | undefined): boolean => eipAnnotationFingerprint(annotations) !== '';
+const hasEipAnnotations = (annotations: Annotations | undefined): boolean =>
+  eipAnnotationFingerprint(annotations) !== '';
 
 describe('the fast path: does a pod have EIP annotations', () => {
   it.each(ALL_KEYS)('sees %s', (key) => {
@@ -88,7 +89,10 @@ describe('what a pod asks for', () => {
     '%s and %s together are a problem, not a silent choice',
     (withKey, idKey) => {
       expect(problemsOf({ [withKey]: 'true', [idKey]: STATIC_ID })).toEqual([
-        { annotation: `${withKey} and ${idKey}`, message: 'asks for both a static EIP and auto allocation; choose one' },
+        {
+          annotation: `${withKey} and ${idKey}`,
+          message: 'asks for both a static EIP and auto allocation; choose one',
+        },
       ]);
     },
   );
@@ -124,7 +128,9 @@ describe('release strategy', () => {
     ),
   )('%s: %j', (key, value, strategy) => {
     expect(requestOf({ ...AUTO, [key]: value as string }).releaseStrategy).toEqual(strategy);
-    expect(requestOf({ [`${K}pod-eip-instanceid`]: STATIC_ID, [key]: value as string }).releaseStrategy).toEqual(strategy);
+    expect(requestOf({ [`${K}pod-eip-instanceid`]: STATIC_ID, [key]: value as string }).releaseStrategy).toEqual(
+      strategy,
+    );
   });
 
   it.each(['sometimes', 'TTL', '10', '-5m', '10 m', '10d', ''])('reports %j', (value) => {
@@ -164,25 +170,36 @@ describe('the same field under two keys', () => {
 
   it('names every key of the field when one of them disagrees', () => {
     expect(
-      problemsOf({ [`${K}pod-with-eip`]: 'true', [`${N}pod-with-eip`]: 'true', 'k8s.aliyun.com/eci-with-eip': 'false' }),
+      problemsOf({
+        [`${K}pod-with-eip`]: 'true',
+        [`${N}pod-with-eip`]: 'true',
+        'k8s.aliyun.com/eci-with-eip': 'false',
+      }),
     ).toEqual([
       {
         annotation: `${K}pod-with-eip and ${N}pod-with-eip and k8s.aliyun.com/eci-with-eip`,
-        message: 'set the same thing to different values ("true" and "true" and "false"); keep one of them, or give them the same value',
+        message:
+          'set the same thing to different values ("true" and "true" and "false"); keep one of them, or give them the same value',
       },
     ]);
   });
 
   it('reports a conflict between two static ids', () => {
-    expect(problemsOf({ [`${K}pod-eip-instanceid`]: STATIC_ID, 'k8s.aliyun.com/eci-eip-instanceid': 'eip-bp1zzzzzzz' }))
-      .toEqual([expect.objectContaining({ annotation: `${K}pod-eip-instanceid and k8s.aliyun.com/eci-eip-instanceid` })]);
+    expect(
+      problemsOf({ [`${K}pod-eip-instanceid`]: STATIC_ID, 'k8s.aliyun.com/eci-eip-instanceid': 'eip-bp1zzzzzzz' }),
+    ).toEqual([
+      expect.objectContaining({ annotation: `${K}pod-eip-instanceid and k8s.aliyun.com/eci-eip-instanceid` }),
+    ]);
   });
 
   it.each<[string, Annotations]>([
     ['equal values', { [`${K}eip-bandwidth`]: '10', [`${N}eip-bandwidth`]: '10' }],
     ['equal values once trimmed', { [`${K}eip-bandwidth`]: '10', [`${N}eip-bandwidth`]: ' 10' }],
     ['pod-with-eip in another case', { [`${N}pod-with-eip`]: 'TRUE', 'k8s.aliyun.com/eci-with-eip': 'true' }],
-    ['Follow in another case', { [`${K}pod-eip-release-strategy`]: 'Follow', [`${N}pod-eip-release-strategy`]: 'follow' }],
+    [
+      'Follow in another case',
+      { [`${K}pod-eip-release-strategy`]: 'Follow', [`${N}pod-eip-release-strategy`]: 'follow' },
+    ],
   ])('accepts %s', (_, annotations) => {
     expect(parseEipAnnotations({ ...AUTO, ...annotations }).kind).toBe('request');
   });
@@ -226,7 +243,9 @@ describe('every problem at once', () => {
   it('checks the static id as well when auto and static are both asked for', () => {
     const problems = problemsOf({ ...AUTO, [`${K}pod-eip-instanceid`]: 'i-bp1abcdefg' });
     expect(problems).toHaveLength(2);
-    expect(problems).toContainEqual(expect.objectContaining({ annotation: `${K}pod-eip-instanceid`, value: 'i-bp1abcdefg' }));
+    expect(problems).toContainEqual(
+      expect.objectContaining({ annotation: `${K}pod-eip-instanceid`, value: 'i-bp1abcdefg' }),
+    );
   });
 });
 
@@ -252,7 +271,9 @@ describe('warnings', () => {
   it('names the options that pod-with-eip "false" makes pointless', () => {
     expect(parseEipAnnotations({ [`${K}pod-with-eip`]: 'false', [`${K}eip-bandwidth`]: '0' })).toEqual({
       kind: 'none',
-      warnings: [`${K}pod-with-eip is "false", so no EIP is attached and these annotations are ignored: ${K}eip-bandwidth.`],
+      warnings: [
+        `${K}pod-with-eip is "false", so no EIP is attached and these annotations are ignored: ${K}eip-bandwidth.`,
+      ],
     });
   });
 
@@ -277,7 +298,11 @@ describe('warnings', () => {
   });
 
   it('keeps warnings beside problems', () => {
-    const parsed = parseEipAnnotations({ ...AUTO, [`${K}eip-instance-charge-type`]: 'PrePaid', [`${K}eip-bandwidth`]: '0' });
+    const parsed = parseEipAnnotations({
+      ...AUTO,
+      [`${K}eip-instance-charge-type`]: 'PrePaid',
+      [`${K}eip-bandwidth`]: '0',
+    });
     expect(parsed.kind).toBe('invalid');
     expect(parsed.warnings).toHaveLength(1);
   });

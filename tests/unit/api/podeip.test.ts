@@ -39,7 +39,10 @@ const ackFollowExample = {
 const ackTtlExample = {
   ...ackFollowExample,
   metadata: { name: 'example-0', namespace: 'default' },
-  spec: { allocationID: 'eip-2ze08metxxx', allocationType: { releaseAfter: '10m', releaseStrategy: 'TTL', type: 'Auto' } },
+  spec: {
+    allocationID: 'eip-2ze08metxxx',
+    allocationType: { releaseAfter: '10m', releaseStrategy: 'TTL', type: 'Auto' },
+  },
 };
 
 describe('the PodEIP CRD', () => {
@@ -59,7 +62,12 @@ describe('the PodEIP CRD', () => {
       scope: 'Namespaced',
     });
     expect(crd.spec.versions).toHaveLength(1);
-    expect(crd.spec.versions[0]).toMatchObject({ name: 'v1beta1', served: true, storage: true, subresources: { status: {} } });
+    expect(crd.spec.versions[0]).toMatchObject({
+      name: 'v1beta1',
+      served: true,
+      storage: true,
+      subresources: { status: {} },
+    });
   });
 
   it('shows the binding in kubectl get podeips', () => {
@@ -102,7 +110,10 @@ describe('the PodEIP CRD', () => {
   });
 
   it('defaults the allocation type to Auto', () => {
-    const object = { ...ackFollowExample, spec: { allocationID: 'eip-1', allocationType: { releaseStrategy: 'Never' } } };
+    const object = {
+      ...ackFollowExample,
+      spec: { allocationID: 'eip-1', allocationType: { releaseStrategy: 'Never' } },
+    };
     expect(schemaValidator({ useDefaults: true })(object)).toBe(true);
     expect(object.spec.allocationType).toEqual({ releaseStrategy: 'Never', type: 'Auto' });
   });
@@ -120,7 +131,11 @@ describe('podEipSpecFor', () => {
 
   it.each<[string, EipRequest, object]>([
     ['an auto EIP that follows its pod', auto(), { type: 'Auto', releaseStrategy: 'Follow' }],
-    ['an auto EIP kept forever', auto({ releaseStrategy: { type: 'Never' } }), { type: 'Auto', releaseStrategy: 'Never' }],
+    [
+      'an auto EIP kept forever',
+      auto({ releaseStrategy: { type: 'Never' } }),
+      { type: 'Auto', releaseStrategy: 'Never' },
+    ],
     [
       'a TTL of 10m',
       auto({ releaseStrategy: { type: 'TTL', after: '10m', seconds: 600 } }),

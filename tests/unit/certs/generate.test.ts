@@ -65,8 +65,14 @@ describe('generateServingCert', () => {
   });
 
   it('refuses a certificate no client could verify, and a malformed IP address', () => {
-    expect(() => generateServingCert({ ca, commonName: 'x', dnsNames: [], ipAddresses: [], validityDays: 1 })).toThrow(/at least one DNS name or IP address/);
-    expect(() => generateServingCert({ ca, commonName: 'x', dnsNames: [], ipAddresses: ['10.0.0.300'], validityDays: 1 })).toThrow('"10.0.0.300" is not an IP address');
-    expect(() => generateCa({ commonName: 'x', validityDays: 0 })).toThrow('validityDays must be a positive number, got 0');
+    expect(() => generateServingCert({ ca, commonName: 'x', dnsNames: [], ipAddresses: [], validityDays: 1 })).toThrow(
+      /at least one DNS name or IP address/,
+    );
+    expect(() =>
+      generateServingCert({ ca, commonName: 'x', dnsNames: [], ipAddresses: ['10.0.0.300'], validityDays: 1 }),
+    ).toThrow('"10.0.0.300" is not an IP address');
+    expect(() => generateCa({ commonName: 'x', validityDays: 0 })).toThrow(
+      'validityDays must be a positive number, got 0',
+    );
   });
 });

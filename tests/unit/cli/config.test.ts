@@ -5,10 +5,18 @@ import { join } from 'node:path';
 import { loadConfig } from '../../../cli/config.js';
 import { webhookConfigSchema, webhookSettings } from '../../../webhook/config/schema.js';
 
-const golden = JSON.parse(readFileSync(new URL('../../fixtures/config/webhook-defaults.golden.json', import.meta.url), 'utf8'));
+const golden = JSON.parse(
+  readFileSync(new URL('../../fixtures/config/webhook-defaults.golden.json', import.meta.url), 'utf8'),
+);
 
 function load(opts: { file?: string; flags?: Record<string, string>; env?: Record<string, string> }) {
-  return loadConfig({ schema: webhookConfigSchema, settings: webhookSettings, file: opts.file, flags: opts.flags ?? {}, env: opts.env ?? {} });
+  return loadConfig({
+    schema: webhookConfigSchema,
+    settings: webhookSettings,
+    file: opts.file,
+    flags: opts.flags ?? {},
+    env: opts.env ?? {},
+  });
 }
 
 function tempFile(name: string, text: string): string {
@@ -57,7 +65,9 @@ describe('webhook configuration', () => {
         'tls.certFile: is required',
         'tls.keyFile: is required',
         'listen.port: must be <= 65535',
-        expect.stringMatching(/^mutation\.initContainer\.imagePullPolicy: must be one of "Always", "IfNotPresent", "Never"$/),
+        expect.stringMatching(
+          /^mutation\.initContainer\.imagePullPolicy: must be one of "Always", "IfNotPresent", "Never"$/,
+        ),
         'mutation.initContainer.timeoutSeconds: must be >= 10',
         'mutation.initContainer.resources.limits.cpu: must be a Kubernetes quantity such as 100m or 32Mi',
         'mutation.volumeName: must be a DNS label: lower-case letters, digits and dashes, at most 63',
@@ -79,6 +89,9 @@ describe('webhook configuration', () => {
       problems: [expect.stringMatching(/^\/nonexistent\/podeip\.yaml: cannot read the config file: ENOENT/)],
     });
     const list = tempFile('list.yaml', '- a\n- b\n');
-    expect(load({ file: list })).toEqual({ ok: false, problems: [`${list}: the config file must hold a mapping of settings`] });
+    expect(load({ file: list })).toEqual({
+      ok: false,
+      problems: [`${list}: the config file must hold a mapping of settings`],
+    });
   });
 });

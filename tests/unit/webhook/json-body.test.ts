@@ -50,7 +50,9 @@ describe('mayHoldPoisonedKey', () => {
   });
 
   it('is false for admission reviews as kube-apiserver writes them, escapes for <, > and & included', () => {
-    const review = JSON.parse(readFileSync(new URL('../../fixtures/admission/deployment-pod-auto.json', import.meta.url), 'utf8'));
+    const review = JSON.parse(
+      readFileSync(new URL('../../fixtures/admission/deployment-pod-auto.json', import.meta.url), 'utf8'),
+    );
     review.request.object.metadata.labels.note = 'a && b < c > d \u2028';
     const text = JSON.stringify(review)
       .replace(/&/g, '\\u0026')

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { base64Patch,
+import {
+  base64Patch,
   ADMISSION_API_VERSION,
   allowResponse,
   denyResponse,
@@ -23,8 +24,15 @@ function createReview(overrides: Record<string, unknown> = {}): Record<string, u
       name: '',
       namespace: 'games',
       operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', uid: 'u1', groups: ['system:serviceaccounts'] },
-      object: { metadata: { generateName: 'web-7d4b9-', namespace: 'games' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+      userInfo: {
+        username: 'system:serviceaccount:kube-system:replicaset-controller',
+        uid: 'u1',
+        groups: ['system:serviceaccounts'],
+      },
+      object: {
+        metadata: { generateName: 'web-7d4b9-', namespace: 'games' },
+        spec: { containers: [{ name: 'web', image: 'nginx' }] },
+      },
       oldObject: null,
       dryRun: false,
       options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
@@ -52,7 +60,10 @@ describe('parseAdmissionReview', () => {
         name: '',
         namespace: 'games',
         operation: 'CREATE',
-        object: { metadata: { generateName: 'web-7d4b9-', namespace: 'games' }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+        object: {
+          metadata: { generateName: 'web-7d4b9-', namespace: 'games' },
+          spec: { containers: [{ name: 'web', image: 'nginx' }] },
+        },
         oldObject: null,
         dryRun: false,
       },
@@ -61,9 +72,22 @@ describe('parseAdmissionReview', () => {
 
   it('reads dryRun, a subresource, and a DELETE without object', () => {
     const parsed = parseAdmissionReview(
-      createReview({ operation: 'DELETE', object: null, oldObject: { metadata: { name: 'p' } }, dryRun: true, subResource: 'status', name: 'p' }),
+      createReview({
+        operation: 'DELETE',
+        object: null,
+        oldObject: { metadata: { name: 'p' } },
+        dryRun: true,
+        subResource: 'status',
+        name: 'p',
+      }),
     );
-    expect(parsed.ok && parsed.request).toMatchObject({ operation: 'DELETE', object: null, dryRun: true, subResource: 'status', name: 'p' });
+    expect(parsed.ok && parsed.request).toMatchObject({
+      operation: 'DELETE',
+      object: null,
+      dryRun: true,
+      subResource: 'status',
+      name: 'p',
+    });
   });
 
   it('fills optional strings with "" and dryRun with false when absent', () => {
@@ -81,10 +105,18 @@ describe('parseAdmissionReview', () => {
   it.each([
     ['a JSON array', [], 'body must be a JSON object'],
     ['null', null, 'body must be a JSON object'],
-    ['v1beta1', { ...createReview(), apiVersion: 'admission.k8s.io/v1beta1' }, 'apiVersion must be "admission.k8s.io/v1", got "admission.k8s.io/v1beta1"'],
+    [
+      'v1beta1',
+      { ...createReview(), apiVersion: 'admission.k8s.io/v1beta1' },
+      'apiVersion must be "admission.k8s.io/v1", got "admission.k8s.io/v1beta1"',
+    ],
     ['another kind', { ...createReview(), kind: 'Pod' }, 'kind must be "AdmissionReview", got "Pod"'],
     ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, 'request must be an object'],
-    ['a response instead of a request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } }, 'request must be an object'],
+    [
+      'a response instead of a request',
+      { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } },
+      'request must be an object',
+    ],
   ])('refuses %s', (_name, body, reason) => {
     expect(reasonOf(body)).toBe(reason);
   });
@@ -98,7 +130,11 @@ describe('parseAdmissionReview', () => {
   });
 
   it.each([
-    ['an unknown operation', { operation: 'PATCH' }, 'request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got "PATCH"'],
+    [
+      'an unknown operation',
+      { operation: 'PATCH' },
+      'request.operation must be one of CREATE, UPDATE, DELETE, CONNECT, got "PATCH"',
+    ],
     ['no kind', { kind: undefined }, 'request.kind must be an object with group, version, kind'],
     ['a kind without group', { kind: { version: 'v1', kind: 'Pod' } }, 'request.kind.group must be a string'],
     ['a malformed resource', { resource: 'pods' }, 'request.resource must be an object with group, version, resource'],
@@ -108,7 +144,11 @@ describe('parseAdmissionReview', () => {
     ['an object that is an array', { object: [] }, 'request.object must be an object or null'],
     ['a string dryRun', { dryRun: 'true' }, 'request.dryRun must be a boolean'],
   ])('refuses %s, and still reports the uid for the log', (_name, overrides, reason) => {
-    expect(parseAdmissionReview(createReview(overrides))).toEqual({ ok: false, reason, uid: '705ab4f5-6393-11e8-b7cc-42010a800002' });
+    expect(parseAdmissionReview(createReview(overrides))).toEqual({
+      ok: false,
+      reason,
+      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
+    });
   });
 });
 
@@ -116,7 +156,11 @@ describe('response builders', () => {
   const uid = 'a1b2c3';
 
   it('allowResponse echoes the uid and sends no warnings field when there are none', () => {
-    expect(allowResponse(uid)).toEqual({ apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, allowed: true } });
+    expect(allowResponse(uid)).toEqual({
+      apiVersion: ADMISSION_API_VERSION,
+      kind: 'AdmissionReview',
+      response: { uid, allowed: true },
+    });
     expect(allowResponse(uid, ['eip-isp ignored'])).toEqual({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
@@ -149,7 +193,11 @@ describe('response builders', () => {
       response: {
         uid,
         allowed: false,
-        status: { code: 403, message: 'k8s.aliyun.com/eip-bandwidth="0": must be an integer from 1 to 200', reason: 'Forbidden' },
+        status: {
+          code: 403,
+          message: 'k8s.aliyun.com/eip-bandwidth="0": must be an integer from 1 to 200',
+          reason: 'Forbidden',
+        },
       },
     });
   });
@@ -181,7 +229,10 @@ describe('base64Patch', () => {
     const patches: JsonPatchOp[][] = [
       [{ op: 'add', path: '/spec/volumes', value: [frozenA] }],
       [{ op: 'add', path: '/spec/volumes/-', value: frozenA }],
-      [{ op: 'remove', path: '/metadata/annotations/a~1b' }, { op: 'add', path: '/spec/x', value: frozenB }],
+      [
+        { op: 'remove', path: '/metadata/annotations/a~1b' },
+        { op: 'add', path: '/spec/x', value: frozenB },
+      ],
       [{ op: 'add', path: '/spec/x', value: { notFrozen: 'é"\\' } }],
       [{ op: 'replace', path: '/spec/n', value: 3 }],
     ];

@@ -14,7 +14,8 @@ import { generateCa, generateServingCert, type PemPair } from '../../../certs/ge
 import { checkServingPair, readServingPair, ServingCertificateReloader } from '../../../webhook/server/tls.js';
 
 const ca = generateCa({ commonName: 'reloader test CA', validityDays: 1 });
-const serving = (): PemPair => generateServingCert({ ca, commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: [], validityDays: 1 });
+const serving = (): PemPair =>
+  generateServingCert({ ca, commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: [], validityDays: 1 });
 const first = serving();
 const second = serving();
 
@@ -35,11 +36,21 @@ async function setUp() {
   const initial = await readServingPair(files);
   const installed: SecureContextOptions[] = [];
   const errors: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void (JSON.parse(line).level === 50 && errors.push(JSON.parse(line))) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void (JSON.parse(line).level === 50 && errors.push(JSON.parse(line))) },
+  );
   const reloader = new ServingCertificateReloader(
     // Records what the HTTPS server would be given.
     { setSecureContext: (options) => void installed.push(options) },
-    { ...files, minVersion: 'TLSv1.2', reloadIntervalSeconds: 0, logger, initial, initialIdentity: checkServingPair(initial, files, 'TLSv1.2') },
+    {
+      ...files,
+      minVersion: 'TLSv1.2',
+      reloadIntervalSeconds: 0,
+      logger,
+      initial,
+      initialIdentity: checkServingPair(initial, files, 'TLSv1.2'),
+    },
   );
   return { files, write, reloader, installed, errors };
 }
@@ -70,7 +81,10 @@ describe('ServingCertificateReloader.reloadIfChanged', () => {
     expect(await reloader.reloadIfChanged()).toBe('rejected');
     expect(await reloader.reloadIfChanged()).toBe('unchanged');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ current: fingerprint(first), reason: expect.stringContaining('does not match the certificate') });
+    expect(errors[0]).toMatchObject({
+      current: fingerprint(first),
+      reason: expect.stringContaining('does not match the certificate'),
+    });
     expect(reloader.current.fingerprint256).toBe(fingerprint(first));
 
     writeFileSync(files.keyFile, second.keyPem);
@@ -82,7 +96,9 @@ describe('ServingCertificateReloader.reloadIfChanged', () => {
     const { files, reloader, installed, errors } = await setUp();
     writeFileSync(files.certFile, 'not a certificate\n');
     expect(await reloader.reloadIfChanged()).toBe('rejected');
-    expect(String(errors[0]?.reason)).toContain(`TLS certificate file "${files.certFile}" does not hold a PEM certificate`);
+    expect(String(errors[0]?.reason)).toContain(
+      `TLS certificate file "${files.certFile}" does not hold a PEM certificate`,
+    );
     expect(installed).toEqual([]);
   });
 

@@ -47,7 +47,8 @@ function runScript(shell: string[], script: string, { env = process.env, sigterm
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const killer = setTimeout(() => child.kill('SIGKILL'), 8000);
-    const terminator = sigtermAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), sigtermAfterMs);
+    const terminator =
+      sigtermAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGTERM'), sigtermAfterMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(killer);
@@ -248,7 +249,9 @@ describe(`the wait script under ${SHELL_NAMES.join(', ')}`, () => {
     symlinkSync(sleepPath, join(bin, 'sleep'));
     const runs = await Promise.all(
       SHELLS.map((shell) => {
-        const program = spawnSync('sh', ['-c', `command -v ${shell[0]}`]).stdout.toString().trim();
+        const program = spawnSync('sh', ['-c', `command -v ${shell[0]}`])
+          .stdout.toString()
+          .trim();
         const file = join(freshDir(), 'annotations');
         const script = waitForEipScript(options(file, { timeoutSeconds: 1, pollIntervalSeconds: 0.25 }));
         return runScript([program, ...shell.slice(1)], script, { env: { PATH: bin } });

@@ -44,7 +44,14 @@ afterAll(async () => {
 describe('credentials', () => {
   it('signs with an STS triple', async () => {
     const grant = sandbox.controls.addAccessKey({ sts: true });
-    const cloud = cloudFor(sandbox, { credentials: { kind: 'access-key', accessKeyId: grant.accessKeyId, accessKeySecret: grant.accessKeySecret, securityToken: grant.securityToken ?? '' } });
+    const cloud = cloudFor(sandbox, {
+      credentials: {
+        kind: 'access-key',
+        accessKeyId: grant.accessKeyId,
+        accessKeySecret: grant.accessKeySecret,
+        securityToken: grant.securityToken ?? '',
+      },
+    });
     expect(await cloud.describeEips({ tags: { any: 'thing' } })).toEqual([]);
   });
 

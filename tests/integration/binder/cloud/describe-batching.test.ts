@@ -23,12 +23,15 @@ beforeEach(() => {
 });
 
 describe('describe batching', () => {
-  it.each([1, 49, 50, 51, 120])('%i concurrent single-id describes cost ⌈N/50⌉ calls, each caller getting its own EIP', async (count) => {
-    const wanted = ids.slice(0, count);
-    const answers = await Promise.all(wanted.map((id) => cloud.describeEips({ allocationIds: [id] })));
-    expect(answers.map((answer) => answer.map((eip) => eip.allocationId))).toEqual(wanted.map((id) => [id]));
-    expect(callCount(sandbox, 'DescribeEipAddresses')).toEqual({ ok: Math.ceil(count / 50), failed: 0 });
-  });
+  it.each([1, 49, 50, 51, 120])(
+    '%i concurrent single-id describes cost ⌈N/50⌉ calls, each caller getting its own EIP',
+    async (count) => {
+      const wanted = ids.slice(0, count);
+      const answers = await Promise.all(wanted.map((id) => cloud.describeEips({ allocationIds: [id] })));
+      expect(answers.map((answer) => answer.map((eip) => eip.allocationId))).toEqual(wanted.map((id) => [id]));
+      expect(callCount(sandbox, 'DescribeEipAddresses')).toEqual({ ok: Math.ceil(count / 50), failed: 0 });
+    },
+  );
 
   it('shares a call between overlapping asks and leaves out ids that do not exist', async () => {
     const [a, b, c] = [ids[0] ?? '', ids[1] ?? '', ids[2] ?? ''];
@@ -52,8 +55,12 @@ describe('describe batching', () => {
   it('a failed call fails every caller it served, with the same CloudError', async () => {
     const failing = cloudFor(sandbox, { describeBatchWindowMs: 50, retry: { maxAttempts: 1 } });
     sandbox.controls.setFaults({ failureRate: 1, codes: ['ServiceUnavailable'], actions: ['DescribeEipAddresses'] });
-    const errors = await Promise.all(ids.slice(0, 3).map((id) => cloudError(failing.describeEips({ allocationIds: [id] }))));
-    expect(errors.map((error) => [error.kind, error.code])).toEqual(Array.from({ length: 3 }, () => ['transient', 'ServiceUnavailable']));
+    const errors = await Promise.all(
+      ids.slice(0, 3).map((id) => cloudError(failing.describeEips({ allocationIds: [id] }))),
+    );
+    expect(errors.map((error) => [error.kind, error.code])).toEqual(
+      Array.from({ length: 3 }, () => ['transient', 'ServiceUnavailable']),
+    );
     expect(callCount(sandbox, 'DescribeEipAddresses')).toEqual({ ok: 0, failed: 1 });
   });
 });

@@ -7,7 +7,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { clientTokenFor, ownershipTagsFor } from '../../../../binder/cloud/client-tokens.js';
 import type { EipCloud } from '../../../../binder/cloud/eip-cloud.js';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { OWNER_TAGS, autoRequest, callCount, cloudError, cloudFor, podNetwork, startFastSandbox, waitForEip } from './support.js';
+import {
+  OWNER_TAGS,
+  autoRequest,
+  callCount,
+  cloudError,
+  cloudFor,
+  podNetwork,
+  startFastSandbox,
+  waitForEip,
+} from './support.js';
 
 let sandbox: CloudSandbox;
 let cloud: EipCloud;
@@ -38,7 +47,10 @@ describe('allocateEip', () => {
       // A user tag under the ownership key loses to the ownership tag.
       tags: { team: 'edge', 'podeip.io/pod-name': 'spoofed' },
     });
-    const allocated = await cloud.allocateEip(request, { clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }), ownershipTags: OWNER_TAGS });
+    const allocated = await cloud.allocateEip(request, {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }),
+      ownershipTags: OWNER_TAGS,
+    });
     expect(allocated.allocationId).toMatch(/^eip-/);
     expect(allocated.ipAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
@@ -55,9 +67,14 @@ describe('allocateEip', () => {
       description: 'for default/web-0',
       securityProtectionTypes: ['AntiDDoS_Enhanced'],
     });
-    expect(Object.fromEntries((record?.tags ?? []).map((tag) => [tag.key, tag.value]))).toEqual({ team: 'edge', ...OWNER_TAGS });
+    expect(Object.fromEntries((record?.tags ?? []).map((tag) => [tag.key, tag.value]))).toEqual({
+      team: 'edge',
+      ...OWNER_TAGS,
+    });
 
-    const [described] = await cloud.describeEips({ tags: { 'podeip.io/pod-uid': OWNER_TAGS['podeip.io/pod-uid'], team: 'edge' } });
+    const [described] = await cloud.describeEips({
+      tags: { 'podeip.io/pod-uid': OWNER_TAGS['podeip.io/pod-uid'], team: 'edge' },
+    });
     expect(described).toEqual({
       allocationId: allocated.allocationId,
       ipAddress: allocated.ipAddress,
@@ -79,8 +96,16 @@ describe('allocateEip', () => {
 
   it('tags a pod whose names the API would refuse verbatim (an aliyun-… namespace, a 200-character name)', async () => {
     const uid = podUid();
-    const ownershipTags = ownershipTagsFor({ clusterId: 'c-test', namespace: 'aliyun-system', podName: `job-${'x'.repeat(196)}`, podUid: uid });
-    const { allocationId } = await cloud.allocateEip(autoRequest(), { clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }), ownershipTags });
+    const ownershipTags = ownershipTagsFor({
+      clusterId: 'c-test',
+      namespace: 'aliyun-system',
+      podName: `job-${'x'.repeat(196)}`,
+      podUid: uid,
+    });
+    const { allocationId } = await cloud.allocateEip(autoRequest(), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }),
+      ownershipTags,
+    });
     const [found] = await cloud.describeEips({ tags: { 'podeip.io/pod-uid': uid } });
     expect(found?.allocationId).toBe(allocationId);
     expect(found?.tags).toEqual(ownershipTags);
@@ -96,11 +121,16 @@ describe('allocateEip', () => {
   });
 
   it('fills in the address of a PrePaid EIP, whose answer carries only the order', async () => {
-    const allocated = await cloud.allocateEip(autoRequest({ instanceChargeType: 'PrePaid', internetChargeType: 'PayByBandwidth' }), {
-      clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }),
-      ownershipTags: OWNER_TAGS,
-    });
-    expect(allocated.ipAddress).toBe(sandbox.controls.eips().find((eip) => eip.allocationId === allocated.allocationId)?.ipAddress);
+    const allocated = await cloud.allocateEip(
+      autoRequest({ instanceChargeType: 'PrePaid', internetChargeType: 'PayByBandwidth' }),
+      {
+        clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }),
+        ownershipTags: OWNER_TAGS,
+      },
+    );
+    expect(allocated.ipAddress).toBe(
+      sandbox.controls.eips().find((eip) => eip.allocationId === allocated.allocationId)?.ipAddress,
+    );
     expect(callCount(sandbox, 'DescribeEipAddresses').ok).toBe(1);
   });
 });
@@ -109,19 +139,44 @@ describe('association', () => {
   it('associates with a secondary IP, shows InUse, finds it by ENI, and unassociates', async () => {
     const uid = podUid();
     const { eniId, podIp } = podNetwork(sandbox);
-    const { allocationId } = await cloud.allocateEip(autoRequest(), { clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }), ownershipTags: OWNER_TAGS });
+    const { allocationId } = await cloud.allocateEip(autoRequest(), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }),
+      ownershipTags: OWNER_TAGS,
+    });
     const association = { allocationId, networkInterfaceId: eniId, privateIp: podIp };
 
-    await cloud.associateEip({ ...association, clientToken: clientTokenFor({ operation: 'associate', podUid: uid, allocationId, target: [eniId, podIp] }) });
+    await cloud.associateEip({
+      ...association,
+      clientToken: clientTokenFor({ operation: 'associate', podUid: uid, allocationId, target: [eniId, podIp] }),
+    });
     const bound = await waitForEip(cloud, allocationId, (eip) => eip.status === 'InUse');
     expect(bound).toMatchObject({ instanceId: eniId, instanceType: 'NetworkInterface', privateIpAddress: podIp });
-    expect((await cloud.describeEips({ associatedNetworkInterfaceId: eniId })).map((eip) => eip.allocationId)).toEqual([allocationId]);
+    expect((await cloud.describeEips({ associatedNetworkInterfaceId: eniId })).map((eip) => eip.allocationId)).toEqual([
+      allocationId,
+    ]);
 
-    await cloud.unassociateEip({ ...association, clientToken: clientTokenFor({ operation: 'unassociate', podUid: uid, allocationId, target: [eniId, podIp] }) });
-    expect(await waitForEip(cloud, allocationId, (eip) => eip.status === 'Available')).toMatchObject({ instanceId: '', privateIpAddress: '' });
+    await cloud.unassociateEip({
+      ...association,
+      clientToken: clientTokenFor({ operation: 'unassociate', podUid: uid, allocationId, target: [eniId, podIp] }),
+    });
+    expect(await waitForEip(cloud, allocationId, (eip) => eip.status === 'Available')).toMatchObject({
+      instanceId: '',
+      privateIpAddress: '',
+    });
 
     // Unbound already: the adapter reports it and leaves the verdict to the caller.
-    const again = await cloudError(cloud.unassociateEip({ ...association, clientToken: clientTokenFor({ operation: 'unassociate', podUid: uid, allocationId, target: [eniId, podIp], generation: 1 }) }));
+    const again = await cloudError(
+      cloud.unassociateEip({
+        ...association,
+        clientToken: clientTokenFor({
+          operation: 'unassociate',
+          podUid: uid,
+          allocationId,
+          target: [eniId, podIp],
+          generation: 1,
+        }),
+      }),
+    );
     expect(again).toMatchObject({ kind: 'incorrect-status', code: 'IncorrectEipStatus', retryable: false });
   });
 
@@ -130,17 +185,34 @@ describe('association', () => {
     const eni = sandbox.controls.createNetworkInterface({ type: 'Secondary', instanceId: 'i-exclusive01' });
     const match = await cloud.findNetworkInterface(eni.primaryIpAddress);
     expect(match?.isPrimaryIp).toBe(true);
-    const { allocationId } = await cloud.allocateEip(autoRequest(), { clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }), ownershipTags: OWNER_TAGS });
+    const { allocationId } = await cloud.allocateEip(autoRequest(), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }),
+      ownershipTags: OWNER_TAGS,
+    });
     // Terway left PrivateIpAddress out for a primary IP; the API reference and the stand-in require it.
-    const omitted = await cloudError(cloud.associateEip({ allocationId, networkInterfaceId: eni.networkInterfaceId, clientToken: clientTokenFor({ operation: 'associate', podUid: uid, allocationId, generation: 9 }) }));
+    const omitted = await cloudError(
+      cloud.associateEip({
+        allocationId,
+        networkInterfaceId: eni.networkInterfaceId,
+        clientToken: clientTokenFor({ operation: 'associate', podUid: uid, allocationId, generation: 9 }),
+      }),
+    );
     expect(omitted).toMatchObject({ kind: 'invalid', code: 'MissingPrivateIpAddress' });
     await cloud.associateEip({
       allocationId,
       networkInterfaceId: eni.networkInterfaceId,
       privateIp: eni.primaryIpAddress,
-      clientToken: clientTokenFor({ operation: 'associate', podUid: uid, allocationId, target: [eni.networkInterfaceId] }),
+      clientToken: clientTokenFor({
+        operation: 'associate',
+        podUid: uid,
+        allocationId,
+        target: [eni.networkInterfaceId],
+      }),
     });
-    expect(await waitForEip(cloud, allocationId, (eip) => eip.status === 'InUse')).toMatchObject({ instanceId: eni.networkInterfaceId, privateIpAddress: '' });
+    expect(await waitForEip(cloud, allocationId, (eip) => eip.status === 'InUse')).toMatchObject({
+      instanceId: eni.networkInterfaceId,
+      privateIpAddress: '',
+    });
   });
 });
 
@@ -149,16 +221,48 @@ describe('bandwidth package and release', () => {
     const uid = podUid();
     const [bandwidthPackage] = sandbox.controls.commonBandwidthPackages();
     const bandwidthPackageId = bandwidthPackage?.bandwidthPackageId ?? '';
-    const { allocationId } = await cloud.allocateEip(autoRequest({ internetChargeType: 'PayByBandwidth' }), { clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }), ownershipTags: OWNER_TAGS });
+    const { allocationId } = await cloud.allocateEip(autoRequest({ internetChargeType: 'PayByBandwidth' }), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }),
+      ownershipTags: OWNER_TAGS,
+    });
 
-    await cloud.addToBandwidthPackage({ bandwidthPackageId, allocationId, clientToken: clientTokenFor({ operation: 'add-to-package', podUid: uid, allocationId, target: [bandwidthPackageId] }) });
-    expect((await cloud.describeEips({ allocationIds: [allocationId] }))[0]?.bandwidthPackageId).toBe(bandwidthPackageId);
-    await waitForEip(cloud, allocationId, () => sandbox.controls.commonBandwidthPackages()[0]?.ips.some((ip) => ip.allocationId === allocationId && ip.status === 'BINDED') === true);
+    await cloud.addToBandwidthPackage({
+      bandwidthPackageId,
+      allocationId,
+      clientToken: clientTokenFor({
+        operation: 'add-to-package',
+        podUid: uid,
+        allocationId,
+        target: [bandwidthPackageId],
+      }),
+    });
+    expect((await cloud.describeEips({ allocationIds: [allocationId] }))[0]?.bandwidthPackageId).toBe(
+      bandwidthPackageId,
+    );
+    await waitForEip(
+      cloud,
+      allocationId,
+      () =>
+        sandbox.controls
+          .commonBandwidthPackages()[0]
+          ?.ips.some((ip) => ip.allocationId === allocationId && ip.status === 'BINDED') === true,
+    );
 
-    const removalToken = (generation: number) => clientTokenFor({ operation: 'remove-from-package', podUid: uid, allocationId, target: [bandwidthPackageId], generation });
-    expect(await cloud.removeFromBandwidthPackage({ bandwidthPackageId, allocationId, clientToken: removalToken(0) })).toBe('removed');
+    const removalToken = (generation: number) =>
+      clientTokenFor({
+        operation: 'remove-from-package',
+        podUid: uid,
+        allocationId,
+        target: [bandwidthPackageId],
+        generation,
+      });
+    expect(
+      await cloud.removeFromBandwidthPackage({ bandwidthPackageId, allocationId, clientToken: removalToken(0) }),
+    ).toBe('removed');
     await waitForEip(cloud, allocationId, (eip) => eip.bandwidthPackageId === '');
-    expect(await cloud.removeFromBandwidthPackage({ bandwidthPackageId, allocationId, clientToken: removalToken(1) })).toBe('not-in-package');
+    expect(
+      await cloud.removeFromBandwidthPackage({ bandwidthPackageId, allocationId, clientToken: removalToken(1) }),
+    ).toBe('not-in-package');
 
     expect(await cloud.releaseEip(allocationId)).toBe('released');
     await waitForEip(cloud, allocationId, 'gone');

@@ -23,11 +23,17 @@ beforeEach(() => sandbox.controls.resetCallCounts());
 describe('findNetworkInterface against the stand-in', () => {
   it('finds a secondary IP on a secondary ENI with one call', async () => {
     const { eniId, podIp } = podNetwork(sandbox, 'i-node0001');
-    expect(await cloud.findNetworkInterface(podIp)).toEqual({ networkInterfaceId: eniId, type: 'Secondary', instanceId: 'i-node0001', isPrimaryIp: false, privateIp: podIp });
+    expect(await cloud.findNetworkInterface(podIp)).toEqual({
+      networkInterfaceId: eniId,
+      type: 'Secondary',
+      instanceId: 'i-node0001',
+      isPrimaryIp: false,
+      privateIp: podIp,
+    });
     expect(callCount(sandbox, 'DescribeNetworkInterfaces')).toEqual({ ok: 1, failed: 0 });
   });
 
-  it("finds an exclusive ENI by its primary IP, after the secondary-IP query comes back empty", async () => {
+  it('finds an exclusive ENI by its primary IP, after the secondary-IP query comes back empty', async () => {
     const eni = sandbox.controls.createNetworkInterface({ type: 'Secondary', instanceId: 'i-node0002' });
     expect(await cloud.findNetworkInterface(eni.primaryIpAddress)).toEqual({
       networkInterfaceId: eni.networkInterfaceId,
@@ -42,8 +48,16 @@ describe('findNetworkInterface against the stand-in', () => {
   it("reports a node's Primary ENI as such, for its primary and its secondary IPs", async () => {
     const node = sandbox.controls.createNetworkInterface({ type: 'Primary', instanceId: 'i-node0003' });
     const secondary = sandbox.controls.assignPrivateIpAddress(node.networkInterfaceId);
-    expect(await cloud.findNetworkInterface(node.primaryIpAddress)).toMatchObject({ networkInterfaceId: node.networkInterfaceId, type: 'Primary', isPrimaryIp: true });
-    expect(await cloud.findNetworkInterface(secondary)).toMatchObject({ networkInterfaceId: node.networkInterfaceId, type: 'Primary', isPrimaryIp: false });
+    expect(await cloud.findNetworkInterface(node.primaryIpAddress)).toMatchObject({
+      networkInterfaceId: node.networkInterfaceId,
+      type: 'Primary',
+      isPrimaryIp: true,
+    });
+    expect(await cloud.findNetworkInterface(secondary)).toMatchObject({
+      networkInterfaceId: node.networkInterfaceId,
+      type: 'Primary',
+      isPrimaryIp: false,
+    });
   });
 
   it('answers undefined for an IP no ENI holds', async () => {
@@ -77,8 +91,21 @@ describe('findNetworkInterface paging', () => {
       seen.push(query);
       const second = query.get('NextToken') === TOKEN;
       const body = second
-        ? { RequestId: 'R2', NextToken: '', NetworkInterfaceSets: { NetworkInterfaceSet: [eniWire('eni-match', ['10.1.0.2', '10.1.0.50'])] } }
-        : { RequestId: 'R1', NextToken: TOKEN, NetworkInterfaceSets: { NetworkInterfaceSet: [eniWire('eni-other1', ['10.1.0.3']), eniWire('eni-other2', ['10.1.0.4', '10.1.0.51'])] } };
+        ? {
+            RequestId: 'R2',
+            NextToken: '',
+            NetworkInterfaceSets: { NetworkInterfaceSet: [eniWire('eni-match', ['10.1.0.2', '10.1.0.50'])] },
+          }
+        : {
+            RequestId: 'R1',
+            NextToken: TOKEN,
+            NetworkInterfaceSets: {
+              NetworkInterfaceSet: [
+                eniWire('eni-other1', ['10.1.0.3']),
+                eniWire('eni-other2', ['10.1.0.4', '10.1.0.51']),
+              ],
+            },
+          };
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -100,8 +127,21 @@ describe('findNetworkInterface paging', () => {
       protocol: 'http',
       credentials: { kind: 'access-key', accessKeyId: 'TESTKEYID0001', accessKeySecret: 'test-secret-0001' },
     });
-    expect(await paged.findNetworkInterface('10.1.0.50')).toEqual({ networkInterfaceId: 'eni-match', type: 'Secondary', instanceId: 'i-paged', isPrimaryIp: false, privateIp: '10.1.0.50' });
-    expect(seen.map((query) => [query.get('RegionId'), query.get('VpcId'), query.get('PrivateIpAddress.1'), query.get('NextToken')])).toEqual([
+    expect(await paged.findNetworkInterface('10.1.0.50')).toEqual({
+      networkInterfaceId: 'eni-match',
+      type: 'Secondary',
+      instanceId: 'i-paged',
+      isPrimaryIp: false,
+      privateIp: '10.1.0.50',
+    });
+    expect(
+      seen.map((query) => [
+        query.get('RegionId'),
+        query.get('VpcId'),
+        query.get('PrivateIpAddress.1'),
+        query.get('NextToken'),
+      ]),
+    ).toEqual([
       ['cn-hangzhou', 'vpc-paged', '10.1.0.50', null],
       ['cn-hangzhou', 'vpc-paged', '10.1.0.50', TOKEN],
     ]);

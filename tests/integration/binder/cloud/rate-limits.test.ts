@@ -39,7 +39,9 @@ describe('client-side rate limit', () => {
     sandbox.controls.resetCallCounts();
 
     const started = Date.now();
-    await Promise.all(targets.map((target) => cloud.associateEip({ ...target, networkInterfaceId: eni.networkInterfaceId })));
+    await Promise.all(
+      targets.map((target) => cloud.associateEip({ ...target, networkInterfaceId: eni.networkInterfaceId })),
+    );
     const elapsedMs = Date.now() - started;
 
     expect(callCount(sandbox, 'AssociateEipAddress')).toEqual({ ok: BURST, failed: 0 });
@@ -48,21 +50,36 @@ describe('client-side rate limit', () => {
 
     const metrics = await registry.getMetricsAsJSON();
     const calls = metrics.find((metric) => metric.name === 'podeip_binder_cloud_calls_total')?.values ?? [];
-    expect(calls.find((value) => value.labels.api === 'AssociateEipAddress' && value.labels.code === 'OK')?.value).toBe(BURST);
-    const waits = (metrics.find((metric) => metric.name === 'podeip_binder_cloud_ratelimit_wait_seconds')?.values ?? []) as Array<{ metricName?: string; labels: Record<string, unknown>; value: number }>;
-    const waitCount = waits.find((value) => value.labels.api === 'AssociateEipAddress' && value.metricName?.endsWith('_count'))?.value;
-    const waitSum = waits.find((value) => value.labels.api === 'AssociateEipAddress' && value.metricName?.endsWith('_sum'))?.value ?? 0;
+    expect(calls.find((value) => value.labels.api === 'AssociateEipAddress' && value.labels.code === 'OK')?.value).toBe(
+      BURST,
+    );
+    const waits = (metrics.find((metric) => metric.name === 'podeip_binder_cloud_ratelimit_wait_seconds')?.values ??
+      []) as Array<{ metricName?: string; labels: Record<string, unknown>; value: number }>;
+    const waitCount = waits.find(
+      (value) => value.labels.api === 'AssociateEipAddress' && value.metricName?.endsWith('_count'),
+    )?.value;
+    const waitSum =
+      waits.find((value) => value.labels.api === 'AssociateEipAddress' && value.metricName?.endsWith('_sum'))?.value ??
+      0;
     expect(waitCount).toBe(BURST);
     expect(waitSum).toBeGreaterThan(1);
   });
 
   it('without a matching bucket the same burst meets Throttling.User (the control for the test above)', async () => {
-    const loose = cloudFor(sandbox, { rateLimitsPerMinute: { AssociateEipAddress: SERVER_LIMIT * 10 }, rateLimitWindowMs: WINDOW_MS });
+    const loose = cloudFor(sandbox, {
+      rateLimitsPerMinute: { AssociateEipAddress: SERVER_LIMIT * 10 },
+      rateLimitWindowMs: WINDOW_MS,
+    });
     sandbox.controls.resetCallCounts();
     // Unknown EIPs: each call is counted by flow control, then refused as NotFound, leaving nothing behind.
     const results = await Promise.allSettled(
       Array.from({ length: BURST }, (_, index) =>
-        loose.associateEip({ allocationId: `eip-nosuch${index}`, networkInterfaceId: 'eni-nosuch', privateIp: '10.0.0.1', clientToken: `loose-${index}` }),
+        loose.associateEip({
+          allocationId: `eip-nosuch${index}`,
+          networkInterfaceId: 'eni-nosuch',
+          privateIp: '10.0.0.1',
+          clientToken: `loose-${index}`,
+        }),
       ),
     );
     const kinds = results.map((result) => (result.status === 'rejected' ? (result.reason as CloudError).kind : 'ok'));

@@ -7,7 +7,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { clientTokenFor } from '../../../../binder/cloud/client-tokens.js';
 import type { EipCloud } from '../../../../binder/cloud/eip-cloud.js';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { OWNER_TAGS, autoRequest, callCount, cloudError, cloudFor, podNetwork, startFastSandbox, waitForEip } from './support.js';
+import {
+  OWNER_TAGS,
+  autoRequest,
+  callCount,
+  cloudError,
+  cloudFor,
+  podNetwork,
+  startFastSandbox,
+  waitForEip,
+} from './support.js';
 
 let sandbox: CloudSandbox;
 let cloud: EipCloud;
@@ -30,7 +39,10 @@ describe('writes that failed after taking effect', () => {
   it('Allocate: a 500 after the EIP exists is retried with the same token, and exactly one EIP exists', async () => {
     const before = eipCount();
     sandbox.controls.setFaults({ failureRate: 1, failAfterEffect: true, actions: ['AllocateEipAddress'] });
-    const allocated = await cloud.allocateEip(autoRequest(), { clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }), ownershipTags: OWNER_TAGS });
+    const allocated = await cloud.allocateEip(autoRequest(), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }),
+      ownershipTags: OWNER_TAGS,
+    });
     expect(callCount(sandbox, 'AllocateEipAddress')).toEqual({ ok: 1, failed: 1 });
     expect(eipCount()).toBe(before + 1);
     expect(sandbox.controls.eips().at(-1)?.allocationId).toBe(allocated.allocationId);
@@ -39,15 +51,34 @@ describe('writes that failed after taking effect', () => {
   it('Associate: a 503 after the association started is replayed, and the EIP reaches InUse once', async () => {
     const uid = podUid();
     const { eniId, podIp } = podNetwork(sandbox);
-    const { allocationId } = await cloud.allocateEip(autoRequest(), { clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }), ownershipTags: OWNER_TAGS });
-    sandbox.controls.setFaults({ failureRate: 1, failAfterEffect: true, codes: ['ServiceUnavailable'], actions: ['AssociateEipAddress'] });
-    await cloud.associateEip({ allocationId, networkInterfaceId: eniId, privateIp: podIp, clientToken: clientTokenFor({ operation: 'associate', podUid: uid, allocationId, target: [eniId, podIp] }) });
+    const { allocationId } = await cloud.allocateEip(autoRequest(), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: uid }),
+      ownershipTags: OWNER_TAGS,
+    });
+    sandbox.controls.setFaults({
+      failureRate: 1,
+      failAfterEffect: true,
+      codes: ['ServiceUnavailable'],
+      actions: ['AssociateEipAddress'],
+    });
+    await cloud.associateEip({
+      allocationId,
+      networkInterfaceId: eniId,
+      privateIp: podIp,
+      clientToken: clientTokenFor({ operation: 'associate', podUid: uid, allocationId, target: [eniId, podIp] }),
+    });
     expect(callCount(sandbox, 'AssociateEipAddress')).toEqual({ ok: 1, failed: 1 });
-    expect(await waitForEip(cloud, allocationId, (eip) => eip.status === 'InUse')).toMatchObject({ instanceId: eniId, privateIpAddress: podIp });
+    expect(await waitForEip(cloud, allocationId, (eip) => eip.status === 'InUse')).toMatchObject({
+      instanceId: eniId,
+      privateIpAddress: podIp,
+    });
   });
 
   it('Release: a 500 after the release took effect is recognised by a describe, not sent again', async () => {
-    const { allocationId } = await cloud.allocateEip(autoRequest(), { clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }), ownershipTags: OWNER_TAGS });
+    const { allocationId } = await cloud.allocateEip(autoRequest(), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }),
+      ownershipTags: OWNER_TAGS,
+    });
     sandbox.controls.resetCallCounts();
     sandbox.controls.setFaults({ failureRate: 1, failAfterEffect: true, actions: ['ReleaseEipAddress'] });
     expect(await cloud.releaseEip(allocationId)).toBe('released');
@@ -58,10 +89,16 @@ describe('writes that failed after taking effect', () => {
   });
 
   it('Release: a failure before taking effect is sent again while the EIP is still Available, then surfaces', async () => {
-    const { allocationId } = await cloud.allocateEip(autoRequest(), { clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }), ownershipTags: OWNER_TAGS });
+    const { allocationId } = await cloud.allocateEip(autoRequest(), {
+      clientToken: clientTokenFor({ operation: 'allocate', podUid: podUid() }),
+      ownershipTags: OWNER_TAGS,
+    });
     sandbox.controls.resetCallCounts();
     sandbox.controls.setFaults({ failureRate: 1, codes: ['InternalError'], actions: ['ReleaseEipAddress'] });
-    expect(await cloudError(cloud.releaseEip(allocationId))).toMatchObject({ kind: 'transient', code: 'InternalError' });
+    expect(await cloudError(cloud.releaseEip(allocationId))).toMatchObject({
+      kind: 'transient',
+      code: 'InternalError',
+    });
     expect(callCount(sandbox, 'ReleaseEipAddress')).toEqual({ ok: 0, failed: 3 });
     expect((await cloud.describeEips({ allocationIds: [allocationId] }))[0]?.status).toBe('Available');
   });

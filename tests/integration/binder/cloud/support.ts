@@ -62,7 +62,12 @@ export async function cloudError(call: Promise<unknown>): Promise<CloudError> {
 }
 
 /** Polls describeEips as the reconciler will, until the EIP satisfies `done` (or is gone, for `gone`). */
-export async function waitForEip(cloud: EipCloud, allocationId: string, done: ((eip: EipState) => boolean) | 'gone', timeoutMs = 3000): Promise<EipState | undefined> {
+export async function waitForEip(
+  cloud: EipCloud,
+  allocationId: string,
+  done: ((eip: EipState) => boolean) | 'gone',
+  timeoutMs = 3000,
+): Promise<EipState | undefined> {
   const deadline = Date.now() + timeoutMs;
   let last: EipState | undefined;
   while (Date.now() < deadline) {
@@ -74,7 +79,10 @@ export async function waitForEip(cloud: EipCloud, allocationId: string, done: ((
 }
 
 /** A CloudMetrics that keeps what it is told, for assertions. */
-export function recordingMetrics(): CloudMetrics & { calls: Array<{ api: ApiName; code: string }>; waits: Array<{ api: ApiName; seconds: number }> } {
+export function recordingMetrics(): CloudMetrics & {
+  calls: Array<{ api: ApiName; code: string }>;
+  waits: Array<{ api: ApiName; seconds: number }>;
+} {
   const calls: Array<{ api: ApiName; code: string }> = [];
   const waits: Array<{ api: ApiName; seconds: number }> = [];
   return {

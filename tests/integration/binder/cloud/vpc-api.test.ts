@@ -25,7 +25,13 @@ interface Recorded {
 const PER_REQUEST_HEADERS = ['x-acs-date', 'x-acs-signature-nonce', 'authorization'];
 
 const ANSWERS: Record<string, unknown> = {
-  AllocateEipAddress: { RequestId: 'r1', AllocationId: 'eip-bp1abc', EipAddress: '198.51.100.7', OrderId: 0, ResourceGroupId: 'rg-1' },
+  AllocateEipAddress: {
+    RequestId: 'r1',
+    AllocationId: 'eip-bp1abc',
+    EipAddress: '198.51.100.7',
+    OrderId: 0,
+    ResourceGroupId: 'rg-1',
+  },
   DescribeEipAddresses: {
     RequestId: 'r2',
     TotalCount: 1,
@@ -62,7 +68,13 @@ function record(req: IncomingMessage, body: string): string {
   const url = new URL(req.url ?? '/', 'http://recorder');
   const headers = { ...req.headers };
   for (const name of PER_REQUEST_HEADERS) delete headers[name];
-  recorded.push({ method: req.method ?? '', path: url.pathname, query: [...url.searchParams.entries()], body, headers });
+  recorded.push({
+    method: req.method ?? '',
+    path: url.pathname,
+    query: [...url.searchParams.entries()],
+    body,
+    headers,
+  });
   return String(req.headers['x-acs-action']);
 }
 
@@ -113,15 +125,41 @@ function requests() {
     },
     { clientToken: 'token-1', ownershipTags: { 'podeip.io/pod-uid': 'u-1', 'podeip.io/cluster': 'c-1' } },
   );
-  const association = { regionId, allocationId: 'eip-bp1abc', instanceId: 'eni-1', instanceType: 'NetworkInterface', privateIpAddress: '10.0.0.5', clientToken: 'token-2' };
+  const association = {
+    regionId,
+    allocationId: 'eip-bp1abc',
+    instanceId: 'eni-1',
+    instanceType: 'NetworkInterface',
+    privateIpAddress: '10.0.0.5',
+    clientToken: 'token-2',
+  };
   return {
     allocate,
-    describe: describeEipsRequest(regionId, { allocationIds: ['eip-1', 'eip-2'], tags: { 'podeip.io/cluster': 'c-1' }, associatedNetworkInterfaceId: 'eni-1' }, 3),
+    describe: describeEipsRequest(
+      regionId,
+      {
+        allocationIds: ['eip-1', 'eip-2'],
+        tags: { 'podeip.io/cluster': 'c-1' },
+        associatedNetworkInterfaceId: 'eni-1',
+      },
+      3,
+    ),
     associate: new $Slim.AssociateEipAddressRequest(association),
     unassociate: new $Slim.UnassociateEipAddressRequest(association),
     release: new $Slim.ReleaseEipAddressRequest({ regionId, allocationId: 'eip-bp1abc' }),
-    add: new $Slim.AddCommonBandwidthPackageIpRequest({ regionId, bandwidthPackageId: 'cbwp-1', ipInstanceId: 'eip-bp1abc', ipType: 'EIP', clientToken: 'token-3' }),
-    remove: new $Slim.RemoveCommonBandwidthPackageIpRequest({ regionId, bandwidthPackageId: 'cbwp-1', ipInstanceId: 'eip-bp1abc', clientToken: 'token-4' }),
+    add: new $Slim.AddCommonBandwidthPackageIpRequest({
+      regionId,
+      bandwidthPackageId: 'cbwp-1',
+      ipInstanceId: 'eip-bp1abc',
+      ipType: 'EIP',
+      clientToken: 'token-3',
+    }),
+    remove: new $Slim.RemoveCommonBandwidthPackageIpRequest({
+      regionId,
+      bandwidthPackageId: 'cbwp-1',
+      ipInstanceId: 'eip-bp1abc',
+      clientToken: 'token-4',
+    }),
   };
 }
 
@@ -132,13 +170,41 @@ describe('the VPC actions without the SDK client', () => {
     const r = requests();
     // The SDK client's methods are typed with its own copies of the models; the classes are the same files.
     const sends: Array<[string, () => Promise<unknown>, () => Promise<unknown>]> = [
-      ['AllocateEipAddress', () => sdk.allocateEipAddress(r.allocate as unknown as $Vpc.AllocateEipAddressRequest), () => slim.allocateEipAddress(r.allocate)],
-      ['DescribeEipAddresses', () => sdk.describeEipAddresses(r.describe as unknown as $Vpc.DescribeEipAddressesRequest), () => slim.describeEipAddresses(r.describe)],
-      ['AssociateEipAddress', () => sdk.associateEipAddress(r.associate as unknown as $Vpc.AssociateEipAddressRequest), () => slim.associateEipAddress(r.associate)],
-      ['UnassociateEipAddress', () => sdk.unassociateEipAddress(r.unassociate as unknown as $Vpc.UnassociateEipAddressRequest), () => slim.unassociateEipAddress(r.unassociate)],
-      ['ReleaseEipAddress', () => sdk.releaseEipAddress(r.release as unknown as $Vpc.ReleaseEipAddressRequest), () => slim.releaseEipAddress(r.release)],
-      ['AddCommonBandwidthPackageIp', () => sdk.addCommonBandwidthPackageIp(r.add as unknown as $Vpc.AddCommonBandwidthPackageIpRequest), () => slim.addCommonBandwidthPackageIp(r.add)],
-      ['RemoveCommonBandwidthPackageIp', () => sdk.removeCommonBandwidthPackageIp(r.remove as unknown as $Vpc.RemoveCommonBandwidthPackageIpRequest), () => slim.removeCommonBandwidthPackageIp(r.remove)],
+      [
+        'AllocateEipAddress',
+        () => sdk.allocateEipAddress(r.allocate as unknown as $Vpc.AllocateEipAddressRequest),
+        () => slim.allocateEipAddress(r.allocate),
+      ],
+      [
+        'DescribeEipAddresses',
+        () => sdk.describeEipAddresses(r.describe as unknown as $Vpc.DescribeEipAddressesRequest),
+        () => slim.describeEipAddresses(r.describe),
+      ],
+      [
+        'AssociateEipAddress',
+        () => sdk.associateEipAddress(r.associate as unknown as $Vpc.AssociateEipAddressRequest),
+        () => slim.associateEipAddress(r.associate),
+      ],
+      [
+        'UnassociateEipAddress',
+        () => sdk.unassociateEipAddress(r.unassociate as unknown as $Vpc.UnassociateEipAddressRequest),
+        () => slim.unassociateEipAddress(r.unassociate),
+      ],
+      [
+        'ReleaseEipAddress',
+        () => sdk.releaseEipAddress(r.release as unknown as $Vpc.ReleaseEipAddressRequest),
+        () => slim.releaseEipAddress(r.release),
+      ],
+      [
+        'AddCommonBandwidthPackageIp',
+        () => sdk.addCommonBandwidthPackageIp(r.add as unknown as $Vpc.AddCommonBandwidthPackageIpRequest),
+        () => slim.addCommonBandwidthPackageIp(r.add),
+      ],
+      [
+        'RemoveCommonBandwidthPackageIp',
+        () => sdk.removeCommonBandwidthPackageIp(r.remove as unknown as $Vpc.RemoveCommonBandwidthPackageIpRequest),
+        () => slim.removeCommonBandwidthPackageIp(r.remove),
+      ],
     ];
     for (const [action, viaSdk, viaSlim] of sends) {
       recorded.length = 0;
@@ -159,7 +225,20 @@ describe('the VPC actions without the SDK client', () => {
     const allocated = await slim.allocateEipAddress(requests().allocate);
     expect(allocated.body).toMatchObject({ allocationId: 'eip-bp1abc', eipAddress: '198.51.100.7' });
     const query = new Map(recorded[0]?.query);
-    expect(Object.fromEntries(['RegionId', 'ClientToken', 'Bandwidth', 'ISP', 'InstanceChargeType', 'AutoPay', 'Tag.1.Key', 'SecurityProtectionTypes.1'].map((k) => [k, query.get(k)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        [
+          'RegionId',
+          'ClientToken',
+          'Bandwidth',
+          'ISP',
+          'InstanceChargeType',
+          'AutoPay',
+          'Tag.1.Key',
+          'SecurityProtectionTypes.1',
+        ].map((k) => [k, query.get(k)]),
+      ),
+    ).toEqual({
       RegionId: 'cn-beijing',
       ClientToken: 'token-1',
       Bandwidth: '20',
@@ -170,14 +249,25 @@ describe('the VPC actions without the SDK client', () => {
       'SecurityProtectionTypes.1': 'AntiDDoS_Enhanced',
     });
     const described = await slim.describeEipAddresses(requests().describe);
-    expect(described.body?.eipAddresses?.eipAddress?.[0]).toMatchObject({ allocationId: 'eip-bp1abc', status: 'InUse', tags: { tag: [{ key: 'podeip.io/pod-uid', value: 'u-1' }] } });
+    expect(described.body?.eipAddresses?.eipAddress?.[0]).toMatchObject({
+      allocationId: 'eip-bp1abc',
+      status: 'InUse',
+      tags: { tag: [{ key: 'podeip.io/pod-uid', value: 'u-1' }] },
+    });
   });
 
   it('picks the endpoint the SDK picks for a region', () => {
     expect($Slim.defaultVpcEndpoint('cn-hangzhou')).toBe('vpc.aliyuncs.com');
     expect($Slim.defaultVpcEndpoint('cn-beijing')).toBe('vpc.cn-beijing.aliyuncs.com');
     expect($Slim.defaultVpcEndpoint('ap-southeast-1')).toBe('vpc.ap-southeast-1.aliyuncs.com');
-    for (const regionId of ['cn-hangzhou', 'cn-beijing', 'cn-shanghai', 'ap-southeast-1', 'eu-central-1', 'cn-shenzhen-finance-1']) {
+    for (const regionId of [
+      'cn-hangzhou',
+      'cn-beijing',
+      'cn-shanghai',
+      'ap-southeast-1',
+      'eu-central-1',
+      'cn-shenzhen-finance-1',
+    ]) {
       const sdk = new VpcClient(new $OpenApiUtil.Config({ accessKeyId: 'x', accessKeySecret: 'y', regionId }));
       expect($Slim.defaultVpcEndpoint(regionId)).toBe((sdk as unknown as { _endpoint: string })._endpoint);
     }

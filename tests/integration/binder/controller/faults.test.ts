@@ -33,9 +33,17 @@ let world: World;
 let binder: TestBinder;
 
 beforeAll(async () => {
-  world = await startWorld({ cloud: { seed: 11, rateLimitWindowMs: WINDOW_SECONDS * 1000, rateLimitScale: WINDOW_SECONDS / 60 } });
+  world = await startWorld({
+    cloud: { seed: 11, rateLimitWindowMs: WINDOW_SECONDS * 1000, rateLimitScale: WINDOW_SECONDS / 60 },
+  });
   binder = await startTestBinder(world, {
-    config: { cloud: { ...binderConfig(world).cloud, rateLimitsPerMinute: scaledLimits(WINDOW_SECONDS), rateLimitWindowSeconds: WINDOW_SECONDS } },
+    config: {
+      cloud: {
+        ...binderConfig(world).cloud,
+        rateLimitsPerMinute: scaledLimits(WINDOW_SECONDS),
+        rateLimitWindowSeconds: WINDOW_SECONDS,
+      },
+    },
   });
 });
 afterAll(async () => {
@@ -52,7 +60,11 @@ function deployment(replicas: number): k8s.V1Deployment {
       selector: { matchLabels: { app: 'web' } },
       template: {
         metadata: { labels: { app: 'web' }, annotations: { 'k8s.aliyun.com/pod-with-eip': 'true' } },
-        spec: { containers: [{ name: 'app', image: 'nginx:1.27' }], readinessGates: GATE, terminationGracePeriodSeconds: 1 },
+        spec: {
+          containers: [{ name: 'app', image: 'nginx:1.27' }],
+          readinessGates: GATE,
+          terminationGracePeriodSeconds: 1,
+        },
       },
     },
   };
@@ -60,12 +72,16 @@ function deployment(replicas: number): k8s.V1Deployment {
 
 function webPods(): k8s.V1Pod[] {
   const store = world.sandbox.kube.store;
-  return store.list(store.resourceType('', 'pods')!, { namespace: NS, labelSelector: 'app=web' }).items as unknown as k8s.V1Pod[];
+  return store.list(store.resourceType('', 'pods')!, { namespace: NS, labelSelector: 'app=web' })
+    .items as unknown as k8s.V1Pod[];
 }
 
 it('binds one EIP per replica through faults and throttling, and leaks none when the Deployment goes', async () => {
   const controls = world.sandbox.cloud.controls;
-  controls.setFaults({ failureRate: 0.1, codes: ['InternalError', 'ServiceUnavailable', 'ConnectionReset', 'BadGateway', 'Throttling.User', 'Throttling'] });
+  controls.setFaults({
+    failureRate: 0.1,
+    codes: ['InternalError', 'ServiceUnavailable', 'ConnectionReset', 'BadGateway', 'Throttling.User', 'Throttling'],
+  });
   controls.setRateLimits({ perMinute: { AssociateEipAddress: 2 } });
 
   await world.apps.createNamespacedDeployment({ namespace: NS, body: deployment(REPLICAS) });
@@ -73,7 +89,10 @@ it('binds one EIP per replica through faults and throttling, and leaks none when
     `${REPLICAS} replicas Ready`,
     () => {
       const pods = webPods();
-      return pods.length === REPLICAS && pods.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? pods : undefined;
+      return pods.length === REPLICAS &&
+        pods.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        ? pods
+        : undefined;
     },
     60_000,
   );
@@ -83,7 +102,10 @@ it('binds one EIP per replica through faults and throttling, and leaks none when
     expect(owned).toHaveLength(1);
     expect(owned[0]).toMatchObject({ status: 'InUse', privateIpAddress: podIpOf(pod as never) });
     expect(addressOf(pod as never)).toBe(owned[0]!.ipAddress);
-    expect(pod.status?.conditions?.find((c) => c.type === EIP_CONDITION_TYPE)).toMatchObject({ status: 'True', reason: 'Associate eip succeed' });
+    expect(pod.status?.conditions?.find((c) => c.type === EIP_CONDITION_TYPE)).toMatchObject({
+      status: 'True',
+      reason: 'Associate eip succeed',
+    });
   }
   expect(eipsOfCluster(world)).toHaveLength(REPLICAS);
   const calls = controls.callCounts();

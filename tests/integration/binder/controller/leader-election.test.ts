@@ -6,7 +6,19 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { V1Lease } from '@kubernetes/client-node';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { conditionOf, deletePod, eipsOfCluster, podBody, sleep, startTestBinder, startWorld, storedPod, waitFor, type TestBinder, type World } from './support.js';
+import {
+  conditionOf,
+  deletePod,
+  eipsOfCluster,
+  podBody,
+  sleep,
+  startTestBinder,
+  startWorld,
+  storedPod,
+  waitFor,
+  type TestBinder,
+  type World,
+} from './support.js';
 
 const NS = 'default';
 const LEASE = 'podeip-binder';
@@ -46,17 +58,33 @@ afterAll(async () => {
   await world?.close();
 });
 
-const leaderElection = { enabled: true, namespace: NS, leaseName: LEASE, leaseDurationSeconds: 2, renewDeadlineSeconds: 1.5, retryPeriodSeconds: 0.2 };
+const leaderElection = {
+  enabled: true,
+  namespace: NS,
+  leaseName: LEASE,
+  leaseDurationSeconds: 2,
+  renewDeadlineSeconds: 1.5,
+  retryPeriodSeconds: 0.2,
+};
 
 async function createAndWaitReady(name: string): Promise<void> {
-  await world.core.createNamespacedPod({ namespace: NS, body: podBody(name, { 'k8s.aliyun.com/pod-with-eip': 'true' }) });
+  await world.core.createNamespacedPod({
+    namespace: NS,
+    body: podBody(name, { 'k8s.aliyun.com/pod-with-eip': 'true' }),
+  });
   await waitFor(`${name} Ready`, () => conditionOf(storedPod(world, NS, name), 'Ready')?.status === 'True', 20_000);
 }
 
 it('only the leader acts; the other takes over when it stops, and when the Lease is taken away', async () => {
-  a = await startTestBinder(world, { name: 'a', config: { leaderElection: { ...leaderElection, identity: 'replica-a' } } });
+  a = await startTestBinder(world, {
+    name: 'a',
+    config: { leaderElection: { ...leaderElection, identity: 'replica-a' } },
+  });
   await waitFor('a leads', () => a.binder.isLeader());
-  b = await startTestBinder(world, { name: 'b', config: { leaderElection: { ...leaderElection, identity: 'replica-b' } } });
+  b = await startTestBinder(world, {
+    name: 'b',
+    config: { leaderElection: { ...leaderElection, identity: 'replica-b' } },
+  });
   await waitFor('b synced', () => b.binder.hasSynced());
   const watch = new TwoLeadersWatch(() => [a, b]);
 
@@ -78,15 +106,26 @@ it('only the leader acts; the other takes over when it stops, and when the Lease
   // The Lease taken from b by someone else: b stops acting at once, and no replica acts until it expires.
   const coordination = world.kubeConfig.makeApiClient(CoordinationV1Api);
   const lease: V1Lease = await coordination.readNamespacedLease({ namespace: NS, name: LEASE });
-  await coordination.replaceNamespacedLease({ namespace: NS, name: LEASE, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: lease.spec?.renewTime } } });
+  await coordination.replaceNamespacedLease({
+    namespace: NS,
+    name: LEASE,
+    body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: lease.spec?.renewTime } },
+  });
   await waitFor('b steps down', () => !b.binder.isLeader(), 2000);
   const writesOfB = await b.cloudWrites();
-  await world.core.createNamespacedPod({ namespace: NS, body: podBody('while-nobody-leads', { 'k8s.aliyun.com/pod-with-eip': 'true' }) });
+  await world.core.createNamespacedPod({
+    namespace: NS,
+    body: podBody('while-nobody-leads', { 'k8s.aliyun.com/pod-with-eip': 'true' }),
+  });
   await sleep(700);
   expect(await b.cloudWrites()).toBe(writesOfB);
   // The intruder never renews: once its Lease has expired, b leads again and binds the pod.
   await waitFor('b leads again', () => b.binder.isLeader(), 6000);
-  await waitFor('while-nobody-leads Ready', () => conditionOf(storedPod(world, NS, 'while-nobody-leads'), 'Ready')?.status === 'True', 10_000);
+  await waitFor(
+    'while-nobody-leads Ready',
+    () => conditionOf(storedPod(world, NS, 'while-nobody-leads'), 'Ready')?.status === 'True',
+    10_000,
+  );
   expect(await b.cloudWrites()).toBeGreaterThan(writesOfB);
 
   await watch.stop();

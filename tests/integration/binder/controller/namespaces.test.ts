@@ -4,7 +4,19 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
-import { conditionOf, createNamespace, podBody, sleep, startSyncedBinder, startWorld, storedPod, storedPodEip, waitFor, type TestBinder, type World } from './support.js';
+import {
+  conditionOf,
+  createNamespace,
+  podBody,
+  sleep,
+  startSyncedBinder,
+  startWorld,
+  storedPod,
+  storedPodEip,
+  waitFor,
+  type TestBinder,
+  type World,
+} from './support.js';
 
 let world: World;
 let binder: TestBinder;
@@ -23,16 +35,26 @@ it('binds pods in the namespaces it watches and ignores the rest', async () => {
   const controls = world.sandbox.cloud.controls;
   const eips = { 'team-a': controls.createEip(), 'team-b': controls.createEip(), 'team-c': controls.createEip() };
   for (const [ns, eip] of Object.entries(eips)) {
-    await world.core.createNamespacedPod({ namespace: ns, body: podBody('web', { 'k8s.aliyun.com/pod-eip-instanceid': eip.allocationId }) });
+    await world.core.createNamespacedPod({
+      namespace: ns,
+      body: podBody('web', { 'k8s.aliyun.com/pod-eip-instanceid': eip.allocationId }),
+    });
   }
   await waitFor('team-a and team-b Ready', () =>
     ['team-a', 'team-b'].every((ns) => conditionOf(storedPod(world, ns, 'web'), 'Ready')?.status === 'True'),
   );
   expect(binder.binder.hasSynced()).toBe(true);
-  await waitFor('team-c has its IP', () => storedPod(world, 'team-c', 'web')?.status !== undefined && (storedPod(world, 'team-c', 'web')!.status as { podIP?: string }).podIP);
+  await waitFor(
+    'team-c has its IP',
+    () =>
+      storedPod(world, 'team-c', 'web')?.status !== undefined &&
+      (storedPod(world, 'team-c', 'web')!.status as { podIP?: string }).podIP,
+  );
   await sleep(300);
   expect(conditionOf(storedPod(world, 'team-c', 'web'), EIP_CONDITION_TYPE)).toBeUndefined();
   expect(storedPodEip(world, 'team-c', 'web')).toBeUndefined();
-  expect(controls.eips().find((e) => e.allocationId === eips['team-c'].allocationId)).toMatchObject({ status: 'Available' });
+  expect(controls.eips().find((e) => e.allocationId === eips['team-c'].allocationId)).toMatchObject({
+    status: 'Available',
+  });
   expect(controls.callCounts().AssociateEipAddress?.ok).toBe(2);
 });

@@ -4,7 +4,19 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
-import { conditionOf, podBody, podEvents, podIpOf, sleep, startSyncedBinder, startWorld, storedPod, waitFor, type TestBinder, type World } from './support.js';
+import {
+  conditionOf,
+  podBody,
+  podEvents,
+  podIpOf,
+  sleep,
+  startSyncedBinder,
+  startWorld,
+  storedPod,
+  waitFor,
+  type TestBinder,
+  type World,
+} from './support.js';
 
 const NS = 'default';
 let world: World;
@@ -20,7 +32,10 @@ afterAll(async () => {
 });
 
 it('gives an overlay pod NoNetworkInterface and an Event, and allocates no EIP for it', async () => {
-  await world.core.createNamespacedPod({ namespace: NS, body: podBody('flannel-pod', { 'k8s.aliyun.com/pod-with-eip': 'true' }) });
+  await world.core.createNamespacedPod({
+    namespace: NS,
+    body: podBody('flannel-pod', { 'k8s.aliyun.com/pod-with-eip': 'true' }),
+  });
   const condition = await waitFor('NoNetworkInterface', () => {
     const found = conditionOf(storedPod(world, NS, 'flannel-pod'), EIP_CONDITION_TYPE);
     return found?.reason === 'NoNetworkInterface' ? found : undefined;
@@ -28,7 +43,9 @@ it('gives an overlay pod NoNetworkInterface and an Event, and allocates no EIP f
   const ip = podIpOf(storedPod(world, NS, 'flannel-pod'));
   expect(condition).toMatchObject({ status: 'False' });
   expect(condition!.message).toContain(`pod IP ${ip}`);
-  const event = await waitFor('a Warning Event', async () => (await podEvents(world, NS, 'flannel-pod')).find((e) => e.reason === 'NoNetworkInterface'));
+  const event = await waitFor('a Warning Event', async () =>
+    (await podEvents(world, NS, 'flannel-pod')).find((e) => e.reason === 'NoNetworkInterface'),
+  );
   expect(event.type).toBe('Warning');
   await sleep(300);
   const calls = world.sandbox.cloud.controls.callCounts();

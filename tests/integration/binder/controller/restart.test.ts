@@ -49,11 +49,25 @@ const uidOf = (name: string): string => storedPod(world, NS, name)!.metadata.uid
 describe('stopped right after Allocate, before the allocation was recorded', () => {
   it('the next binder finds the EIP by its tags and binds it; no second EIP', async () => {
     // Every PodEIP write fails, so the first binder allocates and cannot record it.
-    world.sandbox.kube.controls.failRequests({ fraction: 1, status: 500, path: /podeips\/(adopted|lost)/, methods: ['PATCH'] });
+    world.sandbox.kube.controls.failRequests({
+      fraction: 1,
+      status: 500,
+      path: /podeips\/(adopted|lost)/,
+      methods: ['PATCH'],
+    });
     const first = await binder('first');
-    await world.core.createNamespacedPod({ namespace: NS, body: podBody('adopted', { 'k8s.aliyun.com/pod-with-eip': 'true' }) });
-    await world.core.createNamespacedPod({ namespace: NS, body: podBody('lost', { 'k8s.aliyun.com/pod-with-eip': 'true' }) });
-    await waitFor('both EIPs allocated', () => eipsOwnedBy(world, uidOf('adopted')).length === 1 && eipsOwnedBy(world, uidOf('lost')).length === 1);
+    await world.core.createNamespacedPod({
+      namespace: NS,
+      body: podBody('adopted', { 'k8s.aliyun.com/pod-with-eip': 'true' }),
+    });
+    await world.core.createNamespacedPod({
+      namespace: NS,
+      body: podBody('lost', { 'k8s.aliyun.com/pod-with-eip': 'true' }),
+    });
+    await waitFor(
+      'both EIPs allocated',
+      () => eipsOwnedBy(world, uidOf('adopted')).length === 1 && eipsOwnedBy(world, uidOf('lost')).length === 1,
+    );
     await sleep(200);
     await first.stop();
     expect(storedPodEip(world, NS, 'adopted')!.spec).toMatchObject({ allocationID: '' });
@@ -75,7 +89,10 @@ describe('stopped right after Allocate, before the allocation was recorded', () 
     expect(calls('AllocateEipAddress')).toBe(allocatesBefore);
 
     await deletePod(world, NS, 'adopted');
-    await waitFor('nothing left', () => eipsOfCluster(world).length === 0 && storedPodEip(world, NS, 'adopted') === undefined);
+    await waitFor(
+      'nothing left',
+      () => eipsOfCluster(world).length === 0 && storedPodEip(world, NS, 'adopted') === undefined,
+    );
   });
 });
 
@@ -84,7 +101,10 @@ describe('stopped while the EIP is Associating', () => {
     // Associations started now never finish until the faults are lifted.
     world.sandbox.cloud.controls.setFaults({ stickTransitions: true });
     const first = await binder('first');
-    await world.core.createNamespacedPod({ namespace: NS, body: podBody('midway', { 'k8s.aliyun.com/pod-with-eip': 'true' }) });
+    await world.core.createNamespacedPod({
+      namespace: NS,
+      body: podBody('midway', { 'k8s.aliyun.com/pod-with-eip': 'true' }),
+    });
     await waitFor('Associating', () => eipsOwnedBy(world, uidOf('midway'))[0]?.status === 'Associating');
     await first.stop();
     const associatesBefore = calls('AssociateEipAddress');
@@ -92,13 +112,19 @@ describe('stopped while the EIP is Associating', () => {
     await binder('second');
     await sleep(800);
     expect(conditionOf(storedPod(world, NS, 'midway'), 'Ready')?.status).toBe('False');
-    expect(conditionOf(storedPod(world, NS, 'midway'), 'k8s.aliyun.com/eip')).toMatchObject({ status: 'False', reason: 'AssociatingEip' });
+    expect(conditionOf(storedPod(world, NS, 'midway'), 'k8s.aliyun.com/eip')).toMatchObject({
+      status: 'False',
+      reason: 'AssociatingEip',
+    });
     world.sandbox.cloud.controls.setFaults({});
     await waitFor('midway Ready', () => conditionOf(storedPod(world, NS, 'midway'), 'Ready')?.status === 'True');
     expect(calls('AssociateEipAddress')).toBe(associatesBefore);
     expect(eipsOwnedBy(world, uidOf('midway'))).toHaveLength(1);
 
     await deletePod(world, NS, 'midway');
-    await waitFor('nothing left', () => eipsOfCluster(world).length === 0 && storedPodEip(world, NS, 'midway') === undefined);
+    await waitFor(
+      'nothing left',
+      () => eipsOfCluster(world).length === 0 && storedPodEip(world, NS, 'midway') === undefined,
+    );
   });
 });

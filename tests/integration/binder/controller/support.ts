@@ -39,12 +39,21 @@ export async function startWorld(options: SandboxOptions = {}): Promise<World> {
     ...options,
     cloud: {
       seed: 7,
-      transitionDelays: { associateMs: TRANSITION_MS, unassociateMs: TRANSITION_MS, releaseMs: TRANSITION_MS, bandwidthPackageMs: TRANSITION_MS },
+      transitionDelays: {
+        associateMs: TRANSITION_MS,
+        unassociateMs: TRANSITION_MS,
+        releaseMs: TRANSITION_MS,
+        bandwidthPackageMs: TRANSITION_MS,
+      },
       rateLimitWindowMs: RATE_WINDOW_SECONDS * 1000,
       rateLimitScale: RATE_SCALE,
       ...options.cloud,
     },
-    cluster: { nodes: 2, timing: { initContainerMs: 20, containerStartMs: 30, terminationMs: 60, reconcileMs: 200 }, ...options.cluster },
+    cluster: {
+      nodes: 2,
+      timing: { initContainerMs: 20, containerStartMs: 30, terminationMs: 60, reconcileMs: 200 },
+      ...options.cluster,
+    },
   });
   const kubeConfig = new k8s.KubeConfig();
   kubeConfig.loadFromString(sandbox.kube.kubeconfig());
@@ -76,7 +85,14 @@ export function binderConfig(world: World, overrides: Partial<BinderConfig> = {}
       rateLimitsPerMinute: scaledLimits(RATE_WINDOW_SECONDS),
       rateLimitWindowSeconds: RATE_WINDOW_SECONDS,
     },
-    leaderElection: { enabled: false, namespace: 'default', leaseName: 'podeip-binder', leaseDurationSeconds: 2, renewDeadlineSeconds: 1.5, retryPeriodSeconds: 0.2 },
+    leaderElection: {
+      enabled: false,
+      namespace: 'default',
+      leaseName: 'podeip-binder',
+      leaseDurationSeconds: 2,
+      renewDeadlineSeconds: 1.5,
+      retryPeriodSeconds: 0.2,
+    },
     server: { host: '127.0.0.1', port: 0 },
     log: { level: 'silent' },
     ...overrides,
@@ -86,7 +102,9 @@ export function binderConfig(world: World, overrides: Partial<BinderConfig> = {}
 /** The published per-minute limits scaled to a window of `windowSeconds`, as the cloud stand-in scales them. */
 export function scaledLimits(windowSeconds: number): Record<ApiName, number> {
   const scale = windowSeconds / 60;
-  return Object.fromEntries(Object.entries(DEFAULT_RATE_LIMITS_PER_MINUTE).map(([api, limit]) => [api, Math.max(1, Math.floor(limit * scale))])) as Record<ApiName, number>;
+  return Object.fromEntries(
+    Object.entries(DEFAULT_RATE_LIMITS_PER_MINUTE).map(([api, limit]) => [api, Math.max(1, Math.floor(limit * scale))]),
+  ) as Record<ApiName, number>;
 }
 
 export interface TestBinder {
@@ -97,7 +115,14 @@ export interface TestBinder {
   stop(): Promise<void>;
 }
 
-const WRITE_APIS: ReadonlySet<string> = new Set(['AllocateEipAddress', 'AssociateEipAddress', 'UnassociateEipAddress', 'ReleaseEipAddress', 'AddCommonBandwidthPackageIp', 'RemoveCommonBandwidthPackageIp']);
+const WRITE_APIS: ReadonlySet<string> = new Set([
+  'AllocateEipAddress',
+  'AssociateEipAddress',
+  'UnassociateEipAddress',
+  'ReleaseEipAddress',
+  'AddCommonBandwidthPackageIp',
+  'RemoveCommonBandwidthPackageIp',
+]);
 
 function testLogger(name: string): Logger {
   const file = process.env.BINDER_TEST_LOG;
@@ -106,7 +131,10 @@ function testLogger(name: string): Logger {
 }
 
 /** A binder as `podeip binder` runs one, with its own registry and its own cloud client. */
-export async function startTestBinder(world: World, options: { config?: Partial<BinderConfig>; name?: string } = {}): Promise<TestBinder> {
+export async function startTestBinder(
+  world: World,
+  options: { config?: Partial<BinderConfig>; name?: string } = {},
+): Promise<TestBinder> {
   const config = binderConfig(world, options.config);
   const registry = new Registry();
   const logger = testLogger(options.name ?? 'binder');
@@ -132,41 +160,67 @@ export async function startTestBinder(world: World, options: { config?: Partial<
     registry,
     async cloudWrites() {
       const metric = await registry.getSingleMetric('podeip_binder_cloud_calls_total')!.get();
-      return metric.values.filter((v) => WRITE_APIS.has(String(v.labels.api)) && v.labels.code === 'OK').reduce((sum, v) => sum + v.value, 0);
+      return metric.values
+        .filter((v) => WRITE_APIS.has(String(v.labels.api)) && v.labels.code === 'OK')
+        .reduce((sum, v) => sum + v.value, 0);
     },
     stop: () => binder.stop(),
   };
 }
 
 /** startTestBinder, then waits for its caches to sync: what a test needs before it judges the binder's decisions. */
-export async function startSyncedBinder(world: World, options: Parameters<typeof startTestBinder>[1] = {}): Promise<TestBinder> {
+export async function startSyncedBinder(
+  world: World,
+  options: Parameters<typeof startTestBinder>[1] = {},
+): Promise<TestBinder> {
   const started = await startTestBinder(world, options);
   await waitFor('caches synced', () => started.binder.hasSynced());
   return started;
 }
 
-/** The value of a counter or gauge series on a registry, or of a histogram's `_count`/`_sum`; throws when the registry has no such metric. */
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+/**
+ * The value of a counter or gauge series on a registry, or of a histogram's `_count`/`_sum`; throws when the registry
+ * has no such metric.
+ */
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const base = name.replace(/_(count|sum)$/, '');
   const metric = registry.getSingleMetric(name) ?? registry.getSingleMetric(base);
   if (metric === undefined) throw new Error(`no metric ${name} on this registry`);
   const values = (await metric.get()).values.filter(
-    (v) => ((v as { metricName?: string }).metricName ?? name) === name && Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value),
+    (v) =>
+      ((v as { metricName?: string }).metricName ?? name) === name &&
+      Object.entries(labels).every(([k, value]) => String(v.labels[k]) === value),
   );
   return values.reduce((sum, v) => sum + v.value, 0);
 }
 
-export function podBody(name: string, annotations: Record<string, string>, extra: { gate?: boolean; labels?: Record<string, string> } = {}): k8s.V1Pod {
+export function podBody(
+  name: string,
+  annotations: Record<string, string>,
+  extra: { gate?: boolean; labels?: Record<string, string> } = {},
+): k8s.V1Pod {
   return {
     metadata: { name, annotations, ...(extra.labels ? { labels: extra.labels } : {}) },
-    spec: { containers: [{ name: 'app', image: 'nginx:1.27' }], terminationGracePeriodSeconds: 1, ...(extra.gate === false ? {} : { readinessGates: GATE }) },
+    spec: {
+      containers: [{ name: 'app', image: 'nginx:1.27' }],
+      terminationGracePeriodSeconds: 1,
+      ...(extra.gate === false ? {} : { readinessGates: GATE }),
+    },
   };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `probe` gives something other than undefined/false, or fails naming what it waited for. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -191,7 +245,8 @@ export function storedPodEip(world: World, namespace: string, name: string): Kub
 
 export function storedPodEips(world: World, namespace?: string): KubeObject[] {
   const store = world.sandbox.kube.store;
-  return store.list(store.resourceType('alibabacloud.com', 'podeips')!, namespace === undefined ? {} : { namespace }).items;
+  return store.list(store.resourceType('alibabacloud.com', 'podeips')!, namespace === undefined ? {} : { namespace })
+    .items;
 }
 
 export function conditionOf(pod: KubeObject | undefined, type: string): Json | undefined {
@@ -207,18 +262,27 @@ export function addressOf(pod: KubeObject | undefined): string | undefined {
 }
 
 export function eipsOwnedBy(world: World, podUid: string): EipRecord[] {
-  return world.sandbox.cloud.controls.eips().filter((eip) => eip.tags.some((t) => t.key === 'podeip.io/pod-uid' && t.value === podUid));
+  return world.sandbox.cloud.controls
+    .eips()
+    .filter((eip) => eip.tags.some((t) => t.key === 'podeip.io/pod-uid' && t.value === podUid));
 }
 
 export function eipsOfCluster(world: World): EipRecord[] {
-  return world.sandbox.cloud.controls.eips().filter((eip) => eip.tags.some((t) => t.key === 'podeip.io/cluster-id' && t.value === CLUSTER_ID));
+  return world.sandbox.cloud.controls
+    .eips()
+    .filter((eip) => eip.tags.some((t) => t.key === 'podeip.io/cluster-id' && t.value === CLUSTER_ID));
 }
 
 /**
  * Samples the pod and the cloud until `until` resolves, failing at the first moment the pod is Ready while
  * no EIP is InUse on its IP. Returns how many samples saw it Ready (so a test can tell it looked).
  */
-export async function neverReadyBeforeInUse(world: World, namespace: string, name: string, until: Promise<unknown>): Promise<{ samples: number; readySamples: number }> {
+export async function neverReadyBeforeInUse(
+  world: World,
+  namespace: string,
+  name: string,
+  until: Promise<unknown>,
+): Promise<{ samples: number; readySamples: number }> {
   let finished = false;
   void until.finally(() => {
     finished = true;
@@ -231,7 +295,9 @@ export async function neverReadyBeforeInUse(world: World, namespace: string, nam
     if (conditionOf(pod, 'Ready')?.status !== 'True') return;
     readySamples++;
     const ip = podIpOf(pod);
-    const inUse = world.sandbox.cloud.controls.eips().some((eip) => eip.status === 'InUse' && eip.privateIpAddress === ip);
+    const inUse = world.sandbox.cloud.controls
+      .eips()
+      .some((eip) => eip.status === 'InUse' && eip.privateIpAddress === ip);
     if (!inUse) throw new Error(`${namespace}/${name} is Ready while no EIP is InUse on ${ip}`);
   };
   while (!finished) {

@@ -6,7 +6,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_API_CONNECTIONS, apiErrorStatus, createApiClients, loadKubeConfig, withSignal } from '../../../../binder/kube/api-clients.js';
+import {
+  MAX_API_CONNECTIONS,
+  apiErrorStatus,
+  createApiClients,
+  loadKubeConfig,
+  withSignal,
+} from '../../../../binder/kube/api-clients.js';
 import { startKubeEdge, type KubeEdge } from './support.js';
 
 let edge: KubeEdge;
@@ -79,7 +85,9 @@ describe('connections', () => {
     const clients = createApiClients(edge.kubeConfig);
     edge.sandbox.controls.setLatency(50);
     const before = edge.sandbox.controls.connectionCount();
-    const answers = await Promise.all(Array.from({ length: MAX_API_CONNECTIONS * 3 }, () => clients.core.readNamespace({ name: 'default' })));
+    const answers = await Promise.all(
+      Array.from({ length: MAX_API_CONNECTIONS * 3 }, () => clients.core.readNamespace({ name: 'default' })),
+    );
     expect(answers.every((answer) => answer.metadata?.name === 'default')).toBe(true);
     const opened = edge.sandbox.controls.connectionCount() - before;
     expect(opened).toBe(MAX_API_CONNECTIONS);
@@ -91,8 +99,12 @@ describe('connections', () => {
     edge.sandbox.controls.setLatency(150);
     let answered = 0;
     let answeredBeforeLease = -1;
-    const burst = Array.from({ length: MAX_API_CONNECTIONS * 3 }, () => clients.core.readNamespace({ name: 'default' }).then(() => (answered += 1)));
-    const lease = clients.coordination.listNamespacedLease({ namespace: 'default' }).then(() => (answeredBeforeLease = answered));
+    const burst = Array.from({ length: MAX_API_CONNECTIONS * 3 }, () =>
+      clients.core.readNamespace({ name: 'default' }).then(() => (answered += 1)),
+    );
+    const lease = clients.coordination
+      .listNamespacedLease({ namespace: 'default' })
+      .then(() => (answeredBeforeLease = answered));
     await Promise.all([...burst, lease]);
     // Queued behind the burst it would come after all 48; on its own connection it comes with the first 16.
     expect(answeredBeforeLease).toBeGreaterThanOrEqual(0);
@@ -113,7 +125,9 @@ describe('request deadlines', () => {
 
     const slowClients = createApiClients(edge.kubeConfig, { requestTimeoutMs: 10_000 });
     const bounded = Date.now();
-    await expect(slowClients.core.readNamespace({ name: 'default' }, withSignal(AbortSignal.timeout(200)))).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(
+      slowClients.core.readNamespace({ name: 'default' }, withSignal(AbortSignal.timeout(200))),
+    ).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - bounded).toBeLessThan(800);
   });
 });

@@ -57,7 +57,11 @@ describe('EventRecorder', () => {
     recorder.record(pod, 'Warning', 'AssociateFailed', 'quota exceeded');
     await recorder.flush();
     const after = await eventsIn('ev-agg');
-    expect(after.map((e) => `${e.reason}×${e.count}`).sort()).toEqual(['AssociateFailed×1', 'AssociateFailed×3', 'Associated×1']);
+    expect(after.map((e) => `${e.reason}×${e.count}`).sort()).toEqual([
+      'AssociateFailed×1',
+      'AssociateFailed×3',
+      'Associated×1',
+    ]);
   });
 
   it('folds repeats that arrive while a write is in flight into the next write', async () => {
@@ -67,7 +71,9 @@ describe('EventRecorder', () => {
     await recorder.flush();
     const events = await eventsIn('ev-burst');
     expect(events.map((e) => e.count)).toEqual([10]);
-    expect(edge.sandbox.controls.requestCount({ path: /^\/api\/v1\/namespaces\/ev-burst\/events/ })).toBeLessThanOrEqual(3);
+    expect(
+      edge.sandbox.controls.requestCount({ path: /^\/api\/v1\/namespaces\/ev-burst\/events/ }),
+    ).toBeLessThanOrEqual(3);
   });
 
   it('holds a noisy pod to its burst, caps messages at 1 KiB, and never throws', async () => {

@@ -60,10 +60,15 @@ async function neverTwoLeaders(a: LeaderElector, b: LeaderElector, ms: number): 
 
 async function readLease(name: string): Promise<{ holder: string; transitions: number; renewTime: string }> {
   const lease = await edge.coordination.readNamespacedLease({ namespace: 'default', name });
-  return { holder: lease.spec?.holderIdentity ?? '', transitions: lease.spec?.leaseTransitions ?? 0, renewTime: String(lease.spec?.renewTime) };
+  return {
+    holder: lease.spec?.holderIdentity ?? '',
+    transitions: lease.spec?.leaseTransitions ?? 0,
+    renewTime: String(lease.spec?.renewTime),
+  };
 }
 
-const leaderOf = (a: Tracked, b: Tracked): Tracked | undefined => (a.elector.isLeader() ? a : b.elector.isLeader() ? b : undefined);
+const leaderOf = (a: Tracked, b: Tracked): Tracked | undefined =>
+  a.elector.isLeader() ? a : b.elector.isLeader() ? b : undefined;
 
 describe('LeaderElector', () => {
   it('elects exactly one of two, with MicroTime stamps the server accepts', async () => {
@@ -118,7 +123,11 @@ describe('LeaderElector', () => {
     const b = elector('no-renew', 'b');
     await sleep(300);
     const lastRenew = Date.parse((await readLease('no-renew')).renewTime);
-    edge.sandbox.controls.failRequests({ fraction: 1, status: 500, path: '/apis/coordination.k8s.io/v1/namespaces/default/leases/no-renew' });
+    edge.sandbox.controls.failRequests({
+      fraction: 1,
+      status: 500,
+      path: '/apis/coordination.k8s.io/v1/namespaces/default/leases/no-renew',
+    });
     await eventually(() => (a.elector.isLeader() ? undefined : true), 3000);
     const steppedDown = a.log.find((l) => l.event === 'stopped')!.at;
     expect(steppedDown).toBeLessThan(lastRenew + TIMING.leaseDurationMs);
@@ -143,7 +152,11 @@ describe('LeaderElector', () => {
 
     // Another writer bumps the lease: the next renewal's resourceVersion is stale, so it reads and renews.
     const lease = await edge.coordination.readNamespacedLease({ namespace: 'default', name: 'renewing' });
-    await edge.coordination.replaceNamespacedLease({ namespace: 'default', name: 'renewing', body: { ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } } });
+    await edge.coordination.replaceNamespacedLease({
+      namespace: 'default',
+      name: 'renewing',
+      body: { ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } },
+    });
     const readsBefore = count('GET');
     await sleep(600);
     expect(count('GET') - readsBefore).toBeGreaterThanOrEqual(1);
@@ -151,7 +164,26 @@ describe('LeaderElector', () => {
   });
 
   it('refuses timings that could let two replicas lead', () => {
-    expect(() => new LeaderElector({ api: edge.coordination, namespace: 'default', name: 'x', identity: 'x', leaseDurationMs: 10_000, renewDeadlineMs: 10_000 })).toThrow(/greater than renewDeadline/);
-    expect(() => new LeaderElector({ api: edge.coordination, namespace: 'default', name: 'x', identity: 'x', leaseDurationMs: 1500 })).toThrow(/whole seconds/);
+    expect(
+      () =>
+        new LeaderElector({
+          api: edge.coordination,
+          namespace: 'default',
+          name: 'x',
+          identity: 'x',
+          leaseDurationMs: 10_000,
+          renewDeadlineMs: 10_000,
+        }),
+    ).toThrow(/greater than renewDeadline/);
+    expect(
+      () =>
+        new LeaderElector({
+          api: edge.coordination,
+          namespace: 'default',
+          name: 'x',
+          identity: 'x',
+          leaseDurationMs: 1500,
+        }),
+    ).toThrow(/whole seconds/);
   });
 });

@@ -32,7 +32,10 @@ afterAll(async () => {
 });
 
 /** A list-watch of one namespace's pods that records what its handlers saw. */
-function watchPods(namespace: string, options: Partial<ListWatchOptions<SlimPod>> = {}): { lw: ListWatch<SlimPod>; seen: string[] } {
+function watchPods(
+  namespace: string,
+  options: Partial<ListWatchOptions<SlimPod>> = {},
+): { lw: ListWatch<SlimPod>; seen: string[] } {
   const seen: string[] = [];
   const lw = new ListWatch<SlimPod>({
     kubeConfig: edge.kubeConfig,
@@ -55,22 +58,33 @@ function watchPods(namespace: string, options: Partial<ListWatchOptions<SlimPod>
 
 const has = (seen: string[], entry: string): true | undefined => (seen.includes(entry) ? true : undefined);
 const podsPath = (ns: string): string => `/api/v1/namespaces/${ns}/pods`;
-const lists = (ns: string): number => edge.sandbox.controls.requestCount({ method: 'GET', path: podsPath(ns), watch: false });
-const watches = (ns: string): number => edge.sandbox.controls.requestCount({ method: 'GET', path: podsPath(ns), watch: true });
+const lists = (ns: string): number =>
+  edge.sandbox.controls.requestCount({ method: 'GET', path: podsPath(ns), watch: false });
+const watches = (ns: string): number =>
+  edge.sandbox.controls.requestCount({ method: 'GET', path: podsPath(ns), watch: true });
 
 describe('ListWatch', () => {
   it('lists in pages, then sees adds, updates and deletes', async () => {
     await createNamespace(edge, 'lw-basic');
-    for (let i = 0; i < 7; i++) await edge.core.createNamespacedPod({ namespace: 'lw-basic', body: podBody(`pre-${i}`) });
+    for (let i = 0; i < 7; i++)
+      await edge.core.createNamespacedPod({ namespace: 'lw-basic', body: podBody(`pre-${i}`) });
     const { lw, seen } = watchPods('lw-basic', { pageSize: 3 });
     await lw.waitForSync();
     expect(lw.size).toBe(7);
     expect(lists('lw-basic')).toBe(3);
-    expect(edge.sandbox.controls.requestLog({ method: 'GET', path: podsPath('lw-basic'), watch: false }).every((e) => e.query.includes('limit=3'))).toBe(true);
+    expect(
+      edge.sandbox.controls
+        .requestLog({ method: 'GET', path: podsPath('lw-basic'), watch: false })
+        .every((e) => e.query.includes('limit=3')),
+    ).toBe(true);
 
     await edge.core.createNamespacedPod({ namespace: 'lw-basic', body: podBody('p', { labels: { color: 'red' } }) });
     await eventually(() => has(seen, 'add p'));
-    await edge.core.patchNamespacedPod({ namespace: 'lw-basic', name: 'p', body: [{ op: 'replace', path: '/metadata/labels/color', value: 'blue' }] });
+    await edge.core.patchNamespacedPod({
+      namespace: 'lw-basic',
+      name: 'p',
+      body: [{ op: 'replace', path: '/metadata/labels/color', value: 'blue' }],
+    });
     await eventually(() => has(seen, 'update p red→blue'));
     await edge.core.deleteNamespacedPod({ namespace: 'lw-basic', name: 'p' });
     await eventually(() => has(seen, 'delete p'));
@@ -82,7 +96,8 @@ describe('ListWatch', () => {
 
   it('lists again in one piece when a continue token expires between pages', async () => {
     await createNamespace(edge, 'lw-continue');
-    for (let i = 0; i < 5; i++) await edge.core.createNamespacedPod({ namespace: 'lw-continue', body: podBody(`pod-${i}`) });
+    for (let i = 0; i < 5; i++)
+      await edge.core.createNamespacedPod({ namespace: 'lw-continue', body: podBody(`pod-${i}`) });
     let compacted = false;
     const { lw } = watchPods('lw-continue', {
       pageSize: 2,
@@ -92,7 +107,12 @@ describe('ListWatch', () => {
         if (!compacted) {
           compacted = true;
           const store = edge.sandbox.store;
-          store.create(store.resourceType('', 'pods')!, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod-5', namespace: 'lw-continue' }, spec: { containers: [{ name: 'app', image: 'pause' }] } });
+          store.create(store.resourceType('', 'pods')!, {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'pod-5', namespace: 'lw-continue' },
+            spec: { containers: [{ name: 'app', image: 'pause' }] },
+          });
           edge.sandbox.controls.setWatchHistory(0);
         }
         return { name, rv: (o.metadata as { resourceVersion: string }).resourceVersion };
@@ -100,7 +120,9 @@ describe('ListWatch', () => {
     });
     await lw.waitForSync();
     expect(lw.size).toBe(6);
-    const listQueries = edge.sandbox.controls.requestLog({ method: 'GET', path: podsPath('lw-continue'), watch: false }).map((e) => e.query);
+    const listQueries = edge.sandbox.controls
+      .requestLog({ method: 'GET', path: podsPath('lw-continue'), watch: false })
+      .map((e) => e.query);
     expect(listQueries).toHaveLength(3);
     expect(listQueries[1]).toContain('continue=');
     expect(listQueries[2]).not.toContain('limit=');
@@ -155,12 +177,19 @@ describe('ListWatch', () => {
     edge.sandbox.controls.dropWatches();
     const start500 = watches('lw-errors');
     await sleep(2000);
-    // 0.1–0.2 s, 0.2–0.4 s, 0.4–0.8 s, 0.5–1 s…: a handful of attempts, where client-node 1.4's informer makes thousands.
+    // 0.1–0.2 s, 0.2–0.4 s, 0.4–0.8 s, 0.5–1 s…: a handful of attempts, where client-node 1.4's informer makes
+    // thousands.
     const failed500 = watches('lw-errors') - start500;
     expect(failed500).toBeGreaterThanOrEqual(3);
     expect(failed500).toBeLessThanOrEqual(7);
 
-    edge.sandbox.controls.failRequests({ fraction: 1, status: 429, retryAfterSeconds: 1, path: podsPath('lw-errors'), methods: ['GET'] });
+    edge.sandbox.controls.failRequests({
+      fraction: 1,
+      status: 429,
+      retryAfterSeconds: 1,
+      path: podsPath('lw-errors'),
+      methods: ['GET'],
+    });
     await sleep(1100);
     const start429 = watches('lw-errors');
     await sleep(1500);
@@ -244,12 +273,18 @@ describe('ListWatch', () => {
   it('keeps only pods with EIP business in the pod cache, and still sees them go', async () => {
     await createNamespace(edge, 'lw-pods');
     const deleted: string[] = [];
-    const lw = podListWatch(edge.kubeConfig, { namespace: 'lw-pods', handlers: { onDelete: (p) => deleted.push(p.name) } });
+    const lw = podListWatch(edge.kubeConfig, {
+      namespace: 'lw-pods',
+      handlers: { onDelete: (p) => deleted.push(p.name) },
+    });
     running.push(lw as ListWatch<unknown>);
     lw.start();
     await lw.waitForSync();
     await edge.core.createNamespacedPod({ namespace: 'lw-pods', body: podBody('plain') });
-    await edge.core.createNamespacedPod({ namespace: 'lw-pods', body: podBody('eip', { annotations: { 'k8s.aliyun.com/pod-with-eip': 'true' }, gate: true }) });
+    await edge.core.createNamespacedPod({
+      namespace: 'lw-pods',
+      body: podBody('eip', { annotations: { 'k8s.aliyun.com/pod-with-eip': 'true' }, gate: true }),
+    });
     const eip = await eventually(() => lw.get('lw-pods/eip'));
     expect(eip.hasEipReadinessGate).toBe(true);
     expect(lw.get('lw-pods/plain')).toBeUndefined();

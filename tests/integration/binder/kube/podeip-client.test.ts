@@ -12,14 +12,19 @@ import { PodEipClient, podEipListWatch } from '../../../../binder/kube/podeip-cl
 import { createNamespace, eventually, startKubeEdge, type KubeEdge } from './support.js';
 
 const NS = 'eips';
-const SPEC: PodEIPSpec = { allocationID: 'eip-bp1aaa', allocationType: { type: 'Auto', releaseStrategy: 'TTL', releaseAfter: '10m0s' } };
+const SPEC: PodEIPSpec = {
+  allocationID: 'eip-bp1aaa',
+  allocationType: { type: 'Auto', releaseStrategy: 'TTL', releaseAfter: '10m0s' },
+};
 let edge: KubeEdge;
 let client: PodEipClient;
 
 beforeAll(async () => {
   edge = await startKubeEdge();
   const extensions = edge.kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-  await extensions.createCustomResourceDefinition({ body: podEipCustomResourceDefinition() as unknown as k8s.V1CustomResourceDefinition });
+  await extensions.createCustomResourceDefinition({
+    body: podEipCustomResourceDefinition() as unknown as k8s.V1CustomResourceDefinition,
+  });
   await createNamespace(edge, NS);
   client = new PodEipClient(edge.customObjects);
 });
@@ -32,7 +37,13 @@ describe('PodEipClient', () => {
     const created = await client.create({ namespace: NS, name: 'room-0' }, SPEC);
     expect(created.metadata.finalizers).toEqual([PODEIP_FINALIZER]);
     expect(created.spec).toEqual(SPEC);
-    const raw = (await edge.customObjects.getNamespacedCustomObject({ group: 'alibabacloud.com', version: 'v1beta1', namespace: NS, plural: 'podeips', name: 'room-0' })) as { metadata: Record<string, unknown> };
+    const raw = (await edge.customObjects.getNamespacedCustomObject({
+      group: 'alibabacloud.com',
+      version: 'v1beta1',
+      namespace: NS,
+      plural: 'podeips',
+      name: 'room-0',
+    })) as { metadata: Record<string, unknown> };
     expect(raw.metadata.ownerReferences).toBeUndefined();
     expect(await client.get({ namespace: NS, name: 'room-0' })).toEqual(created);
     expect(await client.get({ namespace: NS, name: 'nobody' })).toBeUndefined();
@@ -42,28 +53,60 @@ describe('PodEipClient', () => {
 
   it('writes status through /status and spec through the main resource, each merged', async () => {
     await client.create({ namespace: NS, name: 'room-1' }, SPEC);
-    const withStatus = await client.patchStatus({ namespace: NS, name: 'room-1' }, { eipAddress: '47.1.1.1', status: 'InUse', podLastSeen: '2025-01-01T00:00:00Z' });
-    expect(withStatus?.status).toEqual({ eipAddress: '47.1.1.1', status: 'InUse', podLastSeen: '2025-01-01T00:00:00Z' });
-    const cleared = await client.patchStatus({ namespace: NS, name: 'room-1' }, { podLastSeen: null, networkInterfaceID: 'eni-1' });
+    const withStatus = await client.patchStatus(
+      { namespace: NS, name: 'room-1' },
+      { eipAddress: '47.1.1.1', status: 'InUse', podLastSeen: '2025-01-01T00:00:00Z' },
+    );
+    expect(withStatus?.status).toEqual({
+      eipAddress: '47.1.1.1',
+      status: 'InUse',
+      podLastSeen: '2025-01-01T00:00:00Z',
+    });
+    const cleared = await client.patchStatus(
+      { namespace: NS, name: 'room-1' },
+      { podLastSeen: null, networkInterfaceID: 'eni-1' },
+    );
     expect(cleared?.status).toEqual({ eipAddress: '47.1.1.1', status: 'InUse', networkInterfaceID: 'eni-1' });
-    const patched = await client.patchRecord({ namespace: NS, name: 'room-1' }, { spec: { bandwidthPackageID: 'cbwp-1' } });
+    const patched = await client.patchRecord(
+      { namespace: NS, name: 'room-1' },
+      { spec: { bandwidthPackageID: 'cbwp-1' } },
+    );
     expect(patched?.spec).toEqual({ ...SPEC, bandwidthPackageID: 'cbwp-1' });
     expect(patched?.status?.eipAddress).toBe('47.1.1.1');
-    const stale = await client.patchStatus({ namespace: NS, name: 'room-1' }, { status: 'Available' }, { resourceVersion: withStatus!.metadata.resourceVersion! }).catch((e: unknown) => e);
+    const stale = await client
+      .patchStatus(
+        { namespace: NS, name: 'room-1' },
+        { status: 'Available' },
+        { resourceVersion: withStatus!.metadata.resourceVersion! },
+      )
+      .catch((e: unknown) => e);
     expect(apiErrorStatus(stale)?.code).toBe(409);
     expect(await client.patchStatus({ namespace: NS, name: 'gone' }, { status: 'InUse' })).toBeUndefined();
   });
 
   it('deletes for real only once the finalizer is off, keeping other finalizers until then', async () => {
     const seen: string[] = [];
-    const lw = podEipListWatch(edge.kubeConfig, { namespace: NS, handlers: { onAdd: (p) => seen.push(`add ${p.metadata.name}`), onDelete: (p) => seen.push(`delete ${p.metadata.name}`) } });
+    const lw = podEipListWatch(edge.kubeConfig, {
+      namespace: NS,
+      handlers: {
+        onAdd: (p) => seen.push(`add ${p.metadata.name}`),
+        onDelete: (p) => seen.push(`delete ${p.metadata.name}`),
+      },
+    });
     lw.start();
     try {
       await lw.waitForSync();
       await client.create({ namespace: NS, name: 'room-2' }, SPEC, { labels: { app: 'game' } });
       await eventually(() => (seen.includes('add room-2') ? true : undefined));
       await edge.customObjects.patchNamespacedCustomObject(
-        { group: 'alibabacloud.com', version: 'v1beta1', namespace: NS, plural: 'podeips', name: 'room-2', body: { metadata: { finalizers: [PODEIP_FINALIZER, 'example.com/other'] } } },
+        {
+          group: 'alibabacloud.com',
+          version: 'v1beta1',
+          namespace: NS,
+          plural: 'podeips',
+          name: 'room-2',
+          body: { metadata: { finalizers: [PODEIP_FINALIZER, 'example.com/other'] } },
+        },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
       expect(await client.delete({ namespace: NS, name: 'room-2' })).toBe(true);
@@ -81,7 +124,14 @@ describe('PodEipClient', () => {
       expect(await client.removeFinalizer(remaining)).toBe('absent');
 
       await edge.customObjects.patchNamespacedCustomObject(
-        { group: 'alibabacloud.com', version: 'v1beta1', namespace: NS, plural: 'podeips', name: 'room-2', body: { metadata: { finalizers: null } } },
+        {
+          group: 'alibabacloud.com',
+          version: 'v1beta1',
+          namespace: NS,
+          plural: 'podeips',
+          name: 'room-2',
+          body: { metadata: { finalizers: null } },
+        },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       );
       expect(await client.get({ namespace: NS, name: 'room-2' })).toBeUndefined();
@@ -106,7 +156,9 @@ describe('PodEipClient', () => {
     await client.removeFinalizer(first);
     await client.delete({ namespace: NS, name: 'room-4' });
     const second = await client.create({ namespace: NS, name: 'room-4' }, SPEC);
-    const refused = await client.delete({ namespace: NS, name: 'room-4' }, { uid: first.metadata.uid! }).catch((e: unknown) => e);
+    const refused = await client
+      .delete({ namespace: NS, name: 'room-4' }, { uid: first.metadata.uid! })
+      .catch((e: unknown) => e);
     expect(apiErrorStatus(refused)?.code).toBe(409);
     expect((await client.get({ namespace: NS, name: 'room-4' }))?.metadata.uid).toBe(second.metadata.uid);
     expect(second.metadata.uid).not.toBe(first.metadata.uid);

@@ -27,9 +27,21 @@ export async function createNamespace(edge: KubeEdge, name: string): Promise<voi
   await edge.core.createNamespace({ body: { metadata: { name } } });
 }
 
-export function podBody(name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string>; gate?: boolean; nodeName?: string } = {}): k8s.V1Pod {
+export function podBody(
+  name: string,
+  extra: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    gate?: boolean;
+    nodeName?: string;
+  } = {},
+): k8s.V1Pod {
   return {
-    metadata: { name, ...(extra.labels ? { labels: extra.labels } : {}), ...(extra.annotations ? { annotations: extra.annotations } : {}) },
+    metadata: {
+      name,
+      ...(extra.labels ? { labels: extra.labels } : {}),
+      ...(extra.annotations ? { annotations: extra.annotations } : {}),
+    },
     spec: {
       containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
       ...(extra.nodeName ? { nodeName: extra.nodeName } : {}),
@@ -41,7 +53,11 @@ export function podBody(name: string, extra: { labels?: Record<string, string>; 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `check` returns something other than undefined. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

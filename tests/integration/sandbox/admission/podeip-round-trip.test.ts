@@ -29,7 +29,13 @@ let chain: WebhookAdmission;
 const webhookLogs: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  const pair = generateServingCert({ ca: trustedCa, commonName: `${SERVICE.name}.${SERVICE.namespace}.svc`, dnsNames: [`${SERVICE.name}.${SERVICE.namespace}.svc`], ipAddresses: [], validityDays: 1 });
+  const pair = generateServingCert({
+    ca: trustedCa,
+    commonName: `${SERVICE.name}.${SERVICE.namespace}.svc`,
+    dnsNames: [`${SERVICE.name}.${SERVICE.namespace}.svc`],
+    ipAddresses: [],
+    validityDays: 1,
+  });
   writeFileSync(join(dir, 'tls.crt'), pair.certPem);
   writeFileSync(join(dir, 'tls.key'), pair.keyPem);
   const loaded = loadConfig<WebhookConfig>({
@@ -39,13 +45,19 @@ beforeAll(async () => {
     env: {},
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
-  webhook = await startWebhook(loaded.config, pino({ level: 'debug' }, { write: (line: string) => void webhookLogs.push(JSON.parse(line)) }));
+  webhook = await startWebhook(
+    loaded.config,
+    pino({ level: 'debug' }, { write: (line: string) => void webhookLogs.push(JSON.parse(line)) }),
+  );
   const webhookPort = webhook.port;
 
   h = await startHarness();
   chain = createWebhookAdmission({
     store: h.sandbox.store,
-    resolveService: (ref) => (ref.namespace === SERVICE.namespace && ref.name === SERVICE.name && ref.port === 443 ? { host: '127.0.0.1', port: webhookPort } : undefined),
+    resolveService: (ref) =>
+      ref.namespace === SERVICE.namespace && ref.name === SERVICE.name && ref.port === 443
+        ? { host: '127.0.0.1', port: webhookPort }
+        : undefined,
   });
   h.sandbox.setAdmission(chain);
 
@@ -57,7 +69,9 @@ beforeAll(async () => {
       {
         name: WEBHOOK_NAME,
         clientConfig: { service: { ...SERVICE, path: '/mutate-v1-pod' }, caBundle: caBundleOf(trustedCa) },
-        rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }],
+        rules: [
+          { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' },
+        ],
         matchConditions: [podeipMatchCondition()],
         failurePolicy: 'Fail',
         sideEffects: 'None',
@@ -98,7 +112,9 @@ async function createPod(name: string, annotations: Record<string, string> = {},
   return { file, result: await h.kubectl(['create', '-f', file]) };
 }
 
-async function storedPod(name: string): Promise<{ spec: Record<string, unknown> & { initContainers?: Array<{ name: string }>; volumes?: Array<{ name: string }> } }> {
+async function storedPod(name: string): Promise<{
+  spec: Record<string, unknown> & { initContainers?: Array<{ name: string }>; volumes?: Array<{ name: string }> };
+}> {
   const got = await h.kubectl(['get', 'pod', name, '-o', 'json']);
   expect(got.code).toBe(0);
   return JSON.parse(got.stdout);
@@ -125,19 +141,34 @@ describe('podeip behind the stand-in', () => {
   });
 
   it('refuses bad annotations with the webhook’s message naming each problem', async () => {
-    const { file, result } = await createPod('typo', { 'k8s.aliyun.com/pod-with-eip': 'true', 'k8s.aliyun.com/eip-bandwidth': 'fast', 'k8s.aliyun.com/eip-internet-charge-type': 'Monthly' });
+    const { file, result } = await createPod('typo', {
+      'k8s.aliyun.com/pod-with-eip': 'true',
+      'k8s.aliyun.com/eip-bandwidth': 'fast',
+      'k8s.aliyun.com/eip-internet-charge-type': 'Monthly',
+    });
     expect(result.code).toBe(1);
     const error = result.stderr.trim();
-    expect(error.startsWith(`Error from server (Forbidden): error when creating "${file}": pods "typo" is forbidden: admission webhook "${WEBHOOK_NAME}" denied the request: podeip: `)).toBe(true);
+    expect(
+      error.startsWith(
+        `Error from server (Forbidden): error when creating "${file}": pods "typo" is forbidden: admission webhook "${WEBHOOK_NAME}" denied the request: podeip: `,
+      ),
+    ).toBe(true);
     expect(error).toContain('k8s.aliyun.com/eip-bandwidth="fast"');
     expect(error).toContain('k8s.aliyun.com/eip-internet-charge-type="Monthly"');
-    expect((await h.kubectl(['get', 'pod', 'typo'])).stderr.trim()).toBe('Error from server (NotFound): pods "typo" not found');
+    expect((await h.kubectl(['get', 'pod', 'typo'])).stderr.trim()).toBe(
+      'Error from server (NotFound): pods "typo" not found',
+    );
   });
 
   it('passes the webhook’s warnings to kubectl', async () => {
-    const { result } = await createPod('static', { 'k8s.aliyun.com/pod-eip-instanceid': 'eip-demostatic01', 'k8s.aliyun.com/eip-bandwidth': '10' });
+    const { result } = await createPod('static', {
+      'k8s.aliyun.com/pod-eip-instanceid': 'eip-demostatic01',
+      'k8s.aliyun.com/eip-bandwidth': '10',
+    });
     expect(result.stdout.trim()).toBe('pod/static created');
-    expect(result.stderr).toMatch(/^Warning: podeip: k8s\.aliyun\.com\/pod-eip-instanceid binds an existing EIP, so these options, .* are ignored: k8s\.aliyun\.com\/eip-bandwidth\.$/m);
+    expect(result.stderr).toMatch(
+      /^Warning: podeip: k8s\.aliyun\.com\/pod-eip-instanceid binds an existing EIP, so these options, .* are ignored: k8s\.aliyun\.com\/eip-bandwidth\.$/m,
+    );
   });
 
   it('with the webhook stopped, refuses EIP pods under failurePolicy Fail and creates them unpatched under Ignore', async () => {
@@ -150,7 +181,14 @@ describe('podeip behind the stand-in', () => {
     );
     expect((await createPod('still-plain')).result.stdout.trim()).toBe('pod/still-plain created');
 
-    const patched = await h.kubectl(['patch', 'mutatingwebhookconfiguration', 'podeip', '--type=json', '-p', '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]']);
+    const patched = await h.kubectl([
+      'patch',
+      'mutatingwebhookconfiguration',
+      'podeip',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]',
+    ]);
     expect(patched.stdout.trim()).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io/podeip patched');
     const ignored = await createPod('down-ignored', { 'k8s.aliyun.com/pod-with-eip': 'true' });
     expect(ignored.result).toMatchObject({ code: 0, stdout: 'pod/down-ignored created\n' });

@@ -10,7 +10,13 @@ import type { TLSSocket } from 'node:tls';
 import { generateCa, generateServingCert, type PemPair } from '../../../../certs/generate.js';
 import type { AdmissionReviewRequest } from '../../../../sandbox/kube/admission/index.js';
 import type { SandboxClusterStore } from '../../../../sandbox/kube/store.js';
-import { StatusError, type AdmissionAttributes, type AdmissionResult, type KubeObject, type UserInfo } from '../../../../sandbox/kube/types.js';
+import {
+  StatusError,
+  type AdmissionAttributes,
+  type AdmissionResult,
+  type KubeObject,
+  type UserInfo,
+} from '../../../../sandbox/kube/types.js';
 
 export const HOOK_NAMESPACE = 'webhooks';
 export const HOOK_SERVICE = 'hooks';
@@ -69,12 +75,20 @@ export async function startReviewServer(pair: PemPair = servingCert): Promise<Re
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'https://webhook');
       const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AdmissionReviewRequest;
-      calls.push({ path: url.pathname, search: url.search, headers: req.headers, review, connection: connectionIds.get(req.socket as TLSSocket) ?? 0 });
+      calls.push({
+        path: url.pathname,
+        search: url.search,
+        headers: req.headers,
+        review,
+        connection: connectionIds.get(req.socket as TLSSocket) ?? 0,
+      });
       const route = routes.get(url.pathname);
       const answer: Answer = route === undefined ? { status: 404, text: 'no such route' } : route(review);
       const send = (): void => {
         const body = answer.text ?? JSON.stringify(answer.json);
-        res.writeHead(answer.status ?? 200, { 'Content-Type': answer.text === undefined ? 'application/json' : 'text/plain' });
+        res.writeHead(answer.status ?? 200, {
+          'Content-Type': answer.text === undefined ? 'application/json' : 'text/plain',
+        });
         res.end(body);
       };
       if (answer.delayMs === undefined) return send();
@@ -109,18 +123,33 @@ export const review = (request: AdmissionReviewRequest['request'], response: Rec
   response: { uid: request.uid, ...response },
 });
 
-export const allow = (extra: Record<string, unknown> = {}): Route => (r) => ({ json: review(r.request, { allowed: true, ...extra }) });
+export const allow =
+  (extra: Record<string, unknown> = {}): Route =>
+  (r) => ({ json: review(r.request, { allowed: true, ...extra }) });
 
-export const patchWith = (ops: unknown[], extra: Record<string, unknown> = {}): Route => (r) => ({
-  json: review(r.request, { allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64'), ...extra }),
-});
+export const patchWith =
+  (ops: unknown[], extra: Record<string, unknown> = {}): Route =>
+  (r) => ({
+    json: review(r.request, {
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(ops)).toString('base64'),
+      ...extra,
+    }),
+  });
 
-export const deny = (status?: Record<string, unknown>, extra: Record<string, unknown> = {}): Route => (r) => ({
-  json: review(r.request, { allowed: false, ...(status === undefined ? {} : { status }), ...extra }),
-});
+export const deny =
+  (status?: Record<string, unknown>, extra: Record<string, unknown> = {}): Route =>
+  (r) => ({
+    json: review(r.request, { allowed: false, ...(status === undefined ? {} : { status }), ...extra }),
+  });
 
 /** A webhook entry calling the test server through the `hooks` Service in `webhooks`. */
-export function serviceWebhook(name: string, path: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function serviceWebhook(
+  name: string,
+  path: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     name,
     clientConfig: { service: { namespace: HOOK_NAMESPACE, name: HOOK_SERVICE, path }, caBundle: caBundleOf(trustedCa) },
@@ -131,18 +160,44 @@ export function serviceWebhook(name: string, path: string, extra: Record<string,
   };
 }
 
-export function addWebhookConfiguration(store: SandboxClusterStore, name: string, webhooks: Array<Record<string, unknown>>): KubeObject {
+export function addWebhookConfiguration(
+  store: SandboxClusterStore,
+  name: string,
+  webhooks: Array<Record<string, unknown>>,
+): KubeObject {
   const type = store.resourceType('admissionregistration.k8s.io', 'mutatingwebhookconfigurations')!;
-  return store.create(type, { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name }, webhooks });
+  return store.create(type, {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name },
+    webhooks,
+  });
 }
 
 export function addNamespace(store: SandboxClusterStore, name: string, labels: Record<string, string> = {}): void {
-  store.create(store.resourceType('', 'namespaces')!, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+  store.create(store.resourceType('', 'namespaces')!, {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels },
+  });
 }
 
-export const ALICE: UserInfo = { username: 'alice', uid: 'u-1', groups: ['devs', 'system:authenticated'], extra: { team: ['net'] } };
+export const ALICE: UserInfo = {
+  username: 'alice',
+  uid: 'u-1',
+  groups: ['devs', 'system:authenticated'],
+  extra: { team: ['net'] },
+};
 
-export function pod(name: string, extra: { namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generateName?: string } = {}): KubeObject {
+export function pod(
+  name: string,
+  extra: {
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    generateName?: string;
+  } = {},
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -158,12 +213,18 @@ export function pod(name: string, extra: { namespace?: string; labels?: Record<s
 }
 
 /** The attributes the request pipeline hands admission for a write of `object` (or a DELETE of `oldObject`). */
-export function attributesFor(store: SandboxClusterStore, operation: AdmissionAttributes['operation'], object: KubeObject | undefined, extra: Partial<AdmissionAttributes> = {}): AdmissionAttributes {
+export function attributesFor(
+  store: SandboxClusterStore,
+  operation: AdmissionAttributes['operation'],
+  object: KubeObject | undefined,
+  extra: Partial<AdmissionAttributes> = {},
+): AdmissionAttributes {
   const subject = object ?? extra.oldObject!;
   const apiVersion = subject.apiVersion ?? 'v1';
   const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
   const type = store.resourceTypeForKind(group, subject.kind ?? 'Pod')!;
-  const optionsKind = operation === 'DELETE' ? 'DeleteOptions' : operation === 'UPDATE' ? 'UpdateOptions' : 'CreateOptions';
+  const optionsKind =
+    operation === 'DELETE' ? 'DeleteOptions' : operation === 'UPDATE' ? 'UpdateOptions' : 'CreateOptions';
   return {
     operation,
     type,

@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import CredentialModule, { Config as CredentialConfig } from '@alicloud/credentials';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Ecs, $Vpc, defaultExport, ecsClient, sdkError, signedRequest, startTestSandbox, v1Request, vpcClient } from './support.js';
+import {
+  $Ecs,
+  $Vpc,
+  defaultExport,
+  ecsClient,
+  sdkError,
+  signedRequest,
+  startTestSandbox,
+  v1Request,
+  vpcClient,
+} from './support.js';
 
 const Credential = defaultExport(CredentialModule);
 
@@ -18,7 +28,8 @@ beforeAll(async () => {
 });
 afterAll(() => sandbox.close());
 
-const describeAll = (client = vpcClient(sandbox)) => client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId }));
+const describeAll = (client = vpcClient(sandbox)) =>
+  client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId }));
 
 describe('signatures and keys', () => {
   it('hands out a key that cannot be mistaken for a real one', () => {
@@ -30,12 +41,21 @@ describe('signatures and keys', () => {
     const vpc = vpcClient(sandbox);
     const name = "pod a/b !*()~' 名前";
     const allocated = await vpc.allocateEipAddress(
-      new $Vpc.AllocateEipAddressRequest({ regionId, name, tag: [new $Vpc.AllocateEipAddressRequestTag({ key: 'k8s.pod/ns', value: 'a b!*()~' })] }),
+      new $Vpc.AllocateEipAddressRequest({
+        regionId,
+        name,
+        tag: [new $Vpc.AllocateEipAddressRequestTag({ key: 'k8s.pod/ns', value: 'a b!*()~' })],
+      }),
     );
     const found = await vpc.describeEipAddresses(
-      new $Vpc.DescribeEipAddressesRequest({ regionId, tag: [new $Vpc.DescribeEipAddressesRequestTag({ key: 'k8s.pod/ns', value: 'a b!*()~' })] }),
+      new $Vpc.DescribeEipAddressesRequest({
+        regionId,
+        tag: [new $Vpc.DescribeEipAddressesRequestTag({ key: 'k8s.pod/ns', value: 'a b!*()~' })],
+      }),
     );
-    expect(found.body?.eipAddresses?.eipAddress?.map((eip) => [eip.allocationId, eip.name])).toEqual([[allocated.body?.allocationId, name]]);
+    expect(found.body?.eipAddresses?.eipAddress?.map((eip) => [eip.allocationId, eip.name])).toEqual([
+      [allocated.body?.allocationId, name],
+    ]);
   });
 
   it('refuses a wrong secret with SignatureDoesNotMatch, a ClientError', async () => {
@@ -55,26 +75,49 @@ describe('signatures and keys', () => {
     const legacy = vpcClient(sandbox, {}, { signatureAlgorithm: 'v2' });
     const response = await describeAll(legacy);
     expect(response.statusCode).toBe(200);
-    const error = await sdkError(describeAll(vpcClient(sandbox, { accessKeySecret: 'wrong' }, { signatureAlgorithm: 'v2' })));
+    const error = await sdkError(
+      describeAll(vpcClient(sandbox, { accessKeySecret: 'wrong' }, { signatureAlgorithm: 'v2' })),
+    );
     expect(error).toMatchObject({ name: 'ClientError', code: 'SignatureDoesNotMatch' });
   });
 
   it('takes v1 calls as a GET query or a POST form, with the action as a parameter', async () => {
-    const viaGet = await v1Request(sandbox, { method: 'GET', action: 'DescribeEipAddresses', params: { RegionId: regionId, PageSize: '5' } });
+    const viaGet = await v1Request(sandbox, {
+      method: 'GET',
+      action: 'DescribeEipAddresses',
+      params: { RegionId: regionId, PageSize: '5' },
+    });
     expect(viaGet).toMatchObject({ status: 200, body: { PageSize: 5 } });
-    const viaForm = await v1Request(sandbox, { method: 'POST', action: 'DescribeNetworkInterfaces', version: '2014-05-26', params: { RegionId: regionId } });
+    const viaForm = await v1Request(sandbox, {
+      method: 'POST',
+      action: 'DescribeNetworkInterfaces',
+      version: '2014-05-26',
+      params: { RegionId: regionId },
+    });
     expect(viaForm).toMatchObject({ status: 200, body: { NetworkInterfaceSets: { NetworkInterfaceSet: [] } } });
   });
 
   it('refuses a date more than 15 minutes off, and a nonce used twice', async () => {
     const stale = new Date(Date.now() - 16 * 60 * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const expired = await signedRequest(sandbox, { action: 'DescribeEipAddresses', query: { RegionId: regionId }, date: stale });
+    const expired = await signedRequest(sandbox, {
+      action: 'DescribeEipAddresses',
+      query: { RegionId: regionId },
+      date: stale,
+    });
     expect(expired.status).toBe(400);
     expect(expired.body.Code).toBe('InvalidTimeStamp.Expired');
 
     const nonce = 'a'.repeat(64);
-    const first = await signedRequest(sandbox, { action: 'DescribeEipAddresses', query: { RegionId: regionId }, nonce });
-    const replayed = await signedRequest(sandbox, { action: 'DescribeEipAddresses', query: { RegionId: regionId }, nonce });
+    const first = await signedRequest(sandbox, {
+      action: 'DescribeEipAddresses',
+      query: { RegionId: regionId },
+      nonce,
+    });
+    const replayed = await signedRequest(sandbox, {
+      action: 'DescribeEipAddresses',
+      query: { RegionId: regionId },
+      nonce,
+    });
     expect(first.status).toBe(200);
     expect(replayed).toMatchObject({ status: 400, body: { Code: 'SignatureNonceUsed' } });
   });
@@ -96,11 +139,16 @@ describe('STS credentials', () => {
     expect(wrongToken).toMatchObject({ name: 'ClientError', code: 'InvalidSecurityToken.MismatchWithAccessKey' });
 
     const expired = sandbox.controls.addAccessKey({ sts: true, ttlSeconds: 0 });
-    expect(await sdkError(describeAll(vpcClient(sandbox, expired)))).toMatchObject({ name: 'ClientError', code: 'InvalidSecurityToken.Expired' });
+    expect(await sdkError(describeAll(vpcClient(sandbox, expired)))).toMatchObject({
+      name: 'ClientError',
+      code: 'InvalidSecurityToken.Expired',
+    });
   });
 
   it('serves the SDK credential chain through ALIBABA_CLOUD_CREDENTIALS_URI', async () => {
-    const credential = new Credential(new CredentialConfig({ type: 'credentials_uri', credentialsURI: sandbox.credentialsUri }));
+    const credential = new Credential(
+      new CredentialConfig({ type: 'credentials_uri', credentialsURI: sandbox.credentialsUri }),
+    );
     const vpc = vpcClient(sandbox, {}, { accessKeyId: undefined, accessKeySecret: undefined, credential });
     expect((await describeAll(vpc)).statusCode).toBe(200);
   });
@@ -112,10 +160,21 @@ describe('RAM authorization', () => {
     const vpc = vpcClient(sandbox, restricted);
     expect((await describeAll(vpc)).statusCode).toBe(200);
     const error = await sdkError(
-      vpc.tagResources(new $Vpc.TagResourcesRequest({ regionId, resourceType: 'EIP', resourceId: ['eip-x'], tag: [new $Vpc.TagResourcesRequestTag({ key: 'a', value: 'b' })] })),
+      vpc.tagResources(
+        new $Vpc.TagResourcesRequest({
+          regionId,
+          resourceType: 'EIP',
+          resourceId: ['eip-x'],
+          tag: [new $Vpc.TagResourcesRequestTag({ key: 'a', value: 'b' })],
+        }),
+      ),
     );
     expect(error).toMatchObject({ name: 'ClientError', code: 'Forbidden.RAM', statusCode: 403 });
-    expect(error.accessDeniedDetail).toMatchObject({ AuthAction: 'vpc:TagResources', NoPermissionType: 'ImplicitDeny', AuthPrincipalType: 'SubUser' });
+    expect(error.accessDeniedDetail).toMatchObject({
+      AuthAction: 'vpc:TagResources',
+      NoPermissionType: 'ImplicitDeny',
+      AuthPrincipalType: 'SubUser',
+    });
   });
 });
 
@@ -127,21 +186,31 @@ describe('routing and RegionId', () => {
   });
 
   it('refuses a region the sandbox does not serve', async () => {
-    const error = await sdkError(vpcClient(sandbox).describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId: 'cn-shanghai' })));
+    const error = await sdkError(
+      vpcClient(sandbox).describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId: 'cn-shanghai' })),
+    );
     expect(error).toMatchObject({ name: 'ClientError', code: 'InvalidRegionId.NotFound', statusCode: 404 });
   });
 
   it('answers 404 InvalidApi.NotFound for an action it does not know, or under the other product version', async () => {
     const unknown = await signedRequest(sandbox, { action: 'DescribeFrobnicators', query: { RegionId: regionId } });
     expect(unknown).toMatchObject({ status: 404, body: { Code: 'InvalidApi.NotFound' } });
-    const wrongProduct = await signedRequest(sandbox, { action: 'DescribeNetworkInterfaces', version: '2016-04-28', query: { RegionId: regionId } });
+    const wrongProduct = await signedRequest(sandbox, {
+      action: 'DescribeNetworkInterfaces',
+      version: '2016-04-28',
+      query: { RegionId: regionId },
+    });
     expect(wrongProduct).toMatchObject({ status: 404, body: { Code: 'InvalidApi.NotFound' } });
   });
 
   it('serves VPC and ECS on one endpoint, told apart by x-acs-version', async () => {
-    const enis = await ecsClient(sandbox).describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({ regionId }));
+    const enis = await ecsClient(sandbox).describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId }),
+    );
     expect(enis.statusCode).toBe(200);
-    const error = await sdkError(ecsClient(sandbox).describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({})));
+    const error = await sdkError(
+      ecsClient(sandbox).describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({})),
+    );
     expect(error.data?.HostId).toBe('ecs-cn-hangzhou.aliyuncs.com');
   });
 });

@@ -4,7 +4,18 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Ecs, $Vpc, ecsClient, eipStatus, podNetwork, sdkError, startTestSandbox, vpcClient, waitForEipStatus, type VpcClient } from './support.js';
+import {
+  $Ecs,
+  $Vpc,
+  ecsClient,
+  eipStatus,
+  podNetwork,
+  sdkError,
+  startTestSandbox,
+  vpcClient,
+  waitForEipStatus,
+  type VpcClient,
+} from './support.js';
 
 let sandbox: CloudSandbox;
 let vpc: VpcClient;
@@ -27,8 +38,21 @@ async function allocate(extra: Partial<$Vpc.AllocateEipAddressRequest> = {}): Pr
   return response.body?.allocationId ?? '';
 }
 
-function associate(allocationId: string, instanceId: string, privateIpAddress?: string, instanceType = 'NetworkInterface') {
-  return vpc.associateEipAddress(new $Vpc.AssociateEipAddressRequest({ regionId, allocationId, instanceId, instanceType, ...(privateIpAddress ? { privateIpAddress } : {}) }));
+function associate(
+  allocationId: string,
+  instanceId: string,
+  privateIpAddress?: string,
+  instanceType = 'NetworkInterface',
+) {
+  return vpc.associateEipAddress(
+    new $Vpc.AssociateEipAddressRequest({
+      regionId,
+      allocationId,
+      instanceId,
+      instanceType,
+      ...(privateIpAddress ? { privateIpAddress } : {}),
+    }),
+  );
 }
 
 describe('what each state allows', () => {
@@ -40,10 +64,22 @@ describe('what each state allows', () => {
     expect(await eipStatus(vpc, regionId, allocationId)).toBe('Associating');
 
     const other = podNetwork(sandbox);
-    expect(await sdkError(associate(allocationId, other.eniId, other.podIp))).toMatchObject({ name: 'ClientError', code: 'IncorrectEipStatus', statusCode: 400 });
-    expect(await sdkError(vpc.unassociateEipAddress(new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId })))).toMatchObject({ code: 'IncorrectEipStatus' });
-    expect(await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId })))).toMatchObject({ code: 'IncorrectEipStatus' });
-    expect(await sdkError(vpc.modifyEipAddressAttribute(new $Vpc.ModifyEipAddressAttributeRequest({ regionId, allocationId, name: 'x' })))).toMatchObject({ code: 'TaskConflict' });
+    expect(await sdkError(associate(allocationId, other.eniId, other.podIp))).toMatchObject({
+      name: 'ClientError',
+      code: 'IncorrectEipStatus',
+      statusCode: 400,
+    });
+    expect(
+      await sdkError(vpc.unassociateEipAddress(new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId }))),
+    ).toMatchObject({ code: 'IncorrectEipStatus' });
+    expect(
+      await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId }))),
+    ).toMatchObject({ code: 'IncorrectEipStatus' });
+    expect(
+      await sdkError(
+        vpc.modifyEipAddressAttribute(new $Vpc.ModifyEipAddressAttributeRequest({ regionId, allocationId, name: 'x' })),
+      ),
+    ).toMatchObject({ code: 'TaskConflict' });
 
     // A held transition finishes once the fault is lifted.
     sandbox.controls.setFaults({});
@@ -53,7 +89,9 @@ describe('what each state allows', () => {
   it('refuses to release an InUse EIP, and to unbind one that is not bound', async () => {
     const { eniId, podIp } = podNetwork(sandbox);
     const allocationId = await allocate();
-    expect(await sdkError(vpc.unassociateEipAddress(new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId })))).toMatchObject({ code: 'IncorrectEipStatus' });
+    expect(
+      await sdkError(vpc.unassociateEipAddress(new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId }))),
+    ).toMatchObject({ code: 'IncorrectEipStatus' });
     await associate(allocationId, eniId, podIp);
     await waitForEipStatus(vpc, regionId, allocationId, 'InUse');
     const error = await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId })));
@@ -66,16 +104,32 @@ describe('what each state allows', () => {
     const allocationId = await allocate();
     await associate(allocationId, eniId, podIp);
     await waitForEipStatus(vpc, regionId, allocationId, 'InUse');
-    const error = await sdkError(vpc.unassociateEipAddress(new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId, instanceId: eniId, instanceType: 'NetworkInterface', privateIpAddress: '192.168.255.1' })));
+    const error = await sdkError(
+      vpc.unassociateEipAddress(
+        new $Vpc.UnassociateEipAddressRequest({
+          regionId,
+          allocationId,
+          instanceId: eniId,
+          instanceType: 'NetworkInterface',
+          privateIpAddress: '192.168.255.1',
+        }),
+      ),
+    );
     expect(error).toMatchObject({ code: 'InvalidBindingStatus' });
   });
 
   it('answers 404 InvalidAllocationId.NotFound for an EIP that does not exist', async () => {
     for (const call of [
       vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId: 'eip-doesnotexist000000' })),
-      vpc.unassociateEipAddress(new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId: 'eip-doesnotexist000000' })),
+      vpc.unassociateEipAddress(
+        new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId: 'eip-doesnotexist000000' }),
+      ),
     ]) {
-      expect(await sdkError(call)).toMatchObject({ name: 'ClientError', code: 'InvalidAllocationId.NotFound', statusCode: 404 });
+      expect(await sdkError(call)).toMatchObject({
+        name: 'ClientError',
+        code: 'InvalidAllocationId.NotFound',
+        statusCode: 404,
+      });
     }
   });
 
@@ -85,7 +139,10 @@ describe('what each state allows', () => {
     const allocationId = await allocate();
     await associate(allocationId, eniId, podIp);
     await waitForEipStatus(vpc, regionId, allocationId, 'Available');
-    expect(sandbox.controls.eips().find((eip) => eip.allocationId === allocationId)).toMatchObject({ instanceId: '', privateIpAddress: '' });
+    expect(sandbox.controls.eips().find((eip) => eip.allocationId === allocationId)).toMatchObject({
+      instanceId: '',
+      privateIpAddress: '',
+    });
   });
 });
 
@@ -97,7 +154,10 @@ describe('association limits', () => {
     // Already while the first is Associating: the IP is taken from the moment the call is accepted.
     sandbox.controls.setFaults({ stickTransitions: true });
     await associate(first, eniId, podIp);
-    expect(await sdkError(associate(second, eniId, podIp))).toMatchObject({ name: 'ClientError', code: 'InvalidAssociation.Duplicated' });
+    expect(await sdkError(associate(second, eniId, podIp))).toMatchObject({
+      name: 'ClientError',
+      code: 'InvalidAssociation.Duplicated',
+    });
     sandbox.controls.setFaults({});
     await waitForEipStatus(vpc, regionId, first, 'InUse');
     expect(await sdkError(associate(second, eniId, podIp))).toMatchObject({ code: 'InvalidAssociation.Duplicated' });
@@ -109,10 +169,18 @@ describe('association limits', () => {
   it('checks the ENI and the private IP', async () => {
     const { eniId } = podNetwork(sandbox);
     const allocationId = await allocate();
-    expect(await sdkError(associate(allocationId, 'eni-doesnotexist00000000', '192.168.0.9'))).toMatchObject({ code: 'InvalidInstanceId.NotFound', statusCode: 404 });
-    expect(await sdkError(associate(allocationId, eniId))).toMatchObject({ code: 'MissingPrivateIpAddress', statusCode: 400 });
+    expect(await sdkError(associate(allocationId, 'eni-doesnotexist00000000', '192.168.0.9'))).toMatchObject({
+      code: 'InvalidInstanceId.NotFound',
+      statusCode: 404,
+    });
+    expect(await sdkError(associate(allocationId, eniId))).toMatchObject({
+      code: 'MissingPrivateIpAddress',
+      statusCode: 400,
+    });
     expect(await sdkError(associate(allocationId, eniId, '10.9.9.9'))).toMatchObject({ code: 'InvalidParameter' });
-    expect(await sdkError(associate(allocationId, eniId, '10.9.9.9', 'Foo'))).toMatchObject({ code: 'InvalidInstanceType.ValueNotSupported' });
+    expect(await sdkError(associate(allocationId, eniId, '10.9.9.9', 'Foo'))).toMatchObject({
+      code: 'InvalidInstanceType.ValueNotSupported',
+    });
   });
 
   it('binds to an ECS instance through its primary ENI, shown on that ENI', async () => {
@@ -120,43 +188,78 @@ describe('association limits', () => {
     const allocationId = await allocate();
     await associate(allocationId, 'i-sandboxecs00001', undefined, 'EcsInstance');
     await waitForEipStatus(vpc, regionId, allocationId, 'InUse');
-    const enis = await ecsClient(sandbox).describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [node.networkInterfaceId] }));
-    expect(enis.body?.networkInterfaceSets?.networkInterfaceSet?.[0]?.associatedPublicIp?.allocationId).toBe(allocationId);
-    expect(await sdkError(associate(await allocate(), 'i-sandboxecs00001', undefined, 'EcsInstance'))).toMatchObject({ code: 'InvalidAssociation.Duplicated' });
+    const enis = await ecsClient(sandbox).describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [node.networkInterfaceId] }),
+    );
+    expect(enis.body?.networkInterfaceSets?.networkInterfaceSet?.[0]?.associatedPublicIp?.allocationId).toBe(
+      allocationId,
+    );
+    expect(await sdkError(associate(await allocate(), 'i-sandboxecs00001', undefined, 'EcsInstance'))).toMatchObject({
+      code: 'InvalidAssociation.Duplicated',
+    });
     // A node's primary ENI takes EIPs only as the instance, never as a NetworkInterface (a hostNetwork pod's IP).
-    expect(await sdkError(associate(await allocate(), node.networkInterfaceId, node.primaryIpAddress))).toMatchObject({ code: 'OperationDenied' });
+    expect(await sdkError(associate(await allocate(), node.networkInterfaceId, node.primaryIpAddress))).toMatchObject({
+      code: 'OperationDenied',
+    });
   });
 });
 
 describe('allocation', () => {
   it('validates bandwidth by billing method', async () => {
-    expect(await sdkError(allocate({ internetChargeType: 'PayByTraffic', bandwidth: '201' }))).toMatchObject({ code: 'InvalidParameter', statusCode: 400 });
+    expect(await sdkError(allocate({ internetChargeType: 'PayByTraffic', bandwidth: '201' }))).toMatchObject({
+      code: 'InvalidParameter',
+      statusCode: 400,
+    });
     expect(await sdkError(allocate({ bandwidth: '0' }))).toMatchObject({ code: 'InvalidParameter' });
     expect(await allocate({ internetChargeType: 'PayByBandwidth', bandwidth: '500' })).toMatch(/^eip-/);
-    expect(await sdkError(allocate({ internetChargeType: 'PayByBandwidth', bandwidth: '501' }))).toMatchObject({ code: 'InvalidParameter' });
+    expect(await sdkError(allocate({ internetChargeType: 'PayByBandwidth', bandwidth: '501' }))).toMatchObject({
+      code: 'InvalidParameter',
+    });
     expect(await sdkError(allocate({ internetChargeType: 'Free' }))).toMatchObject({ code: 'InvalidParameter' });
   });
 
   it('answers a PrePaid allocation with an order, and will not release it', async () => {
-    const response = await vpc.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId, instanceChargeType: 'PrePaid', bandwidth: '1000', pricingCycle: 'Month', period: 1, autoPay: true }));
+    const response = await vpc.allocateEipAddress(
+      new $Vpc.AllocateEipAddressRequest({
+        regionId,
+        instanceChargeType: 'PrePaid',
+        bandwidth: '1000',
+        pricingCycle: 'Month',
+        period: 1,
+        autoPay: true,
+      }),
+    );
     expect(response.body?.orderId).toEqual(expect.any(Number));
     expect(response.body?.eipAddress).toBeUndefined();
     const allocationId = response.body?.allocationId ?? '';
-    expect(await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId })))).toMatchObject({ code: 'Forbidden.ChargeTypeIsPrepaid' });
+    expect(
+      await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId }))),
+    ).toMatchObject({ code: 'Forbidden.ChargeTypeIsPrepaid' });
   });
 
   it('takes at most 20 tags, with valid keys', async () => {
-    const tags = (count: number) => Array.from({ length: count }, (_, index) => new $Vpc.AllocateEipAddressRequestTag({ key: `k${index}`, value: 'v' }));
+    const tags = (count: number) =>
+      Array.from(
+        { length: count },
+        (_, index) => new $Vpc.AllocateEipAddressRequestTag({ key: `k${index}`, value: 'v' }),
+      );
     expect(await sdkError(allocate({ tag: tags(21) }))).toMatchObject({ code: 'SizeLimitExceeded.TagNum' });
-    expect(await sdkError(allocate({ tag: [new $Vpc.AllocateEipAddressRequestTag({ key: 'aliyun-x', value: 'v' })] }))).toMatchObject({ code: 'InvalidTagKey' });
+    expect(
+      await sdkError(allocate({ tag: [new $Vpc.AllocateEipAddressRequestTag({ key: 'aliyun-x', value: 'v' })] })),
+    ).toMatchObject({ code: 'InvalidTagKey' });
     expect(await allocate({ tag: tags(20) })).toMatch(/^eip-/);
   });
 
   it('modifies bandwidth, name and description, checking the bandwidth against the billing', async () => {
     const allocationId = await allocate({ internetChargeType: 'PayByTraffic' });
-    const modify = (request: Partial<$Vpc.ModifyEipAddressAttributeRequest>) => vpc.modifyEipAddressAttribute(new $Vpc.ModifyEipAddressAttributeRequest({ regionId, allocationId, ...request }));
+    const modify = (request: Partial<$Vpc.ModifyEipAddressAttributeRequest>) =>
+      vpc.modifyEipAddressAttribute(new $Vpc.ModifyEipAddressAttributeRequest({ regionId, allocationId, ...request }));
     await modify({ bandwidth: '50', name: 'renamed', description: 'about' });
-    expect(sandbox.controls.eips().find((eip) => eip.allocationId === allocationId)).toMatchObject({ bandwidth: '50', name: 'renamed', description: 'about' });
+    expect(sandbox.controls.eips().find((eip) => eip.allocationId === allocationId)).toMatchObject({
+      bandwidth: '50',
+      name: 'renamed',
+      description: 'about',
+    });
     expect(await sdkError(modify({ bandwidth: '201' }))).toMatchObject({ code: 'InvalidParameter' });
   });
 
@@ -167,7 +270,11 @@ describe('allocation', () => {
       const request = () => client.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId }));
       const first = (await request()).body?.allocationId ?? '';
       await request();
-      expect(await sdkError(request())).toMatchObject({ name: 'ClientError', code: 'QuotaExceeded.Eip', statusCode: 400 });
+      expect(await sdkError(request())).toMatchObject({
+        name: 'ClientError',
+        code: 'QuotaExceeded.Eip',
+        statusCode: 400,
+      });
       await client.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId: first }));
       await waitForEipStatus(client, regionId, first, undefined);
       expect((await request()).body?.allocationId).toMatch(/^eip-/);

@@ -4,7 +4,17 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Vpc, eipStatus, podNetwork, sdkError, startTestSandbox, vpcClient, waitForEipStatus, type SdkError, type VpcClient } from './support.js';
+import {
+  $Vpc,
+  eipStatus,
+  podNetwork,
+  sdkError,
+  startTestSandbox,
+  vpcClient,
+  waitForEipStatus,
+  type SdkError,
+  type VpcClient,
+} from './support.js';
 
 let sandbox: CloudSandbox;
 let vpc: VpcClient;
@@ -38,14 +48,19 @@ async function retryWhileProcessing<T>(call: () => Promise<T>, timeoutMs = 2000)
   }
 }
 
-const allocate = (clientToken: string, bandwidth = '5') => vpc.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId, clientToken, bandwidth }));
+const allocate = (clientToken: string, bandwidth = '5') =>
+  vpc.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId, clientToken, bandwidth }));
 
 describe('ClientToken', () => {
   it('replays the first answer for the same token and parameters, with no second EIP', async () => {
     const before = sandbox.controls.eips().length;
     const first = await allocate('pod-uid-1/allocate/1');
     const again = await allocate('pod-uid-1/allocate/1');
-    expect(first.body).toMatchObject({ allocationId: expect.stringMatching(/^eip-/), eipAddress: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/), requestId: expect.any(String) });
+    expect(first.body).toMatchObject({
+      allocationId: expect.stringMatching(/^eip-/),
+      eipAddress: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/),
+      requestId: expect.any(String),
+    });
     expect(again.body?.allocationId).toBe(first.body?.allocationId);
     expect(again.body?.eipAddress).toBe(first.body?.eipAddress);
     expect(again.body?.requestId).toBe(first.body?.requestId);
@@ -64,7 +79,11 @@ describe('ClientToken', () => {
     const first = allocate('pod-uid-3/allocate/1');
     // The EIP exists as soon as the first call has taken effect; its answer is still 200 ms away.
     await until(() => sandbox.controls.eips().length > before);
-    expect(await sdkError(allocate('pod-uid-3/allocate/1'))).toMatchObject({ name: 'ClientError', code: 'LastTokenProcessing', statusCode: 403 });
+    expect(await sdkError(allocate('pod-uid-3/allocate/1'))).toMatchObject({
+      name: 'ClientError',
+      code: 'LastTokenProcessing',
+      statusCode: 403,
+    });
     const answered = await first;
     sandbox.controls.setFaults({});
     expect((await allocate('pod-uid-3/allocate/1')).body?.allocationId).toBe(answered.body?.allocationId);
@@ -82,8 +101,22 @@ describe('ClientToken', () => {
     const { eniId, podIp } = podNetwork(sandbox);
     const allocationId = (await allocate('pod-uid-5/allocate/1')).body?.allocationId ?? '';
     const associate = () =>
-      vpc.associateEipAddress(new $Vpc.AssociateEipAddressRequest({ regionId, allocationId, instanceId: eniId, instanceType: 'NetworkInterface', privateIpAddress: podIp, clientToken: 'pod-uid-5/associate/1' }));
-    sandbox.controls.setFaults({ failureRate: 1, codes: ['InternalError'], actions: ['AssociateEipAddress'], failAfterEffect: true });
+      vpc.associateEipAddress(
+        new $Vpc.AssociateEipAddressRequest({
+          regionId,
+          allocationId,
+          instanceId: eniId,
+          instanceType: 'NetworkInterface',
+          privateIpAddress: podIp,
+          clientToken: 'pod-uid-5/associate/1',
+        }),
+      );
+    sandbox.controls.setFaults({
+      failureRate: 1,
+      codes: ['InternalError'],
+      actions: ['AssociateEipAddress'],
+      failAfterEffect: true,
+    });
     expect(await sdkError(associate())).toMatchObject({ name: 'ServerError', code: 'InternalError', statusCode: 500 });
     expect(await eipStatus(vpc, regionId, allocationId)).toBe('Associating');
     sandbox.controls.setFaults({});
@@ -94,7 +127,14 @@ describe('ClientToken', () => {
   it('lets a client timeout hide a success that a retry with the token then finds', async () => {
     const { eniId, podIp } = podNetwork(sandbox);
     const allocationId = (await allocate('pod-uid-6/allocate/1')).body?.allocationId ?? '';
-    const request = new $Vpc.AssociateEipAddressRequest({ regionId, allocationId, instanceId: eniId, instanceType: 'NetworkInterface', privateIpAddress: podIp, clientToken: 'pod-uid-6/associate/1' });
+    const request = new $Vpc.AssociateEipAddressRequest({
+      regionId,
+      allocationId,
+      instanceId: eniId,
+      instanceType: 'NetworkInterface',
+      privateIpAddress: podIp,
+      clientToken: 'pod-uid-6/associate/1',
+    });
     sandbox.controls.setFaults({ latencyMs: 250, actions: ['AssociateEipAddress'] });
     const impatient = vpcClient(sandbox, {}, { readTimeout: 80 });
     expect(await sdkError(impatient.associateEipAddress(request))).toMatchObject({ name: 'RequestTimeoutError' });
@@ -109,6 +149,8 @@ describe('ClientToken', () => {
   it('is not honoured by ReleaseEipAddress, which has no ClientToken', async () => {
     const allocationId = (await allocate('pod-uid-7/allocate/1')).body?.allocationId ?? '';
     await vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId }));
-    expect(await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId })))).toMatchObject({ code: 'IncorrectEipStatus' });
+    expect(
+      await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId }))),
+    ).toMatchObject({ code: 'IncorrectEipStatus' });
   });
 });

@@ -4,7 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Ecs, $Vpc, ecsClient, eipStatus, podNetwork, startTestSandbox, vpcClient, waitForEipStatus, type EcsClient, type VpcClient } from './support.js';
+import {
+  $Ecs,
+  $Vpc,
+  ecsClient,
+  eipStatus,
+  podNetwork,
+  startTestSandbox,
+  vpcClient,
+  waitForEipStatus,
+  type EcsClient,
+  type VpcClient,
+} from './support.js';
 
 let sandbox: CloudSandbox;
 let vpc: VpcClient;
@@ -23,7 +34,13 @@ describe('an EIP from allocation to release', () => {
     const { eniId, podIp } = podNetwork(sandbox);
 
     const allocated = await vpc.allocateEipAddress(
-      new $Vpc.AllocateEipAddressRequest({ regionId, bandwidth: '10', internetChargeType: 'PayByTraffic', name: 'pod-eip', tag: [new $Vpc.AllocateEipAddressRequestTag({ key: 'podeip.io/pod-uid', value: 'uid-1' })] }),
+      new $Vpc.AllocateEipAddressRequest({
+        regionId,
+        bandwidth: '10',
+        internetChargeType: 'PayByTraffic',
+        name: 'pod-eip',
+        tag: [new $Vpc.AllocateEipAddressRequestTag({ key: 'podeip.io/pod-uid', value: 'uid-1' })],
+      }),
     );
     const allocationId = allocated.body?.allocationId ?? '';
     const address = allocated.body?.eipAddress ?? '';
@@ -35,7 +52,15 @@ describe('an EIP from allocation to release', () => {
 
     // Asynchronous: the call is accepted while the EIP is still on its way (held there to observe it).
     sandbox.controls.setFaults({ stickTransitions: true });
-    await vpc.associateEipAddress(new $Vpc.AssociateEipAddressRequest({ regionId, allocationId, instanceId: eniId, instanceType: 'NetworkInterface', privateIpAddress: podIp }));
+    await vpc.associateEipAddress(
+      new $Vpc.AssociateEipAddressRequest({
+        regionId,
+        allocationId,
+        instanceId: eniId,
+        instanceType: 'NetworkInterface',
+        privateIpAddress: podIp,
+      }),
+    );
     expect(await eipStatus(vpc, regionId, allocationId)).toBe('Associating');
     sandbox.controls.setFaults({});
     await waitForEipStatus(vpc, regionId, allocationId, 'InUse');
@@ -56,7 +81,9 @@ describe('an EIP from allocation to release', () => {
     });
     expect(eip?.tags?.tag).toEqual([expect.objectContaining({ key: 'podeip.io/pod-uid', value: 'uid-1' })]);
 
-    const enis = await ecs.describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({ regionId, vpcId: sandbox.vpcId, privateIpAddress: [podIp] }));
+    const enis = await ecs.describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, vpcId: sandbox.vpcId, privateIpAddress: [podIp] }),
+    );
     const eni = enis.body?.networkInterfaceSets?.networkInterfaceSet?.[0];
     expect(eni?.networkInterfaceId).toBe(eniId);
     const podIpSet = eni?.privateIpSets?.privateIpSet?.find((set) => set.privateIpAddress === podIp);
@@ -64,12 +91,25 @@ describe('an EIP from allocation to release', () => {
     expect(podIpSet?.associatedPublicIp).toMatchObject({ allocationId, publicIpAddress: address });
 
     sandbox.controls.setFaults({ stickTransitions: true });
-    await vpc.unassociateEipAddress(new $Vpc.UnassociateEipAddressRequest({ regionId, allocationId, instanceId: eniId, instanceType: 'NetworkInterface', privateIpAddress: podIp }));
+    await vpc.unassociateEipAddress(
+      new $Vpc.UnassociateEipAddressRequest({
+        regionId,
+        allocationId,
+        instanceId: eniId,
+        instanceType: 'NetworkInterface',
+        privateIpAddress: podIp,
+      }),
+    );
     expect(await eipStatus(vpc, regionId, allocationId)).toBe('Unassociating');
     sandbox.controls.setFaults({});
     await waitForEipStatus(vpc, regionId, allocationId, 'Available');
-    const afterUnbind = await ecs.describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [eniId] }));
-    const unboundSet = afterUnbind.body?.networkInterfaceSets?.networkInterfaceSet?.[0]?.privateIpSets?.privateIpSet?.find((set) => set.privateIpAddress === podIp);
+    const afterUnbind = await ecs.describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [eniId] }),
+    );
+    const unboundSet =
+      afterUnbind.body?.networkInterfaceSets?.networkInterfaceSet?.[0]?.privateIpSets?.privateIpSet?.find(
+        (set) => set.privateIpAddress === podIp,
+      );
     expect(unboundSet).toMatchObject({ privateIpAddress: podIp, primary: false });
     expect(unboundSet!.associatedPublicIp?.allocationId).toBeUndefined();
 
@@ -92,7 +132,12 @@ describe('an EIP from allocation to release', () => {
     const eip = sandbox.controls.createEip({ name: 'static' });
     const response = await fetch(sandbox.inventoryUrl);
     expect(response.status).toBe(200);
-    const inventory = (await response.json()) as { regionId: string; vpcId: string; eips: Array<{ allocationId: string }>; commonBandwidthPackages: unknown[] };
+    const inventory = (await response.json()) as {
+      regionId: string;
+      vpcId: string;
+      eips: Array<{ allocationId: string }>;
+      commonBandwidthPackages: unknown[];
+    };
     expect(inventory.regionId).toBe(sandbox.regionId);
     expect(inventory.vpcId).toBe(sandbox.vpcId);
     expect(inventory.eips.map((item) => item.allocationId)).toContain(eip.allocationId);

@@ -19,13 +19,20 @@ beforeAll(async () => {
 afterAll(() => sandbox.close());
 beforeEach(() => {
   sandbox.controls.setFaults({});
-  sandbox.controls.setRateLimits({ scale: 1, windowMs: 60_000, perMinute: { DescribeEipAddresses: 600, ListTagResources: 600 } });
+  sandbox.controls.setRateLimits({
+    scale: 1,
+    windowMs: 60_000,
+    perMinute: { DescribeEipAddresses: 600, ListTagResources: 600 },
+  });
 });
 
 const describeAll = (client = vpc) => client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId }));
 
 /** Calls until one fails (at most `limit` calls) and returns how many succeeded and the failure. */
-async function callUntilRefused(call: () => Promise<unknown>, limit: number): Promise<{ succeeded: number; error: SdkError }> {
+async function callUntilRefused(
+  call: () => Promise<unknown>,
+  limit: number,
+): Promise<{ succeeded: number; error: SdkError }> {
   for (let succeeded = 0; succeeded < limit; succeeded += 1) {
     try {
       await call();
@@ -47,7 +54,9 @@ describe('flow control', () => {
     expect(error.retryAfter).toBeGreaterThan(0);
     expect(error.retryAfter).toBeLessThanOrEqual(60_000);
     // Another API has its own budget.
-    const listed = await vpc.listTagResources(new $Vpc.ListTagResourcesRequest({ regionId, resourceType: 'EIP', resourceId: ['eip-none'] }));
+    const listed = await vpc.listTagResources(
+      new $Vpc.ListTagResourcesRequest({ regionId, resourceType: 'EIP', resourceId: ['eip-none'] }),
+    );
     expect(listed.statusCode).toBe(200);
   });
 
@@ -84,7 +93,12 @@ describe('fault injection', () => {
         pattern += '.';
       } catch (error) {
         const { name, code } = error as SdkError;
-        pattern += name === 'ServerError' && code === 'InternalError' ? 'I' : name === 'ServerError' && code === 'ServiceUnavailable' ? 'U' : '?';
+        pattern +=
+          name === 'ServerError' && code === 'InternalError'
+            ? 'I'
+            : name === 'ServerError' && code === 'ServiceUnavailable'
+              ? 'U'
+              : '?';
       }
     }
     return pattern;
@@ -110,7 +124,10 @@ describe('fault injection', () => {
     const second = await startTestSandbox({ seed: 7 });
     try {
       expect(second.vpcId).toBe(first.vpcId);
-      expect(second.controls.createEip()).toMatchObject({ allocationId: first.controls.createEip().allocationId, ipAddress: first.controls.eips()[0]?.ipAddress });
+      expect(second.controls.createEip()).toMatchObject({
+        allocationId: first.controls.createEip().allocationId,
+        ipAddress: first.controls.eips()[0]?.ipAddress,
+      });
       for (const target of [first, second]) target.controls.setFaults({ failureRate: 0.5 });
       const pattern = await failurePattern(first, 30);
       expect(await failurePattern(second, 30)).toBe(pattern);
@@ -123,9 +140,17 @@ describe('fault injection', () => {
 
   it('can answer with throttling, any other code, a non-JSON 502 or a dropped connection', async () => {
     sandbox.controls.setFaults({ failureRate: 1, codes: ['Throttling.User'] });
-    expect(await sdkError(describeAll())).toMatchObject({ name: 'ThrottlingError', code: 'Throttling.User', retryAfter: 1000 });
+    expect(await sdkError(describeAll())).toMatchObject({
+      name: 'ThrottlingError',
+      code: 'Throttling.User',
+      retryAfter: 1000,
+    });
     sandbox.controls.setFaults({ failureRate: 1, codes: ['OperationConflict'] });
-    expect(await sdkError(describeAll())).toMatchObject({ name: 'ClientError', code: 'OperationConflict', statusCode: 409 });
+    expect(await sdkError(describeAll())).toMatchObject({
+      name: 'ClientError',
+      code: 'OperationConflict',
+      statusCode: 409,
+    });
     sandbox.controls.setFaults({ failureRate: 1, codes: ['BadGateway'] });
     expect((await sdkError(describeAll())).name).toBe('SyntaxError');
     sandbox.controls.setFaults({ failureRate: 1, codes: ['ConnectionReset'] });

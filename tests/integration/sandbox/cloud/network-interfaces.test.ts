@@ -4,7 +4,17 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Ecs, $Vpc, ecsClient, eipStatus, podNetwork, startTestSandbox, vpcClient, waitForEipStatus, type VpcClient } from './support.js';
+import {
+  $Ecs,
+  $Vpc,
+  ecsClient,
+  eipStatus,
+  podNetwork,
+  startTestSandbox,
+  vpcClient,
+  waitForEipStatus,
+  type VpcClient,
+} from './support.js';
 
 let sandbox: CloudSandbox;
 let vpc: VpcClient;
@@ -19,8 +29,17 @@ afterAll(() => sandbox.close());
 beforeEach(() => sandbox.controls.setFaults({}));
 
 async function boundEip(eniId: string, podIp: string, waitForInUse = true): Promise<string> {
-  const allocationId = (await vpc.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId }))).body?.allocationId ?? '';
-  await vpc.associateEipAddress(new $Vpc.AssociateEipAddressRequest({ regionId, allocationId, instanceId: eniId, instanceType: 'NetworkInterface', privateIpAddress: podIp }));
+  const allocationId =
+    (await vpc.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId }))).body?.allocationId ?? '';
+  await vpc.associateEipAddress(
+    new $Vpc.AssociateEipAddressRequest({
+      regionId,
+      allocationId,
+      instanceId: eniId,
+      instanceType: 'NetworkInterface',
+      privateIpAddress: podIp,
+    }),
+  );
   if (waitForInUse) await waitForEipStatus(vpc, regionId, allocationId, 'InUse');
   return allocationId;
 }
@@ -34,10 +53,18 @@ describe('ENI and IP changes', () => {
     sandbox.controls.unassignPrivateIpAddress(eniId, podIp);
     expect(await eipStatus(vpc, regionId, gone)).toBe('Available');
     expect(await eipStatus(vpc, regionId, kept)).toBe('InUse');
-    const described = await vpc.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId, allocationId: gone }));
+    const described = await vpc.describeEipAddresses(
+      new $Vpc.DescribeEipAddressesRequest({ regionId, allocationId: gone }),
+    );
     expect(described.body?.eipAddresses?.eipAddress?.[0]).toMatchObject({ instanceId: '', privateIpAddress: '' });
-    const enis = await ecsClient(sandbox).describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [eniId] }));
-    expect(enis.body?.networkInterfaceSets?.networkInterfaceSet?.[0]?.privateIpSets?.privateIpSet?.map((set) => set.privateIpAddress)).not.toContain(podIp);
+    const enis = await ecsClient(sandbox).describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [eniId] }),
+    );
+    expect(
+      enis.body?.networkInterfaceSets?.networkInterfaceSet?.[0]?.privateIpSets?.privateIpSet?.map(
+        (set) => set.privateIpAddress,
+      ),
+    ).not.toContain(podIp);
   });
 
   it('unbinds an EIP that was still Associating, and the transition does not resurrect it', async () => {
@@ -70,7 +97,8 @@ describe('ENI and IP changes', () => {
 
   it('refuses control misuse with a plain error', () => {
     const { eniId } = podNetwork(sandbox);
-    const primary = sandbox.controls.networkInterfaces().find((eni) => eni.networkInterfaceId === eniId)?.primaryIpAddress ?? '';
+    const primary =
+      sandbox.controls.networkInterfaces().find((eni) => eni.networkInterfaceId === eniId)?.primaryIpAddress ?? '';
     expect(() => sandbox.controls.unassignPrivateIpAddress(eniId, primary)).toThrow(/primary IP/);
     expect(() => sandbox.controls.assignPrivateIpAddress('eni-nosuch')).toThrow(/no ENI/);
   });

@@ -42,7 +42,11 @@ interface Credentials {
   securityToken?: string;
 }
 
-function clientConfig(sandbox: CloudSandbox, credentials: Partial<Credentials> = {}, extra: Record<string, unknown> = {}): $OpenApiUtil.Config {
+function clientConfig(
+  sandbox: CloudSandbox,
+  credentials: Partial<Credentials> = {},
+  extra: Record<string, unknown> = {},
+): $OpenApiUtil.Config {
   return new $OpenApiUtil.Config({
     accessKeyId: credentials.accessKeyId ?? sandbox.accessKeyId,
     accessKeySecret: credentials.accessKeySecret ?? sandbox.accessKeySecret,
@@ -56,11 +60,19 @@ function clientConfig(sandbox: CloudSandbox, credentials: Partial<Credentials> =
   });
 }
 
-export function vpcClient(sandbox: CloudSandbox, credentials?: Partial<Credentials>, extra?: Record<string, unknown>): VpcClient {
+export function vpcClient(
+  sandbox: CloudSandbox,
+  credentials?: Partial<Credentials>,
+  extra?: Record<string, unknown>,
+): VpcClient {
   return new VpcClient(clientConfig(sandbox, credentials, extra));
 }
 
-export function ecsClient(sandbox: CloudSandbox, credentials?: Partial<Credentials>, extra?: Record<string, unknown>): EcsClient {
+export function ecsClient(
+  sandbox: CloudSandbox,
+  credentials?: Partial<Credentials>,
+  extra?: Record<string, unknown>,
+): EcsClient {
   return new EcsClient(clientConfig(sandbox, credentials, extra));
 }
 
@@ -91,7 +103,13 @@ export async function eipStatus(vpc: VpcClient, regionId: string, allocationId: 
 }
 
 /** Polls DescribeEipAddresses as the binder will, until the EIP is `status` (or gone, for undefined). */
-export async function waitForEipStatus(vpc: VpcClient, regionId: string, allocationId: string, status: string | undefined, timeoutMs = 3000): Promise<void> {
+export async function waitForEipStatus(
+  vpc: VpcClient,
+  regionId: string,
+  allocationId: string,
+  status: string | undefined,
+  timeoutMs = 3000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: string | undefined;
   while (Date.now() < deadline) {
@@ -114,7 +132,8 @@ export interface SdkModel {
  * on others; either way the real API would not send it).
  */
 export function shapeProblems(value: unknown, model: SdkModel, path = ''): string[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${path || '(body)'}: expected an object`];
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return [`${path || '(body)'}: expected an object`];
   const wireToField = new Map(Object.entries(model.names()).map(([field, wire]) => [wire, field]));
   const types = model.types();
   return Object.entries(value).flatMap(([wire, item]) => {
@@ -128,7 +147,9 @@ export function shapeProblems(value: unknown, model: SdkModel, path = ''): strin
 function typeProblems(value: unknown, type: unknown, where: string): string[] {
   if (typeof type === 'string') {
     if (['any', 'map', 'Readable', 'Writable', 'Buffer'].includes(type)) return [];
-    return typeof value === type ? [] : [`${where}: ${JSON.stringify(value)} is a ${typeof value}, the SDK declares ${type}`];
+    return typeof value === type
+      ? []
+      : [`${where}: ${JSON.stringify(value)} is a ${typeof value}, the SDK declares ${type}`];
   }
   if (typeof type === 'function') return shapeProblems(value, type as unknown as SdkModel, where);
   const declared = type as { type?: string; itemType?: unknown };
@@ -141,7 +162,12 @@ function typeProblems(value: unknown, type: unknown, where: string): string[] {
 }
 
 /** Calls an action through the SDK's own request path and returns the body before the SDK casts it. */
-export async function rawBody(client: VpcClient | EcsClient, action: string, version: string, query: Record<string, unknown>): Promise<Record<string, unknown>> {
+export async function rawBody(
+  client: VpcClient | EcsClient,
+  action: string,
+  version: string,
+  query: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const params = rpcActionParams(action, version);
   const request = new $OpenApiUtil.OpenApiRequest({ query: OpenApiUtil.query(query) });
   const response = await client.callApi(params, request, {} as Parameters<VpcClient['callApi']>[2]);
@@ -160,7 +186,14 @@ export interface RawAnswer {
  */
 export function signedRequest(
   sandbox: CloudSandbox,
-  input: { action: string; version?: string; query: Record<string, string>; date?: string; nonce?: string; secret?: string },
+  input: {
+    action: string;
+    version?: string;
+    query: Record<string, string>;
+    date?: string;
+    nonce?: string;
+    secret?: string;
+  },
 ): Promise<RawAnswer> {
   const headers: Record<string, string> = {
     host: sandbox.endpoint,
@@ -171,15 +204,35 @@ export function signedRequest(
     'x-acs-content-sha256': createHash('sha256').update('').digest('hex'),
     accept: 'application/json',
   };
-  const signable = { method: 'POST', pathname: '/', query: input.query, headers } as unknown as Parameters<typeof OpenApiUtil.getAuthorization>[0];
-  headers.Authorization = OpenApiUtil.getAuthorization(signable, 'ACS3-HMAC-SHA256', headers['x-acs-content-sha256'] ?? '', sandbox.accessKeyId, input.secret ?? sandbox.accessKeySecret);
+  const signable = { method: 'POST', pathname: '/', query: input.query, headers } as unknown as Parameters<
+    typeof OpenApiUtil.getAuthorization
+  >[0];
+  headers.Authorization = OpenApiUtil.getAuthorization(
+    signable,
+    'ACS3-HMAC-SHA256',
+    headers['x-acs-content-sha256'] ?? '',
+    sandbox.accessKeyId,
+    input.secret ?? sandbox.accessKeySecret,
+  );
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
-      { host: '127.0.0.1', port: sandbox.port, method: 'POST', path: `/?${new URLSearchParams(input.query).toString()}`, headers },
+      {
+        host: '127.0.0.1',
+        port: sandbox.port,
+        method: 'POST',
+        path: `/?${new URLSearchParams(input.query).toString()}`,
+        headers,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          }),
+        );
       },
     );
     outgoing.on('error', reject);
@@ -191,7 +244,10 @@ export function signedRequest(
  * A legacy v1 (HMAC-SHA1) call as the Go SDK and the aliyun CLI send it: action and version as parameters,
  * no x-acs headers, signed by the SDK's own v1 signer, sent as a GET query or a POST form.
  */
-export function v1Request(sandbox: CloudSandbox, input: { method: 'GET' | 'POST'; action: string; version?: string; params: Record<string, string> }): Promise<RawAnswer> {
+export function v1Request(
+  sandbox: CloudSandbox,
+  input: { method: 'GET' | 'POST'; action: string; version?: string; params: Record<string, string> },
+): Promise<RawAnswer> {
   const params: Record<string, string> = {
     Action: input.action,
     Version: input.version ?? '2016-04-28',
@@ -213,12 +269,20 @@ export function v1Request(sandbox: CloudSandbox, input: { method: 'GET' | 'POST'
         port: sandbox.port,
         method: input.method,
         path: asForm ? '/' : `/?${encoded}`,
-        headers: asForm ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(encoded) } : {},
+        headers: asForm
+          ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(encoded) }
+          : {},
       },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          }),
+        );
       },
     );
     outgoing.on('error', reject);

@@ -3,9 +3,20 @@
  * scheduled, what a StatefulSet does next, how the kubelet evaluates readiness gates and merges status.
  */
 import { describe, expect, it } from '@jest/globals';
-import { fenceposts, newReplicaSetTarget, oldReplicaSetTargets, runsTemplateOf, scaledValue } from '../../../../sandbox/kube/cluster/deployment-rollout.js';
+import {
+  fenceposts,
+  newReplicaSetTarget,
+  oldReplicaSetTargets,
+  runsTemplateOf,
+  scaledValue,
+} from '../../../../sandbox/kube/cluster/deployment-rollout.js';
 import { deploymentStatus } from '../../../../sandbox/kube/cluster/deployment-status.js';
-import { isIpv4Address, newPodRuntime, stepPodRuntime, type PodRuntime } from '../../../../sandbox/kube/cluster/pod-runtime.js';
+import {
+  isIpv4Address,
+  newPodRuntime,
+  stepPodRuntime,
+  type PodRuntime,
+} from '../../../../sandbox/kube/cluster/pod-runtime.js';
 import { kubeletConditions, mergedPodStatus, normalizedImage } from '../../../../sandbox/kube/cluster/pod-status.js';
 import { rankPodsForDeletion, slowStartBatches } from '../../../../sandbox/kube/cluster/replicaset-decisions.js';
 import { chooseNode } from '../../../../sandbox/kube/cluster/scheduler.js';
@@ -32,10 +43,19 @@ interface PodShape {
 function pod(shape: PodShape): KubeObject {
   return {
     metadata: { name: shape.name, uid: shape.name, creationTimestamp: shape.created ?? '2025-01-01T00:00:00Z' },
-    spec: { containers: [{ name: 'app', image: 'nginx' }], ...(shape.node === undefined ? {} : { nodeName: shape.node }) },
+    spec: {
+      containers: [{ name: 'app', image: 'nginx' }],
+      ...(shape.node === undefined ? {} : { nodeName: shape.node }),
+    },
     status: {
       phase: shape.phase ?? 'Running',
-      conditions: [{ type: 'Ready', status: shape.ready === false ? 'False' : 'True', lastTransitionTime: shape.readySince ?? '2025-01-01T00:00:00Z' }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: shape.ready === false ? 'False' : 'True',
+          lastTransitionTime: shape.readySince ?? '2025-01-01T00:00:00Z',
+        },
+      ],
       containerStatuses: [{ name: 'app', restartCount: shape.restarts ?? 0 }],
     },
   };
@@ -43,10 +63,25 @@ function pod(shape: PodShape): KubeObject {
 
 describe('maxSurge and maxUnavailable', () => {
   it.each([
-    ['25% of 10 surges 3 (up) and allows 2 unavailable (down)', 10, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } }, { maxSurge: 3, maxUnavailable: 2 }],
+    [
+      '25% of 10 surges 3 (up) and allows 2 unavailable (down)',
+      10,
+      { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+      { maxSurge: 3, maxUnavailable: 2 },
+    ],
     ['the defaults on 1 replica', 1, { type: 'RollingUpdate' }, { maxSurge: 1, maxUnavailable: 0 }],
-    ['both rounding to 0 allows 1 unavailable', 3, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '10%' } }, { maxSurge: 0, maxUnavailable: 1 }],
-    ['plain numbers, unavailable capped at replicas', 2, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 4, maxUnavailable: 5 } }, { maxSurge: 4, maxUnavailable: 2 }],
+    [
+      'both rounding to 0 allows 1 unavailable',
+      3,
+      { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '10%' } },
+      { maxSurge: 0, maxUnavailable: 1 },
+    ],
+    [
+      'plain numbers, unavailable capped at replicas',
+      2,
+      { type: 'RollingUpdate', rollingUpdate: { maxSurge: 4, maxUnavailable: 5 } },
+      { maxSurge: 4, maxUnavailable: 2 },
+    ],
     ['Recreate allows neither', 4, { type: 'Recreate' }, { maxSurge: 0, maxUnavailable: 0 }],
   ])('%s', (_name, replicas, strategy, expected) => {
     expect(fenceposts(deploymentWith(replicas, strategy))).toEqual(expected);
@@ -61,7 +96,12 @@ describe('maxSurge and maxUnavailable', () => {
 
 describe('rolling update steps', () => {
   const fence = { maxSurge: 1, maxUnavailable: 0 };
-  const rs = (name: string, replicas: number, available: number, created = 0): { name: string; replicas: number; available: number; created: number } => ({ name, replicas, available, created });
+  const rs = (
+    name: string,
+    replicas: number,
+    available: number,
+    created = 0,
+  ): { name: string; replicas: number; available: number; created: number } => ({ name, replicas, available, created });
 
   it('grows the new ReplicaSet only as far as the surge allows', () => {
     expect(newReplicaSetTarget(3, fence, rs('new', 0, 0), [rs('old', 3, 3), rs('new', 0, 0)])).toBe(1);
@@ -76,8 +116,16 @@ describe('rolling update steps', () => {
   });
 
   it('first removes old pods that are unavailable anyway, oldest ReplicaSet first', () => {
-    const targets = oldReplicaSetTargets(3, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 1, 0), [rs('older', 1, 0, 1), rs('old', 3, 3, 2)]);
-    expect(targets).toEqual(new Map([['older', 0], ['old', 2]]));
+    const targets = oldReplicaSetTargets(3, { maxSurge: 1, maxUnavailable: 1 }, rs('new', 1, 0), [
+      rs('older', 1, 0, 1),
+      rs('old', 3, 3, 2),
+    ]);
+    expect(targets).toEqual(
+      new Map([
+        ['older', 0],
+        ['old', 2],
+      ]),
+    );
   });
 
   it('creates in slow-start batches', () => {
@@ -89,16 +137,52 @@ describe('rolling update steps', () => {
 describe('Deployment status', () => {
   it('reports minimum availability and a progress deadline that ran out', () => {
     const d = deploymentWith(3, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
-    d.status = { replicas: 4, updatedReplicas: 1, readyReplicas: 3, availableReplicas: 3, conditions: [{ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', lastUpdateTime: '2025-01-01T00:00:00Z', lastTransitionTime: '2025-01-01T00:00:00Z' }] };
+    d.status = {
+      replicas: 4,
+      updatedReplicas: 1,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      conditions: [
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: 'ReplicaSetUpdated',
+          lastUpdateTime: '2025-01-01T00:00:00Z',
+          lastTransitionTime: '2025-01-01T00:00:00Z',
+        },
+      ],
+    };
     const sets = [
-      { metadata: { name: 'd-old' }, spec: { replicas: 3 }, status: { replicas: 3, readyReplicas: 3, availableReplicas: 3 } },
-      { metadata: { name: 'd-new' }, spec: { replicas: 1 }, status: { replicas: 1, readyReplicas: 0, availableReplicas: 0 } },
+      {
+        metadata: { name: 'd-old' },
+        spec: { replicas: 3 },
+        status: { replicas: 3, readyReplicas: 3, availableReplicas: 3 },
+      },
+      {
+        metadata: { name: 'd-new' },
+        spec: { replicas: 1 },
+        status: { replicas: 1, readyReplicas: 0, availableReplicas: 0 },
+      },
     ];
-    const { status } = deploymentStatus(d, sets, sets[1], { maxSurge: 1, maxUnavailable: 0 }, undefined, Date.parse('2025-01-01T00:11:00Z'));
+    const { status } = deploymentStatus(
+      d,
+      sets,
+      sets[1],
+      { maxSurge: 1, maxUnavailable: 0 },
+      undefined,
+      Date.parse('2025-01-01T00:11:00Z'),
+    );
     expect(status).toMatchObject({ replicas: 4, updatedReplicas: 1, availableReplicas: 3, unavailableReplicas: 1 });
     const conditions = status.conditions as Array<Record<string, unknown>>;
-    expect(conditions.find((c) => c.type === 'Available')).toMatchObject({ status: 'True', reason: 'MinimumReplicasAvailable' });
-    expect(conditions.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "d-new" has timed out progressing.' });
+    expect(conditions.find((c) => c.type === 'Available')).toMatchObject({
+      status: 'True',
+      reason: 'MinimumReplicasAvailable',
+    });
+    expect(conditions.find((c) => c.type === 'Progressing')).toMatchObject({
+      status: 'False',
+      reason: 'ProgressDeadlineExceeded',
+      message: 'ReplicaSet "d-new" has timed out progressing.',
+    });
   });
 });
 
@@ -112,7 +196,14 @@ describe('which pods a ReplicaSet deletes first', () => {
       pod({ name: 'pending', node: 'n', phase: 'Pending', ready: false }),
       pod({ name: 'unscheduled', phase: 'Pending', ready: false }),
     ];
-    expect(rankPodsForDeletion(pods).map((p) => p.metadata.name)).toEqual(['unscheduled', 'pending', 'not-ready', 'just-ready', 'new-ready', 'old-ready']);
+    expect(rankPodsForDeletion(pods).map((p) => p.metadata.name)).toEqual([
+      'unscheduled',
+      'pending',
+      'not-ready',
+      'just-ready',
+      'new-ready',
+      'old-ready',
+    ]);
   });
 });
 
@@ -134,26 +225,69 @@ describe('the scheduler', () => {
     expect(chooseNode(selective, nodes, undefined)).toEqual({ node: 'sandbox-node-1' });
     const cordoned = nodes.map((n) => (n.name === 'sandbox-node-1' ? { ...n, schedulable: false } : n));
     expect(chooseNode(selective, cordoned, undefined)).toEqual({
-      unschedulable: "0/3 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+      unschedulable:
+        "0/3 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
     });
   });
 });
 
 describe('what a StatefulSet does next', () => {
-  const healthy = (ordinal: number, revision = 'new'): StatefulPod => ({ ordinal, name: `s-${ordinal}`, revision, terminating: false, healthy: true, finished: false });
+  const healthy = (ordinal: number, revision = 'new'): StatefulPod => ({
+    ordinal,
+    name: `s-${ordinal}`,
+    revision,
+    terminating: false,
+    healthy: true,
+    finished: false,
+  });
   const base = { replicas: 3, ordered: true, rollingUpdate: true, partition: 0, updateRevision: 'new' };
 
   it.each([
-    ['creates the lowest missing ordinal', { pods: [healthy(0)] }, [{ kind: 'create', ordinal: 1, revision: 'update' }]],
+    [
+      'creates the lowest missing ordinal',
+      { pods: [healthy(0)] },
+      [{ kind: 'create', ordinal: 1, revision: 'update' }],
+    ],
     ['waits while a predecessor is not Ready', { pods: [{ ...healthy(0), healthy: false }] }, []],
-    ['creates every missing pod under Parallel', { ordered: false, pods: [{ ...healthy(0), healthy: false }] }, [{ kind: 'create', ordinal: 1, revision: 'update' }, { kind: 'create', ordinal: 2, revision: 'update' }]],
-    ['replaces a finished pod', { pods: [healthy(0), { ...healthy(1), healthy: false, finished: true }, healthy(2)] }, [{ kind: 'delete', name: 's-1', why: 'failed' }]],
-    ['scales down from the highest ordinal', { replicas: 1, pods: [healthy(0), healthy(1), healthy(2)] }, [{ kind: 'delete', name: 's-2', why: 'condemned' }]],
-    ['updates the highest outdated ordinal first', { pods: [healthy(0, 'old'), healthy(1, 'old'), healthy(2, 'old')] }, [{ kind: 'delete', name: 's-2', why: 'update' }]],
-    ['waits for the replacement before the next update', { pods: [healthy(0, 'old'), healthy(1, 'old'), { ...healthy(2), healthy: false }] }, []],
+    [
+      'creates every missing pod under Parallel',
+      { ordered: false, pods: [{ ...healthy(0), healthy: false }] },
+      [
+        { kind: 'create', ordinal: 1, revision: 'update' },
+        { kind: 'create', ordinal: 2, revision: 'update' },
+      ],
+    ],
+    [
+      'replaces a finished pod',
+      { pods: [healthy(0), { ...healthy(1), healthy: false, finished: true }, healthy(2)] },
+      [{ kind: 'delete', name: 's-1', why: 'failed' }],
+    ],
+    [
+      'scales down from the highest ordinal',
+      { replicas: 1, pods: [healthy(0), healthy(1), healthy(2)] },
+      [{ kind: 'delete', name: 's-2', why: 'condemned' }],
+    ],
+    [
+      'updates the highest outdated ordinal first',
+      { pods: [healthy(0, 'old'), healthy(1, 'old'), healthy(2, 'old')] },
+      [{ kind: 'delete', name: 's-2', why: 'update' }],
+    ],
+    [
+      'waits for the replacement before the next update',
+      { pods: [healthy(0, 'old'), healthy(1, 'old'), { ...healthy(2), healthy: false }] },
+      [],
+    ],
     ['stops at the partition', { partition: 2, pods: [healthy(0, 'old'), healthy(1, 'old'), healthy(2)] }, []],
-    ['recreates below the partition at the current revision', { partition: 2, pods: [healthy(1, 'old'), healthy(2)] }, [{ kind: 'create', ordinal: 0, revision: 'current' }]],
-    ['updates nothing under OnDelete', { rollingUpdate: false, pods: [healthy(0, 'old'), healthy(1, 'old'), healthy(2, 'old')] }, []],
+    [
+      'recreates below the partition at the current revision',
+      { partition: 2, pods: [healthy(1, 'old'), healthy(2)] },
+      [{ kind: 'create', ordinal: 0, revision: 'current' }],
+    ],
+    [
+      'updates nothing under OnDelete',
+      { rollingUpdate: false, pods: [healthy(0, 'old'), healthy(1, 'old'), healthy(2, 'old')] },
+      [],
+    ],
   ])('%s', (_name, input, expected) => {
     expect(planStatefulSet({ ...base, ...input })).toEqual(expected);
   });
@@ -165,37 +299,63 @@ describe('the kubelet', () => {
     return stepPodRuntime(target, started, 0, TIMING).runtime;
   }
 
-  it('holds Ready False while a readiness gate is missing or not True, with the kubelet\'s messages', () => {
-    const gated: KubeObject = { metadata: { name: 'p', uid: 'u' }, spec: { containers: [{ name: 'app', image: 'nginx' }], readinessGates: [{ conditionType: 'a.io/x' }, { conditionType: 'b.io/y' }] }, status: { conditions: [{ type: 'b.io/y', status: 'False' }] } };
+  it("holds Ready False while a readiness gate is missing or not True, with the kubelet's messages", () => {
+    const gated: KubeObject = {
+      metadata: { name: 'p', uid: 'u' },
+      spec: {
+        containers: [{ name: 'app', image: 'nginx' }],
+        readinessGates: [{ conditionType: 'a.io/x' }, { conditionType: 'b.io/y' }],
+      },
+      status: { conditions: [{ type: 'b.io/y', status: 'False' }] },
+    };
     const conditions = kubeletConditions(gated, runningRuntime(gated), 1000, TIMING);
     expect(conditions.find((c) => c.type === 'ContainersReady')?.status).toBe('True');
     expect(conditions.find((c) => c.type === 'Ready')).toEqual({
       type: 'Ready',
       status: 'False',
       reason: 'ReadinessGatesNotReady',
-      message: 'corresponding condition of pod readiness gate "a.io/x" does not exist., the status of pod readiness gate "b.io/y" is not "True", but False',
+      message:
+        'corresponding condition of pod readiness gate "a.io/x" does not exist., the status of pod readiness gate "b.io/y" is not "True", but False',
     });
   });
 
-  it('merges its conditions into the pod\'s without touching foreign ones or unchanged transition times', () => {
+  it("merges its conditions into the pod's without touching foreign ones or unchanged transition times", () => {
     const target: KubeObject = {
       metadata: { name: 'p', uid: 'u' },
-      spec: { containers: [{ name: 'app', image: 'nginx' }], readinessGates: [{ conditionType: 'k8s.aliyun.com/eip' }] },
+      spec: {
+        containers: [{ name: 'app', image: 'nginx' }],
+        readinessGates: [{ conditionType: 'k8s.aliyun.com/eip' }],
+      },
       status: {
         phase: 'Running',
         qosClass: 'BestEffort',
         conditions: [
           { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: '2025-01-01T00:00:00Z' },
-          { type: 'k8s.aliyun.com/eip', status: 'True', reason: 'Associate eip succeed', lastTransitionTime: '2025-01-01T00:00:05Z' },
+          {
+            type: 'k8s.aliyun.com/eip',
+            status: 'True',
+            reason: 'Associate eip succeed',
+            lastTransitionTime: '2025-01-01T00:00:05Z',
+          },
         ],
       },
     };
     const status = mergedPodStatus(target, runningRuntime(target), '192.168.0.2', 1000, TIMING)!;
     const conditions = status.conditions as Array<Record<string, unknown>>;
-    expect(conditions[0]).toEqual({ type: 'k8s.aliyun.com/eip', status: 'True', reason: 'Associate eip succeed', lastTransitionTime: '2025-01-01T00:00:05Z' });
+    expect(conditions[0]).toEqual({
+      type: 'k8s.aliyun.com/eip',
+      status: 'True',
+      reason: 'Associate eip succeed',
+      lastTransitionTime: '2025-01-01T00:00:05Z',
+    });
     expect(conditions.find((c) => c.type === 'PodScheduled')?.lastTransitionTime).toBe('2025-01-01T00:00:00Z');
     expect(conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
-    expect(status).toMatchObject({ qosClass: 'BestEffort', podIP: '10.0.0.5', hostIP: '192.168.0.2', phase: 'Running' });
+    expect(status).toMatchObject({
+      qosClass: 'BestEffort',
+      podIP: '10.0.0.5',
+      hostIP: '192.168.0.2',
+      phase: 'Running',
+    });
     expect(mergedPodStatus({ ...target, status }, runningRuntime(target), '192.168.0.2', 2000, TIMING)).toBeUndefined();
   });
 
@@ -207,7 +367,7 @@ describe('the kubelet', () => {
     ['256.1.1.1', false],
     ['pending', false],
     ['', false],
-  ])('reads %j as an address: %s (the wait script\'s is_ipv4)', (value, expected) => {
+  ])("reads %j as an address: %s (the wait script's is_ipv4)", (value, expected) => {
     expect(isIpv4Address(value)).toBe(expected);
   });
 
@@ -222,24 +382,56 @@ describe('the kubelet', () => {
   });
 });
 
-describe('which ReplicaSet runs the Deployment\'s template', () => {
+describe("which ReplicaSet runs the Deployment's template", () => {
   it('ignores the hash label and what Go reads as absent (kubectl rollout undo sends creationTimestamp: null)', () => {
-    const d: KubeObject = { metadata: { name: 'd' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'nginx' }] } } } };
-    const rs: KubeObject = { metadata: { name: 'd-1' }, spec: { template: { metadata: { creationTimestamp: null, labels: { app: 'x', 'pod-template-hash': 'abc' } }, spec: { containers: [{ name: 'a', image: 'nginx' }], tolerations: [] } } } };
+    const d: KubeObject = {
+      metadata: { name: 'd' },
+      spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'nginx' }] } } },
+    };
+    const rs: KubeObject = {
+      metadata: { name: 'd-1' },
+      spec: {
+        template: {
+          metadata: { creationTimestamp: null, labels: { app: 'x', 'pod-template-hash': 'abc' } },
+          spec: { containers: [{ name: 'a', image: 'nginx' }], tolerations: [] },
+        },
+      },
+    };
     expect(runsTemplateOf(rs, d)).toBe(true);
-    const other: KubeObject = { metadata: { name: 'd-2' }, spec: { template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'nginx' }], volumes: [{ name: 'v', emptyDir: {} }] } } } };
+    const other: KubeObject = {
+      metadata: { name: 'd-2' },
+      spec: {
+        template: {
+          metadata: { labels: { app: 'x' } },
+          spec: { containers: [{ name: 'a', image: 'nginx' }], volumes: [{ name: 'v', emptyDir: {} }] },
+        },
+      },
+    };
     expect(runsTemplateOf(other, d)).toBe(false);
   });
 });
 
 describe('pod-template-hash', () => {
   it('is stable for equal templates whatever the key order, and differs otherwise', () => {
-    const a = podTemplateHash({ metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'nginx' }] } });
-    const b = podTemplateHash({ spec: { containers: [{ image: 'nginx', name: 'a' }] }, metadata: { labels: { app: 'x' } } });
+    const a = podTemplateHash({
+      metadata: { labels: { app: 'x' } },
+      spec: { containers: [{ name: 'a', image: 'nginx' }] },
+    });
+    const b = podTemplateHash({
+      spec: { containers: [{ image: 'nginx', name: 'a' }] },
+      metadata: { labels: { app: 'x' } },
+    });
     expect(a).toBe(b);
-    expect(podTemplateHash({ metadata: { creationTimestamp: null, labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'nginx' }], tolerations: [] } })).toBe(a);
+    expect(
+      podTemplateHash({
+        metadata: { creationTimestamp: null, labels: { app: 'x' } },
+        spec: { containers: [{ name: 'a', image: 'nginx' }], tolerations: [] },
+      }),
+    ).toBe(a);
     expect(a).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]+$/);
     expect(podTemplateHash({ spec: { containers: [{ name: 'a', image: 'nginx:2' }] } })).not.toBe(a);
-    expect(podTemplateHash({ metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'nginx' }] } }, 1)).not.toBe(a);
+    expect(
+      podTemplateHash({ metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'a', image: 'nginx' }] } }, 1),
+    ).not.toBe(a);
   });
 });

@@ -5,7 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../../../sandbox/kube/types.js';
 import { $Ecs, ecsClient } from '../cloud/support.js';
-import { conditionOf, container, deployment, isReady, listPods, phaseOf, podIp, podTemplate, startTestCluster, waitFor, type TestCluster } from './support.js';
+import {
+  conditionOf,
+  container,
+  deployment,
+  isReady,
+  listPods,
+  phaseOf,
+  podIp,
+  podTemplate,
+  startTestCluster,
+  waitFor,
+  type TestCluster,
+} from './support.js';
 
 let t: TestCluster;
 
@@ -19,7 +31,7 @@ function deployments(): ReturnType<TestCluster['store']['resourceType']> & objec
 }
 
 describe('a Deployment of 3', () => {
-  it('runs 3 Ready pods with distinct secondary IPs of the nodes\' Secondary ENIs', async () => {
+  it("runs 3 Ready pods with distinct secondary IPs of the nodes' Secondary ENIs", async () => {
     t.store.create(deployments(), deployment('web', 3, podTemplate('web')));
     const pods = await waitFor('3 Ready web pods', () => {
       const found = listPods(t.store, 'default', 'app=web');
@@ -45,11 +57,17 @@ describe('a Deployment of 3', () => {
     // The binder's own lookup: DescribeNetworkInterfaces by secondary private IP, through the real ECS SDK.
     const ecs = ecsClient(t.cloud!);
     for (const pod of pods) {
-      const found = await ecs.describeNetworkInterfaces(new $Ecs.DescribeNetworkInterfacesRequest({ regionId: t.cloud!.regionId, privateIpAddress: [podIp(pod)!] }));
+      const found = await ecs.describeNetworkInterfaces(
+        new $Ecs.DescribeNetworkInterfacesRequest({ regionId: t.cloud!.regionId, privateIpAddress: [podIp(pod)!] }),
+      );
       const eni = found.body?.networkInterfaceSets?.networkInterfaceSet ?? [];
       expect(eni).toHaveLength(1);
       expect(eni[0]?.type).toBe('Secondary');
-      const node = t.store.get(t.store.resourceType('', 'nodes')!, undefined, (pod.spec as { nodeName: string }).nodeName)!;
+      const node = t.store.get(
+        t.store.resourceType('', 'nodes')!,
+        undefined,
+        (pod.spec as { nodeName: string }).nodeName,
+      )!;
       expect(eni[0]?.instanceId).toBe(String((node.spec as { providerID: string }).providerID).split('.')[1]);
     }
   });
@@ -58,36 +76,72 @@ describe('a Deployment of 3', () => {
     const d = await waitFor('web available', () => {
       const current = t.store.get(deployments(), 'default', 'web')!;
       const status = current.status as Record<string, unknown>;
-      return status.availableReplicas === 3 && conditionOf(current, 'Progressing')?.reason === 'NewReplicaSetAvailable' ? current : undefined;
+      return status.availableReplicas === 3 && conditionOf(current, 'Progressing')?.reason === 'NewReplicaSetAvailable'
+        ? current
+        : undefined;
     });
-    expect(d.status).toMatchObject({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, unavailableReplicas: 0, observedGeneration: 1 });
+    expect(d.status).toMatchObject({
+      replicas: 3,
+      updatedReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      unavailableReplicas: 0,
+      observedGeneration: 1,
+    });
     expect(conditionOf(d, 'Available')).toMatchObject({ status: 'True', reason: 'MinimumReplicasAvailable' });
     expect(d.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
-    const sets = t.store.list(t.store.resourceType('apps', 'replicasets')!, { namespace: 'default', labelSelector: 'app=web' }).items;
+    const sets = t.store.list(t.store.resourceType('apps', 'replicasets')!, {
+      namespace: 'default',
+      labelSelector: 'app=web',
+    }).items;
     expect(sets).toHaveLength(1);
     expect(sets[0]!.metadata.name).toBe(`web-${sets[0]!.metadata.labels!['pod-template-hash']}`);
-    expect(sets[0]!.status).toMatchObject({ replicas: 3, readyReplicas: 3, availableReplicas: 3, fullyLabeledReplicas: 3, observedGeneration: 1 });
+    expect(sets[0]!.status).toMatchObject({
+      replicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      fullyLabeledReplicas: 3,
+      observedGeneration: 1,
+    });
   });
 
   it('records Scheduled, Started, SuccessfulCreate and ScalingReplicaSet events', async () => {
-    const events = t.store.list(t.store.resourceType('', 'events')!, { namespace: 'default' }).items as Array<KubeObject & Record<string, unknown>>;
+    const events = t.store.list(t.store.resourceType('', 'events')!, { namespace: 'default' }).items as Array<
+      KubeObject & Record<string, unknown>
+    >;
     const reasons = new Set(events.map((e) => e.reason));
-    for (const reason of ['Scheduled', 'Pulled', 'Created', 'Started', 'SuccessfulCreate', 'ScalingReplicaSet']) expect(reasons).toContain(reason);
+    for (const reason of ['Scheduled', 'Pulled', 'Created', 'Started', 'SuccessfulCreate', 'ScalingReplicaSet'])
+      expect(reasons).toContain(reason);
     const scheduled = events.find((e) => e.reason === 'Scheduled')!;
-    expect(scheduled).toMatchObject({ type: 'Normal', count: 1, source: { component: 'default-scheduler' }, involvedObject: { kind: 'Pod', namespace: 'default' } });
+    expect(scheduled).toMatchObject({
+      type: 'Normal',
+      count: 1,
+      source: { component: 'default-scheduler' },
+      involvedObject: { kind: 'Pod', namespace: 'default' },
+    });
     expect(String(scheduled.message)).toMatch(/^Successfully assigned default\/web-.+ to sandbox-node-\d$/);
-    expect(events.find((e) => e.reason === 'ScalingReplicaSet')?.message).toMatch(/^Scaled up replica set web-\S+ from 0 to 3$/);
+    expect(events.find((e) => e.reason === 'ScalingReplicaSet')?.message).toMatch(
+      /^Scaled up replica set web-\S+ from 0 to 3$/,
+    );
   });
 });
 
 describe('RollingUpdate', () => {
   it('waits for a new pod whose readiness gate stays False, and never goes below replicas - maxUnavailable', async () => {
-    t.store.create(deployments(), deployment('api', 4, podTemplate('api'), { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } }));
+    t.store.create(
+      deployments(),
+      deployment('api', 4, podTemplate('api'), {
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 1 },
+      }),
+    );
     await waitFor('4 Ready api pods', () => listPods(t.store, 'default', 'app=api').filter(isReady).length === 4);
 
     let lowest = Number.POSITIVE_INFINITY;
     const sample = (): void => {
-      const available = listPods(t.store, 'default', 'app=api').filter((pod) => pod.metadata.deletionTimestamp === undefined && isReady(pod)).length;
+      const available = listPods(t.store, 'default', 'app=api').filter(
+        (pod) => pod.metadata.deletionTimestamp === undefined && isReady(pod),
+      ).length;
       lowest = Math.min(lowest, available);
     };
     const watch = t.store.watch(t.pods, { namespace: 'default', labelSelector: 'app=api' }, sample);
@@ -98,13 +152,16 @@ describe('RollingUpdate', () => {
     spec.template.spec.containers = [container('app', { image: 'nginx:1.28' })];
     t.store.update(deployments(), current);
 
-    const isNew = (pod: KubeObject): boolean => ((pod.spec as { readinessGates?: unknown[] }).readinessGates ?? []).length > 0;
+    const isNew = (pod: KubeObject): boolean =>
+      ((pod.spec as { readinessGates?: unknown[] }).readinessGates ?? []).length > 0;
     // maxSurge 1 + maxUnavailable 1: two new pods start, one old goes; then nothing until a new one is Ready.
     await waitFor('the surge', () => listPods(t.store, 'default', 'app=api').filter(isNew).length === 2);
     await new Promise((resolve) => setTimeout(resolve, 400));
     const stuck = listPods(t.store, 'default', 'app=api');
     expect(stuck.filter(isNew)).toHaveLength(2);
-    expect(stuck.filter(isNew).every((pod) => conditionOf(pod, 'ContainersReady')?.status === 'True' && !isReady(pod))).toBe(true);
+    expect(
+      stuck.filter(isNew).every((pod) => conditionOf(pod, 'ContainersReady')?.status === 'True' && !isReady(pod)),
+    ).toBe(true);
     expect(stuck.filter((pod) => !isNew(pod) && pod.metadata.deletionTimestamp === undefined)).toHaveLength(3);
     const d = t.store.get(deployments(), 'default', 'api')!;
     expect(d.status).toMatchObject({ updatedReplicas: 2, availableReplicas: 3 });
@@ -133,7 +190,10 @@ describe('RollingUpdate', () => {
       return conditionOf(object, 'Progressing')?.reason === 'NewReplicaSetAvailable' ? object : undefined;
     });
     expect(final.metadata.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
-    const sets = t.store.list(t.store.resourceType('apps', 'replicasets')!, { namespace: 'default', labelSelector: 'app=api' }).items;
+    const sets = t.store.list(t.store.resourceType('apps', 'replicasets')!, {
+      namespace: 'default',
+      labelSelector: 'app=api',
+    }).items;
     expect(sets.map((rs) => (rs.spec as { replicas: number }).replicas).sort()).toEqual([0, 4]);
   });
 });
@@ -152,16 +212,22 @@ describe('Recreate', () => {
       seen.push({ type: event.type, old: oldUids.has(pod.metadata.uid), name: pod.metadata.name! });
     });
     const current = t.store.get(deployments(), 'default', 'batch')!;
-    (current.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers = [container('app', { image: 'nginx:1.28' })];
+    (current.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers = [
+      container('app', { image: 'nginx:1.28' }),
+    ];
     t.store.update(deployments(), current);
     const after = await waitFor('2 new Ready batch pods', () => {
       const pods = listPods(t.store, 'default', 'app=batch');
-      return pods.length === 2 && pods.every((pod) => !oldUids.has(pod.metadata.uid) && isReady(pod)) ? pods : undefined;
+      return pods.length === 2 && pods.every((pod) => !oldUids.has(pod.metadata.uid) && isReady(pod))
+        ? pods
+        : undefined;
     });
     watch.stop();
     expect(after).toHaveLength(2);
     const firstNew = seen.findIndex((e) => !e.old && e.type === 'ADDED');
-    const lastOldGone = seen.map((e, i) => (e.old && e.type === 'DELETED' ? i : -1)).reduce((a, b) => Math.max(a, b), -1);
+    const lastOldGone = seen
+      .map((e, i) => (e.old && e.type === 'DELETED' ? i : -1))
+      .reduce((a, b) => Math.max(a, b), -1);
     expect(lastOldGone).toBeGreaterThanOrEqual(0);
     expect(firstNew).toBeGreaterThan(lastOldGone);
   });
@@ -171,6 +237,14 @@ function setGate(pod: KubeObject): void {
   const latest = t.store.get(t.pods, 'default', pod.metadata.name!);
   if (latest === undefined) return;
   const status = latest.status as { conditions?: Array<Record<string, unknown>> };
-  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'k8s.aliyun.com/eip'), { type: 'k8s.aliyun.com/eip', status: 'True', reason: 'Associate eip succeed', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }];
+  status.conditions = [
+    ...(status.conditions ?? []).filter((c) => c.type !== 'k8s.aliyun.com/eip'),
+    {
+      type: 'k8s.aliyun.com/eip',
+      status: 'True',
+      reason: 'Associate eip succeed',
+      lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    },
+  ];
   t.store.update(t.pods, latest, { subresource: 'status' });
 }

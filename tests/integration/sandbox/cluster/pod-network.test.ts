@@ -6,7 +6,19 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { KubeObject } from '../../../../sandbox/kube/types.js';
 import { $Vpc, vpcClient, waitForEipStatus } from '../cloud/support.js';
-import { barePod, conditionOf, deployment, isReady, listPods, phaseOf, podIp, podTemplate, startTestCluster, waitFor, type TestCluster } from './support.js';
+import {
+  barePod,
+  conditionOf,
+  deployment,
+  isReady,
+  listPods,
+  phaseOf,
+  podIp,
+  podTemplate,
+  startTestCluster,
+  waitFor,
+  type TestCluster,
+} from './support.js';
 
 let t: TestCluster | undefined;
 
@@ -23,16 +35,28 @@ async function readyPod(cluster: TestCluster, pod: KubeObject): Promise<KubeObje
   });
 }
 
-function eniHolding(cluster: TestCluster, ip: string): ReturnType<NonNullable<TestCluster['cloud']>['controls']['networkInterfaces']>[number] | undefined {
+function eniHolding(
+  cluster: TestCluster,
+  ip: string,
+): ReturnType<NonNullable<TestCluster['cloud']>['controls']['networkInterfaces']>[number] | undefined {
   return cluster.cloud!.controls.networkInterfaces().find((eni) => eni.privateIpAddresses.includes(ip));
 }
 
 async function bindEip(cluster: TestCluster, pod: KubeObject): Promise<string> {
   const vpc = vpcClient(cluster.cloud!);
   const regionId = cluster.cloud!.regionId;
-  const allocationId = (await vpc.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId }))).body?.allocationId ?? '';
+  const allocationId =
+    (await vpc.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId }))).body?.allocationId ?? '';
   const eni = eniHolding(cluster, podIp(pod)!)!;
-  await vpc.associateEipAddress(new $Vpc.AssociateEipAddressRequest({ regionId, allocationId, instanceId: eni.networkInterfaceId, instanceType: 'NetworkInterface', privateIpAddress: podIp(pod)! }));
+  await vpc.associateEipAddress(
+    new $Vpc.AssociateEipAddressRequest({
+      regionId,
+      allocationId,
+      instanceId: eni.networkInterfaceId,
+      instanceType: 'NetworkInterface',
+      privateIpAddress: podIp(pod)!,
+    }),
+  );
   await waitForEipStatus(vpc, regionId, allocationId, 'InUse');
   return allocationId;
 }
@@ -50,7 +74,8 @@ describe('graceful deletion', () => {
     expect(terminating.metadata.deletionGracePeriodSeconds).toBe(30);
     const stopped = await waitFor('containers stopped', () => {
       const current = cluster.store.get(cluster.pods, 'default', 'leaving');
-      const state = ((current?.status as { containerStatuses?: Array<{ state: Record<string, unknown> }> } | undefined)?.containerStatuses ?? [])[0]?.state;
+      const state = ((current?.status as { containerStatuses?: Array<{ state: Record<string, unknown> }> } | undefined)
+        ?.containerStatuses ?? [])[0]?.state;
       return current !== undefined && state?.terminated !== undefined ? current : undefined;
     });
     expect(conditionOf(stopped, 'Ready')?.status).toBe('False');
@@ -83,7 +108,10 @@ describe('graceful deletion', () => {
     cluster.store.update(cluster.pods, { ...latest, metadata: { ...latest.metadata, finalizers: [] } });
     expect(cluster.store.get(cluster.pods, 'default', 'held')).toBeUndefined();
     await waitFor('its IP freed', () => eniHolding(cluster, ip) === undefined);
-    expect(cluster.cloud!.controls.eips().find((eip) => eip.allocationId === allocationId)).toMatchObject({ status: 'Available', privateIpAddress: '' });
+    expect(cluster.cloud!.controls.eips().find((eip) => eip.allocationId === allocationId)).toMatchObject({
+      status: 'Available',
+      privateIpAddress: '',
+    });
   });
 
   it('never waits longer than the grace period', async () => {
@@ -98,10 +126,13 @@ describe('graceful deletion', () => {
 });
 
 describe('network modes', () => {
-  it('shared-eni attaches another Secondary ENI when the node\'s are full', async () => {
+  it("shared-eni attaches another Secondary ENI when the node's are full", async () => {
     t = await startTestCluster({ nodes: 1, ipsPerEni: 2 });
     const cluster = t;
-    cluster.store.create(cluster.store.resourceType('apps', 'deployments')!, deployment('dense', 5, podTemplate('dense')));
+    cluster.store.create(
+      cluster.store.resourceType('apps', 'deployments')!,
+      deployment('dense', 5, podTemplate('dense')),
+    );
     const pods = await waitFor('5 Ready pods', () => {
       const found = listPods(cluster.store, 'default', 'app=dense');
       return found.length === 5 && found.every(isReady) ? found : undefined;
@@ -120,7 +151,13 @@ describe('network modes', () => {
     expect(eni).toMatchObject({ type: 'Secondary', primaryIpAddress: podIp(pod) });
     expect(eni.privateIpAddresses).toEqual([podIp(pod)]);
     cluster.store.delete(cluster.pods, 'default', 'solo');
-    await waitFor('the ENI deleted', () => !cluster.cloud!.controls.networkInterfaces().some((other) => other.networkInterfaceId === eni.networkInterfaceId));
+    await waitFor(
+      'the ENI deleted',
+      () =>
+        !cluster
+          .cloud!.controls.networkInterfaces()
+          .some((other) => other.networkInterfaceId === eni.networkInterfaceId),
+    );
   });
 
   it('overlay gives addresses from a range the cloud does not know', async () => {
@@ -129,7 +166,11 @@ describe('network modes', () => {
     const pod = await readyPod(cluster, barePod('flat'));
     expect(podIp(pod)).toMatch(/^172\.20\.\d+\.\d+$/);
     expect(eniHolding(cluster, podIp(pod)!)).toBeUndefined();
-    const node = cluster.store.get(cluster.store.resourceType('', 'nodes')!, undefined, (pod.spec as { nodeName: string }).nodeName)!;
+    const node = cluster.store.get(
+      cluster.store.resourceType('', 'nodes')!,
+      undefined,
+      (pod.spec as { nodeName: string }).nodeName,
+    )!;
     expect((node.spec as { podCIDR: string }).podCIDR).toMatch(/^172\.20\.\d+\.0\/24$/);
     expect(cluster.cloud!.controls.networkInterfaces().filter((eni) => eni.type === 'Secondary')).toHaveLength(0);
   });
@@ -140,17 +181,27 @@ describe('network modes', () => {
     expect(podIp(pod)).toMatch(/^172\.20\.\d+\.\d+$/);
   });
 
-  it('gives a hostNetwork pod its node\'s address and takes none from the ENIs', async () => {
+  it("gives a hostNetwork pod its node's address and takes none from the ENIs", async () => {
     t = await startTestCluster();
     const cluster = t;
-    const before = cluster.cloud!.controls.networkInterfaces().reduce((sum, eni) => sum + eni.privateIpAddresses.length, 0);
+    const before = cluster
+      .cloud!.controls.networkInterfaces()
+      .reduce((sum, eni) => sum + eni.privateIpAddresses.length, 0);
     const pod = await readyPod(cluster, barePod('host', { hostNetwork: true }));
-    const node = cluster.store.get(cluster.store.resourceType('', 'nodes')!, undefined, (pod.spec as { nodeName: string }).nodeName)!;
-    const internalIp = ((node.status as { addresses: Array<{ type: string; address: string }> }).addresses.find((a) => a.type === 'InternalIP'))!.address;
+    const node = cluster.store.get(
+      cluster.store.resourceType('', 'nodes')!,
+      undefined,
+      (pod.spec as { nodeName: string }).nodeName,
+    )!;
+    const internalIp = (node.status as { addresses: Array<{ type: string; address: string }> }).addresses.find(
+      (a) => a.type === 'InternalIP',
+    )!.address;
     expect(podIp(pod)).toBe(internalIp);
     expect((pod.status as { hostIP: string }).hostIP).toBe(internalIp);
     expect(eniHolding(cluster, internalIp)?.type).toBe('Primary');
-    expect(cluster.cloud!.controls.networkInterfaces().reduce((sum, eni) => sum + eni.privateIpAddresses.length, 0)).toBe(before);
+    expect(
+      cluster.cloud!.controls.networkInterfaces().reduce((sum, eni) => sum + eni.privateIpAddresses.length, 0),
+    ).toBe(before);
   });
 });
 
@@ -158,28 +209,48 @@ describe('scheduling', () => {
   it('spreads pods over the nodes and leaves a pod no node fits Pending with a reason', async () => {
     t = await startTestCluster({ nodes: 3 });
     const cluster = t;
-    cluster.store.create(cluster.store.resourceType('apps', 'deployments')!, deployment('spread', 6, podTemplate('spread')));
+    cluster.store.create(
+      cluster.store.resourceType('apps', 'deployments')!,
+      deployment('spread', 6, podTemplate('spread')),
+    );
     const pods = await waitFor('6 scheduled pods', () => {
       const found = listPods(cluster.store, 'default', 'app=spread');
-      return found.length === 6 && found.every((pod) => typeof (pod.spec as { nodeName?: string }).nodeName === 'string') ? found : undefined;
+      return found.length === 6 &&
+        found.every((pod) => typeof (pod.spec as { nodeName?: string }).nodeName === 'string')
+        ? found
+        : undefined;
     });
     const perNode = new Map<string, number>();
-    for (const pod of pods) perNode.set((pod.spec as { nodeName: string }).nodeName, (perNode.get((pod.spec as { nodeName: string }).nodeName) ?? 0) + 1);
+    for (const pod of pods)
+      perNode.set(
+        (pod.spec as { nodeName: string }).nodeName,
+        (perNode.get((pod.spec as { nodeName: string }).nodeName) ?? 0) + 1,
+      );
     expect([...perNode.values()]).toEqual([2, 2, 2]);
 
-    cluster.store.create(cluster.pods, barePod('nowhere', { nodeSelector: { 'disktype': 'ssd' } }));
+    cluster.store.create(cluster.pods, barePod('nowhere', { nodeSelector: { disktype: 'ssd' } }));
     const pending = await waitFor('PodScheduled=False', () => {
       const current = cluster.store.get(cluster.pods, 'default', 'nowhere');
       return current !== undefined && conditionOf(current, 'PodScheduled')?.status === 'False' ? current : undefined;
     });
-    expect(conditionOf(pending, 'PodScheduled')).toMatchObject({ reason: 'Unschedulable', message: expect.stringContaining("3 node(s) didn't match Pod's node affinity/selector") });
+    expect(conditionOf(pending, 'PodScheduled')).toMatchObject({
+      reason: 'Unschedulable',
+      message: expect.stringContaining("3 node(s) didn't match Pod's node affinity/selector"),
+    });
     expect(phaseOf(pending)).toBe('Pending');
     // Each retry folds into the same Event, counted, as client-go's correlator does.
     const events = cluster.store.resourceType('', 'events')!;
-    const failed = await waitFor('a repeated FailedScheduling', () => {
-      const found = cluster.store.list(events, { namespace: 'default', fieldSelector: 'involvedObject.name=nowhere,reason=FailedScheduling' }).items;
-      return found.length === 1 && (found[0] as { count?: number }).count! >= 2 ? found[0] : undefined;
-    }, 3000);
+    const failed = await waitFor(
+      'a repeated FailedScheduling',
+      () => {
+        const found = cluster.store.list(events, {
+          namespace: 'default',
+          fieldSelector: 'involvedObject.name=nowhere,reason=FailedScheduling',
+        }).items;
+        return found.length === 1 && (found[0] as { count?: number }).count! >= 2 ? found[0] : undefined;
+      },
+      3000,
+    );
     expect(failed).toMatchObject({ type: 'Warning', source: { component: 'default-scheduler' } });
     expect(String(failed.firstTimestamp) <= String(failed.lastTimestamp)).toBe(true);
   });

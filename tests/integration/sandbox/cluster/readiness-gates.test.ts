@@ -36,7 +36,17 @@ function condition(pod: k8s.V1Pod, type: string): k8s.V1PodCondition | undefined
 
 async function setGate(name: string, status: 'True' | 'False'): Promise<void> {
   await t.core.patchNamespacedPodStatus(
-    { name, namespace: 'default', body: { status: { conditions: [{ type: EIP_CONDITION_TYPE, status, reason: 'Associate eip succeed', lastTransitionTime: new Date() }] } } },
+    {
+      name,
+      namespace: 'default',
+      body: {
+        status: {
+          conditions: [
+            { type: EIP_CONDITION_TYPE, status, reason: 'Associate eip succeed', lastTransitionTime: new Date() },
+          ],
+        },
+      },
+    },
     smp,
   );
 }
@@ -45,13 +55,20 @@ function waitInitContainer(timeoutSeconds = 600): Record<string, unknown> {
   return {
     name: 'podeip-wait-for-eip',
     image: 'busybox:1.36',
-    command: ['sh', '-c', waitForEipScript({ annotationsFile: '/etc/podeip/annotations', timeoutSeconds, pollIntervalSeconds: 1 })],
+    command: [
+      'sh',
+      '-c',
+      waitForEipScript({ annotationsFile: '/etc/podeip/annotations', timeoutSeconds, pollIntervalSeconds: 1 }),
+    ],
   };
 }
 
 describe('a pod with the k8s.aliyun.com/eip readiness gate', () => {
   it('stays Ready=False with ContainersReady=True until the gate condition is patched True', async () => {
-    await t.core.createNamespacedPod({ namespace: 'default', body: barePod('gated', { readinessGates: GATE }) as k8s.V1Pod });
+    await t.core.createNamespacedPod({
+      namespace: 'default',
+      body: barePod('gated', { readinessGates: GATE }) as k8s.V1Pod,
+    });
     const waiting = await waitFor('containers ready', async () => {
       const pod = await read('gated');
       return condition(pod, 'ContainersReady')?.status === 'True' ? pod : undefined;
@@ -87,16 +104,26 @@ describe('a pod with the k8s.aliyun.com/eip readiness gate', () => {
 
   it('keeps the gate condition through every later kubelet status write, including termination', async () => {
     const seen: k8s.V1PodStatus[] = [];
-    const watch = t.kube.store.watch(t.kube.store.resourceType('', 'pods')!, { namespace: 'default', fieldSelector: 'metadata.name=gated' }, (event) => {
-      seen.push((event.object as KubeObject).status as k8s.V1PodStatus);
-    });
+    const watch = t.kube.store.watch(
+      t.kube.store.resourceType('', 'pods')!,
+      { namespace: 'default', fieldSelector: 'metadata.name=gated' },
+      (event) => {
+        seen.push((event.object as KubeObject).status as k8s.V1PodStatus);
+      },
+    );
     await t.core.deleteNamespacedPod({ name: 'gated', namespace: 'default' });
-    await waitFor('gated gone', async () => (await t.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'metadata.name=gated' })).items.length === 0);
+    await waitFor(
+      'gated gone',
+      async () =>
+        (await t.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'metadata.name=gated' })).items
+          .length === 0,
+    );
     watch.stop();
     const stopped = seen.find((status) => status.containerStatuses?.[0]?.state?.terminated !== undefined);
     expect(stopped?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(stopped?.phase).toBe('Succeeded');
-    for (const status of seen) expect(status.conditions?.find((c) => c.type === EIP_CONDITION_TYPE)?.status).toBe('True');
+    for (const status of seen)
+      expect(status.conditions?.find((c) => c.type === EIP_CONDITION_TYPE)?.status).toBe('True');
   });
 });
 
@@ -107,17 +134,28 @@ describe('a kubelet status write that races a client patch', () => {
     const attempts: Array<{ resourceVersion?: string; gate?: string }> = [];
     t.kube.setAdmission({
       async admit(attributes: AdmissionAttributes) {
-        const fromKubelet = attributes.userInfo.username.startsWith('system:node:') && attributes.subresource === 'status' && attributes.name === 'racer';
+        const fromKubelet =
+          attributes.userInfo.username.startsWith('system:node:') &&
+          attributes.subresource === 'status' &&
+          attributes.name === 'racer';
         if (fromKubelet) {
-          const conditions = ((attributes.object?.status ?? {}) as { conditions?: Array<{ type: string; status: string }> }).conditions ?? [];
-          attempts.push({ resourceVersion: attributes.object?.metadata.resourceVersion, gate: conditions.find((c) => c.type === EIP_CONDITION_TYPE)?.status });
+          const conditions =
+            ((attributes.object?.status ?? {}) as { conditions?: Array<{ type: string; status: string }> })
+              .conditions ?? [];
+          attempts.push({
+            resourceVersion: attributes.object?.metadata.resourceVersion,
+            gate: conditions.find((c) => c.type === EIP_CONDITION_TYPE)?.status,
+          });
           if (attempts.length === 1) await held;
         }
         return { object: attributes.object, warnings: [] };
       },
     });
     try {
-      await t.core.createNamespacedPod({ namespace: 'default', body: barePod('racer', { readinessGates: GATE }) as k8s.V1Pod });
+      await t.core.createNamespacedPod({
+        namespace: 'default',
+        body: barePod('racer', { readinessGates: GATE }) as k8s.V1Pod,
+      });
       await waitFor('the kubelet mid-write', () => attempts.length === 1);
       await setGate('racer', 'True');
       release();
@@ -145,31 +183,61 @@ describe("podeip's wait-for-EIP init container", () => {
       return current.status?.initContainerStatuses?.[0]?.state?.running !== undefined ? current : undefined;
     });
     expect(initializing.status?.phase).toBe('Pending');
-    expect(condition(initializing, 'Initialized')).toMatchObject({ status: 'False', reason: 'ContainersNotInitialized', message: 'containers with incomplete status: [podeip-wait-for-eip]' });
+    expect(condition(initializing, 'Initialized')).toMatchObject({
+      status: 'False',
+      reason: 'ContainersNotInitialized',
+      message: 'containers with incomplete status: [podeip-wait-for-eip]',
+    });
     expect(initializing.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('PodInitializing');
     expect(initializing.status?.podIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
     // The binder sets its condition before the annotation; the kubelet's later writes must keep it.
     await setGate('waits', 'True');
-    await t.core.patchNamespacedPod({ name: 'waits', namespace: 'default', body: { metadata: { annotations: { [ALLOCATED_EIP_ADDRESS_ANNOTATION]: 'pending' } } } }, mergePatch);
+    await t.core.patchNamespacedPod(
+      {
+        name: 'waits',
+        namespace: 'default',
+        body: { metadata: { annotations: { [ALLOCATED_EIP_ADDRESS_ANNOTATION]: 'pending' } } },
+      },
+      mergePatch,
+    );
     await sleep(200);
     const notYet = await read('waits');
     expect(condition(notYet, 'Initialized')?.status).toBe('False');
     expect(notYet.status?.initContainerStatuses?.[0]?.state?.running).toBeDefined();
 
-    await t.core.patchNamespacedPod({ name: 'waits', namespace: 'default', body: { metadata: { annotations: { [ALLOCATED_EIP_ADDRESS_ANNOTATION]: '47.96.10.20' } } } }, mergePatch);
+    await t.core.patchNamespacedPod(
+      {
+        name: 'waits',
+        namespace: 'default',
+        body: { metadata: { annotations: { [ALLOCATED_EIP_ADDRESS_ANNOTATION]: '47.96.10.20' } } },
+      },
+      mergePatch,
+    );
     const ready = await waitFor('Ready', async () => {
       const current = await read('waits');
       return condition(current, 'Ready')?.status === 'True' ? current : undefined;
     });
     expect(condition(ready, 'Initialized')?.status).toBe('True');
     expect(condition(ready, EIP_CONDITION_TYPE)?.status).toBe('True');
-    expect(ready.status?.initContainerStatuses?.[0]).toMatchObject({ ready: true, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } });
-    expect(ready.status?.containerStatuses?.[0]).toMatchObject({ name: 'app', ready: true, started: true, image: 'docker.io/library/nginx:1.27' });
+    expect(ready.status?.initContainerStatuses?.[0]).toMatchObject({
+      ready: true,
+      restartCount: 0,
+      state: { terminated: { exitCode: 0, reason: 'Completed' } },
+    });
+    expect(ready.status?.containerStatuses?.[0]).toMatchObject({
+      name: 'app',
+      ready: true,
+      started: true,
+      image: 'docker.io/library/nginx:1.27',
+    });
   });
 
   it('restarts the init container when its script gives up, as the kubelet would', async () => {
-    await t.core.createNamespacedPod({ namespace: 'default', body: barePod('gives-up', { initContainers: [waitInitContainer(1)] }) as k8s.V1Pod });
+    await t.core.createNamespacedPod({
+      namespace: 'default',
+      body: barePod('gives-up', { initContainers: [waitInitContainer(1)] }) as k8s.V1Pod,
+    });
     const restarted = await waitFor(
       'a restart',
       async () => {
@@ -178,8 +246,14 @@ describe("podeip's wait-for-EIP init container", () => {
       },
       4000,
     );
-    expect(restarted.status?.initContainerStatuses?.[0]).toMatchObject({ lastState: { terminated: { exitCode: 1, reason: 'Error' } }, state: { running: {} } });
-    const events = await t.core.listNamespacedEvent({ namespace: 'default', fieldSelector: 'involvedObject.name=gives-up,reason=BackOff' });
+    expect(restarted.status?.initContainerStatuses?.[0]).toMatchObject({
+      lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+      state: { running: {} },
+    });
+    const events = await t.core.listNamespacedEvent({
+      namespace: 'default',
+      fieldSelector: 'involvedObject.name=gives-up,reason=BackOff',
+    });
     expect(events.items[0]?.type).toBe('Warning');
   });
 });
@@ -190,7 +264,9 @@ describe('what kubectl describe reads', () => {
     await waitFor('described Ready', async () => condition(await read('described'), 'Ready')?.status === 'True');
     const described = await kubectl(['describe', 'pod', 'described']);
     expect(described).toMatch(/Node:\s+sandbox-node-\d\/\d+\.\d+\.\d+\.\d+/);
-    expect(described).toMatch(/Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/described to sandbox-node-\d/);
+    expect(described).toMatch(
+      /Normal\s+Scheduled\s+\S+\s+default-scheduler\s+Successfully assigned default\/described to sandbox-node-\d/,
+    );
     expect(described).toMatch(/Normal\s+Started\s+\S+\s+kubelet\s+Started container app/);
   });
 });
@@ -201,10 +277,15 @@ async function kubectl(args: string[]): Promise<string> {
     const config = join(dir, 'kubeconfig');
     await writeFile(config, t.kube.kubeconfig());
     return await new Promise((resolve, reject) => {
-      execFile('/usr/bin/kubectl', ['--kubeconfig', config, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-        if (error !== null) reject(new Error(`kubectl ${args.join(' ')}: ${stderr || error.message}`));
-        else resolve(stdout);
-      });
+      execFile(
+        '/usr/bin/kubectl',
+        ['--kubeconfig', config, '--cache-dir', join(dir, 'cache'), ...args],
+        { timeout: 20_000 },
+        (error, stdout, stderr) => {
+          if (error !== null) reject(new Error(`kubectl ${args.join(' ')}: ${stderr || error.message}`));
+          else resolve(stdout);
+        },
+      );
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeObject, WatchEvent } from '../../../../sandbox/kube/types.js';
-import { container, isReady, listPods, phaseOf, podTemplate, startTestCluster, statefulSet, waitFor, type TestCluster } from './support.js';
+import {
+  container,
+  isReady,
+  listPods,
+  phaseOf,
+  podTemplate,
+  startTestCluster,
+  statefulSet,
+  waitFor,
+  type TestCluster,
+} from './support.js';
 
 let t: TestCluster;
 
@@ -19,18 +29,35 @@ function sets(): NonNullable<ReturnType<TestCluster['store']['resourceType']>> {
 }
 
 /** Every pod event of the set, in order, with the pod's readiness at the time. */
-function record(app: string): { events: Array<{ type: WatchEvent['type']; name: string; uid: string; ready: boolean; terminating: boolean }>; stop(): void } {
-  const events: Array<{ type: WatchEvent['type']; name: string; uid: string; ready: boolean; terminating: boolean }> = [];
+function record(app: string): {
+  events: Array<{ type: WatchEvent['type']; name: string; uid: string; ready: boolean; terminating: boolean }>;
+  stop(): void;
+} {
+  const events: Array<{ type: WatchEvent['type']; name: string; uid: string; ready: boolean; terminating: boolean }> =
+    [];
   const watch = t.store.watch(t.pods, { namespace: 'default', labelSelector: `app=${app}` }, (event) => {
     const pod = event.object as KubeObject;
-    events.push({ type: event.type, name: pod.metadata.name!, uid: pod.metadata.uid!, ready: isReady(pod), terminating: pod.metadata.deletionTimestamp !== undefined });
+    events.push({
+      type: event.type,
+      name: pod.metadata.name!,
+      uid: pod.metadata.uid!,
+      ready: isReady(pod),
+      terminating: pod.metadata.deletionTimestamp !== undefined,
+    });
   });
   return { events, stop: () => watch.stop() };
 }
 
-function allReady(app: string, count: number, check: (pod: KubeObject) => boolean = () => true): KubeObject[] | undefined {
+function allReady(
+  app: string,
+  count: number,
+  check: (pod: KubeObject) => boolean = () => true,
+): KubeObject[] | undefined {
   const pods = listPods(t.store, 'default', `app=${app}`);
-  return pods.length === count && pods.every((pod) => isReady(pod) && pod.metadata.deletionTimestamp === undefined && check(pod)) ? pods : undefined;
+  return pods.length === count &&
+    pods.every((pod) => isReady(pod) && pod.metadata.deletionTimestamp === undefined && check(pod))
+    ? pods
+    : undefined;
 }
 
 function imageOf(pod: KubeObject): string {
@@ -46,12 +73,18 @@ describe('OrderedReady', () => {
     expect(pods.map((pod) => pod.metadata.name).sort()).toEqual(['web-0', 'web-1', 'web-2']);
     for (const pod of pods) {
       const ordinal = pod.metadata.name!.split('-')[1]!;
-      expect(pod.metadata.labels).toMatchObject({ 'statefulset.kubernetes.io/pod-name': pod.metadata.name, 'apps.kubernetes.io/pod-index': ordinal });
+      expect(pod.metadata.labels).toMatchObject({
+        'statefulset.kubernetes.io/pod-name': pod.metadata.name,
+        'apps.kubernetes.io/pod-index': ordinal,
+      });
       expect(pod.metadata.labels?.['controller-revision-hash']).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]+$/);
       expect(pod.spec).toMatchObject({ hostname: pod.metadata.name, subdomain: 'web' });
       expect(phaseOf(pod)).toBe('Running');
     }
-    for (const [previous, next] of [['web-0', 'web-1'], ['web-1', 'web-2']] as const) {
+    for (const [previous, next] of [
+      ['web-0', 'web-1'],
+      ['web-1', 'web-2'],
+    ] as const) {
       const created = log.events.findIndex((e) => e.type === 'ADDED' && e.name === next);
       const readyBefore = log.events.findIndex((e) => e.name === previous && e.ready);
       expect(readyBefore).toBeGreaterThanOrEqual(0);
@@ -62,7 +95,13 @@ describe('OrderedReady', () => {
       return (current.status as { readyReplicas?: number }).readyReplicas === 3 ? current : undefined;
     });
     const status = set.status as Record<string, unknown>;
-    expect(status).toMatchObject({ replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, observedGeneration: 1 });
+    expect(status).toMatchObject({
+      replicas: 3,
+      readyReplicas: 3,
+      currentReplicas: 3,
+      updatedReplicas: 3,
+      observedGeneration: 1,
+    });
     expect(status.currentRevision).toBe(status.updateRevision);
     expect(status.updateRevision).toBe(pods[0]!.metadata.labels!['controller-revision-hash']);
   });
@@ -71,15 +110,26 @@ describe('OrderedReady', () => {
     const before = t.store.get(sets(), 'default', 'web')!;
     const oldRevision = (before.status as { currentRevision: string }).currentRevision;
     const log = record('web');
-    (before.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers = [container('app', { image: 'nginx:1.28' })];
+    (before.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers = [
+      container('app', { image: 'nginx:1.28' }),
+    ];
     t.store.update(sets(), before);
-    const pods = await waitFor('3 updated Ready pods', () => allReady('web', 3, (pod) => imageOf(pod) === 'nginx:1.28'), 8000);
+    const pods = await waitFor(
+      '3 updated Ready pods',
+      () => allReady('web', 3, (pod) => imageOf(pod) === 'nginx:1.28'),
+      8000,
+    );
     log.stop();
     expect(pods.map((pod) => pod.metadata.name).sort()).toEqual(['web-0', 'web-1', 'web-2']);
-    const deletions = log.events.filter((e) => e.type === 'MODIFIED' && e.terminating).map((e) => e.name).filter((name, i, all) => all.indexOf(name) === i);
+    const deletions = log.events
+      .filter((e) => e.type === 'MODIFIED' && e.terminating)
+      .map((e) => e.name)
+      .filter((name, i, all) => all.indexOf(name) === i);
     expect(deletions).toEqual(['web-2', 'web-1', 'web-0']);
     // web-1 goes only after the new web-2 is Ready.
-    const newWeb2Ready = log.events.findIndex((e) => e.name === 'web-2' && e.type !== 'DELETED' && e.ready && !e.terminating);
+    const newWeb2Ready = log.events.findIndex(
+      (e) => e.name === 'web-2' && e.type !== 'DELETED' && e.ready && !e.terminating,
+    );
     const web1Deleted = log.events.findIndex((e) => e.name === 'web-1' && e.terminating);
     expect(newWeb2Ready).toBeGreaterThanOrEqual(0);
     expect(web1Deleted).toBeGreaterThan(newWeb2Ready);
@@ -93,7 +143,10 @@ describe('OrderedReady', () => {
 
   it('honours the partition: only ordinals at or above it are updated', async () => {
     const current = t.store.get(sets(), 'default', 'web')!;
-    const spec = current.spec as { updateStrategy: Record<string, unknown>; template: { spec: { containers: unknown[] } } };
+    const spec = current.spec as {
+      updateStrategy: Record<string, unknown>;
+      template: { spec: { containers: unknown[] } };
+    };
     spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 2 } };
     spec.template.spec.containers = [container('app', { image: 'nginx:1.29' })];
     t.store.update(sets(), current);
@@ -102,7 +155,11 @@ describe('OrderedReady', () => {
       return pod !== undefined && imageOf(pod) === 'nginx:1.29' && isReady(pod);
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(listPods(t.store, 'default', 'app=web').map((pod) => `${pod.metadata.name}:${imageOf(pod)}`).sort()).toEqual(['web-0:nginx:1.28', 'web-1:nginx:1.28', 'web-2:nginx:1.29']);
+    expect(
+      listPods(t.store, 'default', 'app=web')
+        .map((pod) => `${pod.metadata.name}:${imageOf(pod)}`)
+        .sort(),
+    ).toEqual(['web-0:nginx:1.28', 'web-1:nginx:1.28', 'web-2:nginx:1.29']);
     const status = t.store.get(sets(), 'default', 'web')!.status as Record<string, unknown>;
     expect(status).toMatchObject({ updatedReplicas: 1, currentReplicas: 2 });
     expect(status.currentRevision).not.toBe(status.updateRevision);
@@ -127,7 +184,9 @@ describe('Parallel', () => {
     t.store.create(sets(), statefulSet('db', 3, podTemplate('db'), { podManagementPolicy: 'Parallel' }));
     await waitFor('3 Ready db pods', () => allReady('db', 3));
     log.stop();
-    const lastCreated = Math.max(...['db-0', 'db-1', 'db-2'].map((name) => log.events.findIndex((e) => e.type === 'ADDED' && e.name === name)));
+    const lastCreated = Math.max(
+      ...['db-0', 'db-1', 'db-2'].map((name) => log.events.findIndex((e) => e.type === 'ADDED' && e.name === name)),
+    );
     const firstReady = log.events.findIndex((e) => e.ready);
     expect(lastCreated).toBeLessThan(firstReady);
   });

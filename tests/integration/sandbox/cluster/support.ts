@@ -5,8 +5,17 @@
 import * as k8s from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { startCloudSandbox, type CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { startClusterBehaviour, type ClusterBehaviour, type ClusterBehaviourOptions } from '../../../../sandbox/kube/cluster/index.js';
-import { createClusterStore, startKubeSandbox, type KubeSandbox, type SandboxClusterStore } from '../../../../sandbox/kube/index.js';
+import {
+  startClusterBehaviour,
+  type ClusterBehaviour,
+  type ClusterBehaviourOptions,
+} from '../../../../sandbox/kube/cluster/index.js';
+import {
+  createClusterStore,
+  startKubeSandbox,
+  type KubeSandbox,
+  type SandboxClusterStore,
+} from '../../../../sandbox/kube/index.js';
 import type { KubeObject, ResourceType } from '../../../../sandbox/kube/types.js';
 
 export const FAST_TIMING = { initContainerMs: 20, containerStartMs: 30, terminationMs: 40, reconcileMs: 200 };
@@ -14,7 +23,9 @@ export const FAST_TIMING = { initContainerMs: 20, containerStartMs: 30, terminat
 /** CLUSTER_TEST_LOG=<file> writes the cluster's log there (debug level), to see what a failing test saw. */
 function testLogger(): Logger | undefined {
   const file = process.env.CLUSTER_TEST_LOG;
-  return file === undefined || file === '' ? undefined : pino({ level: 'debug' }, pino.destination({ dest: file, append: true, sync: true }));
+  return file === undefined || file === ''
+    ? undefined
+    : pino({ level: 'debug' }, pino.destination({ dest: file, append: true, sync: true }));
 }
 
 export interface TestCluster {
@@ -33,9 +44,20 @@ export interface TestClusterOptions extends Partial<Omit<ClusterBehaviourOptions
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
   const { withCloud = true, ...rest } = options;
   const store = createClusterStore();
-  const cloud = withCloud ? await startCloudSandbox({ seed: 4242, transitionDelays: { associateMs: 20, unassociateMs: 20, releaseMs: 20, bandwidthPackageMs: 20 } }) : undefined;
+  const cloud = withCloud
+    ? await startCloudSandbox({
+        seed: 4242,
+        transitionDelays: { associateMs: 20, unassociateMs: 20, releaseMs: 20, bandwidthPackageMs: 20 },
+      })
+    : undefined;
   const logger = testLogger();
-  const cluster = startClusterBehaviour({ store, ...(cloud === undefined ? {} : { cloud: cloud.controls }), timing: FAST_TIMING, ...(logger === undefined ? {} : { logger }), ...rest });
+  const cluster = startClusterBehaviour({
+    store,
+    ...(cloud === undefined ? {} : { cloud: cloud.controls }),
+    timing: FAST_TIMING,
+    ...(logger === undefined ? {} : { logger }),
+    ...rest,
+  });
   return {
     store,
     cloud,
@@ -62,9 +84,19 @@ export interface TestApiCluster {
 export async function startTestApiCluster(options: TestClusterOptions = {}): Promise<TestApiCluster> {
   const { withCloud: _withCloud, ...rest } = options;
   const kube = await startKubeSandbox();
-  const cloud = await startCloudSandbox({ seed: 4343, transitionDelays: { associateMs: 20, unassociateMs: 20, releaseMs: 20, bandwidthPackageMs: 20 } });
+  const cloud = await startCloudSandbox({
+    seed: 4343,
+    transitionDelays: { associateMs: 20, unassociateMs: 20, releaseMs: 20, bandwidthPackageMs: 20 },
+  });
   const logger = testLogger();
-  const cluster = startClusterBehaviour({ store: kube.store, api: kube.api, cloud: cloud.controls, timing: FAST_TIMING, ...(logger === undefined ? {} : { logger }), ...rest });
+  const cluster = startClusterBehaviour({
+    store: kube.store,
+    api: kube.api,
+    cloud: cloud.controls,
+    timing: FAST_TIMING,
+    ...(logger === undefined ? {} : { logger }),
+    ...rest,
+  });
   const config = new k8s.KubeConfig();
   config.loadFromString(kube.kubeconfig());
   return {
@@ -82,7 +114,11 @@ export async function startTestApiCluster(options: TestClusterOptions = {}): Pro
 }
 
 /** Polls `probe` until it returns something other than undefined/false, or fails saying what it waited for. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -116,7 +152,10 @@ export function phaseOf(pod: KubeObject): string | undefined {
 }
 
 export function listPods(store: SandboxClusterStore, namespace: string, labelSelector?: string): KubeObject[] {
-  return store.list(store.resourceType('', 'pods')!, { namespace, ...(labelSelector === undefined ? {} : { labelSelector }) }).items;
+  return store.list(store.resourceType('', 'pods')!, {
+    namespace,
+    ...(labelSelector === undefined ? {} : { labelSelector }),
+  }).items;
 }
 
 export function container(name: string, extra: Json = {}): Json {
@@ -124,7 +163,10 @@ export function container(name: string, extra: Json = {}): Json {
 }
 
 export function podTemplate(app: string, spec: Json = {}, annotations?: Record<string, string>): Json {
-  return { metadata: { labels: { app }, ...(annotations === undefined ? {} : { annotations }) }, spec: { containers: [container('app')], ...spec } };
+  return {
+    metadata: { labels: { app }, ...(annotations === undefined ? {} : { annotations }) },
+    spec: { containers: [container('app')], ...spec },
+  };
 }
 
 export function deployment(name: string, replicas: number, template: Json, strategy?: Json): KubeObject {
@@ -132,7 +174,12 @@ export function deployment(name: string, replicas: number, template: Json, strat
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: 'default' },
-    spec: { replicas, selector: { matchLabels: { app: (template.metadata as Json & { labels: Json }).labels.app } }, template, ...(strategy === undefined ? {} : { strategy }) },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: (template.metadata as Json & { labels: Json }).labels.app } },
+      template,
+      ...(strategy === undefined ? {} : { strategy }),
+    },
   };
 }
 
@@ -141,10 +188,21 @@ export function statefulSet(name: string, replicas: number, template: Json, spec
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: { name, namespace: 'default' },
-    spec: { replicas, serviceName: name, selector: { matchLabels: { app: (template.metadata as Json & { labels: Json }).labels.app } }, template, ...spec },
+    spec: {
+      replicas,
+      serviceName: name,
+      selector: { matchLabels: { app: (template.metadata as Json & { labels: Json }).labels.app } },
+      template,
+      ...spec,
+    },
   };
 }
 
 export function barePod(name: string, spec: Json = {}, metadata: Json = {}): KubeObject {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', ...metadata }, spec: { containers: [container('app')], ...spec } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', ...metadata },
+    spec: { containers: [container('app')], ...spec },
+  };
 }

@@ -20,7 +20,10 @@ afterAll(async () => {
   await h.close();
 });
 
-function statusOf(error: unknown): { code: number; status: { reason: string; message: string; details?: Record<string, unknown> } } {
+function statusOf(error: unknown): {
+  code: number;
+  status: { reason: string; message: string; details?: Record<string, unknown> };
+} {
   const apiError = error as k8s.ApiException<string>;
   return { code: apiError.code, status: JSON.parse(apiError.body) };
 }
@@ -30,7 +33,10 @@ const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergeP
 
 describe('CoreV1Api', () => {
   it('creates, reads, lists by label, replaces and deletes pods', async () => {
-    const created = await core.createNamespacedPod({ namespace: 'default', body: podManifest('crud', { labels: { app: 'crud' } }) as k8s.V1Pod });
+    const created = await core.createNamespacedPod({
+      namespace: 'default',
+      body: podManifest('crud', { labels: { app: 'crud' } }) as k8s.V1Pod,
+    });
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.status?.phase).toBe('Pending');
     const read = await core.readNamespacedPod({ name: 'crud', namespace: 'default' });
@@ -46,26 +52,73 @@ describe('CoreV1Api', () => {
   });
 
   it('strategic-merges one condition into pods/status and keeps the others', async () => {
-    await core.createNamespacedPod({ namespace: 'default', body: podManifest('gated', { readinessGates: ['k8s.aliyun.com/eip'] }) as k8s.V1Pod });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: podManifest('gated', { readinessGates: ['k8s.aliyun.com/eip'] }) as k8s.V1Pod,
+    });
     const now = new Date();
     await core.patchNamespacedPodStatus(
-      { name: 'gated', namespace: 'default', body: { status: { conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: now }, { type: 'ContainersReady', status: 'True', lastTransitionTime: now }] } } },
+      {
+        name: 'gated',
+        namespace: 'default',
+        body: {
+          status: {
+            conditions: [
+              { type: 'Ready', status: 'False', lastTransitionTime: now },
+              { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+            ],
+          },
+        },
+      },
       smp,
     );
-    const patched = await core.patchNamespacedPodStatus({ name: 'gated', namespace: 'default', body: { status: { conditions: [{ type: 'k8s.aliyun.com/eip', status: 'True', reason: 'Bound', lastTransitionTime: now }] } } }, smp);
-    expect(patched.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(['Ready=False', 'ContainersReady=True', 'k8s.aliyun.com/eip=True']);
+    const patched = await core.patchNamespacedPodStatus(
+      {
+        name: 'gated',
+        namespace: 'default',
+        body: {
+          status: {
+            conditions: [{ type: 'k8s.aliyun.com/eip', status: 'True', reason: 'Bound', lastTransitionTime: now }],
+          },
+        },
+      },
+      smp,
+    );
+    expect(patched.status?.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual([
+      'Ready=False',
+      'ContainersReady=True',
+      'k8s.aliyun.com/eip=True',
+    ]);
     // The status subresource ignores spec, and the main resource ignores status.
-    const again = await core.patchNamespacedPodStatus({ name: 'gated', namespace: 'default', body: { spec: { activeDeadlineSeconds: 5 }, status: { conditions: [{ type: 'k8s.aliyun.com/eip', status: 'False' }] } } }, smp);
+    const again = await core.patchNamespacedPodStatus(
+      {
+        name: 'gated',
+        namespace: 'default',
+        body: {
+          spec: { activeDeadlineSeconds: 5 },
+          status: { conditions: [{ type: 'k8s.aliyun.com/eip', status: 'False' }] },
+        },
+      },
+      smp,
+    );
     expect(again.spec?.activeDeadlineSeconds).toBeUndefined();
     expect(again.status?.conditions?.find((c) => c.type === 'k8s.aliyun.com/eip')?.status).toBe('False');
-    const main = await core.patchNamespacedPod({ name: 'gated', namespace: 'default', body: { status: { phase: 'Running' } } }, mergePatch);
+    const main = await core.patchNamespacedPod(
+      { name: 'gated', namespace: 'default', body: { status: { phase: 'Running' } } },
+      mergePatch,
+    );
     expect(main.status?.phase).toBe('Pending');
   });
 
   it('answers a stale update with the exact 409 Conflict, and a stale patch precondition too', async () => {
-    const first = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'cm' }, data: { a: '1' } } });
+    const first = await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'cm' }, data: { a: '1' } },
+    });
     await core.replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { ...first, data: { a: '2' } } });
-    const stale = await core.replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { ...first, data: { a: '3' } } }).catch((e: unknown) => e);
+    const stale = await core
+      .replaceNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { ...first, data: { a: '3' } } })
+      .catch((e: unknown) => e);
     expect(statusOf(stale)).toEqual({
       code: 409,
       status: {
@@ -73,27 +126,58 @@ describe('CoreV1Api', () => {
         apiVersion: 'v1',
         metadata: {},
         status: 'Failure',
-        message: 'Operation cannot be fulfilled on configmaps "cm": the object has been modified; please apply your changes to the latest version and try again',
+        message:
+          'Operation cannot be fulfilled on configmaps "cm": the object has been modified; please apply your changes to the latest version and try again',
         reason: 'Conflict',
         details: { name: 'cm', kind: 'configmaps' },
         code: 409,
       },
     });
-    const patch = await core.patchNamespacedConfigMap({ name: 'cm', namespace: 'default', body: { metadata: { resourceVersion: first.metadata!.resourceVersion }, data: { a: '4' } } }, mergePatch).catch((e: unknown) => e);
+    const patch = await core
+      .patchNamespacedConfigMap(
+        {
+          name: 'cm',
+          namespace: 'default',
+          body: { metadata: { resourceVersion: first.metadata!.resourceVersion }, data: { a: '4' } },
+        },
+        mergePatch,
+      )
+      .catch((e: unknown) => e);
     expect(statusOf(patch).status.reason).toBe('Conflict');
   });
 
   it('applies JSON patches by default and answers a failing one with 422', async () => {
     await core.createNamespacedPod({ namespace: 'default', body: podManifest('jp') as k8s.V1Pod });
-    const added = await core.patchNamespacedPod({ name: 'jp', namespace: 'default', body: [{ op: 'add', path: '/metadata/labels', value: { a: 'b' } }] });
+    const added = await core.patchNamespacedPod({
+      name: 'jp',
+      namespace: 'default',
+      body: [{ op: 'add', path: '/metadata/labels', value: { a: 'b' } }],
+    });
     expect(added.metadata?.labels).toEqual({ a: 'b' });
-    const failing = await core.patchNamespacedPod({ name: 'jp', namespace: 'default', body: [{ op: 'add', path: '/spec/readinessGates/-', value: { conditionType: 'x.io/y' } }] }).catch((e: unknown) => e);
+    const failing = await core
+      .patchNamespacedPod({
+        name: 'jp',
+        namespace: 'default',
+        body: [{ op: 'add', path: '/spec/readinessGates/-', value: { conditionType: 'x.io/y' } }],
+      })
+      .catch((e: unknown) => e);
     expect(statusOf(failing).code).toBe(422);
-    expect(statusOf(failing).status.details).toEqual({ causes: [{ reason: 'UnexpectedServerResponse', message: 'add operation does not apply: doc is missing path: "/spec/readinessGates/-": missing value' }] });
+    expect(statusOf(failing).status.details).toEqual({
+      causes: [
+        {
+          reason: 'UnexpectedServerResponse',
+          message: 'add operation does not apply: doc is missing path: "/spec/readinessGates/-": missing value',
+        },
+      ],
+    });
   });
 
   it('does not store a dryRun=All create', async () => {
-    const dry = await core.createNamespacedPod({ namespace: 'default', body: podManifest('dry') as k8s.V1Pod, dryRun: 'All' });
+    const dry = await core.createNamespacedPod({
+      namespace: 'default',
+      body: podManifest('dry') as k8s.V1Pod,
+      dryRun: 'All',
+    });
     expect(dry.metadata?.name).toBe('dry');
     await expect(core.readNamespacedPod({ name: 'dry', namespace: 'default' })).rejects.toMatchObject({ code: 404 });
   });
@@ -102,7 +186,12 @@ describe('CoreV1Api', () => {
 describe('informer', () => {
   it('sees add, update and delete; survives a dropped connection when restarted; relists after a 410', async () => {
     const kc = h.kubeConfig();
-    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/default/pods', () => core.listNamespacedPod({ namespace: 'default', labelSelector: 'informed=yes' }), 'informed=yes');
+    const informer = k8s.makeInformer(
+      kc,
+      '/api/v1/namespaces/default/pods',
+      () => core.listNamespacedPod({ namespace: 'default', labelSelector: 'informed=yes' }),
+      'informed=yes',
+    );
     const seen: string[] = [];
     informer.on('add', (pod) => seen.push(`add ${pod.metadata?.name}`));
     informer.on('update', (pod) => seen.push(`update ${pod.metadata?.name}`));
@@ -114,17 +203,26 @@ describe('informer', () => {
       errors++;
       if (!stopping) setTimeout(() => void informer.start(), 50);
     });
-    await core.createNamespacedPod({ namespace: 'default', body: podManifest('inf-1', { labels: { informed: 'yes' } }) as k8s.V1Pod });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: podManifest('inf-1', { labels: { informed: 'yes' } }) as k8s.V1Pod,
+    });
     await informer.start();
     try {
       await eventually(() => (seen.includes('add inf-1') ? true : undefined));
-      await core.patchNamespacedPod({ name: 'inf-1', namespace: 'default', body: { metadata: { annotations: { touched: 'yes' } } } }, mergePatch);
+      await core.patchNamespacedPod(
+        { name: 'inf-1', namespace: 'default', body: { metadata: { annotations: { touched: 'yes' } } } },
+        mergePatch,
+      );
       await eventually(() => (seen.includes('update inf-1') ? true : undefined));
 
       expect(h.sandbox.controls.dropWatches()).toBe(1);
       await eventually(() => (errors >= 1 ? true : undefined));
       await eventually(() => (h.sandbox.controls.openWatchCount() === 1 ? true : undefined));
-      await core.createNamespacedPod({ namespace: 'default', body: podManifest('inf-2', { labels: { informed: 'yes' } }) as k8s.V1Pod });
+      await core.createNamespacedPod({
+        namespace: 'default',
+        body: podManifest('inf-2', { labels: { informed: 'yes' } }) as k8s.V1Pod,
+      });
       await eventually(() => (seen.includes('add inf-2') ? true : undefined));
 
       // Disconnected while history is compacted: the resumed watch gets ERROR 410 and the informer relists.
@@ -133,15 +231,25 @@ describe('informer', () => {
       h.sandbox.controls.dropWatches();
       await eventually(() => (errors >= 2 ? true : undefined));
       await core.deleteNamespacedPod({ name: 'inf-1', namespace: 'default' });
-      await core.createNamespacedPod({ namespace: 'default', body: podManifest('inf-3', { labels: { informed: 'yes' } }) as k8s.V1Pod });
+      await core.createNamespacedPod({
+        namespace: 'default',
+        body: podManifest('inf-3', { labels: { informed: 'yes' } }) as k8s.V1Pod,
+      });
       await eventually(() => (seen.includes('add inf-3') && seen.includes('delete inf-1') ? true : undefined));
       const log = await eventually(() => {
-        const entries = h.sandbox.controls.requestLog({ path: '/api/v1/namespaces/default/pods', method: 'GET' }).slice(watchesBefore);
+        const entries = h.sandbox.controls
+          .requestLog({ path: '/api/v1/namespaces/default/pods', method: 'GET' })
+          .slice(watchesBefore);
         return entries.length >= 3 ? entries : undefined;
       });
       // resumed watch (410), relist, new watch
       expect(log.map((e) => (e.watch ? 'watch' : 'list'))).toEqual(['watch', 'list', 'watch']);
-      expect(informer.list('default').map((p) => p.metadata?.name).sort()).toEqual(['inf-2', 'inf-3']);
+      expect(
+        informer
+          .list('default')
+          .map((p) => p.metadata?.name)
+          .sort(),
+      ).toEqual(['inf-2', 'inf-3']);
     } finally {
       stopping = true;
       h.sandbox.controls.setWatchHistory(1000);
@@ -155,9 +263,14 @@ describe('Watch', () => {
     const events: string[] = [];
     let done: unknown = 'pending';
     const watch = new k8s.Watch(h.kubeConfig());
-    const controller = await watch.watch('/api/v1/namespaces/default/configmaps', { timeoutSeconds: 1 }, (type, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name}`), (err) => {
-      done = err;
-    });
+    const controller = await watch.watch(
+      '/api/v1/namespaces/default/configmaps',
+      { timeoutSeconds: 1 },
+      (type, obj: k8s.V1ConfigMap) => events.push(`${type} ${obj.metadata?.name}`),
+      (err) => {
+        done = err;
+      },
+    );
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'watched' } } });
     await eventually(() => (done !== 'pending' ? true : undefined), 3000);
     controller.abort();
@@ -173,26 +286,60 @@ describe('CoordinationV1Api leases', () => {
     const now = new k8s.V1MicroTime();
     const lease = await coordination.createNamespacedLease({
       namespace: 'kube-system',
-      body: { metadata: { name: 'podeip-binder' }, spec: { holderIdentity: 'binder-0', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 0 } },
+      body: {
+        metadata: { name: 'podeip-binder' },
+        spec: {
+          holderIdentity: 'binder-0',
+          leaseDurationSeconds: 15,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: 0,
+        },
+      },
     });
     expect(String(lease.spec?.renewTime)).toMatch(/\.\d{6}Z$/);
-    const renewed = await coordination.replaceNamespacedLease({ name: 'podeip-binder', namespace: 'kube-system', body: { ...lease, spec: { ...lease.spec, renewTime: new k8s.V1MicroTime() } } });
+    const renewed = await coordination.replaceNamespacedLease({
+      name: 'podeip-binder',
+      namespace: 'kube-system',
+      body: { ...lease, spec: { ...lease.spec, renewTime: new k8s.V1MicroTime() } },
+    });
     expect(renewed.metadata?.resourceVersion).not.toBe(lease.metadata?.resourceVersion);
-    const lost = await coordination.replaceNamespacedLease({ name: 'podeip-binder', namespace: 'kube-system', body: { ...lease, spec: { ...lease.spec, holderIdentity: 'binder-1' } } }).catch((e: unknown) => e);
+    const lost = await coordination
+      .replaceNamespacedLease({
+        name: 'podeip-binder',
+        namespace: 'kube-system',
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: 'binder-1' } },
+      })
+      .catch((e: unknown) => e);
     expect(statusOf(lost).status.reason).toBe('Conflict');
-    const taken = await coordination.createNamespacedLease({ namespace: 'kube-system', body: { metadata: { name: 'podeip-binder' }, spec: { holderIdentity: 'binder-1' } } }).catch((e: unknown) => e);
+    const taken = await coordination
+      .createNamespacedLease({
+        namespace: 'kube-system',
+        body: { metadata: { name: 'podeip-binder' }, spec: { holderIdentity: 'binder-1' } },
+      })
+      .catch((e: unknown) => e);
     expect(statusOf(taken).status.message).toBe('leases.coordination.k8s.io "podeip-binder" already exists');
     const millis = await coordination
-      .createNamespacedLease({ namespace: 'kube-system', body: { metadata: { name: 'millis' }, spec: { holderIdentity: 'x', renewTime: new Date('2024-01-02T03:04:05.123Z') as k8s.V1MicroTime } } })
+      .createNamespacedLease({
+        namespace: 'kube-system',
+        body: {
+          metadata: { name: 'millis' },
+          spec: { holderIdentity: 'x', renewTime: new Date('2024-01-02T03:04:05.123Z') as k8s.V1MicroTime },
+        },
+      })
       .catch((e: unknown) => e);
     expect(statusOf(millis).code).toBe(400);
-    expect(statusOf(millis).status.message).toContain('cannot be handled as a Lease: parsing time "2024-01-02T03:04:05.123Z"');
+    expect(statusOf(millis).status.message).toContain(
+      'cannot be handled as a Lease: parsing time "2024-01-02T03:04:05.123Z"',
+    );
   });
 });
 
 describe('CustomObjectsApi', () => {
   it('creates PodEIPs, merge-patches their status, refuses strategic merge with 415, and finalizes', async () => {
-    const crd = YAML.parseAllDocuments(readFileSync(join(REPO_ROOT, 'deploy/crds/podeips.alibabacloud.com.yaml'), 'utf8'))
+    const crd = YAML.parseAllDocuments(
+      readFileSync(join(REPO_ROOT, 'deploy/crds/podeips.alibabacloud.com.yaml'), 'utf8'),
+    )
       .map((d) => d.toJSON())
       .find((d) => d !== null);
     await h.kubeConfig().makeApiClient(k8s.ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
@@ -200,17 +347,34 @@ describe('CustomObjectsApi', () => {
     const ref = { group: 'alibabacloud.com', version: 'v1beta1', namespace: 'default', plural: 'podeips' };
     const created = (await custom.createNamespacedCustomObject({
       ...ref,
-      body: { apiVersion: 'alibabacloud.com/v1beta1', kind: 'PodEIP', metadata: { name: 'web-0', finalizers: ['podeip.alibabacloud.com/release'] }, spec: { allocationID: 'eip-1', allocationType: { type: 'Auto', releaseStrategy: 'Follow' } }, status: { eipAddress: 'dropped' } },
+      body: {
+        apiVersion: 'alibabacloud.com/v1beta1',
+        kind: 'PodEIP',
+        metadata: { name: 'web-0', finalizers: ['podeip.alibabacloud.com/release'] },
+        spec: { allocationID: 'eip-1', allocationType: { type: 'Auto', releaseStrategy: 'Follow' } },
+        status: { eipAddress: 'dropped' },
+      },
     })) as { status?: unknown; metadata: { generation: number } };
     expect(created.status).toBeUndefined();
-    const patched = (await custom.patchNamespacedCustomObjectStatus({ ...ref, name: 'web-0', body: { status: { eipAddress: '47.0.0.1', podLastSeen: '2026-01-01T00:00:00Z' } } }, mergePatch)) as { status: unknown };
+    const patched = (await custom.patchNamespacedCustomObjectStatus(
+      { ...ref, name: 'web-0', body: { status: { eipAddress: '47.0.0.1', podLastSeen: '2026-01-01T00:00:00Z' } } },
+      mergePatch,
+    )) as { status: unknown };
     expect(patched.status).toEqual({ eipAddress: '47.0.0.1', podLastSeen: '2026-01-01T00:00:00Z' });
-    const refused = await custom.patchNamespacedCustomObject({ ...ref, name: 'web-0', body: { spec: { allocationID: 'x' } } }, smp).catch((e: unknown) => e);
+    const refused = await custom
+      .patchNamespacedCustomObject({ ...ref, name: 'web-0', body: { spec: { allocationID: 'x' } } }, smp)
+      .catch((e: unknown) => e);
     expect(statusOf(refused).code).toBe(415);
     expect(statusOf(refused).status.reason).toBe('UnsupportedMediaType');
-    const deleting = (await custom.deleteNamespacedCustomObject({ ...ref, name: 'web-0' })) as { metadata: { deletionTimestamp?: string } };
+    const deleting = (await custom.deleteNamespacedCustomObject({ ...ref, name: 'web-0' })) as {
+      metadata: { deletionTimestamp?: string };
+    };
     expect(deleting.metadata.deletionTimestamp).toBeDefined();
-    await custom.patchNamespacedCustomObject({ ...ref, name: 'web-0', body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    await custom.patchNamespacedCustomObject({
+      ...ref,
+      name: 'web-0',
+      body: [{ op: 'remove', path: '/metadata/finalizers' }],
+    });
     await expect(custom.getNamespacedCustomObject({ ...ref, name: 'web-0' })).rejects.toMatchObject({ code: 404 });
   });
 });

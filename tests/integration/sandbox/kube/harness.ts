@@ -42,7 +42,17 @@ export interface Harness {
   kubectlStream(args: string[]): KubectlWatch;
   /** Writes a manifest into the harness directory and returns its path. */
   manifest(name: string, content: string): Promise<string>;
-  raw(method: string, path: string, options?: { body?: string; contentType?: string; accept?: string; token?: string | null; headers?: Record<string, string> }): Promise<RawResponse>;
+  raw(
+    method: string,
+    path: string,
+    options?: {
+      body?: string;
+      contentType?: string;
+      accept?: string;
+      token?: string | null;
+      headers?: Record<string, string>;
+    },
+  ): Promise<RawResponse>;
   kubeConfig(): k8s.KubeConfig;
   close(): Promise<void>;
 }
@@ -58,7 +68,12 @@ export async function startHarness(options: KubeSandboxOptions = {}): Promise<Ha
   const kubectl = (args: string[], runOptions: { input?: string } = {}): Promise<CommandResult> =>
     new Promise((resolve) => {
       const child = execFile(KUBECTL, [...baseArgs, ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1;
+        const code =
+          error === null
+            ? 0
+            : typeof (error as { code?: unknown }).code === 'number'
+              ? (error as { code: number }).code
+              : 1;
         resolve({ code, stdout, stderr });
       });
       if (runOptions.input !== undefined) child.stdin?.end(runOptions.input);
@@ -164,31 +179,40 @@ export async function eventually<T>(check: () => T | undefined | Promise<T | und
 }
 
 /** Reads a raw watch stream: the events it sends until it closes or `count` arrive. */
-export function readWatch(sandbox: KubeSandbox, path: string, options: { count?: number; timeoutMs?: number } = {}): Promise<{ status: number; events: Array<{ type: string; object: Record<string, unknown> }>; closed: boolean }> {
+export function readWatch(
+  sandbox: KubeSandbox,
+  path: string,
+  options: { count?: number; timeoutMs?: number } = {},
+): Promise<{ status: number; events: Array<{ type: string; object: Record<string, unknown> }>; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const events: Array<{ type: string; object: Record<string, unknown> }> = [];
     let buffered = '';
-    const req = request(`${sandbox.url}${path}`, { headers: { Authorization: `Bearer ${sandbox.token}` }, ca: sandbox.caPem }, (res) => {
-      const timer = setTimeout(() => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, events, closed: false });
-      }, options.timeoutMs ?? 2000);
-      res.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        const lines = buffered.split('\n');
-        buffered = lines.pop()!;
-        for (const line of lines) if (line.trim() !== '') events.push(JSON.parse(line) as { type: string; object: Record<string, unknown> });
-        if (options.count !== undefined && events.length >= options.count) {
-          clearTimeout(timer);
+    const req = request(
+      `${sandbox.url}${path}`,
+      { headers: { Authorization: `Bearer ${sandbox.token}` }, ca: sandbox.caPem },
+      (res) => {
+        const timer = setTimeout(() => {
           req.destroy();
           resolve({ status: res.statusCode ?? 0, events, closed: false });
-        }
-      });
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, events, closed: true });
-      });
-    });
+        }, options.timeoutMs ?? 2000);
+        res.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          const lines = buffered.split('\n');
+          buffered = lines.pop()!;
+          for (const line of lines)
+            if (line.trim() !== '') events.push(JSON.parse(line) as { type: string; object: Record<string, unknown> });
+          if (options.count !== undefined && events.length >= options.count) {
+            clearTimeout(timer);
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, events, closed: false });
+          }
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, events, closed: true });
+        });
+      },
+    );
     req.on('error', (error) => {
       if (events.length > 0 || options.count !== undefined) return;
       reject(error);
@@ -197,15 +221,24 @@ export function readWatch(sandbox: KubeSandbox, path: string, options: { count?:
   });
 }
 
-export function podManifest(name: string, extra: { labels?: Record<string, string>; nodeName?: string; readinessGates?: string[]; finalizers?: string[] } = {}): Record<string, unknown> {
+export function podManifest(
+  name: string,
+  extra: { labels?: Record<string, string>; nodeName?: string; readinessGates?: string[]; finalizers?: string[] } = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, ...(extra.labels === undefined ? {} : { labels: extra.labels }), ...(extra.finalizers === undefined ? {} : { finalizers: extra.finalizers }) },
+    metadata: {
+      name,
+      ...(extra.labels === undefined ? {} : { labels: extra.labels }),
+      ...(extra.finalizers === undefined ? {} : { finalizers: extra.finalizers }),
+    },
     spec: {
       containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
       ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }),
-      ...(extra.readinessGates === undefined ? {} : { readinessGates: extra.readinessGates.map((conditionType) => ({ conditionType })) }),
+      ...(extra.readinessGates === undefined
+        ? {}
+        : { readinessGates: extra.readinessGates.map((conditionType) => ({ conditionType })) }),
     },
   };
 }

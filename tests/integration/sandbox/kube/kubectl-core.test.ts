@@ -32,7 +32,14 @@ describe('discovery and errors', () => {
     expect(JSON.parse(version.stdout).serverVersion.gitVersion).toBe('v1.33.1');
     const resources = await h.kubectl(['api-resources', '-o', 'name']);
     expect(resources.stdout.split('\n')).toEqual(
-      expect.arrayContaining(['pods', 'namespaces', 'leases.coordination.k8s.io', 'deployments.apps', 'customresourcedefinitions.apiextensions.k8s.io', 'mutatingwebhookconfigurations.admissionregistration.k8s.io']),
+      expect.arrayContaining([
+        'pods',
+        'namespaces',
+        'leases.coordination.k8s.io',
+        'deployments.apps',
+        'customresourcedefinitions.apiextensions.k8s.io',
+        'mutatingwebhookconfigurations.admissionregistration.k8s.io',
+      ]),
     );
   });
 
@@ -47,13 +54,23 @@ describe('discovery and errors', () => {
     expect((await h.kubectl(['create', '-f', file])).stdout.trim()).toBe('pod/dup created');
     const again = await h.kubectl(['create', '-f', file]);
     expect(again.code).toBe(1);
-    expect(again.stderr.trim()).toBe('Error from server (AlreadyExists): error when creating "' + file + '": pods "dup" already exists');
+    expect(again.stderr.trim()).toBe(
+      'Error from server (AlreadyExists): error when creating "' + file + '": pods "dup" already exists',
+    );
   });
 
   it('rejects a token it did not issue with 401', async () => {
     const response = await h.raw('GET', '/api/v1/namespaces', { token: 'wrong' });
     expect(response.status).toBe(401);
-    expect(response.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+    expect(response.json()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Unauthorized',
+      reason: 'Unauthorized',
+      code: 401,
+    });
   });
 });
 
@@ -68,9 +85,13 @@ describe('namespaces', () => {
     await h.kubectl(['run', 'p', '-n', 'team-a', '--image=nginx']);
     const deleted = await h.kubectl(['delete', 'namespace', 'team-a']);
     expect(deleted.stdout.trim()).toBe('namespace "team-a" deleted');
-    expect((await h.kubectl(['get', 'namespace', 'team-a'])).stderr.trim()).toBe('Error from server (NotFound): namespaces "team-a" not found');
+    expect((await h.kubectl(['get', 'namespace', 'team-a'])).stderr.trim()).toBe(
+      'Error from server (NotFound): namespaces "team-a" not found',
+    );
     const refused = await h.kubectl(['delete', 'namespace', 'default']);
-    expect(refused.stderr.trim()).toBe('Error from server (Forbidden): namespaces "default" is forbidden: this namespace may not be deleted');
+    expect(refused.stderr.trim()).toBe(
+      'Error from server (Forbidden): namespaces "default" is forbidden: this namespace may not be deleted',
+    );
   });
 });
 
@@ -91,7 +112,10 @@ describe('pods', () => {
   });
 
   it('shows READINESS GATES in -o wide: <none>, then true/total as conditions are patched via status', async () => {
-    const file = await h.manifest('gated.yaml', podYaml('gated', '  readinessGates: [{conditionType: example.com/bound}, {conditionType: example.com/other}]\n'));
+    const file = await h.manifest(
+      'gated.yaml',
+      podYaml('gated', '  readinessGates: [{conditionType: example.com/bound}, {conditionType: example.com/other}]\n'),
+    );
     await h.kubectl(['create', '-f', file]);
     const wide = await h.kubectl(['get', 'pods', 'web', 'gated', '-o', 'wide']);
     const lines = wide.stdout.trim().split('\n');
@@ -99,46 +123,119 @@ describe('pods', () => {
     expect(lines.find((l) => l.startsWith('web '))).toMatch(/<none>\s+<none>\s+<none>\s+<none>$/);
     expect(lines.find((l) => l.startsWith('gated '))).toMatch(/\s0\/2$/);
 
-    const patched = await h.kubectl(['patch', 'pod', 'gated', '--subresource=status', '--type=strategic', '-p', '{"status":{"conditions":[{"type":"Ready","status":"False"},{"type":"example.com/bound","status":"True"}]}}']);
+    const patched = await h.kubectl([
+      'patch',
+      'pod',
+      'gated',
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      '{"status":{"conditions":[{"type":"Ready","status":"False"},{"type":"example.com/bound","status":"True"}]}}',
+    ]);
     expect(patched.stdout.trim()).toBe('pod/gated patched');
     // A strategic merge of one condition upserts it by type and keeps the others.
-    await h.kubectl(['patch', 'pod', 'gated', '--subresource=status', '--type=strategic', '-p', '{"status":{"conditions":[{"type":"example.com/other","status":"True"}]}}']);
-    const conditions = JSON.parse((await h.kubectl(['get', 'pod', 'gated', '-o', 'jsonpath={.status.conditions}'])).stdout) as Array<{ type: string }>;
+    await h.kubectl([
+      'patch',
+      'pod',
+      'gated',
+      '--subresource=status',
+      '--type=strategic',
+      '-p',
+      '{"status":{"conditions":[{"type":"example.com/other","status":"True"}]}}',
+    ]);
+    const conditions = JSON.parse(
+      (await h.kubectl(['get', 'pod', 'gated', '-o', 'jsonpath={.status.conditions}'])).stdout,
+    ) as Array<{ type: string }>;
     expect(conditions.map((c) => c.type)).toEqual(['Ready', 'example.com/bound', 'example.com/other']);
     expect((await h.kubectl(['get', 'pod', 'gated', '-o', 'wide', '--no-headers'])).stdout.trim()).toMatch(/\s2\/2$/);
   });
 
   it('patches with json, merge and strategic types, and reports failing JSON patches as the server does', async () => {
     await h.kubectl(['run', 'patchme', '--image=nginx:1.25', '--labels=app=patchme']);
-    expect((await h.kubectl(['patch', 'pod', 'patchme', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]'])).code).toBe(0);
-    expect((await h.kubectl(['patch', 'pod', 'patchme', '--type=merge', '-p', '{"metadata":{"labels":{"merge":"yes","app":null}}}'])).code).toBe(0);
-    expect((await h.kubectl(['patch', 'pod', 'patchme', '-p', '{"spec":{"containers":[{"name":"patchme","image":"nginx:1.27"}]}}'])).code).toBe(0);
+    expect(
+      (
+        await h.kubectl([
+          'patch',
+          'pod',
+          'patchme',
+          '--type=json',
+          '-p',
+          '[{"op":"add","path":"/metadata/labels/json","value":"yes"}]',
+        ])
+      ).code,
+    ).toBe(0);
+    expect(
+      (
+        await h.kubectl([
+          'patch',
+          'pod',
+          'patchme',
+          '--type=merge',
+          '-p',
+          '{"metadata":{"labels":{"merge":"yes","app":null}}}',
+        ])
+      ).code,
+    ).toBe(0);
+    expect(
+      (
+        await h.kubectl([
+          'patch',
+          'pod',
+          'patchme',
+          '-p',
+          '{"spec":{"containers":[{"name":"patchme","image":"nginx:1.27"}]}}',
+        ])
+      ).code,
+    ).toBe(0);
     const pod = JSON.parse((await h.kubectl(['get', 'pod', 'patchme', '-o', 'json'])).stdout);
     expect(pod.metadata.labels).toEqual({ json: 'yes', merge: 'yes' });
     expect(pod.spec.containers.map((c: { image: string }) => c.image)).toEqual(['nginx:1.27']);
 
-    const failingTest = await h.kubectl(['patch', 'pod', 'patchme', '--type=json', '-p', '[{"op":"test","path":"/metadata/labels/json","value":"no"}]']);
+    const failingTest = await h.kubectl([
+      'patch',
+      'pod',
+      'patchme',
+      '--type=json',
+      '-p',
+      '[{"op":"test","path":"/metadata/labels/json","value":"no"}]',
+    ]);
     expect(failingTest.code).toBe(1);
-    expect(failingTest.stderr.trim()).toBe('The request is invalid: : testing value /metadata/labels/json failed: test failed');
+    expect(failingTest.stderr.trim()).toBe(
+      'The request is invalid: : testing value /metadata/labels/json failed: test failed',
+    );
     const malformed = await h.kubectl(['patch', 'pod', 'patchme', '--type=json', '-p', '{"op":"add"}']);
     expect(malformed.stderr).toContain('Error from server (BadRequest)');
 
-    const gates = await h.kubectl(['patch', 'pod', 'patchme', '-p', '{"spec":{"readinessGates":[{"conditionType":"example.com/late"}]}}']);
+    const gates = await h.kubectl([
+      'patch',
+      'pod',
+      'patchme',
+      '-p',
+      '{"spec":{"readinessGates":[{"conditionType":"example.com/late"}]}}',
+    ]);
     expect(gates.code).toBe(1);
-    expect(gates.stderr).toContain('The Pod "patchme" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`');
+    expect(gates.stderr).toContain(
+      'The Pod "patchme" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`',
+    );
   });
 
   it('annotates and labels, refusing to overwrite without --overwrite, and selects by label', async () => {
     await h.kubectl(['run', 'labelled', '--image=nginx', '--labels=app=labelled']);
-    expect((await h.kubectl(['annotate', 'pod', 'labelled', 'example.com/note=hello'])).stdout.trim()).toBe('pod/labelled annotated');
+    expect((await h.kubectl(['annotate', 'pod', 'labelled', 'example.com/note=hello'])).stdout.trim()).toBe(
+      'pod/labelled annotated',
+    );
     expect((await h.kubectl(['label', 'pod', 'labelled', 'tier=front'])).stdout.trim()).toBe('pod/labelled labeled');
     const refused = await h.kubectl(['label', 'pod', 'labelled', 'tier=back']);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toBe("error: 'tier' already has a value (front), and --overwrite is false");
     expect((await h.kubectl(['label', 'pod', 'labelled', 'tier=back', '--overwrite'])).code).toBe(0);
-    expect((await h.kubectl(['get', 'pods', '-l', 'tier in (back),app', '-o', 'name'])).stdout.trim()).toBe('pod/labelled');
+    expect((await h.kubectl(['get', 'pods', '-l', 'tier in (back),app', '-o', 'name'])).stdout.trim()).toBe(
+      'pod/labelled',
+    );
     expect((await h.kubectl(['get', 'pods', '-l', 'tier!=back,app=labelled', '-o', 'name'])).stdout.trim()).toBe('');
-    expect((await h.kubectl(['get', 'pods', '--field-selector', 'metadata.name=labelled', '-o', 'name'])).stdout.trim()).toBe('pod/labelled');
+    expect(
+      (await h.kubectl(['get', 'pods', '--field-selector', 'metadata.name=labelled', '-o', 'name'])).stdout.trim(),
+    ).toBe('pod/labelled');
     const pod = JSON.parse((await h.kubectl(['get', 'pod', 'labelled', '-o', 'json'])).stdout);
     expect(pod.metadata.annotations).toEqual({ 'example.com/note': 'hello' });
   });
@@ -177,50 +274,91 @@ describe('pods', () => {
 
 describe('services, secrets, events and leases', () => {
   it('allocates a cluster IP and prints services wide', async () => {
-    const file = await h.manifest('svc.yaml', 'apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec:\n  selector: {app: api}\n  ports: [{port: 80, targetPort: 8080}]\n');
+    const file = await h.manifest(
+      'svc.yaml',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec:\n  selector: {app: api}\n  ports: [{port: 80, targetPort: 8080}]\n',
+    );
     expect((await h.kubectl(['create', '-f', file])).stdout.trim()).toBe('service/api created');
     const svc = JSON.parse((await h.kubectl(['get', 'svc', 'api', '-o', 'json'])).stdout);
     expect(svc.spec.clusterIP).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\./);
     expect(svc.spec.ports[0]).toEqual({ port: 80, targetPort: 8080, protocol: 'TCP' });
     const wide = (await h.kubectl(['get', 'svc', 'api', '-o', 'wide', '--no-headers'])).stdout;
-    expect(wide).toMatch(new RegExp(`^api\\s+ClusterIP\\s+${svc.spec.clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+80/TCP\\s+\\S+\\s+app=api`));
-    expect((await h.kubectl(['get', 'svc', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}'])).stdout).toBe('10.96.0.1');
+    expect(wide).toMatch(
+      new RegExp(
+        `^api\\s+ClusterIP\\s+${svc.spec.clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+80/TCP\\s+\\S+\\s+app=api`,
+      ),
+    );
+    expect((await h.kubectl(['get', 'svc', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}'])).stdout).toBe(
+      '10.96.0.1',
+    );
   });
 
   it('decodes the protobuf bodies of kubectl create secret|configmap|service|deployment', async () => {
-    expect((await h.kubectl(['create', 'configmap', 'settings', '--from-literal=mode=fast'])).stdout.trim()).toBe('configmap/settings created');
+    expect((await h.kubectl(['create', 'configmap', 'settings', '--from-literal=mode=fast'])).stdout.trim()).toBe(
+      'configmap/settings created',
+    );
     expect((await h.kubectl(['get', 'configmap', 'settings', '-o', 'jsonpath={.data.mode}'])).stdout).toBe('fast');
-    expect((await h.kubectl(['create', 'service', 'nodeport', 'edge', '--tcp=81:http'])).stdout.trim()).toBe('service/edge created');
+    expect((await h.kubectl(['create', 'service', 'nodeport', 'edge', '--tcp=81:http'])).stdout.trim()).toBe(
+      'service/edge created',
+    );
     const svc = JSON.parse((await h.kubectl(['get', 'service', 'edge', '-o', 'json'])).stdout);
     expect(svc.spec.ports[0]).toMatchObject({ name: '81-http', port: 81, targetPort: 'http', protocol: 'TCP' });
     expect(svc.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);
-    expect((await h.kubectl(['create', 'deployment', 'api', '--image=nginx:1.25', '--replicas=0', '--port=8080'])).stdout.trim()).toBe('deployment.apps/api created');
+    expect(
+      (
+        await h.kubectl(['create', 'deployment', 'api', '--image=nginx:1.25', '--replicas=0', '--port=8080'])
+      ).stdout.trim(),
+    ).toBe('deployment.apps/api created');
     const deployment = JSON.parse((await h.kubectl(['get', 'deployment', 'api', '-o', 'json'])).stdout);
     expect(deployment.spec.replicas).toBe(0);
-    expect(deployment.spec.template.spec.containers[0]).toMatchObject({ name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 8080, protocol: 'TCP' }] });
+    expect(deployment.spec.template.spec.containers[0]).toMatchObject({
+      name: 'nginx',
+      image: 'nginx:1.25',
+      ports: [{ containerPort: 8080, protocol: 'TCP' }],
+    });
   });
 
   it('stores secret data base64-encoded and deletes it', async () => {
-    expect((await h.kubectl(['create', 'secret', 'generic', 'creds', '--from-literal=password=hunter2'])).stdout.trim()).toBe('secret/creds created');
-    expect((await h.kubectl(['get', 'secret', 'creds', '-o', 'jsonpath={.data.password}'])).stdout).toBe(Buffer.from('hunter2').toString('base64'));
+    expect(
+      (await h.kubectl(['create', 'secret', 'generic', 'creds', '--from-literal=password=hunter2'])).stdout.trim(),
+    ).toBe('secret/creds created');
+    expect((await h.kubectl(['get', 'secret', 'creds', '-o', 'jsonpath={.data.password}'])).stdout).toBe(
+      Buffer.from('hunter2').toString('base64'),
+    );
     expect((await h.kubectl(['get', 'secret', 'creds', '--no-headers'])).stdout).toMatch(/^creds\s+Opaque\s+1\s/);
     expect((await h.kubectl(['delete', 'secret', 'creds'])).stdout.trim()).toBe('secret "creds" deleted');
   });
 
   it('lists events by field selector', async () => {
-    const file = await h.manifest('event.yaml', 'apiVersion: v1\nkind: Event\nmetadata: {name: web.1}\ninvolvedObject: {kind: Pod, name: web, namespace: default}\nreason: EipBound\nmessage: bound eip-1\ntype: Normal\n');
+    const file = await h.manifest(
+      'event.yaml',
+      'apiVersion: v1\nkind: Event\nmetadata: {name: web.1}\ninvolvedObject: {kind: Pod, name: web, namespace: default}\nreason: EipBound\nmessage: bound eip-1\ntype: Normal\n',
+    );
     await h.kubectl(['create', '-f', file]);
-    const events = await h.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=web,reason=EipBound', '--no-headers']);
+    const events = await h.kubectl([
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=web,reason=EipBound',
+      '--no-headers',
+    ]);
     expect(events.stdout).toMatch(/Normal\s+EipBound\s+pod\/web\s+bound eip-1/);
   });
 
   it('accepts leases with six-digit MicroTime and rejects three digits with a 400', async () => {
-    const lease = (time: string): string => `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: binder}\nspec: {holderIdentity: binder-0, leaseDurationSeconds: 15, renewTime: "${time}"}\n`;
+    const lease = (time: string): string =>
+      `apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: binder}\nspec: {holderIdentity: binder-0, leaseDurationSeconds: 15, renewTime: "${time}"}\n`;
     const bad = await h.kubectl(['apply', '-f', '-'], { input: lease('2024-01-02T03:04:05.123Z') });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('Lease in version "v1" cannot be handled as a Lease: parsing time "2024-01-02T03:04:05.123Z" as "2006-01-02T15:04:05.000000Z07:00"');
-    expect((await h.kubectl(['apply', '-f', '-'], { input: lease('2024-01-02T03:04:05.123456Z') })).stdout.trim()).toBe('lease.coordination.k8s.io/binder created');
+    expect(bad.stderr).toContain(
+      'Lease in version "v1" cannot be handled as a Lease: parsing time "2024-01-02T03:04:05.123Z" as "2006-01-02T15:04:05.000000Z07:00"',
+    );
+    expect((await h.kubectl(['apply', '-f', '-'], { input: lease('2024-01-02T03:04:05.123456Z') })).stdout.trim()).toBe(
+      'lease.coordination.k8s.io/binder created',
+    );
     expect((await h.kubectl(['get', 'lease', 'binder', '--no-headers'])).stdout).toMatch(/^binder\s+binder-0\s/);
-    expect((await h.kubectl(['get', 'lease', 'binder', '-o', 'jsonpath={.spec.renewTime}'])).stdout).toBe('2024-01-02T03:04:05.123456Z');
+    expect((await h.kubectl(['get', 'lease', 'binder', '-o', 'jsonpath={.spec.renewTime}'])).stdout).toBe(
+      '2024-01-02T03:04:05.123456Z',
+    );
   });
 });

@@ -36,11 +36,43 @@ function createOwnedChain(owner: KubeObject): { replicaSet: KubeObject; pod: Kub
   const name = owner.metadata.name!;
   const labels = { app: name };
   const replicaSet = store.create(store.resourceType('apps', 'replicasets')!, {
-    metadata: { name: `${name}-5d4f8`, namespace: 'default', labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
-    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'nginx' }] } } },
+    metadata: {
+      name: `${name}-5d4f8`,
+      namespace: 'default',
+      labels,
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name,
+          uid: owner.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'nginx' }] } },
+    },
   });
   const pod = store.create(store.resourceType('', 'pods')!, {
-    metadata: { name: `${name}-5d4f8-x2x4q`, namespace: 'default', labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: replicaSet.metadata.name!, uid: replicaSet.metadata.uid!, controller: true, blockOwnerDeletion: true }] },
+    metadata: {
+      name: `${name}-5d4f8-x2x4q`,
+      namespace: 'default',
+      labels,
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: replicaSet.metadata.name!,
+          uid: replicaSet.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
     spec: { containers: [{ name: 'app', image: 'nginx' }] },
   });
   return { replicaSet, pod };
@@ -56,25 +88,61 @@ describe('deployments, replicasets and statefulsets', () => {
     await h.kubectl(['annotate', 'deployment', 'web', 'example.com/owner=team-a']);
     const object = JSON.parse((await h.kubectl(['get', 'deployment', 'web', '-o', 'json'])).stdout);
     expect(object.metadata.generation).toBe(2);
-    expect(object.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } });
+    expect(object.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' },
+    });
     expect(object.spec.template.spec.containers[0].image).toBe('nginx:1.26');
     const wide = await h.kubectl(['get', 'deployment', 'web', '-o', 'wide']);
     expect(wide.stdout.trim().split('\n')[1]).toMatch(/^web\s+0\/2\s+0\s+0\s+\S+\s+app\s+nginx:1\.26\s+app=web$/);
   });
 
   it('merges container env by name in a strategic patch of the template', async () => {
-    await h.kubectl(['patch', 'deployment', 'web', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"EXTRA","value":"1"}]}]}}}}']);
-    const env = JSON.parse((await h.kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])).stdout);
-    expect(env).toEqual([{ name: 'MODE', value: 'fast' }, { name: 'EXTRA', value: '1' }]);
-    await h.kubectl(['patch', 'deployment', 'web', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","$patch":"delete"}]}]}}}}']);
-    expect(JSON.parse((await h.kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])).stdout)).toEqual([{ name: 'EXTRA', value: '1' }]);
+    await h.kubectl([
+      'patch',
+      'deployment',
+      'web',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"EXTRA","value":"1"}]}]}}}}',
+    ]);
+    const env = JSON.parse(
+      (await h.kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])).stdout,
+    );
+    expect(env).toEqual([
+      { name: 'MODE', value: 'fast' },
+      { name: 'EXTRA', value: '1' },
+    ]);
+    await h.kubectl([
+      'patch',
+      'deployment',
+      'web',
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","$patch":"delete"}]}]}}}}',
+    ]);
+    expect(
+      JSON.parse(
+        (await h.kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].env}']))
+          .stdout,
+      ),
+    ).toEqual([{ name: 'EXTRA', value: '1' }]);
   });
 
   it('rejects a selector that does not match the template, and a changed selector', async () => {
-    const mismatched = await h.kubectl(['apply', '-f', '-'], { input: deployment('odd', 'nginx').replace('matchLabels: {app: odd}', 'matchLabels: {app: other}') });
+    const mismatched = await h.kubectl(['apply', '-f', '-'], {
+      input: deployment('odd', 'nginx').replace('matchLabels: {app: odd}', 'matchLabels: {app: other}'),
+    });
     expect(mismatched.code).toBe(1);
-    expect(mismatched.stderr.trim()).toBe('The Deployment "odd" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"odd"}: `selector` does not match template `labels`');
-    const changed = await h.kubectl(['patch', 'deployment', 'web', '--type=merge', '-p', '{"spec":{"selector":{"matchLabels":{"app":"web","v":"2"}},"template":{"metadata":{"labels":{"v":"2"}}}}}']);
+    expect(mismatched.stderr.trim()).toBe(
+      'The Deployment "odd" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"odd"}: `selector` does not match template `labels`',
+    );
+    const changed = await h.kubectl([
+      'patch',
+      'deployment',
+      'web',
+      '--type=merge',
+      '-p',
+      '{"spec":{"selector":{"matchLabels":{"app":"web","v":"2"}},"template":{"metadata":{"labels":{"v":"2"}}}}}',
+    ]);
     expect(changed.code).toBe(1);
     expect(changed.stderr).toContain('spec.selector: Invalid value:');
     expect(changed.stderr).toContain('field is immutable');
@@ -95,7 +163,9 @@ describe('deployments, replicasets and statefulsets', () => {
     expect((await h.kubectl(['delete', 'deployment', 'keep', '--cascade=orphan'])).code).toBe(0);
     const rs = JSON.parse((await h.kubectl(['get', 'rs', orphaned.replicaSet.metadata.name!, '-o', 'json'])).stdout);
     expect(rs.metadata.ownerReferences).toBeUndefined();
-    expect((await h.kubectl(['get', 'pod', orphaned.pod.metadata.name!, '-o', 'name'])).stdout.trim()).toBe(`pod/${orphaned.pod.metadata.name}`);
+    expect((await h.kubectl(['get', 'pod', orphaned.pod.metadata.name!, '-o', 'name'])).stdout.trim()).toBe(
+      `pod/${orphaned.pod.metadata.name}`,
+    );
   });
 
   it('deletes in the foreground: the owner waits, with foregroundDeletion, for a Terminating dependent', async () => {
@@ -119,8 +189,12 @@ describe('deployments, replicasets and statefulsets', () => {
     expect((await h.kubectl(['create', '-f', '-'], { input: rs })).stdout.trim()).toBe('replicaset.apps/rs1 created');
     const sts = (serviceName: string): string =>
       `apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  serviceName: ${serviceName}\n  replicas: 1\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: db, image: postgres:16}]}\n`;
-    expect((await h.kubectl(['apply', '-f', '-'], { input: sts('db') })).stdout.trim()).toBe('statefulset.apps/db created');
-    expect((await h.kubectl(['apply', '-f', '-'], { input: sts('db') })).stdout.trim()).toBe('statefulset.apps/db unchanged');
+    expect((await h.kubectl(['apply', '-f', '-'], { input: sts('db') })).stdout.trim()).toBe(
+      'statefulset.apps/db created',
+    );
+    expect((await h.kubectl(['apply', '-f', '-'], { input: sts('db') })).stdout.trim()).toBe(
+      'statefulset.apps/db unchanged',
+    );
     const changed = await h.kubectl(['apply', '-f', '-'], { input: sts('db-headless') });
     expect(changed.code).toBe(1);
     expect(changed.stderr).toContain(
@@ -150,8 +224,12 @@ webhooks:
 `;
 
   it('defaults what the dispatcher relies on, applies twice, and deletes', async () => {
-    expect((await h.kubectl(['apply', '-f', '-'], { input: config(5) })).stdout.trim()).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io/podeip created');
-    const object = JSON.parse((await h.kubectl(['get', 'mutatingwebhookconfiguration', 'podeip', '-o', 'json'])).stdout);
+    expect((await h.kubectl(['apply', '-f', '-'], { input: config(5) })).stdout.trim()).toBe(
+      'mutatingwebhookconfiguration.admissionregistration.k8s.io/podeip created',
+    );
+    const object = JSON.parse(
+      (await h.kubectl(['get', 'mutatingwebhookconfiguration', 'podeip', '-o', 'json'])).stdout,
+    );
     expect(object.webhooks[0]).toMatchObject({
       failurePolicy: 'Fail',
       matchPolicy: 'Equivalent',
@@ -159,13 +237,21 @@ webhooks:
       objectSelector: {},
       reinvocationPolicy: 'Never',
       timeoutSeconds: 5,
-      clientConfig: { service: { name: 'podeip-webhook', namespace: 'kube-system', path: '/mutate-v1-pod', port: 443 } },
+      clientConfig: {
+        service: { name: 'podeip-webhook', namespace: 'kube-system', path: '/mutate-v1-pod', port: 443 },
+      },
     });
     expect(object.webhooks[0].rules[0].scope).toBe('*');
-    expect((await h.kubectl(['apply', '-f', '-'], { input: config(7) })).stdout.trim()).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io/podeip configured');
+    expect((await h.kubectl(['apply', '-f', '-'], { input: config(7) })).stdout.trim()).toBe(
+      'mutatingwebhookconfiguration.admissionregistration.k8s.io/podeip configured',
+    );
     expect((await h.kubectl(['get', 'mutatingwebhookconfigurations', '--no-headers'])).stdout).toMatch(/^podeip\s+1\s/);
     const invalid = await h.kubectl(['apply', '-f', '-'], { input: config(40).replace('podeip}', 'podeip-bad}') });
-    expect(invalid.stderr).toContain('webhooks[0].timeoutSeconds: Invalid value: 40: the timeout value must be between 1 and 30 seconds');
-    expect((await h.kubectl(['delete', 'mutatingwebhookconfiguration', 'podeip'])).stdout.trim()).toBe('mutatingwebhookconfiguration.admissionregistration.k8s.io "podeip" deleted');
+    expect(invalid.stderr).toContain(
+      'webhooks[0].timeoutSeconds: Invalid value: 40: the timeout value must be between 1 and 30 seconds',
+    );
+    expect((await h.kubectl(['delete', 'mutatingwebhookconfiguration', 'podeip'])).stdout.trim()).toBe(
+      'mutatingwebhookconfiguration.admissionregistration.k8s.io "podeip" deleted',
+    );
   });
 });

@@ -17,8 +17,15 @@ afterAll(async () => {
 
 const json = 'application/json';
 
-async function createPod(name: string, extra: Parameters<typeof podManifest>[1] = {}, namespace = 'default'): Promise<Record<string, unknown>> {
-  const response = await h.raw('POST', `/api/v1/namespaces/${namespace}/pods`, { body: JSON.stringify(podManifest(name, extra)), contentType: json });
+async function createPod(
+  name: string,
+  extra: Parameters<typeof podManifest>[1] = {},
+  namespace = 'default',
+): Promise<Record<string, unknown>> {
+  const response = await h.raw('POST', `/api/v1/namespaces/${namespace}/pods`, {
+    body: JSON.stringify(podManifest(name, extra)),
+    contentType: json,
+  });
   expect(response.status).toBe(201);
   return response.json();
 }
@@ -28,36 +35,70 @@ describe('watch', () => {
     const first = await createPod('w1', { labels: { w: 'yes' } });
     const since = (first.metadata as { resourceVersion: string }).resourceVersion;
     await createPod('w2', { labels: { w: 'yes' } });
-    const initial = await readWatch(h.sandbox, '/api/v1/namespaces/default/pods?watch=true&labelSelector=w%3Dyes', { count: 2 });
+    const initial = await readWatch(h.sandbox, '/api/v1/namespaces/default/pods?watch=true&labelSelector=w%3Dyes', {
+      count: 2,
+    });
     expect(initial.status).toBe(200);
-    expect(initial.events.map((e) => `${e.type} ${(e.object.metadata as { name: string }).name}`)).toEqual(['ADDED w1', 'ADDED w2']);
+    expect(initial.events.map((e) => `${e.type} ${(e.object.metadata as { name: string }).name}`)).toEqual([
+      'ADDED w1',
+      'ADDED w2',
+    ]);
     expect(initial.events[0]!.object.kind).toBe('Pod');
-    const resumed = await readWatch(h.sandbox, `/api/v1/namespaces/default/pods?watch=1&resourceVersion=${since}&labelSelector=w%3Dyes`, { count: 1 });
-    expect(resumed.events.map((e) => `${e.type} ${(e.object.metadata as { name: string }).name}`)).toEqual(['ADDED w2']);
-    const legacy = await readWatch(h.sandbox, `/api/v1/watch/namespaces/default/pods?resourceVersion=${since}&labelSelector=w%3Dyes`, { count: 1 });
+    const resumed = await readWatch(
+      h.sandbox,
+      `/api/v1/namespaces/default/pods?watch=1&resourceVersion=${since}&labelSelector=w%3Dyes`,
+      { count: 1 },
+    );
+    expect(resumed.events.map((e) => `${e.type} ${(e.object.metadata as { name: string }).name}`)).toEqual([
+      'ADDED w2',
+    ]);
+    const legacy = await readWatch(
+      h.sandbox,
+      `/api/v1/watch/namespaces/default/pods?resourceVersion=${since}&labelSelector=w%3Dyes`,
+      { count: 1 },
+    );
     expect(legacy.events[0]!.type).toBe('ADDED');
   });
 
   it('reports an object leaving the selector as DELETED, and the deletion under a new resourceVersion', async () => {
     await createPod('leaver', { labels: { team: 'a' } });
-    const watching = readWatch(h.sandbox, '/api/v1/namespaces/default/pods?watch=true&labelSelector=team%3Da', { count: 3, timeoutMs: 3000 });
+    const watching = readWatch(h.sandbox, '/api/v1/namespaces/default/pods?watch=true&labelSelector=team%3Da', {
+      count: 3,
+      timeoutMs: 3000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await h.raw('PATCH', '/api/v1/namespaces/default/pods/leaver', { body: JSON.stringify({ metadata: { labels: { team: 'b' } } }), contentType: 'application/merge-patch+json' });
-    const back = await h.raw('PATCH', '/api/v1/namespaces/default/pods/leaver', { body: JSON.stringify({ metadata: { labels: { team: 'a' } } }), contentType: 'application/merge-patch+json' });
+    await h.raw('PATCH', '/api/v1/namespaces/default/pods/leaver', {
+      body: JSON.stringify({ metadata: { labels: { team: 'b' } } }),
+      contentType: 'application/merge-patch+json',
+    });
+    const back = await h.raw('PATCH', '/api/v1/namespaces/default/pods/leaver', {
+      body: JSON.stringify({ metadata: { labels: { team: 'a' } } }),
+      contentType: 'application/merge-patch+json',
+    });
     const { events } = await watching;
     expect(events.map((e) => e.type)).toEqual(['ADDED', 'DELETED', 'ADDED']);
     const deleted = await h.raw('DELETE', '/api/v1/namespaces/default/pods/leaver');
     const gone = deleted.json<{ metadata: { resourceVersion: string } }>();
     const lastWritten = Number(back.json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion);
     expect(Number(gone.metadata.resourceVersion)).toBeGreaterThan(lastWritten);
-    expect(Number(gone.metadata.resourceVersion)).toBeLessThan(Number((await h.raw('GET', '/api/v1/namespaces/default/pods')).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion) + 1);
+    expect(Number(gone.metadata.resourceVersion)).toBeLessThan(
+      Number(
+        (await h.raw('GET', '/api/v1/namespaces/default/pods')).json<{ metadata: { resourceVersion: string } }>()
+          .metadata.resourceVersion,
+      ) + 1,
+    );
   });
 
   it('answers a resourceVersion older than the history with 200 and one ERROR 410 Expired, then closes', async () => {
-    const list = (await h.raw('GET', '/api/v1/namespaces/default/pods')).json<{ metadata: { resourceVersion: string } }>();
+    const list = (await h.raw('GET', '/api/v1/namespaces/default/pods')).json<{
+      metadata: { resourceVersion: string };
+    }>();
     h.sandbox.controls.setWatchHistory(0);
     await createPod('after-compaction');
-    const result = await readWatch(h.sandbox, `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`);
+    const result = await readWatch(
+      h.sandbox,
+      `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`,
+    );
     h.sandbox.controls.setWatchHistory(1000);
     expect(result.status).toBe(200);
     expect(result.closed).toBe(true);
@@ -68,34 +109,58 @@ describe('watch', () => {
       apiVersion: 'v1',
       metadata: {},
       status: 'Failure',
-      message: expect.stringMatching(new RegExp(`^too old resource version: ${list.metadata.resourceVersion} \\(\\d+\\)$`)),
+      message: expect.stringMatching(
+        new RegExp(`^too old resource version: ${list.metadata.resourceVersion} \\(\\d+\\)$`),
+      ),
       reason: 'Expired',
       code: 410,
     });
   });
 
   it('sends bookmarks only when asked, and closes after timeoutSeconds', async () => {
-    const rv = (await h.raw('GET', '/api/v1/namespaces/default/pods')).json<{ metadata: { resourceVersion: string } }>().metadata.resourceVersion;
-    const withBookmarks = await readWatch(h.sandbox, `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`, { timeoutMs: 3000 });
+    const rv = (await h.raw('GET', '/api/v1/namespaces/default/pods')).json<{ metadata: { resourceVersion: string } }>()
+      .metadata.resourceVersion;
+    const withBookmarks = await readWatch(
+      h.sandbox,
+      `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`,
+      { timeoutMs: 3000 },
+    );
     expect(withBookmarks.closed).toBe(true);
     expect(withBookmarks.events.length).toBeGreaterThanOrEqual(3);
     expect(withBookmarks.events.every((e) => e.type === 'BOOKMARK')).toBe(true);
-    expect(withBookmarks.events[0]!.object).toEqual({ kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: rv } });
-    const without = await readWatch(h.sandbox, `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&timeoutSeconds=1`, { timeoutMs: 3000 });
+    expect(withBookmarks.events[0]!.object).toEqual({
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: rv },
+    });
+    const without = await readWatch(
+      h.sandbox,
+      `/api/v1/namespaces/default/pods?watch=true&resourceVersion=${rv}&timeoutSeconds=1`,
+      { timeoutMs: 3000 },
+    );
     expect(without.events).toEqual([]);
     expect(without.closed).toBe(true);
   });
 
   it('serves watch-list (sendInitialEvents): the state as ADDED, then a bookmark marking its end', async () => {
-    await h.raw('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'initial', labels: { wl: 'yes' } } }), contentType: json });
-    const result = await readWatch(h.sandbox, '/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=wl', { count: 2 });
+    await h.raw('POST', '/api/v1/namespaces/default/configmaps', {
+      body: JSON.stringify({ metadata: { name: 'initial', labels: { wl: 'yes' } } }),
+      contentType: json,
+    });
+    const result = await readWatch(
+      h.sandbox,
+      '/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&labelSelector=wl',
+      { count: 2 },
+    );
     expect(result.events.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK']);
     expect(result.events[1]!.object.metadata).toMatchObject({ annotations: { 'k8s.io/initial-events-end': 'true' } });
   });
 
   it('flushes the response headers before any event', async () => {
     const started = Date.now();
-    const result = await readWatch(h.sandbox, '/api/v1/namespaces/default/secrets?watch=true&resourceVersion=1000000', { timeoutMs: 300 });
+    const result = await readWatch(h.sandbox, '/api/v1/namespaces/default/secrets?watch=true&resourceVersion=1000000', {
+      timeoutMs: 300,
+    });
     expect(result.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(1000);
   });
@@ -104,11 +169,20 @@ describe('watch', () => {
 describe('lists', () => {
   it('pages with limit and continue, all pages at the first page resourceVersion', async () => {
     for (const name of ['page-a', 'page-b', 'page-c']) await createPod(name, { labels: { paged: 'yes' } });
-    const first = (await h.raw('GET', '/api/v1/namespaces/default/pods?limit=2&labelSelector=paged%3Dyes')).json<{ kind: string; metadata: { continue?: string; resourceVersion: string }; items: Array<{ kind?: string; metadata: { name: string } }> }>();
+    const first = (await h.raw('GET', '/api/v1/namespaces/default/pods?limit=2&labelSelector=paged%3Dyes')).json<{
+      kind: string;
+      metadata: { continue?: string; resourceVersion: string };
+      items: Array<{ kind?: string; metadata: { name: string } }>;
+    }>();
     expect(first.kind).toBe('PodList');
     expect(first.items.map((p) => p.metadata.name)).toEqual(['page-a', 'page-b']);
     expect(first.items[0]!.kind).toBeUndefined();
-    const second = (await h.raw('GET', `/api/v1/namespaces/default/pods?limit=2&labelSelector=paged%3Dyes&continue=${encodeURIComponent(first.metadata.continue!)}`)).json<typeof first>();
+    const second = (
+      await h.raw(
+        'GET',
+        `/api/v1/namespaces/default/pods?limit=2&labelSelector=paged%3Dyes&continue=${encodeURIComponent(first.metadata.continue!)}`,
+      )
+    ).json<typeof first>();
     expect(second.items.map((p) => p.metadata.name)).toEqual(['page-c']);
     expect(second.metadata.continue).toBeUndefined();
     expect(second.metadata.resourceVersion).toBe(first.metadata.resourceVersion);
@@ -123,63 +197,130 @@ describe('lists', () => {
 
 describe('writes', () => {
   it('names a generateName object with five random characters', async () => {
-    const response = await h.raw('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { generateName: 'cfg-' } }), contentType: json });
-    expect(response.json<{ metadata: { name: string } }>().metadata.name).toMatch(/^cfg-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    const response = await h.raw('POST', '/api/v1/namespaces/default/configmaps', {
+      body: JSON.stringify({ metadata: { generateName: 'cfg-' } }),
+      contentType: json,
+    });
+    expect(response.json<{ metadata: { name: string } }>().metadata.name).toMatch(
+      /^cfg-[bcdfghjklmnpqrstvwxz2456789]{5}$/,
+    );
   });
 
   it('reports every invalid field in one 422 with causes', async () => {
-    const response = await h.raw('POST', '/api/v1/namespaces/default/pods', { body: JSON.stringify({ metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'a' }] } }), contentType: json });
+    const response = await h.raw('POST', '/api/v1/namespaces/default/pods', {
+      body: JSON.stringify({ metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'a' }] } }),
+      contentType: json,
+    });
     expect(response.status).toBe(422);
-    const status = response.json<{ message: string; details: { kind: string; causes: Array<{ field: string; reason: string }> } }>();
-    expect(status.message).toMatch(/^Pod "Bad_Name" is invalid: \[metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of .*, spec\.containers\[0\]\.image: Required value\]$/);
+    const status = response.json<{
+      message: string;
+      details: { kind: string; causes: Array<{ field: string; reason: string }> };
+    }>();
+    expect(status.message).toMatch(
+      /^Pod "Bad_Name" is invalid: \[metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of .*, spec\.containers\[0\]\.image: Required value\]$/,
+    );
     expect(status.details.kind).toBe('Pod');
-    expect(status.details.causes.map((c) => `${c.reason} ${c.field}`)).toEqual(['FieldValueInvalid metadata.name', 'FieldValueRequired spec.containers[0].image']);
+    expect(status.details.causes.map((c) => `${c.reason} ${c.field}`)).toEqual([
+      'FieldValueInvalid metadata.name',
+      'FieldValueRequired spec.containers[0].image',
+    ]);
   });
 
   it('refuses creates in a missing namespace (404) and in a terminating one (403)', async () => {
-    const missing = await h.raw('POST', '/api/v1/namespaces/nowhere/pods', { body: JSON.stringify(podManifest('x')), contentType: json });
+    const missing = await h.raw('POST', '/api/v1/namespaces/nowhere/pods', {
+      body: JSON.stringify(podManifest('x')),
+      contentType: json,
+    });
     expect(missing.status).toBe(404);
     expect(missing.json()).toMatchObject({ message: 'namespaces "nowhere" not found' });
-    await h.raw('POST', '/api/v1/namespaces', { body: JSON.stringify({ metadata: { name: 'closing' } }), contentType: json });
+    await h.raw('POST', '/api/v1/namespaces', {
+      body: JSON.stringify({ metadata: { name: 'closing' } }),
+      contentType: json,
+    });
     await createPod('runner', { nodeName: 'node-1' }, 'closing');
     const deleting = await h.raw('DELETE', '/api/v1/namespaces/closing');
     expect(deleting.json<{ status: { phase: string } }>().status.phase).toBe('Terminating');
-    const refused = await h.raw('POST', '/api/v1/namespaces/closing/configmaps', { body: JSON.stringify({ metadata: { name: 'late' } }), contentType: json });
+    const refused = await h.raw('POST', '/api/v1/namespaces/closing/configmaps', {
+      body: JSON.stringify({ metadata: { name: 'late' } }),
+      contentType: json,
+    });
     expect(refused.status).toBe(403);
-    expect(refused.json()).toMatchObject({ reason: 'Forbidden', message: 'configmaps "late" is forbidden: unable to create new content in namespace closing because it is being terminated' });
+    expect(refused.json()).toMatchObject({
+      reason: 'Forbidden',
+      message:
+        'configmaps "late" is forbidden: unable to create new content in namespace closing because it is being terminated',
+    });
     h.sandbox.store.delete(h.sandbox.store.resourceType('', 'pods')!, 'closing', 'runner', { gracePeriodSeconds: 0 });
     expect((await h.raw('GET', '/api/v1/namespaces/closing')).status).toBe(404);
   });
 
   it('honours delete preconditions, gracePeriodSeconds and a Status answer for types that return one', async () => {
     const pod = await createPod('graceful', { nodeName: 'node-1' });
-    const wrongUid = await h.raw('DELETE', '/api/v1/namespaces/default/pods/graceful', { body: JSON.stringify({ preconditions: { uid: 'other' } }), contentType: json });
+    const wrongUid = await h.raw('DELETE', '/api/v1/namespaces/default/pods/graceful', {
+      body: JSON.stringify({ preconditions: { uid: 'other' } }),
+      contentType: json,
+    });
     expect(wrongUid.status).toBe(409);
-    expect(wrongUid.json<{ message: string }>().message).toBe(`Operation cannot be fulfilled on pods "graceful": Precondition failed: UID in precondition: other, UID in object meta: ${(pod.metadata as { uid: string }).uid}`);
-    const marked = (await h.raw('DELETE', '/api/v1/namespaces/default/pods/graceful?gracePeriodSeconds=5')).json<{ metadata: { deletionTimestamp: string; deletionGracePeriodSeconds: number } }>();
+    expect(wrongUid.json<{ message: string }>().message).toBe(
+      `Operation cannot be fulfilled on pods "graceful": Precondition failed: UID in precondition: other, UID in object meta: ${(pod.metadata as { uid: string }).uid}`,
+    );
+    const marked = (await h.raw('DELETE', '/api/v1/namespaces/default/pods/graceful?gracePeriodSeconds=5')).json<{
+      metadata: { deletionTimestamp: string; deletionGracePeriodSeconds: number };
+    }>();
     expect(marked.metadata.deletionGracePeriodSeconds).toBe(5);
     expect(Date.parse(marked.metadata.deletionTimestamp) - Date.now()).toBeGreaterThan(3000);
-    const finished = await h.raw('DELETE', '/api/v1/namespaces/default/pods/graceful', { body: JSON.stringify({ gracePeriodSeconds: 0 }), contentType: json });
+    const finished = await h.raw('DELETE', '/api/v1/namespaces/default/pods/graceful', {
+      body: JSON.stringify({ gracePeriodSeconds: 0 }),
+      contentType: json,
+    });
     expect(finished.status).toBe(200);
     expect((await h.raw('GET', '/api/v1/namespaces/default/pods/graceful')).status).toBe(404);
-    await h.raw('POST', '/api/v1/namespaces/default/configmaps', { body: JSON.stringify({ metadata: { name: 'short' } }), contentType: json });
-    const status = (await h.raw('DELETE', '/api/v1/namespaces/default/configmaps/short')).json<Record<string, unknown>>();
-    expect(status).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Success', details: { name: 'short', kind: 'configmaps' } });
+    await h.raw('POST', '/api/v1/namespaces/default/configmaps', {
+      body: JSON.stringify({ metadata: { name: 'short' } }),
+      contentType: json,
+    });
+    const status = (await h.raw('DELETE', '/api/v1/namespaces/default/configmaps/short')).json<
+      Record<string, unknown>
+    >();
+    expect(status).toMatchObject({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Success',
+      details: { name: 'short', kind: 'configmaps' },
+    });
   });
 
   it('treats a uid in a PUT as a precondition (409) and a changed uid in a patch as invalid (422)', async () => {
     const pod = await createPod('uid-check');
-    const stale = { ...pod, metadata: { ...(pod.metadata as Record<string, unknown>), uid: '00000000-0000-0000-0000-000000000000', resourceVersion: undefined } };
-    const put = await h.raw('PUT', '/api/v1/namespaces/default/pods/uid-check', { body: JSON.stringify(stale), contentType: json });
+    const stale = {
+      ...pod,
+      metadata: {
+        ...(pod.metadata as Record<string, unknown>),
+        uid: '00000000-0000-0000-0000-000000000000',
+        resourceVersion: undefined,
+      },
+    };
+    const put = await h.raw('PUT', '/api/v1/namespaces/default/pods/uid-check', {
+      body: JSON.stringify(stale),
+      contentType: json,
+    });
     expect(put.status).toBe(409);
-    expect(put.json<{ message: string }>().message).toContain('Precondition failed: UID in precondition: 00000000-0000-0000-0000-000000000000');
+    expect(put.json<{ message: string }>().message).toContain(
+      'Precondition failed: UID in precondition: 00000000-0000-0000-0000-000000000000',
+    );
     const patch = await h.raw('PATCH', '/api/v1/namespaces/default/pods/uid-check/status', {
-      body: JSON.stringify({ metadata: { uid: '00000000-0000-0000-0000-000000000000' }, status: { conditions: [{ type: 'k8s.aliyun.com/eip', status: 'True' }] } }),
+      body: JSON.stringify({
+        metadata: { uid: '00000000-0000-0000-0000-000000000000' },
+        status: { conditions: [{ type: 'k8s.aliyun.com/eip', status: 'True' }] },
+      }),
       contentType: 'application/strategic-merge-patch+json',
     });
     expect(patch.status).toBe(422);
     const matching = await h.raw('PATCH', '/api/v1/namespaces/default/pods/uid-check/status', {
-      body: JSON.stringify({ metadata: { uid: (pod.metadata as { uid: string }).uid }, status: { conditions: [{ type: 'k8s.aliyun.com/eip', status: 'True' }] } }),
+      body: JSON.stringify({
+        metadata: { uid: (pod.metadata as { uid: string }).uid },
+        status: { conditions: [{ type: 'k8s.aliyun.com/eip', status: 'True' }] },
+      }),
       contentType: 'application/strategic-merge-patch+json',
     });
     expect(matching.status).toBe(200);
@@ -187,9 +328,15 @@ describe('writes', () => {
 
   it('rejects an unknown patch type with 415 and an SMP with a merge key missing with 400', async () => {
     await createPod('patchy');
-    const unknown = await h.raw('PATCH', '/api/v1/namespaces/default/pods/patchy', { body: '{}', contentType: 'application/x-yaml' });
+    const unknown = await h.raw('PATCH', '/api/v1/namespaces/default/pods/patchy', {
+      body: '{}',
+      contentType: 'application/x-yaml',
+    });
     expect(unknown.status).toBe(415);
-    const noKey = await h.raw('PATCH', '/api/v1/namespaces/default/pods/patchy/status', { body: JSON.stringify({ status: { conditions: [{ status: 'True' }] } }), contentType: 'application/strategic-merge-patch+json' });
+    const noKey = await h.raw('PATCH', '/api/v1/namespaces/default/pods/patchy/status', {
+      body: JSON.stringify({ status: { conditions: [{ status: 'True' }] } }),
+      contentType: 'application/strategic-merge-patch+json',
+    });
     expect(noKey.status).toBe(400);
   });
 });
@@ -201,7 +348,15 @@ describe('admission', () => {
       admit: async (attributes) => {
         seen.push(attributes);
         if (attributes.object?.metadata.labels?.deny === 'yes') {
-          throw new StatusError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'admission webhook "pods.podeip.io" denied the request: no', reason: 'Forbidden', code: 403 });
+          throw new StatusError({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: 'admission webhook "pods.podeip.io" denied the request: no',
+            reason: 'Forbidden',
+            code: 403,
+          });
         }
         const object = structuredClone(attributes.object!);
         if (attributes.type.plural === 'pods' && attributes.operation === 'CREATE') {
@@ -212,18 +367,36 @@ describe('admission', () => {
     };
     h.sandbox.setAdmission(chain);
     try {
-      const created = await h.raw('POST', '/api/v1/namespaces/default/pods?dryRun=All', { body: JSON.stringify({ ...podManifest(''), metadata: { generateName: 'adm-' } }), contentType: json });
+      const created = await h.raw('POST', '/api/v1/namespaces/default/pods?dryRun=All', {
+        body: JSON.stringify({ ...podManifest(''), metadata: { generateName: 'adm-' } }),
+        contentType: json,
+      });
       expect(created.status).toBe(201);
       expect(created.headers.warning).toBe('299 - "bandwidth \\"200\\" is high", 299 - "second \\"quoted\\" warning"');
-      expect(created.json<{ spec: { readinessGates: unknown[] } }>().spec.readinessGates).toEqual([{ conditionType: 'k8s.aliyun.com/eip' }]);
-      expect(seen[0]).toMatchObject({ operation: 'CREATE', name: '', namespace: 'default', dryRun: true, userInfo: { username: 'system:admin' } });
+      expect(created.json<{ spec: { readinessGates: unknown[] } }>().spec.readinessGates).toEqual([
+        { conditionType: 'k8s.aliyun.com/eip' },
+      ]);
+      expect(seen[0]).toMatchObject({
+        operation: 'CREATE',
+        name: '',
+        namespace: 'default',
+        dryRun: true,
+        userInfo: { username: 'system:admin' },
+      });
       expect(seen[0]!.object!.metadata.uid).toBeUndefined();
       expect((seen[0]!.object!.spec as { serviceAccountName: string }).serviceAccountName).toBe('default');
-      expect((await h.raw('GET', '/api/v1/namespaces/default/pods?labelSelector=deny')).json<{ items: unknown[] }>().items).toEqual([]);
+      expect(
+        (await h.raw('GET', '/api/v1/namespaces/default/pods?labelSelector=deny')).json<{ items: unknown[] }>().items,
+      ).toEqual([]);
 
-      const denied = await h.raw('POST', '/api/v1/namespaces/default/pods', { body: JSON.stringify(podManifest('denied', { labels: { deny: 'yes' } })), contentType: json });
+      const denied = await h.raw('POST', '/api/v1/namespaces/default/pods', {
+        body: JSON.stringify(podManifest('denied', { labels: { deny: 'yes' } })),
+        contentType: json,
+      });
       expect(denied.status).toBe(403);
-      expect(denied.json<{ message: string }>().message).toBe('admission webhook "pods.podeip.io" denied the request: no');
+      expect(denied.json<{ message: string }>().message).toBe(
+        'admission webhook "pods.podeip.io" denied the request: no',
+      );
 
       await h.raw('POST', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', {
         body: JSON.stringify({ metadata: { name: 'skipped', labels: { deny: 'yes' } }, webhooks: [] }),
@@ -233,7 +406,9 @@ describe('admission', () => {
       await createPod('admitted');
       await h.raw('DELETE', '/api/v1/namespaces/default/pods/admitted');
       expect(seen.filter((a) => a.name === 'admitted').map((a) => a.operation)).toEqual(['CREATE', 'DELETE']);
-      expect(seen.find((a) => a.name === 'admitted' && a.operation === 'DELETE')!.oldObject!.metadata.uid).toBeDefined();
+      expect(
+        seen.find((a) => a.name === 'admitted' && a.operation === 'DELETE')!.oldObject!.metadata.uid,
+      ).toBeDefined();
     } finally {
       h.sandbox.setAdmission(undefined);
     }
@@ -242,7 +417,12 @@ describe('admission', () => {
 
 describe('controls', () => {
   it('fails a seeded fraction of matching requests with 429 and Retry-After, or 500', async () => {
-    h.sandbox.controls.failRequests({ fraction: 1, status: 429, retryAfterSeconds: 3, path: '/api/v1/namespaces/default/services' });
+    h.sandbox.controls.failRequests({
+      fraction: 1,
+      status: 429,
+      retryAfterSeconds: 3,
+      path: '/api/v1/namespaces/default/services',
+    });
     const limited = await h.raw('GET', '/api/v1/namespaces/default/services');
     expect(limited.status).toBe(429);
     expect(limited.headers['retry-after']).toBe('3');

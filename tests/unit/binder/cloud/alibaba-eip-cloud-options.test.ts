@@ -15,15 +15,25 @@ const valid: AlibabaEipCloudOptions = {
 describe('createAlibabaEipCloud options', () => {
   it('builds with the defaults, and with a bucket turned off by Infinity', () => {
     expect(() => createAlibabaEipCloud(valid)).not.toThrow();
-    expect(() => createAlibabaEipCloud({ ...valid, rateLimitsPerMinute: { DescribeEipAddresses: Number.POSITIVE_INFINITY } })).not.toThrow();
+    expect(() =>
+      createAlibabaEipCloud({ ...valid, rateLimitsPerMinute: { DescribeEipAddresses: Number.POSITIVE_INFINITY } }),
+    ).not.toThrow();
   });
 
   it.each([
-    ['a zero rate limit', { rateLimitsPerMinute: { AssociateEipAddress: 0 } }, /rateLimitsPerMinute\.AssociateEipAddress: rate limit must be/],
+    [
+      'a zero rate limit',
+      { rateLimitsPerMinute: { AssociateEipAddress: 0 } },
+      /rateLimitsPerMinute\.AssociateEipAddress: rate limit must be/,
+    ],
     ['a zero window', { rateLimitWindowMs: 0 }, /rate limit window must be > 0/],
     ['a negative read timeout', { readTimeoutMs: -1 }, /readTimeoutMs must be > 0/],
     ['no region', { regionId: '' }, /regionId and vpcId are required/],
-    ['an access key without its secret', { credentials: { kind: 'access-key', accessKeyId: 'TESTKEYID0001', accessKeySecret: '' } }, /accessKeySecret/],
+    [
+      'an access key without its secret',
+      { credentials: { kind: 'access-key', accessKeyId: 'TESTKEYID0001', accessKeySecret: '' } },
+      /accessKeySecret/,
+    ],
     ['no attempts at all', { retry: { maxAttempts: 0 } }, /retry\.maxAttempts/],
   ] as Array<[string, Partial<AlibabaEipCloudOptions>, RegExp]>)('refuses %s', (_label, change, message) => {
     expect(() => createAlibabaEipCloud({ ...valid, ...change })).toThrow(message);

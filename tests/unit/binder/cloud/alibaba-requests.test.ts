@@ -3,7 +3,12 @@
  * of an EIP, and the confirmation that an ENI really holds the pod IP.
  */
 import { describe, expect, it } from '@jest/globals';
-import { allocateEipRequest, describeEipsRequest, eipStateOf, networkInterfaceMatchOf } from '../../../../binder/cloud/alibaba-requests.js';
+import {
+  allocateEipRequest,
+  describeEipsRequest,
+  eipStateOf,
+  networkInterfaceMatchOf,
+} from '../../../../binder/cloud/alibaba-requests.js';
 import { DEFAULT_RETRY_POLICY, backoffDelayMs } from '../../../../binder/cloud/cloud-call-runner.js';
 
 describe('allocateEipRequest', () => {
@@ -49,17 +54,37 @@ describe('allocateEipRequest', () => {
   it('pays a PrePaid order automatically and leaves unset options out', () => {
     const model = allocateEipRequest(
       'cn-hangzhou',
-      { mode: 'auto', bandwidth: 5, internetChargeType: 'PayByBandwidth', instanceChargeType: 'PrePaid', releaseStrategy: { type: 'Never' } },
+      {
+        mode: 'auto',
+        bandwidth: 5,
+        internetChargeType: 'PayByBandwidth',
+        instanceChargeType: 'PrePaid',
+        releaseStrategy: { type: 'Never' },
+      },
       { clientToken: 't', ownershipTags: {} },
     );
     expect(model.autoPay).toBe(true);
-    for (const field of ['ISP', 'name', 'description', 'resourceGroupId', 'publicIpAddressPoolId', 'securityProtectionTypes'] as const) expect(model[field]).toBeUndefined();
+    for (const field of [
+      'ISP',
+      'name',
+      'description',
+      'resourceGroupId',
+      'publicIpAddressPoolId',
+      'securityProtectionTypes',
+    ] as const)
+      expect(model[field]).toBeUndefined();
   });
 });
 
 describe('describeEipsRequest', () => {
   it('joins ids with commas, filters by ENI and tags, pages at 100', () => {
-    expect(describeEipsRequest('cn-hangzhou', { allocationIds: ['eip-a', 'eip-b'], associatedNetworkInterfaceId: 'eni-1', tags: { k: 'v' } }, 3)).toMatchObject({
+    expect(
+      describeEipsRequest(
+        'cn-hangzhou',
+        { allocationIds: ['eip-a', 'eip-b'], associatedNetworkInterfaceId: 'eni-1', tags: { k: 'v' } },
+        3,
+      ),
+    ).toMatchObject({
       regionId: 'cn-hangzhou',
       allocationId: 'eip-a,eip-b',
       associatedInstanceType: 'NetworkInterface',
@@ -73,8 +98,23 @@ describe('describeEipsRequest', () => {
 
 describe('eipStateOf', () => {
   it("reads the EIP's own bandwidth, not its package's, and marks statuses it does not know", () => {
-    const state = eipStateOf({ allocationId: 'eip-1', status: 'Frozen', bandwidth: '200', eipBandwidth: '5', chargeType: 'PostPaid', tags: { tag: [{ key: 'a', value: 'b' }] } });
-    expect(state).toMatchObject({ allocationId: 'eip-1', status: 'Unknown', bandwidth: 5, instanceChargeType: 'PostPaid', tags: { a: 'b' }, instanceId: '', privateIpAddress: '' });
+    const state = eipStateOf({
+      allocationId: 'eip-1',
+      status: 'Frozen',
+      bandwidth: '200',
+      eipBandwidth: '5',
+      chargeType: 'PostPaid',
+      tags: { tag: [{ key: 'a', value: 'b' }] },
+    });
+    expect(state).toMatchObject({
+      allocationId: 'eip-1',
+      status: 'Unknown',
+      bandwidth: 5,
+      instanceChargeType: 'PostPaid',
+      tags: { a: 'b' },
+      instanceId: '',
+      privateIpAddress: '',
+    });
   });
 });
 
@@ -84,11 +124,22 @@ describe('networkInterfaceMatchOf', () => {
     type: 'Secondary',
     instanceId: 'i-1',
     privateIpAddress: '10.0.0.2',
-    privateIpSets: { privateIpSet: [{ privateIpAddress: '10.0.0.2', primary: true }, { privateIpAddress: '10.0.0.3', primary: false }] },
+    privateIpSets: {
+      privateIpSet: [
+        { privateIpAddress: '10.0.0.2', primary: true },
+        { privateIpAddress: '10.0.0.3', primary: false },
+      ],
+    },
   };
 
   it('confirms secondary and primary IPs from the answer', () => {
-    expect(networkInterfaceMatchOf(eni, '10.0.0.3')).toEqual({ networkInterfaceId: 'eni-1', type: 'Secondary', instanceId: 'i-1', isPrimaryIp: false, privateIp: '10.0.0.3' });
+    expect(networkInterfaceMatchOf(eni, '10.0.0.3')).toEqual({
+      networkInterfaceId: 'eni-1',
+      type: 'Secondary',
+      instanceId: 'i-1',
+      isPrimaryIp: false,
+      privateIp: '10.0.0.3',
+    });
     expect(networkInterfaceMatchOf(eni, '10.0.0.2')?.isPrimaryIp).toBe(true);
   });
 
@@ -97,7 +148,9 @@ describe('networkInterfaceMatchOf', () => {
   });
 
   it('falls back to the attachment for the instance', () => {
-    expect(networkInterfaceMatchOf({ ...eni, instanceId: '', attachment: { instanceId: 'i-2' } }, '10.0.0.3')?.instanceId).toBe('i-2');
+    expect(
+      networkInterfaceMatchOf({ ...eni, instanceId: '', attachment: { instanceId: 'i-2' } }, '10.0.0.3')?.instanceId,
+    ).toBe('i-2');
   });
 });
 

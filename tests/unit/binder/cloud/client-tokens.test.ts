@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../../../api/constants.js';
-import { MAX_CLIENT_TOKEN_LENGTH, clientTokenFor, ownershipTagsFor, tagValueFor, type ClientTokenInput } from '../../../../binder/cloud/client-tokens.js';
+import {
+  MAX_CLIENT_TOKEN_LENGTH,
+  clientTokenFor,
+  ownershipTagsFor,
+  tagValueFor,
+  type ClientTokenInput,
+} from '../../../../binder/cloud/client-tokens.js';
 
 const UID = '0b9b3f0e-4f3c-4c52-9d7e-1f2a3b4c5d6e';
 
@@ -15,12 +21,22 @@ describe('clientTokenFor', () => {
   });
 
   it('is the same for the same inputs, so a restart replays instead of acting again', () => {
-    const input: ClientTokenInput = { operation: 'associate', podUid: UID, allocationId: 'eip-bp1abc', target: ['eni-1', '10.0.0.5'] };
+    const input: ClientTokenInput = {
+      operation: 'associate',
+      podUid: UID,
+      allocationId: 'eip-bp1abc',
+      target: ['eni-1', '10.0.0.5'],
+    };
     expect(clientTokenFor(input)).toBe(clientTokenFor({ ...input, target: ['eni-1', '10.0.0.5'] }));
   });
 
   it('differs whenever the operation, pod, EIP, target or generation differs', () => {
-    const base: ClientTokenInput = { operation: 'associate', podUid: UID, allocationId: 'eip-bp1abc', target: ['eni-1', '10.0.0.5'] };
+    const base: ClientTokenInput = {
+      operation: 'associate',
+      podUid: UID,
+      allocationId: 'eip-bp1abc',
+      target: ['eni-1', '10.0.0.5'],
+    };
     const variants: ClientTokenInput[] = [
       base,
       { ...base, operation: 'unassociate' },
@@ -36,8 +52,25 @@ describe('clientTokenFor', () => {
 
   it.each([
     ['allocate', { operation: 'allocate', podUid: UID }],
-    ['associate with long ids', { operation: 'associate', podUid: UID, allocationId: 'eip-bp1abcdefghijklmnopqrst', target: ['eni-bp1abcdefghijklmnop', '192.168.100.200'] }],
-    ['a later generation', { operation: 'remove-from-package', podUid: UID, allocationId: 'eip-bp1abcdefghijklmnopqrst', target: ['cbwp-bp1abcdefghijk'], generation: 12 }],
+    [
+      'associate with long ids',
+      {
+        operation: 'associate',
+        podUid: UID,
+        allocationId: 'eip-bp1abcdefghijklmnopqrst',
+        target: ['eni-bp1abcdefghijklmnop', '192.168.100.200'],
+      },
+    ],
+    [
+      'a later generation',
+      {
+        operation: 'remove-from-package',
+        podUid: UID,
+        allocationId: 'eip-bp1abcdefghijklmnopqrst',
+        target: ['cbwp-bp1abcdefghijk'],
+        generation: 12,
+      },
+    ],
     ['a 300-character uid', { operation: 'allocate', podUid: 'x'.repeat(300) }],
     ['a non-ASCII uid', { operation: 'allocate', podUid: 'üñí-çødé' }],
   ] satisfies Array<[string, ClientTokenInput]>)('fits the API (≤64 printable ASCII) for %s', (_label, input) => {

@@ -4,10 +4,22 @@
  * table follows the SDK's own error classes and fields rather than hand-made imitations.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { classifyCloudError, kindOfApiCode, redactSecrets, DeadlineExceededError, CredentialsUnavailableError } from '../../../../binder/cloud/cloud-error-classification.js';
+import {
+  classifyCloudError,
+  kindOfApiCode,
+  redactSecrets,
+  DeadlineExceededError,
+  CredentialsUnavailableError,
+} from '../../../../binder/cloud/cloud-error-classification.js';
 import { CloudError, type CloudErrorKind } from '../../../../binder/cloud/eip-cloud.js';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Vpc, sdkError, startTestSandbox, vpcClient, type SdkError } from '../../../integration/sandbox/cloud/support.js';
+import {
+  $Vpc,
+  sdkError,
+  startTestSandbox,
+  vpcClient,
+  type SdkError,
+} from '../../../integration/sandbox/cloud/support.js';
 
 /** [code the stand-in answers with, kind, CloudError code, HTTP status]. */
 const ANSWERS: Array<[string, CloudErrorKind, string, number | undefined]> = [
@@ -20,7 +32,12 @@ const ANSWERS: Array<[string, CloudErrorKind, string, number | undefined]> = [
   ['Throttling', 'throttled', 'Throttling', 400],
   ['Throttling.Api', 'throttled', 'Throttling.Api', 400],
   ['TaskConflict', 'conflict', 'TaskConflict', 400],
-  ['TaskConflict.AssociateGlobalAccelerationInstance', 'conflict', 'TaskConflict.AssociateGlobalAccelerationInstance', 400],
+  [
+    'TaskConflict.AssociateGlobalAccelerationInstance',
+    'conflict',
+    'TaskConflict.AssociateGlobalAccelerationInstance',
+    400,
+  ],
   ['OperationConflict', 'conflict', 'OperationConflict', 409],
   ['LastTokenProcessing', 'conflict', 'LastTokenProcessing', 403],
   ['BandwidthPackageOperation.conflict', 'conflict', 'BandwidthPackageOperation.conflict', 400],
@@ -56,7 +73,8 @@ let refused: SdkError;
 beforeAll(async () => {
   sandbox = await startTestSandbox();
   const vpc = vpcClient(sandbox);
-  const describe = (client = vpc) => client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId: sandbox.regionId }));
+  const describe = (client = vpc) =>
+    client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId: sandbox.regionId }));
   for (const [code] of ANSWERS) {
     sandbox.controls.setFaults({ failureRate: 1, codes: [code] });
     answered.set(code, await sdkError(describe()));
@@ -74,7 +92,13 @@ describe('classifyCloudError on real SDK errors', () => {
     const sdk = answered.get(answer);
     const error = classifyCloudError(sdk, 'DescribeEipAddresses');
     expect(error).toBeInstanceOf(CloudError);
-    expect(error).toMatchObject({ kind, code, api: 'DescribeEipAddresses', httpStatus, retryable: ['throttled', 'transient', 'conflict'].includes(kind) });
+    expect(error).toMatchObject({
+      kind,
+      code,
+      api: 'DescribeEipAddresses',
+      httpStatus,
+      retryable: ['throttled', 'transient', 'conflict'].includes(kind),
+    });
     if (httpStatus !== undefined) expect(error.requestId).toMatch(/^[0-9A-F-]{36}$/);
     if (httpStatus !== undefined) expect(error.requestId).toBe(sdk?.requestId);
     expect(error.message.startsWith(`DescribeEipAddresses failed: ${code}: `)).toBe(true);
@@ -100,17 +124,27 @@ describe('classifyCloudError on real SDK errors', () => {
   });
 
   it('a refused connection is transient', () => {
-    expect(classifyCloudError(refused, 'ReleaseEipAddress')).toMatchObject({ kind: 'transient', code: 'ECONNREFUSED', httpStatus: undefined });
+    expect(classifyCloudError(refused, 'ReleaseEipAddress')).toMatchObject({
+      kind: 'transient',
+      code: 'ECONNREFUSED',
+      httpStatus: undefined,
+    });
   });
 });
 
 describe('classifyCloudError on the adapter’s own errors', () => {
   it('a missed deadline is a transient RequestTimeout', () => {
-    expect(classifyCloudError(new DeadlineExceededError(250), 'AssociateEipAddress')).toMatchObject({ kind: 'transient', code: 'RequestTimeout' });
+    expect(classifyCloudError(new DeadlineExceededError(250), 'AssociateEipAddress')).toMatchObject({
+      kind: 'transient',
+      code: 'RequestTimeout',
+    });
   });
 
   it('no credentials from the chain is a permission problem, scrubbed', () => {
-    const error = classifyCloudError(new CredentialsUnavailableError('failed with AccessKeySecret=abcdef123456 at https://sts.example/?token=x'), 'DescribeEipAddresses');
+    const error = classifyCloudError(
+      new CredentialsUnavailableError('failed with AccessKeySecret=abcdef123456 at https://sts.example/?token=x'),
+      'DescribeEipAddresses',
+    );
     expect(error).toMatchObject({ kind: 'permission', code: 'CredentialsUnavailable' });
     expect(error.message).not.toMatch(/abcdef123456|token=x/);
   });
@@ -121,8 +155,14 @@ describe('classifyCloudError on the adapter’s own errors', () => {
   });
 
   it('a 5xx without a code is transient; anything else unrecognised is unknown', () => {
-    expect(classifyCloudError({ name: 'ServerError', statusCode: 502 }, 'DescribeEipAddresses')).toMatchObject({ kind: 'transient', code: 'HTTP502' });
-    expect(classifyCloudError(new Error('RegionId is empty'), 'DescribeEipAddresses')).toMatchObject({ kind: 'unknown', code: 'Error' });
+    expect(classifyCloudError({ name: 'ServerError', statusCode: 502 }, 'DescribeEipAddresses')).toMatchObject({
+      kind: 'transient',
+      code: 'HTTP502',
+    });
+    expect(classifyCloudError(new Error('RegionId is empty'), 'DescribeEipAddresses')).toMatchObject({
+      kind: 'unknown',
+      code: 'Error',
+    });
   });
 });
 
@@ -145,10 +185,20 @@ describe('kindOfApiCode for codes the notes list but the stand-in never sends', 
 describe('redactSecrets', () => {
   it.each([
     ['a known value anywhere', 'key SANDBOXAK123456 refused', ['SANDBOXAK123456'], 'key *** refused'],
-    ['signature and credential fields', 'Credential=AKID1,SignedHeaders=host,Signature=0123abcd', [], 'Credential=***,SignedHeaders=host,Signature=***'],
+    [
+      'signature and credential fields',
+      'Credential=AKID1,SignedHeaders=host,Signature=0123abcd',
+      [],
+      'Credential=***,SignedHeaders=host,Signature=***',
+    ],
     // Built at run time so the repository holds nothing shaped like a real key.
     ['real key and STS shapes', `${'LTAI'}5tAbCdEfGhIjKlMn and STS.NUgYrLnoC37mZZCNnAbCd`, [], '*** and ***'],
-    ['URLs with their query', 'socket hang upPOST http://127.0.0.1:1/?RegionId=cn-hangzhou&Signature=x failed.', [], 'socket hang up<url> failed.'],
+    [
+      'URLs with their query',
+      'socket hang upPOST http://127.0.0.1:1/?RegionId=cn-hangzhou&Signature=x failed.',
+      [],
+      'socket hang up<url> failed.',
+    ],
     ['short values are left alone', 'abc def', ['abc'], 'abc def'],
   ])('%s', (_label, text, secrets, expected) => {
     expect(redactSecrets(text, secrets)).toBe(expected);

@@ -43,7 +43,10 @@ describe('DescribeBatcher', () => {
   it('sends what arrives within the window in one call and answers each caller in its own order', async () => {
     const script = scriptedDescribe();
     const batcher = new DescribeBatcher(script.describeChunk, { windowMs: 20 });
-    const [first, second] = await Promise.all([batcher.describe(['b', 'a']), batcher.describe(['a', 'gone-1', 'c', 'c'])]);
+    const [first, second] = await Promise.all([
+      batcher.describe(['b', 'a']),
+      batcher.describe(['a', 'gone-1', 'c', 'c']),
+    ]);
     expect(first.map((item) => item.allocationId)).toEqual(['b', 'a']);
     expect(second.map((item) => item.allocationId)).toEqual(['a', 'c']);
     expect(script.calls).toEqual([['b', 'a', 'gone-1', 'c']]);
@@ -71,7 +74,10 @@ describe('DescribeBatcher', () => {
     const batcher = new DescribeBatcher(script.describeChunk, { windowMs: 5, maxIdsPerCall: 2 });
     const results = await Promise.allSettled([batcher.describe(['a']), batcher.describe(['b', 'fail-1', 'c'])]);
     // The second ask takes the batch past 2 ids, so it goes at once as [a, b] and [fail-1, c].
-    expect(script.calls).toEqual([['a', 'b'], ['fail-1', 'c']]);
+    expect(script.calls).toEqual([
+      ['a', 'b'],
+      ['fail-1', 'c'],
+    ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected']);
     expect(results[1]).toMatchObject({ reason: new Error('chunk with fail-1 failed') });
   });

@@ -132,21 +132,25 @@ describe('TokenBucket', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it.each([1, 2, 3, 20, 120])('never exceeds a limit of %i calls in any fixed window, whatever the phase', async (limit) => {
-    const windowMs = 1000;
-    for (let phase = 0; phase < windowMs; phase += 97) {
-      const clock = new ManualClock(10 * windowMs + phase);
-      const bucket = new TokenBucket(bucketShapeForLimit(limit, windowMs), clock);
-      const times: number[] = [];
-      const calls = limit * 4 + 3;
-      for (let index = 0; index < calls; index += 1) void bucket.acquire().then(() => times.push(clock.now()));
-      // The burst's callbacks run now, at the start time, not when the clock next moves.
-      await flushPromises();
-      await clock.advance((calls + 2) * windowMs);
-      expect(times).toHaveLength(calls);
-      const perWindow = new Map<number, number>();
-      for (const time of times) perWindow.set(Math.floor(time / windowMs), (perWindow.get(Math.floor(time / windowMs)) ?? 0) + 1);
-      expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(limit);
-    }
-  });
+  it.each([1, 2, 3, 20, 120])(
+    'never exceeds a limit of %i calls in any fixed window, whatever the phase',
+    async (limit) => {
+      const windowMs = 1000;
+      for (let phase = 0; phase < windowMs; phase += 97) {
+        const clock = new ManualClock(10 * windowMs + phase);
+        const bucket = new TokenBucket(bucketShapeForLimit(limit, windowMs), clock);
+        const times: number[] = [];
+        const calls = limit * 4 + 3;
+        for (let index = 0; index < calls; index += 1) void bucket.acquire().then(() => times.push(clock.now()));
+        // The burst's callbacks run now, at the start time, not when the clock next moves.
+        await flushPromises();
+        await clock.advance((calls + 2) * windowMs);
+        expect(times).toHaveLength(calls);
+        const perWindow = new Map<number, number>();
+        for (const time of times)
+          perWindow.set(Math.floor(time / windowMs), (perWindow.get(Math.floor(time / windowMs)) ?? 0) + 1);
+        expect(Math.max(...perWindow.values())).toBeLessThanOrEqual(limit);
+      }
+    },
+  );
 });

@@ -32,7 +32,10 @@ it('signs with the rotated key file from the next call on', async () => {
   const logger = pino({ enabled: false });
   source = credentialsSourceFor({ source: 'key-file', path }, { logger, pollMs: 50 });
   const waits: number[] = [];
-  const metrics: CloudMetrics = { callDone: () => undefined, bucketWait: (api, seconds) => void (api === 'DescribeEipAddresses' && waits.push(seconds)) };
+  const metrics: CloudMetrics = {
+    callDone: () => undefined,
+    bucketWait: (api, seconds) => void (api === 'DescribeEipAddresses' && waits.push(seconds)),
+  };
   const eips = createConfiguredCloud(
     {
       regionId: cloud.regionId,
@@ -49,10 +52,15 @@ it('signs with the rotated key file from the next call on', async () => {
     { credentials: source, logger, metrics },
   );
   cloud.controls.createEip({ allocationId: 'eip-rotation01' });
-  expect((await eips.describeEips({ allocationIds: ['eip-rotation01'] })).map((e) => e.allocationId)).toEqual(['eip-rotation01']);
+  expect((await eips.describeEips({ allocationIds: ['eip-rotation01'] })).map((e) => e.allocationId)).toEqual([
+    'eip-rotation01',
+  ]);
 
   const rotated = cloud.controls.addAccessKey({ deniedActions: ['DescribeEipAddresses'] });
-  writeFileSync(`${path}.new`, JSON.stringify({ accessKeyId: rotated.accessKeyId, accessKeySecret: rotated.accessKeySecret }));
+  writeFileSync(
+    `${path}.new`,
+    JSON.stringify({ accessKeyId: rotated.accessKeyId, accessKeySecret: rotated.accessKeySecret }),
+  );
   renameSync(`${path}.new`, path);
   const swapped = (): boolean => (source.current() as { accessKeyId?: string }).accessKeyId === rotated.accessKeyId;
   const deadline = Date.now() + 5000;

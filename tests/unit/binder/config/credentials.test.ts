@@ -41,13 +41,29 @@ async function eventually<T>(check: () => T | undefined, timeoutMs = 5000): Prom
 
 describe('key files', () => {
   it('reads the cloud.json that podeip sandbox writes', () => {
-    const path = keyFile(JSON.stringify({ endpoint: '127.0.0.1:1', protocol: 'http', regionId: 'cn-hangzhou', vpcId: 'vpc-1', accessKeyId: 'SANDBOXAKID', accessKeySecret: SECRET }));
+    const path = keyFile(
+      JSON.stringify({
+        endpoint: '127.0.0.1:1',
+        protocol: 'http',
+        regionId: 'cn-hangzhou',
+        vpcId: 'vpc-1',
+        accessKeyId: 'SANDBOXAKID',
+        accessKeySecret: SECRET,
+      }),
+    );
     expect(readKeyFile(path)).toEqual({ kind: 'access-key', accessKeyId: 'SANDBOXAKID', accessKeySecret: SECRET });
   });
 
   it('takes an STS triple', () => {
-    const path = keyFile(JSON.stringify({ accessKeyId: 'STS.ID', accessKeySecret: SECRET, securityToken: 'CAIStoken' }));
-    expect(readKeyFile(path)).toEqual({ kind: 'access-key', accessKeyId: 'STS.ID', accessKeySecret: SECRET, securityToken: 'CAIStoken' });
+    const path = keyFile(
+      JSON.stringify({ accessKeyId: 'STS.ID', accessKeySecret: SECRET, securityToken: 'CAIStoken' }),
+    );
+    expect(readKeyFile(path)).toEqual({
+      kind: 'access-key',
+      accessKeyId: 'STS.ID',
+      accessKeySecret: SECRET,
+      securityToken: 'CAIStoken',
+    });
   });
 
   it('names the file and the fields that are wrong, never a value', () => {
@@ -64,8 +80,14 @@ describe('key files', () => {
         return (error as Error).message.replace(path, 'FILE');
       }
     });
-    expect(messages).toEqual(['cloud key file FILE: is not JSON', 'cloud key file FILE: accessKeySecret must be a non-empty string', 'cloud key file FILE: must hold a JSON object']);
-    expect(() => readKeyFile('/nonexistent/cloud.json')).toThrow('cloud key file /nonexistent/cloud.json: cannot read it (ENOENT)');
+    expect(messages).toEqual([
+      'cloud key file FILE: is not JSON',
+      'cloud key file FILE: accessKeySecret must be a non-empty string',
+      'cloud key file FILE: must hold a JSON object',
+    ]);
+    expect(() => readKeyFile('/nonexistent/cloud.json')).toThrow(
+      'cloud key file /nonexistent/cloud.json: cannot read it (ENOENT)',
+    );
   });
 });
 
@@ -82,9 +104,21 @@ describe('credentials as configured', () => {
     opened.push(source);
     expect(source.current()).toMatchObject({ accessKeyId: 'FIRSTID' });
 
-    replace(path, JSON.stringify({ accessKeyId: 'SECONDID', accessKeySecret: `${SECRET}2`, securityToken: `${SECRET}3` }));
-    await eventually(() => (source.current().kind === 'access-key' && (source.current() as { accessKeyId: string }).accessKeyId === 'SECONDID' ? true : undefined));
-    expect(source.current()).toEqual({ kind: 'access-key', accessKeyId: 'SECONDID', accessKeySecret: `${SECRET}2`, securityToken: `${SECRET}3` });
+    replace(
+      path,
+      JSON.stringify({ accessKeyId: 'SECONDID', accessKeySecret: `${SECRET}2`, securityToken: `${SECRET}3` }),
+    );
+    await eventually(() =>
+      source.current().kind === 'access-key' && (source.current() as { accessKeyId: string }).accessKeyId === 'SECONDID'
+        ? true
+        : undefined,
+    );
+    expect(source.current()).toEqual({
+      kind: 'access-key',
+      accessKeyId: 'SECONDID',
+      accessKeySecret: `${SECRET}2`,
+      securityToken: `${SECRET}3`,
+    });
 
     replace(path, '{"accessKeyId": "half-writ');
     await eventually(() => (logLines.some((line) => line.includes('cannot be used')) ? true : undefined));

@@ -2,7 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBinderConfig, pairedSettingProblems, readPodNamespace, type LoadBinderConfigInput } from '../../../../binder/config/load.js';
+import {
+  loadBinderConfig,
+  pairedSettingProblems,
+  readPodNamespace,
+  type LoadBinderConfigInput,
+} from '../../../../binder/config/load.js';
 import type { BinderConfig } from '../../../../binder/config/types.js';
 
 const golden = JSON.parse(readFileSync(new URL('./binder-defaults.golden.json', import.meta.url), 'utf8'));
@@ -41,10 +46,23 @@ describe('binder configuration', () => {
   });
 
   it('takes flags over environment over file', () => {
-    const file = tempFile('c.yaml', ['clusterId: from-file', 'workers: 2', 'namespaces: [a, b]', 'cloud: { regionId: cn-beijing, vpcId: vpc-file, protocol: http }'].join('\n'));
+    const file = tempFile(
+      'c.yaml',
+      [
+        'clusterId: from-file',
+        'workers: 2',
+        'namespaces: [a, b]',
+        'cloud: { regionId: cn-beijing, vpcId: vpc-file, protocol: http }',
+      ].join('\n'),
+    );
     const config = loaded({
       file,
-      env: { PODEIP_CLUSTER_ID: 'from-env', PODEIP_WORKERS: '6', PODEIP_NAMESPACES: 'x, y', ALIBABA_CLOUD_REGION_ID: 'cn-shanghai' },
+      env: {
+        PODEIP_CLUSTER_ID: 'from-env',
+        PODEIP_WORKERS: '6',
+        PODEIP_NAMESPACES: 'x, y',
+        ALIBABA_CLOUD_REGION_ID: 'cn-shanghai',
+      },
       flags: { workers: '8', 'leader-elect': 'false', port: '0' },
     });
     expect(config.clusterId).toBe('from-env');
@@ -53,17 +71,30 @@ describe('binder configuration', () => {
     expect(config.cloud).toMatchObject({ regionId: 'cn-shanghai', vpcId: 'vpc-file', protocol: 'http' });
     expect(config.leaderElection.enabled).toBe(false);
     expect(config.server.port).toBe(0);
-    expect(loaded({ file, flags: { namespaces: 'only' }, env: { PODEIP_NAMESPACES: 'x' } }).namespaces).toEqual(['only']);
+    expect(loaded({ file, flags: { namespaces: 'only' }, env: { PODEIP_NAMESPACES: 'x' } }).namespaces).toEqual([
+      'only',
+    ]);
   });
 
   it('uses a key file when one is named, by flag, environment or file', () => {
-    expect(loaded({ flags: { ...REQUIRED_FLAGS, 'cloud-key-file': '/k/cloud.json' } }).cloud.credentials).toEqual({ source: 'key-file', path: '/k/cloud.json' });
-    expect(loaded({ flags: REQUIRED_FLAGS, env: { PODEIP_CLOUD_KEY_FILE: '/k/env.json' } }).cloud.credentials).toEqual({ source: 'key-file', path: '/k/env.json' });
+    expect(loaded({ flags: { ...REQUIRED_FLAGS, 'cloud-key-file': '/k/cloud.json' } }).cloud.credentials).toEqual({
+      source: 'key-file',
+      path: '/k/cloud.json',
+    });
+    expect(loaded({ flags: REQUIRED_FLAGS, env: { PODEIP_CLOUD_KEY_FILE: '/k/env.json' } }).cloud.credentials).toEqual({
+      source: 'key-file',
+      path: '/k/env.json',
+    });
     const file = tempFile('c.yaml', 'cloud: { credentials: { path: /k/file.json } }\n');
-    expect(loaded({ file, flags: REQUIRED_FLAGS }).cloud.credentials).toEqual({ source: 'key-file', path: '/k/file.json' });
+    expect(loaded({ file, flags: REQUIRED_FLAGS }).cloud.credentials).toEqual({
+      source: 'key-file',
+      path: '/k/file.json',
+    });
     // A file that chose the default chain gives way to a key file named on the command line.
     const chain = tempFile('c.yaml', 'cloud: { credentials: { source: default-chain } }\n');
-    expect(loaded({ file: chain, flags: { ...REQUIRED_FLAGS, 'cloud-key-file': '/k/flag.json' } }).cloud.credentials).toEqual({ source: 'key-file', path: '/k/flag.json' });
+    expect(
+      loaded({ file: chain, flags: { ...REQUIRED_FLAGS, 'cloud-key-file': '/k/flag.json' } }).cloud.credentials,
+    ).toEqual({ source: 'key-file', path: '/k/flag.json' });
   });
 
   it('reports every problem at once, each with its path and where the value came from', () => {
@@ -79,7 +110,11 @@ describe('binder configuration', () => {
         'unknownThing: 1',
       ].join('\n'),
     );
-    const r = load({ file, flags: { region: 'Hangzhou', workers: 'many', namespaces: 'default,Not_A_Namespace', 'log-level': 'loud' }, env: { PODEIP_PORT: '70000' } });
+    const r = load({
+      file,
+      flags: { region: 'Hangzhou', workers: 'many', namespaces: 'default,Not_A_Namespace', 'log-level': 'loud' },
+      env: { PODEIP_PORT: '70000' },
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.problems.sort()).toEqual(
@@ -107,15 +142,28 @@ describe('binder configuration', () => {
     const leaderElection = { enabled: true, namespace: 'podeip-system', leaseName: 'podeip-binder', ...base };
     const keyFile = { source: 'key-file' as const, path: '/k' };
     expect(pairedSettingProblems({ leaderElection, cloud: { credentials: keyFile } })).toEqual([]);
-    expect(pairedSettingProblems({ leaderElection: { ...leaderElection, renewDeadlineSeconds: 15 }, cloud: { credentials: keyFile } })).toEqual([
+    expect(
+      pairedSettingProblems({
+        leaderElection: { ...leaderElection, renewDeadlineSeconds: 15 },
+        cloud: { credentials: keyFile },
+      }),
+    ).toEqual([
       'leaderElection.renewDeadlineSeconds: must be less than leaderElection.leaseDurationSeconds (15), is 15',
     ]);
     // client-go's jitter: a retry period of 9 s could land a renewal after a 10 s deadline.
-    expect(pairedSettingProblems({ leaderElection: { ...leaderElection, retryPeriodSeconds: 9 }, cloud: { credentials: keyFile } })).toEqual([
+    expect(
+      pairedSettingProblems({
+        leaderElection: { ...leaderElection, retryPeriodSeconds: 9 },
+        cloud: { credentials: keyFile },
+      }),
+    ).toEqual([
       'leaderElection.retryPeriodSeconds: must be less than leaderElection.renewDeadlineSeconds ÷ 1.2 (8.33), is 9',
     ]);
     // A bad value beside a broken pair does not hide it.
-    const file = tempFile('c.yaml', 'leaderElection: { enabled: maybe, leaseName: Bad_Name, renewDeadlineSeconds: 20 }\n');
+    const file = tempFile(
+      'c.yaml',
+      'leaderElection: { enabled: maybe, leaseName: Bad_Name, renewDeadlineSeconds: 20 }\n',
+    );
     expect(load({ file, flags: REQUIRED_FLAGS })).toEqual({
       ok: false,
       problems: [
@@ -125,9 +173,17 @@ describe('binder configuration', () => {
       ],
     });
     const r = load({ flags: { ...REQUIRED_FLAGS, 'cloud-credentials': 'default-chain', 'cloud-key-file': '/k' } });
-    expect(r).toEqual({ ok: false, problems: ['cloud.credentials.path: is only read with source key-file; remove it or set cloud.credentials.source to key-file'] });
+    expect(r).toEqual({
+      ok: false,
+      problems: [
+        'cloud.credentials.path: is only read with source key-file; remove it or set cloud.credentials.source to key-file',
+      ],
+    });
     const missing = load({ flags: { ...REQUIRED_FLAGS, 'cloud-credentials': 'key-file' } });
-    expect(missing).toEqual({ ok: false, problems: ['cloud.credentials.path: is required with source key-file (--cloud-key-file)'] });
+    expect(missing).toEqual({
+      ok: false,
+      problems: ['cloud.credentials.path: is required with source key-file (--cloud-key-file)'],
+    });
   });
 
   it('says which file it could not read', () => {

@@ -174,7 +174,11 @@ describe('WorkQueue', () => {
 
   it('backs off per key exponentially up to the cap, with jitter, and forget resets it', () => {
     const clock = new ManualClock();
-    const noJitter = new WorkQueue<string>({ clock, backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0.1 }, random: () => 0 });
+    const noJitter = new WorkQueue<string>({
+      clock,
+      backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0.1 },
+      random: () => 0,
+    });
     const delays = Array.from({ length: 9 }, () => noJitter.addRateLimited('a'));
     expect(delays).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
     expect(noJitter.numRequeues('a')).toBe(9);
@@ -183,7 +187,11 @@ describe('WorkQueue', () => {
     noJitter.forget('a');
     expect(noJitter.addRateLimited('a')).toBe(1000);
 
-    const jittered = new WorkQueue<string>({ clock, backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0.1 }, random: () => 0.5 });
+    const jittered = new WorkQueue<string>({
+      clock,
+      backoff: { baseMs: 1000, maxMs: 60_000, jitter: 0.1 },
+      random: () => 0.5,
+    });
     expect(jittered.addRateLimited('a')).toBe(950);
     expect(jittered.addRateLimited('a')).toBe(1900);
   });
