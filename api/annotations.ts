@@ -1,5 +1,5 @@
 /**
- * Every pod annotation of ACK's EIP controller (reference 002), under both prefixes, plus the legacy
+ * Every pod annotation of ACK's EIP controller (docs/annotations.md), under both prefixes, plus the legacy
  * ECI forms. Keys are listed by their suffix; `annotationKeys(suffix)` gives the full keys.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Reads what a pod's annotations ask for (reference 002's table, ACK's semantics) into an EipRequest, or
+ * Reads what a pod's annotations ask for (ACK's table and semantics, docs/annotations.md) into an EipRequest, or
  * into every problem a person must fix before the pod can have its EIP. Pure: no I/O, no clock.
  */
 import { deepFreeze } from './deep-freeze.js';

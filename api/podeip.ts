@@ -1,6 +1,7 @@
 /**
- * The PodEIP custom resource with ACK's field names (anchor notes §1.4), so ack-extend-network-controller,
- * Terway's migration code and kruise-game all read what podeip writes, and the other way round.
+ * The PodEIP custom resource with ACK's field names (docs/annotations.md#the-podeip-resource), so
+ * ack-extend-network-controller, Terway's migration code and kruise-game all read what podeip writes, and the
+ * other way round.
  */
 import {
   PODEIP_API_VERSION,

@@ -4,7 +4,7 @@
  *
  * The default chain is built on first use, not at start-up, because RRSA's token file and env may not be
  * ready yet; and it is thrown away after any failure, because a chain that failed once stays stuck on its
- * last provider even after the environment is fixed (reference notes §5, verified). Every secret seen is
+ * last provider even after the environment is fixed (docs/alibaba-cloud-api.md#credentials). Every secret seen is
  * remembered so error messages can be scrubbed of it.
  */
 import CredentialsModule, * as $Credentials from '@alicloud/credentials';

@@ -49,7 +49,7 @@ const OpenApiClient = sdkDefaultExport(OpenApiModule);
 const DESCRIBE_NETWORK_INTERFACES = $Vpc.rpcActionParams('DescribeNetworkInterfaces', '2014-05-26');
 
 /**
- * Calls per minute per API, as published (reference notes §4); DescribeNetworkInterfaces is not
+ * Calls per minute per API, as published (docs/alibaba-cloud-api.md#rate-limits); DescribeNetworkInterfaces is not
  * published, 800 is Terway's own client-side default. The budget is per account and region and shared
  * with Terway, CCM and the console, so lower values are reasonable.
  */

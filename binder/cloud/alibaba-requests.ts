@@ -2,7 +2,7 @@
  * The port's plain data to and from the SDK's request and response models: every AllocateEipAddress
  * option, the DescribeEipAddresses filters, and the readings of EIPs and ENIs. Pure; the adapter sends.
  * RegionId goes on every request model, because the SDK's Config.regionId only picks the endpoint and the
- * API refuses a call without it (reference notes §7).
+ * API refuses a call without it (docs/alibaba-cloud-api.md#regionid-on-every-request).
  */
 import * as $Vpc from './vpc-api.js';
 import type { AutoEipRequest } from '../../api/eip-request.js';

@@ -1,11 +1,12 @@
 /**
  * Deterministic ClientTokens and the ownership tags podeip puts on the EIPs it allocates.
  *
- * A ClientToken derived from the pod (not drawn at random) is what makes a restarted binder safe: the
- * same token with the same parameters makes the cloud answer the first call again instead of acting twice
- * (reference notes §4: ≤64 ASCII characters, case-sensitive; same token + other parameters →
- * IdempotentParameterMismatch). So a token must change whenever the parameters legitimately change (a new
- * ENI or IP for the same EIP) and whenever the same operation must really happen again (`generation`).
+ * A ClientToken derived from the pod (not drawn at random) is what makes a restarted binder safe: the same
+ * token with the same parameters makes the cloud answer the first call again instead of acting twice
+ * (docs/alibaba-cloud-api.md#clienttoken-idempotency: ≤64 ASCII characters, case-sensitive; same token +
+ * other parameters → IdempotentParameterMismatch). So a token must change whenever the parameters
+ * legitimately change (a new ENI or IP for the same EIP) and whenever the same operation must really happen
+ * again (`generation`).
  */
 import { createHash } from 'node:crypto';
 import { MAX_TAG_VALUE_LENGTH, PODEIP_OWNERSHIP_TAG_KEYS, RESERVED_TAG_PREFIX } from '../../api/constants.js';

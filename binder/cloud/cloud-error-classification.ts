@@ -2,10 +2,10 @@
  * Turns whatever the Alibaba SDK throws into a CloudError: a kind the reconciler can act on, and a
  * message that is safe for a pod Event. Pure: the SDK error (or a transport error) in, CloudError out.
  *
- * What the SDK throws (reference notes §1.6): `ThrottlingError` / `ClientError` / `ServerError` with
- * `code`, `statusCode`, `requestId`, `retryAfter`, `data.Message`; bare transport errors
- * (`RequestTimeoutError`, `Error{code:'ECONNRESET'}`, `SyntaxError` for a non-JSON body) whose messages
- * end in the full request URL, which is why their text is never passed on.
+ * What the SDK throws (docs/alibaba-cloud-api.md#how-the-sdk-reports-errors): `ThrottlingError` /
+ * `ClientError` / `ServerError` with `code`, `statusCode`, `requestId`, `retryAfter`, `data.Message`; bare
+ * transport errors (`RequestTimeoutError`, `Error{code:'ECONNRESET'}`, `SyntaxError` for a non-JSON body)
+ * whose messages end in the full request URL, which is why their text is never passed on.
  */
 import { CloudError, type ApiName, type CloudErrorKind } from './eip-cloud.js';
 

@@ -1,7 +1,7 @@
 /**
  * Coalesces describes by allocation id. Every pod being bound is polled until its EIP settles, and
- * DescribeEipAddresses takes up to 50 ids in one call (reference notes §7), so describes asked for within
- * a short window share calls: N pollers cost ⌈N/50⌉ calls instead of N.
+ * DescribeEipAddresses takes up to 50 ids in one call (docs/alibaba-cloud-api.md#describeeipaddresses), so
+ * describes asked for within a short window share calls: N pollers cost ⌈N/50⌉ calls instead of N.
  */
 import type { EipState } from './eip-cloud.js';
 

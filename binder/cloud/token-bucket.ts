@@ -2,11 +2,11 @@
  * Client-side flow control per API: a token bucket whose callers wait their turn in order (FIFO), on one
  * timer, and learn how long they waited.
  *
- * Alibaba counts calls per account × region × API in fixed windows ("throttled in minute T, allowed in
- * minute T+1", reference notes §4). A bucket holding C tokens and refilling R per window lets through at
- * most C + R − 1 calls in any window of that length, however it lines up with the server's windows; so
- * `bucketShapeForLimit` picks C + R = L, which keeps a burst under a limit of L without Throttling answers
- * (for L = 1 it is 1 + 1, the least a bucket can be: no spare call then).
+ * Alibaba counts calls per account × region × API in fixed windows ("throttled in minute T, allowed in minute
+ * T+1", docs/alibaba-cloud-api.md#rate-limits). A bucket holding C tokens and refilling R per window lets
+ * through at most C + R − 1 calls in any window of that length, however it lines up with the server's
+ * windows; so `bucketShapeForLimit` picks C + R = L, which keeps a burst under a limit of L without
+ * Throttling answers (for L = 1 it is 1 + 1, the least a bucket can be: no spare call then).
  * C + R = L + 1 would use the last call of each window too, but the server counts a call when it arrives:
  * one that waited longer on the network than the one before it lands in a later window, and the spare
  * call absorbs that (up to one refill interval of difference) at the cost of 1/L of the rate.

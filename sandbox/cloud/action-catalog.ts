@@ -1,6 +1,6 @@
 /**
  * The actions the stand-in serves, by API version (the SDK sends it in `x-acs-version`), with the
- * product each belongs to and whether it honours ClientToken (reference notes §4).
+ * product each belongs to and whether it honours ClientToken (docs/alibaba-cloud-api.md#clienttoken-idempotency).
  */
 import type { ActionHandler } from './action-context.js';
 import {

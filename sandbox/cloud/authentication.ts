@@ -1,5 +1,5 @@
 /**
- * Verifies a request's signature as the real gateway does (reference notes §1.3, §1.4): ACS3-HMAC-SHA256
+ * Verifies a request's signature as the real gateway does (docs/alibaba-cloud-api.md#signatures): ACS3-HMAC-SHA256
  * (what the SDK sends by default; SM3 too where OpenSSL has it) and the legacy HMAC-SHA1 "v1" form that the
  * Go SDK and the aliyun CLI still send. The query is decoded and re-encoded (RFC 3986), never signed as
  * sent, because the SDK's URL encoding differs from its signing encoding.

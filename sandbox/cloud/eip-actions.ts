@@ -1,6 +1,7 @@
 /**
  * The VPC EIP write operations: Allocate, Associate, Unassociate, Release, ModifyEipAddressAttribute,
- * with the preconditions and error codes of reference notes §2–§3.
+ * with the preconditions of docs/alibaba-cloud-api.md#the-eip-state-machine and the error codes of
+ * docs/alibaba-cloud-api.md#error-codes.
  */
 import type { ActionHandler } from './action-context.js';
 import type { EipBinding } from './eip-lifecycle.js';

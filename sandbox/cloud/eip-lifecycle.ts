@@ -1,5 +1,5 @@
 /**
- * The EIP state machine (reference notes §3):
+ * The EIP state machine (docs/alibaba-cloud-api.md#the-eip-state-machine):
  *
  *   Available ─Associate→ Associating ─(delay)→ InUse ─Unassociate→ Unassociating ─(delay)→ Available
  *   Available ─Release→ Releasing ─(delay)→ gone

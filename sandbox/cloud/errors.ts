@@ -2,7 +2,7 @@
  * API errors as Alibaba Cloud's gateway answers them: a real HTTP status and
  * `{RequestId, HostId, Code, Message, Recommend}`. The SDK classifies by status and by `Throttling` in the
  * code (ThrottlingError, ClientError 4xx, ServerError 5xx), so both must be what the real API sends.
- * Statuses and messages come from the documented error tables (reference notes §2, §3).
+ * Statuses and messages come from the documented error tables (docs/alibaba-cloud-api.md#error-codes).
  */
 
 interface CatalogEntry {

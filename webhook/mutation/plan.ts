@@ -22,7 +22,7 @@ export interface PodAdmissionInput {
 
 /** Controllers that stamp out several identical pods, which would all ask for one static EIP. */
 const REPLICATING_KINDS = new Set(['ReplicaSet', 'ReplicationController', 'DaemonSet', 'CloneSet']);
-/** ACK honours TTL and Never release strategies only for stateful workloads (reference 002). */
+/** ACK honours TTL and Never release strategies only for StatefulSets (docs/annotations.md#release-strategies). */
 const STATEFUL_KIND = 'StatefulSet';
 
 const WARNING_PREFIX = 'podeip: ';

@@ -1,7 +1,8 @@
 /**
  * The script of the init container that holds a pod's app containers back until its EIP is bound. It must run
  * under dash, bash and busybox sh (the init image is small and may be any of them), so it is POSIX sh only:
- * no `timeout` binary (reference 002 uses busybox's old `timeout -t`), no `grep -P`, no bashisms.
+ * no `timeout` binary (ACK's example uses busybox's old `timeout -t`,
+ * docs/annotations.md#what-podeip-writes-back), no `grep -P`, no bashisms.
  */
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
 

@@ -17,7 +17,7 @@ function schemaValidator(options: { useDefaults?: boolean } = {}) {
   return ajv.compile(version?.schema.openAPIV3Schema ?? {});
 }
 
-/** The Deployment example's PodEIP from ACK's manual (reference 002). */
+/** The Deployment example's PodEIP from ACK's manual (docs/annotations.md#the-podeip-resource). */
 const ackFollowExample = {
   apiVersion: 'alibabacloud.com/v1beta1',
   kind: 'PodEIP',

@@ -1,7 +1,7 @@
 /**
  * Credentials: an STS triple, and Alibaba's default chain, which fails while nothing is configured
  * and works on the next call once something is. The library's chain stays stuck after one failure
- * (reference notes §5), which is why the adapter rebuilds it; that is shown here too.
+ * (docs/alibaba-cloud-api.md#credentials), which is why the adapter rebuilds it; that is shown here too.
  */
 import CredentialsModule from '@alicloud/credentials';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
