@@ -4,6 +4,7 @@
  * RegionId goes on every request model, because the SDK's Config.regionId only picks the endpoint and the
  * API refuses a call without it (docs/alibaba-cloud-api.md#regionid-on-every-request).
  */
+import { isRecord } from '../../api/is-record.js';
 import * as $Vpc from './vpc-api.js';
 import type { AutoEipRequest } from '../../api/eip-request.js';
 import type { AllocateEipOptions, EipState, EipStatus, NetworkInterfaceMatch } from './eip-cloud.js';
@@ -147,8 +148,7 @@ export function describeNetworkInterfacesQuery(
 }
 
 type RawObject = Record<string, unknown>;
-const asObject = (value: unknown): RawObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as RawObject) : {};
+const asObject = (value: unknown): RawObject => (isRecord(value) ? value : {});
 const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 

@@ -14,6 +14,7 @@ import {
   PODEIP_PLURAL,
   PODEIP_VERSION,
 } from '../../api/constants.js';
+import { isRecord } from '../../api/is-record.js';
 import type { PodEIP, PodEIPMetadata, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
 import { MERGE_PATCH, isNotFound } from './api-clients.js';
 import { ListWatch, type ListWatchOptions, type RawKubeObject } from './list-watch.js';
@@ -42,8 +43,8 @@ export function projectPodEip(object: RawKubeObject): PodEIP | undefined {
   }
   if (typeof m.generation === 'number') metadata.generation = m.generation;
   if (Array.isArray(m.finalizers) && m.finalizers.length > 0) metadata.finalizers = [...(m.finalizers as string[])];
-  if (isStringRecord(m.labels)) metadata.labels = { ...m.labels };
-  if (isStringRecord(m.annotations)) metadata.annotations = { ...m.annotations };
+  if (isRecord<Record<string, string>>(m.labels)) metadata.labels = { ...m.labels };
+  if (isRecord<Record<string, string>>(m.annotations)) metadata.annotations = { ...m.annotations };
   const podEip: PodEIP = {
     apiVersion: PODEIP_API_VERSION,
     kind: PODEIP_KIND,
@@ -52,10 +53,6 @@ export function projectPodEip(object: RawKubeObject): PodEIP | undefined {
   };
   if (raw.status !== undefined && raw.status !== null) podEip.status = structuredClone(raw.status);
   return podEip;
-}
-
-function isStringRecord(value: unknown): value is Record<string, string> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export class PodEipClient {

@@ -3,9 +3,9 @@
  * of a new pod: ServiceAccount (the account name and the projected API token volume in every container)
  * and DefaultTolerationSeconds (five minutes of tolerance for not-ready and unreachable nodes).
  */
+import { isRecord } from '../../api/is-record.js';
 import { forbidden } from './errors.js';
 import { randomSuffix } from './object-meta.js';
-import { isRecord } from './type-rules.js';
 import type { ClusterStore, KubeObject, ResourceType } from './types.js';
 
 type Json = Record<string, unknown>;

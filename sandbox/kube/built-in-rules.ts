@@ -4,12 +4,13 @@
  * the admission dispatcher relies on) and CRDs.
  */
 import { randomInt } from 'node:crypto';
+import { isRecord } from '../../api/is-record.js';
 import { badRequest, causes, GoValue, type FieldCause } from './errors.js';
 import { validateCrd } from './crd.js';
 import { microTimeParseError } from './object-meta.js';
 import { podRules } from './pod-rules.js';
 import { storageKey } from './resource-types.js';
-import { DEFAULT_RULES, deepEqual, isRecord, type TypeRules } from './type-rules.js';
+import { DEFAULT_RULES, deepEqual, type TypeRules } from './type-rules.js';
 import { workloadRules } from './workload-rules.js';
 import type { KubeObject, ResourceType } from './types.js';
 

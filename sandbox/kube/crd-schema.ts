@@ -3,8 +3,8 @@
  * apply `default`s, and validate types, `required` and `enum`, reporting every problem at once as the
  * real 422 does (`spec.x: Required value`).
  */
+import { isRecord } from '../../api/is-record.js';
 import { causes, type FieldCause } from './errors.js';
-import { isRecord } from './type-rules.js';
 
 export interface JsonSchema {
   type?: string;

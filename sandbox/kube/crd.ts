@@ -3,10 +3,11 @@
  * subresource, structural schema, generation on every non-metadata change), the status the CRD
  * controllers publish, and the CRD's own validation.
  */
+import { isRecord } from '../../api/is-record.js';
 import { causes, type FieldCause } from './errors.js';
 import { applySchemaDefaults, pruneUnknownFields, validateAgainstSchema, type JsonSchema } from './crd-schema.js';
 import { rfc3339, validateName } from './object-meta.js';
-import { deepEqual, isRecord, type TypeRules } from './type-rules.js';
+import { deepEqual, type TypeRules } from './type-rules.js';
 import type { KubeObject, ResourceType } from './types.js';
 
 export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';

@@ -2,7 +2,7 @@
  * The JSONPath subset CRD additionalPrinterColumns use: `.a.b`, `.a[0]`, `.a[*].b` and filters such as
  * `.status.conditions[?(@.type=="Ready")].status`.
  */
-import { isRecord } from './type-rules.js';
+import { isRecord } from '../../api/is-record.js';
 
 type Step = { field: string } | { index: number } | { all: true } | { filter: { path: string[]; value: string } };
 

@@ -6,10 +6,10 @@
  */
 import fjp from 'fast-json-patch';
 import YAML from 'yaml';
+import { isRecord } from '../../api/is-record.js';
 import { badRequest, unsupportedMediaType } from './errors.js';
 import { storageKey, isBuiltIn } from './resource-types.js';
 import { applyStrategicMergePatch } from './strategic-merge.js';
-import { isRecord } from './type-rules.js';
 import { StatusError, type KubeObject, type ResourceType } from './types.js';
 
 export const PATCH_TYPES = {

@@ -2,9 +2,9 @@
  * `pods/binding`, the scheduler's write: it alone may set spec.nodeName of an existing pod, once, and
  * records PodScheduled=True.
  */
+import { isRecord } from '../../api/is-record.js';
 import { conflict, notFound } from './errors.js';
 import { rfc3339 } from './object-meta.js';
-import { isRecord } from './type-rules.js';
 import type { KubeObject, ResourceType } from './types.js';
 
 export interface BindingStore {

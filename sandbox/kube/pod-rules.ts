@@ -3,9 +3,10 @@
  * a QoS class on create, spec immutability on update, the status subresource's view of the object, and
  * graceful deletion for pods a node runs.
  */
+import { isRecord } from '../../api/is-record.js';
 import { causes, type FieldCause } from './errors.js';
 import { validateName, validateQualifiedName } from './object-meta.js';
-import { deepEqual, isRecord, type TypeRules } from './type-rules.js';
+import { deepEqual, type TypeRules } from './type-rules.js';
 import type { KubeObject } from './types.js';
 
 type Json = Record<string, unknown>;

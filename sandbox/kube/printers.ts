@@ -3,8 +3,8 @@
  * `kubectl get` shows: the built-in printers' columns (pkg/printers/internalversion) for the kinds the
  * project touches, a custom resource's additionalPrinterColumns, and Name/Created At otherwise.
  */
+import { isRecord } from '../../api/is-record.js';
 import { evaluateJsonPath } from './jsonpath.js';
-import { isRecord } from './type-rules.js';
 import type { KubeObject, ResourceType } from './types.js';
 
 type Json = Record<string, unknown>;

@@ -3,6 +3,7 @@
  * admission plugins, the mutating webhook chain (dry run included), then the store's validation and
  * storage. The HTTP handlers and in-process callers that want webhooks to see their writes share it.
  */
+import { isRecord } from '../../api/is-record.js';
 import { badRequest, causes, invalid, notFound, statusSuccess } from './errors.js';
 import { pruneUnknownFields } from './crd-schema.js';
 import { crdVersion } from './crd.js';
@@ -10,7 +11,6 @@ import { admitBuiltIn } from './built-in-admission.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { isBuiltIn } from './resource-types.js';
 import type { SandboxClusterStore } from './store.js';
-import { isRecord } from './type-rules.js';
 import {
   StatusError,
   type AdmissionChain,

@@ -4,6 +4,7 @@
  * parsed and validated as kube-apiserver does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRecord } from '../../api/is-record.js';
 import { badRequest, gone, methodNotAllowed, notFound, pathNotFound, statusSuccess } from './errors.js';
 import { crdVersion } from './crd.js';
 import {
@@ -24,7 +25,6 @@ import type { RequestOptions, RequestPipeline } from './request-pipeline.js';
 import { apiVersionOf, isBuiltIn } from './resource-types.js';
 import type { ResourcePath } from './routes.js';
 import type { SandboxClusterStore } from './store.js';
-import { isRecord } from './type-rules.js';
 import type { DeleteOptions, KubeObject, KubeStatus, ListOptions, ResourceType } from './types.js';
 import { serveWatch, type WatchConnections } from './watch-stream.js';
 

@@ -2,9 +2,9 @@
  * The `scale` subresource of Deployments, ReplicaSets and StatefulSets (what `kubectl scale` reads and
  * patches): an autoscaling/v1 Scale view of spec.replicas and status.replicas.
  */
+import { isRecord } from '../../api/is-record.js';
 import { staleConflict } from './errors.js';
 import { applyPatch, type PatchType } from './patch.js';
-import { isRecord } from './type-rules.js';
 import type { KubeObject, ResourceType } from './types.js';
 
 export function hasScale(type: ResourceType): boolean {

@@ -4,8 +4,8 @@
  * directives `$patch: replace|delete|merge`, `$retainKeys`, `$setElementOrder/<list>` and
  * `$deleteFromPrimitiveList/<list>` are honoured as apimachinery's strategicpatch applies them.
  */
+import { isRecord } from '../../api/is-record.js';
 import { badRequest } from './errors.js';
-import { isRecord } from './type-rules.js';
 
 type Json = Record<string, unknown>;
 

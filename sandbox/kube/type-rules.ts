@@ -2,6 +2,7 @@
  * What differs between resources: the per-type strategy kube-apiserver's registry applies around storage
  * (pkg/registry/<resource>/strategy.go). The store runs these hooks; it knows nothing of pods or CRDs.
  */
+import { isRecord } from '../../api/is-record.js';
 import type { FieldCause } from './errors.js';
 import type { NameRule } from './object-meta.js';
 import type { ClusterStore, DeleteOptions, KubeObject } from './types.js';
@@ -50,10 +51,6 @@ export const DEFAULT_RULES: TypeRules = {
   allowUnconditionalUpdate: true,
   returnsDeletedObject: false,
 };
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 export function record(parent: Record<string, unknown>, key: string): Record<string, unknown> {
   const value = parent[key];

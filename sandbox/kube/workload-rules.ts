@@ -2,10 +2,11 @@
  * apps/v1 Deployments, ReplicaSets and StatefulSets: scheme defaults, status reset on create, the
  * selector/template agreement, selector immutability, and the StatefulSet fields that may change.
  */
+import { isRecord } from '../../api/is-record.js';
 import { causes, GoValue, type FieldCause } from './errors.js';
 import { defaultPodSpec, validatePodSpec } from './pod-rules.js';
 import { matchesLabelSelectorObject, type LabelSelectorObject } from './selectors.js';
-import { deepEqual, isRecord, type TypeRules } from './type-rules.js';
+import { deepEqual, type TypeRules } from './type-rules.js';
 import type { KubeObject } from './types.js';
 
 type Json = Record<string, unknown>;

@@ -3,6 +3,7 @@
  * The API server rejects a response whose uid differs from the request's, whose apiVersion/kind are not
  * exactly these, or that carries a patch without a patchType, so every builder takes the uid and sets both.
  */
+import { isRecord } from '../../api/is-record.js';
 import type { AdmissionOperation, JsonPatchOp } from '../mutation/types.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -64,10 +65,6 @@ export interface AdmissionReviewResponse {
   apiVersion: typeof ADMISSION_API_VERSION;
   kind: typeof ADMISSION_REVIEW_KIND;
   response: AdmissionResponse;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function readTriple<K extends string>(value: unknown, path: string, keys: readonly K[]): Record<K, string> | string {

@@ -7,6 +7,7 @@ import { INJECT_OVERRIDE_ANNOTATION, INJECT_OVERRIDE_VALUES, annotationKeys } fr
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
 import { describeProblem, type AnnotationProblem, type EipRequest } from '../../api/eip-request.js';
 import { deepFreeze } from '../../api/deep-freeze.js';
+import { isRecord } from '../../api/is-record.js';
 import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api/parse-annotations.js';
 import type { InitContainerConfig, InjectionConfig, MutationPolicy, ResourceList } from '../config/types.js';
 import type { ContainerJson, OwnerReferenceJson, PodJson, PodSpecJson, VolumeJson } from './pod.js';
@@ -64,7 +65,7 @@ export function planPodMutation(input: PodAdmissionInput, policy: MutationPolicy
       `${WARNING_PREFIX}removed annotation ${ALLOCATED_EIP_ADDRESS_ANNOTATION}: podeip sets it once the EIP is bound`,
     );
   }
-  if (isObject(pod.spec)) patch.push(...planInjection(pod.spec, injection.injection, policy));
+  if (isRecord(pod.spec)) patch.push(...planInjection(pod.spec, injection.injection, policy));
   return allow(patch, warnings);
 }
 
@@ -79,10 +80,6 @@ function deny(problems: AnnotationProblem[], warnings: string[]): PodMutationPla
 function describeProblems(problems: readonly AnnotationProblem[]): string {
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
   return `${WARNING_PREFIX}${count} with the EIP annotations: ${problems.map(describeProblem).join('; ')}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function arrayOrUndefined<T>(value: T[] | undefined): T[] | undefined {

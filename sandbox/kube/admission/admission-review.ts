@@ -2,6 +2,7 @@
  * AdmissionReview `admission.k8s.io/v1` as kube-apiserver writes the request (CreateV1AdmissionReview)
  * and checks the answer (decoding into the Go type, then VerifyAdmissionResponse). Pure: no I/O.
  */
+import { isRecord } from '../../../api/is-record.js';
 import { apiVersionOf } from '../resource-types.js';
 import type { AdmissionAttributes, KubeObject } from '../types.js';
 import type { GroupVersionKind, GroupVersionResource, Invocation } from './webhook-matching.js';
@@ -122,12 +123,6 @@ export interface VerifiedAdmissionResponse {
 /** Why the answer counts as a failed call; worded as kube-apiserver's ErrCallingWebhook reasons. */
 export interface InvalidAdmissionResponse {
   failure: string;
-}
-
-type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function jsonTypeName(value: unknown): string {

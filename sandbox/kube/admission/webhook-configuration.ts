@@ -3,6 +3,7 @@
  * configuration written a moment ago takes effect at once), in kube-apiserver's order — configurations by
  * name, webhooks in the order they are listed — with the v1 defaults filled in.
  */
+import { isRecord } from '../../../api/is-record.js';
 import type { ClusterStore } from '../types.js';
 
 export interface LabelSelectorRequirement {
@@ -62,10 +63,6 @@ export interface MutatingWebhook {
 }
 
 type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];

@@ -4,6 +4,7 @@
  * a pod whose readiness gate never turns True holds the rollout, as on a real cluster) or by Recreate (old
  * pods all gone before the new ReplicaSet starts), and a status with Available and Progressing.
  */
+import { isRecord } from '../../../api/is-record.js';
 import { deepEqual } from '../type-rules.js';
 import type { KubeObject } from '../types.js';
 import { IDENTITIES, isAlreadyExists } from './cluster-writer.js';
@@ -26,7 +27,6 @@ import { deploymentStatus, type NewReplicaSetEvent } from './deployment-status.j
 import {
   controllerRefOf,
   creationMs,
-  isJson,
   isPodActive,
   isPodAvailable,
   numberField,
@@ -111,7 +111,7 @@ export function startDeploymentController(deps: WorkloadControllerDependencies):
     const collisionCount = numberField(statusOf(deployment), 'collisionCount', 0);
     const template = structuredClone(templateOf(deployment));
     const hash = podTemplateHash(template, collisionCount);
-    const meta = isJson(template.metadata) ? template.metadata : {};
+    const meta = isRecord(template.metadata) ? template.metadata : {};
     const labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}), [POD_TEMPLATE_HASH_LABEL]: hash };
     template.metadata = { ...meta, labels };
     const selector = structuredClone((specOf(deployment).selector ?? {}) as Json);

@@ -4,9 +4,10 @@
  * ReplicaSet is the new one. Availability is counted from the pods each ReplicaSet will keep, so old pods
  * go only as new ones become Ready and the floor of replicas - maxUnavailable holds at every step.
  */
+import { isRecord } from '../../../api/is-record.js';
 import { deepEqual } from '../type-rules.js';
 import type { KubeObject } from '../types.js';
-import { isJson, numberField, specOf, templateOf, type Json } from './object-facts.js';
+import { numberField, specOf, templateOf, type Json } from './object-facts.js';
 import { withoutGoZeroValues } from './template-hash.js';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
@@ -34,7 +35,7 @@ export function scaledValue(value: unknown, total: number, roundUp: boolean): nu
 
 export function isRollingUpdate(deployment: KubeObject): boolean {
   const strategy = specOf(deployment).strategy;
-  return !isJson(strategy) || strategy.type !== 'Recreate';
+  return !isRecord(strategy) || strategy.type !== 'Recreate';
 }
 
 /** deploymentutil.ResolveFenceposts, with MaxUnavailable's cap at replicas; Recreate allows neither. */
@@ -42,7 +43,7 @@ export function fenceposts(deployment: KubeObject): Fenceposts {
   const replicas = numberField(specOf(deployment), 'replicas', 1);
   if (!isRollingUpdate(deployment)) return { maxSurge: 0, maxUnavailable: 0 };
   const strategy = specOf(deployment).strategy as Json | undefined;
-  const rolling = isJson(strategy?.rollingUpdate) ? strategy.rollingUpdate : {};
+  const rolling = isRecord(strategy?.rollingUpdate) ? strategy.rollingUpdate : {};
   const maxSurge = scaledValue(rolling.maxSurge ?? '25%', replicas, true);
   let maxUnavailable = scaledValue(rolling.maxUnavailable ?? '25%', replicas, false);
   // Both rounding to zero would stall the rollout; the controller then allows one unavailable pod.
@@ -126,7 +127,7 @@ export function oldReplicaSetTargets(
 /** The template without the label the controller adds, for comparing a ReplicaSet with its Deployment. */
 function templateWithoutHash(template: Json): Json {
   const copy = withoutGoZeroValues(template) as Json;
-  if (isJson(copy.metadata) && isJson(copy.metadata.labels)) {
+  if (isRecord(copy.metadata) && isRecord(copy.metadata.labels)) {
     delete copy.metadata.labels[POD_TEMPLATE_HASH_LABEL];
     if (Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
   }

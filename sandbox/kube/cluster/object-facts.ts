@@ -2,25 +2,22 @@
  * Reading the facts controllers decide on out of plain JSON objects: owners, pod phase and conditions,
  * readiness and availability, selectors. Pure; shared by the kubelet and every controller.
  */
+import { isRecord } from '../../../api/is-record.js';
 import { matchesLabelSelectorObject, type LabelSelectorObject } from '../selectors.js';
 import type { KubeObject, OwnerReference } from '../types.js';
 
 export type Json = Record<string, unknown>;
 
-export function isJson(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 export function jsonList(value: unknown): Json[] {
-  return Array.isArray(value) ? (value.filter(isJson) as Json[]) : [];
+  return Array.isArray(value) ? (value.filter(isRecord) as Json[]) : [];
 }
 
 export function specOf(object: KubeObject): Json {
-  return isJson(object.spec) ? object.spec : {};
+  return isRecord(object.spec) ? object.spec : {};
 }
 
 export function statusOf(object: KubeObject): Json {
-  return isJson(object.status) ? object.status : {};
+  return isRecord(object.status) ? object.status : {};
 }
 
 export function objectKey(object: KubeObject): string {
@@ -103,7 +100,7 @@ export function isRunningAndReady(pod: KubeObject): boolean {
 
 export function selectorOf(workload: KubeObject): LabelSelectorObject | undefined {
   const selector = specOf(workload).selector;
-  return isJson(selector) ? (selector as LabelSelectorObject) : undefined;
+  return isRecord(selector) ? (selector as LabelSelectorObject) : undefined;
 }
 
 /** An empty or missing selector matches nothing for a workload (apps/v1 refuses one anyway). */
@@ -117,7 +114,7 @@ export function selectsObject(workload: KubeObject, object: KubeObject): boolean
 
 export function templateOf(workload: KubeObject): Json {
   const template = specOf(workload).template;
-  return isJson(template) ? template : {};
+  return isRecord(template) ? template : {};
 }
 
 export function numberField(source: Json, field: string, fallback: number): number {

@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../../api/constants.js';
+import { isRecord } from '../../../api/is-record.js';
 import { WAIT_FOR_EIP_SCRIPT_MARKER } from '../../../webhook/mutation/wait-script.js';
 import type { KubeObject } from '../types.js';
-import { isJson, isTerminating, jsonList, specOf, statusOf, timestampMs, type Json } from './object-facts.js';
+import { isTerminating, jsonList, specOf, statusOf, timestampMs, type Json } from './object-facts.js';
 import type { ClusterTiming } from './options.js';
 
 export interface Termination {
@@ -85,12 +86,12 @@ export function runtimeFromStatus(pod: KubeObject, nodeName: string, now: number
   runtime.podIp = status.podIP;
   runtime.sandboxAt = runtime.startTime;
   const runOf = (entry: Json): ContainerRun | undefined => {
-    const state = isJson(entry.state) ? entry.state : {};
+    const state = isRecord(entry.state) ? entry.state : {};
     const id = typeof entry.containerID === 'string' ? entry.containerID : '';
     const restartCount = typeof entry.restartCount === 'number' ? entry.restartCount : 0;
-    if (isJson(state.running))
+    if (isRecord(state.running))
       return { startedAt: timestampMs(state.running.startedAt) ?? now, containerId: id, restartCount };
-    if (isJson(state.terminated) && state.terminated.exitCode === 0) {
+    if (isRecord(state.terminated) && state.terminated.exitCode === 0) {
       return {
         startedAt: timestampMs(state.terminated.startedAt) ?? now,
         finishedAt: timestampMs(state.terminated.finishedAt) ?? now,

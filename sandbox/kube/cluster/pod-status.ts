@@ -5,10 +5,11 @@
  * container is ready and every readiness gate's condition is "True" (KEP-580; a missing one counts as False).
  */
 import { createHash } from 'node:crypto';
+import { isRecord } from '../../../api/is-record.js';
 import { rfc3339 } from '../object-meta.js';
 import { deepEqual } from '../type-rules.js';
 import type { KubeObject } from '../types.js';
-import { isJson, jsonList, podConditions, specOf, statusOf, type Json } from './object-facts.js';
+import { jsonList, podConditions, specOf, statusOf, type Json } from './object-facts.js';
 import type { ClusterTiming } from './options.js';
 import { hasSucceeded, isContainerReady, isRunning, type ContainerRun, type PodRuntime } from './pod-runtime.js';
 
@@ -226,6 +227,6 @@ export function mergedPodStatus(
       containerStatus(c, runtime.appRuns[i], isContainerReady(runtime.appRuns[i], now, timing), appWaiting),
     ),
   };
-  if (isJson(current) && deepEqual(next, current)) return undefined;
+  if (isRecord(current) && deepEqual(next, current)) return undefined;
   return next;
 }

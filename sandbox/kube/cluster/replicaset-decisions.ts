@@ -2,12 +2,12 @@
  * The ReplicaSet controller's decisions, pure: which pods it owns, adopts or lets go, which pods go first
  * when it has too many, how it creates (slow-start batches), and the status it reports.
  */
+import { isRecord } from '../../../api/is-record.js';
 import { rfc3339 } from '../object-meta.js';
 import { matchesLabelSelectorObject } from '../selectors.js';
 import type { KubeObject } from '../types.js';
 import {
   controllerRefOf,
-  isJson,
   isPodActive,
   isPodAvailable,
   isPodReady,
@@ -61,19 +61,19 @@ export function podFromTemplate(
   template: Json,
   naming: { generateName: string } | { name: string },
 ): KubeObject {
-  const meta = isJson(template.metadata) ? template.metadata : {};
+  const meta = isRecord(template.metadata) ? template.metadata : {};
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       ...naming,
       namespace: owner.metadata.namespace,
-      ...(isJson(meta.labels) ? { labels: { ...(meta.labels as Record<string, string>) } } : {}),
-      ...(isJson(meta.annotations) ? { annotations: { ...(meta.annotations as Record<string, string>) } } : {}),
+      ...(isRecord(meta.labels) ? { labels: { ...(meta.labels as Record<string, string>) } } : {}),
+      ...(isRecord(meta.annotations) ? { annotations: { ...(meta.annotations as Record<string, string>) } } : {}),
       ...(Array.isArray(meta.finalizers) ? { finalizers: [...(meta.finalizers as string[])] } : {}),
       ownerReferences: [ownerReferenceTo(owner)],
     },
-    spec: structuredClone(isJson(template.spec) ? template.spec : {}),
+    spec: structuredClone(isRecord(template.spec) ? template.spec : {}),
   };
 }
 
@@ -138,7 +138,7 @@ export function replicaSetStatus(
 ): ReplicaSetStatusResult {
   const spec = specOf(rs);
   const minReadySeconds = numberField(spec, 'minReadySeconds', 0);
-  const templateLabels = (isJson(templateOf(rs).metadata) ? (templateOf(rs).metadata as Json).labels : undefined) as
+  const templateLabels = (isRecord(templateOf(rs).metadata) ? (templateOf(rs).metadata as Json).labels : undefined) as
     Record<string, string> | undefined;
   const active = ownedPods.filter(isPodActive);
   const waits = active

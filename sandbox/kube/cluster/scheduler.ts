@@ -4,12 +4,12 @@
  * gets PodScheduled=False (Unschedulable) and a FailedScheduling event, and is tried again later.
  */
 import type { Logger } from 'pino';
+import { isRecord } from '../../../api/is-record.js';
 import { rfc3339 } from '../object-meta.js';
 import type { KubeObject } from '../types.js';
 import { IDENTITIES, type ClusterTypes, type ClusterWriter } from './cluster-writer.js';
 import type { EventRecorder, EventSource } from './events.js';
 import {
-  isJson,
   isPodActive,
   isTerminating,
   objectKey,
@@ -42,7 +42,7 @@ export function chooseNode(
   candidates: NodeCandidate[],
   previous: string | undefined,
 ): SchedulingDecision {
-  const selector = isJson(specOf(pod).nodeSelector) ? (specOf(pod).nodeSelector as Record<string, string>) : {};
+  const selector = isRecord(specOf(pod).nodeSelector) ? (specOf(pod).nodeSelector as Record<string, string>) : {};
   const cordoned = candidates.filter((n) => !n.schedulable);
   const mismatched = candidates.filter(
     (n) => n.schedulable && !Object.entries(selector).every(([k, v]) => n.labels[k] === v),
@@ -145,7 +145,7 @@ export function startScheduler(deps: SchedulerDependencies): { stop(): Promise<v
           message,
         };
         current.status = {
-          ...(isJson(current.status) ? current.status : {}),
+          ...(isRecord(current.status) ? current.status : {}),
           conditions: [...conditions.filter((c) => c !== existing), condition],
         };
         return current;

@@ -3,13 +3,13 @@
  * (OrderedReady) or all at once (Parallel), rolled to a new template from the highest ordinal down to the
  * partition, one pod at a time, each replacement keeping its name. Revisions are `<set>-<hash>`.
  */
+import { isRecord } from '../../../api/is-record.js';
 import { deepEqual } from '../type-rules.js';
 import type { KubeObject } from '../types.js';
 import { IDENTITIES } from './cluster-writer.js';
 import type { EventSource } from './events.js';
 import {
   controllerRefOf,
-  isJson,
   numberField,
   objectKey,
   specOf,
@@ -87,10 +87,10 @@ export function startStatefulSetController(deps: WorkloadControllerDependencies)
     const recorded = statusOf(set).currentRevision;
     const currentRevision = typeof recorded === 'string' && recorded !== '' ? recorded : updateRevision;
 
-    const strategy = isJson(spec.updateStrategy) ? spec.updateStrategy : {};
+    const strategy = isRecord(spec.updateStrategy) ? spec.updateStrategy : {};
     const rollingUpdate = strategy.type !== 'OnDelete';
     const partition =
-      rollingUpdate && isJson(strategy.rollingUpdate) ? numberField(strategy.rollingUpdate, 'partition', 0) : 0;
+      rollingUpdate && isRecord(strategy.rollingUpdate) ? numberField(strategy.rollingUpdate, 'partition', 0) : 0;
     const actions = planStatefulSet({
       replicas: numberField(spec, 'replicas', 1),
       ordered: spec.podManagementPolicy !== 'Parallel',

@@ -3,9 +3,9 @@
  * to delete (failed, beyond replicas, or of an old revision) and when to wait, under OrderedReady or
  * Parallel, RollingUpdate with a partition or OnDelete; and the status it reports.
  */
+import { isRecord } from '../../../api/is-record.js';
 import type { KubeObject } from '../types.js';
 import {
-  isJson,
   isRunningAndReady,
   isPodAvailable,
   isTerminating,
@@ -139,7 +139,7 @@ export function statefulSetStatus(
     updateRevision,
     collisionCount: numberField(statusOf(set), 'collisionCount', 0),
   };
-  const strategy = isJson(spec.updateStrategy) ? spec.updateStrategy : {};
+  const strategy = isRecord(spec.updateStrategy) ? spec.updateStrategy : {};
   const rolling = strategy.type !== 'OnDelete';
   if (rolling && status.updatedReplicas === status.replicas && status.readyReplicas === status.replicas) {
     status.currentReplicas = status.updatedReplicas;
