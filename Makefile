@@ -15,7 +15,9 @@ $(DEPS_STAMP): package.json package-lock.json
 
 deps: $(DEPS_STAMP)
 
+# From an empty dist/, so no output of a deleted source lingers and ends up in the published package.
 build: deps
+	rm -rf dist
 	$(NPM) run --silent build
 
 typecheck: deps

@@ -19,7 +19,8 @@ import { createBinderRegistry } from './server/metrics.js';
 /** Under the pod's default 30 s grace period, so the lease is released before SIGKILL could skip it. */
 export const SHUTDOWN_TIMEOUT_MS = 25_000;
 
-export interface BinderProgramOptions {
+/** What the binder takes from whoever starts it; everything but the logger has a default. */
+export interface BinderDeps {
   logger: Logger;
   /** Default: from config.kubeconfig, KUBECONFIG or the pod's service account (loadKubeConfig). */
   kubeConfig?: KubeConfig;
@@ -35,7 +36,9 @@ export interface RunningBinderProgram {
   app: FastifyInstance;
   /** The port /healthz, /readyz and /metrics are served on (useful with server.port 0). */
   port: number;
-  /** Idempotent: every call returns the same promise. */
+  /** Stops acting, releases the lease, stops serving; idempotent: every call returns the same promise. */
+  stop(): Promise<void>;
+  /** The same as stop(). */
   close(): Promise<void>;
 }
 
@@ -60,10 +63,7 @@ export function referencedFileProblems(config: BinderConfig): string[] {
   return problems;
 }
 
-export async function startBinderProgram(
-  config: BinderConfig,
-  options: BinderProgramOptions,
-): Promise<RunningBinderProgram> {
+export async function start(config: BinderConfig, options: BinderDeps): Promise<RunningBinderProgram> {
   const { logger } = options;
   const kubeConfig =
     options.kubeConfig ?? loadKubeConfig(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig });
@@ -132,8 +132,9 @@ export async function startBinderProgram(
     logger.info('binder stopped');
   }
 
-  let closing: Promise<void> | undefined;
-  return { binder, registry, app, port, close: () => (closing ??= shutDown()) };
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopped ??= shutDown());
+  return { binder, registry, app, port, stop, close: stop };
 }
 
 function firstLine(text: string): string {

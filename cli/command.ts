@@ -1,15 +1,15 @@
 /** The shape of a `podeip <command>` and the argument parsing they share. */
 import { parseArgs } from 'node:util';
-import type { SettingSource } from './config.js';
+import type { SettingSource } from '../api/settings.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
   description: string;
 }
 
+/** A command's module; its one-line summary lives in cli/main.ts, which lists commands without loading them. */
 export interface Command {
   name: string;
-  summary: string;
   /** Extra lines of help after the option list. */
   details?: string;
   options: Record<string, OptionSpec>;
@@ -33,9 +33,9 @@ export function settingOptions(settings: readonly SettingSource[]): Record<strin
   return options;
 }
 
-export function commandHelp(command: Command): string {
+export function commandHelp(command: Command, summary: string): string {
   const width = Math.max(...Object.keys(command.options).map((k) => k.length), 4) + 2;
-  const lines = [`Usage: podeip ${command.name} [options]`, '', command.summary, '', 'Options:'];
+  const lines = [`Usage: podeip ${command.name} [options]`, '', summary, '', 'Options:'];
   for (const [name, spec] of Object.entries(command.options)) {
     const flag = spec.type === 'string' ? `--${name} VALUE` : `--${name}`;
     lines.push(`  ${flag.padEnd(width + 8)}${spec.description}`);

@@ -1,26 +1,29 @@
 /**
- * One way for every program to build its configuration: schema defaults, then a config file (YAML or
- * JSON), then environment variables, then flags, validated once by the program's ajv schema. Every
- * problem is reported at once with its path and, for values from the environment or flags, their source.
+ * Where every program's settings are read: schema defaults, then a config file (YAML or JSON), then
+ * environment variables, then flags. The program's own check (its schema, and any rules between
+ * settings) then sees the merged object once; every problem comes back at once, with its path and, for
+ * values from the environment or flags, their source.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+import type { JSONSchemaType } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import {
+  compileSettingsSchema,
+  validateSettings,
+  type ConfigResult,
+  type SettingSource,
+  type SourceOf,
+} from '../api/settings.js';
 
-/** Where one setting may come from besides the file: a flag and/or an environment variable. */
-export interface SettingSource {
-  /** Dotted path in the configuration object, e.g. `listen.port`. */
-  path: string;
-  flag?: string;
-  env?: string;
-  /** Help text shown by `--help`. */
-  description: string;
-}
+export type { ConfigResult, SettingSource } from '../api/settings.js';
 
-export type ConfigResult<T> = { ok: true; config: T } | { ok: false; problems: string[] };
+/** A program's check of its merged settings: its schema, or its schema and the rules between settings. */
+export type SettingsCheck<T> = (raw: Record<string, unknown>, sourceOf: SourceOf) => ConfigResult<T>;
 
 export interface LoadConfigInput<T> {
-  schema: JSONSchemaType<T>;
+  /** The schema alone, or `check` when the program has more to say. */
+  schema?: JSONSchemaType<T>;
+  check?: SettingsCheck<T>;
   settings: readonly SettingSource[];
   /** Path of the config file, if one was named. */
   file?: string;
@@ -30,41 +33,77 @@ export interface LoadConfigInput<T> {
 }
 
 export function loadConfig<T>(input: LoadConfigInput<T>): ConfigResult<T> {
-  const problems: string[] = [];
-  let fromFile: unknown = {};
-  if (input.file !== undefined) {
-    try {
-      fromFile = parseYaml(readFileSync(input.file, 'utf8')) ?? {};
-    } catch (err) {
-      problems.push(`${input.file}: cannot read the config file: ${(err as Error).message.split('\n')[0]}`);
-    }
-    if (problems.length === 0 && (typeof fromFile !== 'object' || Array.isArray(fromFile))) {
-      problems.push(`${input.file}: the config file must hold a mapping of settings`);
-    }
-  }
-  if (problems.length > 0) return { ok: false, problems };
+  const fromFile = readConfigFile(input.file);
+  if (!fromFile.ok) return fromFile;
+  const { settings, sourceOf } = layerSources(fromFile.config, input);
+  if (input.check !== undefined) return input.check(settings, sourceOf);
+  if (input.schema === undefined) throw new TypeError('loadConfig needs a schema or a check');
+  return validateSettings(compileSettingsSchema(input.schema), settings, sourceOf);
+}
 
-  const config = structuredClone(fromFile) as Record<string, unknown>;
+function readConfigFile(file: string | undefined): ConfigResult<Record<string, unknown>> {
+  if (file === undefined) return { ok: true, config: {} };
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    return { ok: false, problems: [`${file}: cannot read the config file: ${(err as Error).message.split('\n')[0]}`] };
+  }
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { ok: false, problems: [`${file}: the config file must hold a mapping of settings`] };
+  }
+  return { ok: true, config: parsed as Record<string, unknown> };
+}
+
+/** The file's settings with the environment's on top and the flags' on top of those. */
+function layerSources(
+  fromFile: Record<string, unknown>,
+  input: Pick<LoadConfigInput<unknown>, 'settings' | 'flags' | 'env'>,
+): { settings: Record<string, unknown>; sourceOf: SourceOf } {
+  const settings = structuredClone(fromFile);
   const sourceOf = new Map<string, string>();
-  for (const s of input.settings) {
-    const envValue = s.env === undefined ? undefined : input.env[s.env];
-    if (envValue !== undefined && envValue !== '') {
-      setPath(config, s.path, envValue);
-      sourceOf.set(s.path, `environment ${s.env}`);
-    }
-    const flagValue = s.flag === undefined ? undefined : input.flags[s.flag];
-    if (flagValue !== undefined) {
-      setPath(config, s.path, flagValue);
-      sourceOf.set(s.path, `--${s.flag}`);
+  const levels = [
+    { valueOf: (s: SettingSource) => nonEmpty(s.env === undefined ? undefined : input.env[s.env]), name: envName },
+    { valueOf: (s: SettingSource) => (s.flag === undefined ? undefined : input.flags[s.flag]), name: flagName },
+  ];
+  for (const level of levels) {
+    const given = input.settings.filter((s) => level.valueOf(s) !== undefined);
+    for (const s of given) {
+      const value = level.valueOf(s);
+      setPath(settings, s.path, s.list === true && typeof value === 'string' ? commaList(value) : value);
+      sourceOf.set(s.path, level.name(s));
+      const implied = s.implies;
+      if (implied !== undefined && !given.some((other) => other.path === implied.path)) {
+        setPath(settings, implied.path, implied.value);
+        sourceOf.set(implied.path, level.name(s));
+      }
     }
   }
+  return { settings, sourceOf };
+}
 
-  // coerceTypes turns "9443" from a flag or env var into 9443; useDefaults fills what nobody set.
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: true, verbose: true });
-  const validate = ajv.compile(input.schema);
-  if (validate(config)) return { ok: true, config: config as T };
-  for (const e of validate.errors ?? []) problems.push(describeSchemaError(e, sourceOf));
-  return { ok: false, problems: [...new Set(problems)] };
+function envName(s: SettingSource): string {
+  return `environment ${s.env}`;
+}
+
+function flagName(s: SettingSource): string {
+  return `--${s.flag}`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+/** `a, b,,a` → `[a, b]`. */
+function commaList(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    ),
+  ];
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -76,32 +115,4 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     node = node[part] as Record<string, unknown>;
   }
   node[parts[parts.length - 1] as string] = value;
-}
-
-/** `/listen/port` → `listen.port`, `/a/0/b` → `a[0].b`. */
-function dottedPath(instancePath: string): string {
-  return instancePath
-    .split('/')
-    .slice(1)
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc === '' ? p : `${acc}.${p}`), '');
-}
-
-function describeSchemaError(e: ErrorObject, sourceOf: Map<string, string>): string {
-  let path = dottedPath(e.instancePath);
-  let message = e.message ?? 'is not valid';
-  const params = e.params as Record<string, unknown>;
-  if (e.keyword === 'required') {
-    path = path === '' ? String(params.missingProperty) : `${path}.${String(params.missingProperty)}`;
-    message = 'is required';
-  } else if (e.keyword === 'additionalProperties') {
-    path = path === '' ? String(params.additionalProperty) : `${path}.${String(params.additionalProperty)}`;
-    message = 'is not a known setting';
-  } else if (e.keyword === 'pattern' && typeof e.parentSchema?.description === 'string') {
-    message = `must be ${e.parentSchema.description}`;
-  } else if (e.keyword === 'enum') {
-    message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-  }
-  const source = sourceOf.get(path);
-  return `${path === '' ? '(root)' : path}: ${message}${source === undefined ? '' : ` (from ${source})`}`;
 }

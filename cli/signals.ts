@@ -15,12 +15,12 @@ export function whenInterrupted(): Promise<void> {
 }
 
 /**
- * Closes `running` on the first SIGTERM or SIGINT, once, and resolves when it has closed (rejects if the
+ * Stops `running` on the first SIGTERM or SIGINT, once, and resolves when it has stopped (rejects if the
  * shutdown failed). The handlers are removed on that first signal, so a second one gets Node's default
  * action and ends a shutdown that hangs.
  */
-export function closeOnSignals(
-  running: { close(): Promise<void> },
+export function stopOnSignals(
+  running: { stop(): Promise<void> },
   logger: Logger,
   signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
 ): Promise<void> {
@@ -28,7 +28,7 @@ export function closeOnSignals(
     function onSignal(signal: NodeJS.Signals): void {
       for (const s of signals) process.removeListener(s, onSignal);
       logger.info({ signal }, 'signal received; shutting down');
-      running.close().then(resolve, (err: unknown) => {
+      running.stop().then(resolve, (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         reject(err instanceof Error ? err : new Error(String(err)));
       });

@@ -1,7 +1,6 @@
 /** The binder's configuration schema: defaults live here and nowhere else. */
 import type { JSONSchemaType } from 'ajv';
-import type { SettingSource } from '../../cli/config.js';
-import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection } from '../../cli/config-schema-parts.js';
+import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection, type SettingSource } from '../../api/settings.js';
 import { CLOUD_API_NAMES } from '../cloud/eip-cloud.js';
 import type { BinderCloudConfig, BinderConfig, CloudCredentialsConfig, LeaderElectionConfig } from './types.js';
 
@@ -38,7 +37,7 @@ const credentials = {
   if: { properties: { path: { type: 'string' } }, required: ['path'] },
   then: { properties: { source: { default: 'key-file' } } },
   else: { properties: { source: { default: 'default-chain' } } },
-  // JSONSchemaType cannot express a union of object shapes with defaults; the checks in load.ts close the gap.
+  // JSONSchemaType cannot express a union of object shapes with defaults; the checks in validate.ts close the gap.
 } as unknown as JSONSchemaType<CloudCredentialsConfig>;
 
 const rateLimitsPerMinute = {
@@ -156,7 +155,7 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
 
 /**
  * Flags and environment variables of `podeip binder`, each mapped onto one path of the configuration.
- * `namespaces` is a comma list on the command line and in the environment; load.ts splits it.
+ * `namespaces` is a comma list on the command line and in the environment.
  */
 export const binderSettings: readonly SettingSource[] = [
   {
@@ -201,6 +200,7 @@ export const binderSettings: readonly SettingSource[] = [
     env: 'PODEIP_CLOUD_KEY_FILE',
     description:
       'JSON file with accessKeyId, accessKeySecret [, securityToken], re-read when it changes; implies --cloud-credentials key-file',
+    implies: { path: 'cloud.credentials.source', value: 'key-file' },
   },
   { path: 'workers', flag: 'workers', env: 'PODEIP_WORKERS', description: 'pods reconciled at once (default 32)' },
   {
@@ -208,6 +208,7 @@ export const binderSettings: readonly SettingSource[] = [
     flag: 'namespaces',
     env: 'PODEIP_NAMESPACES',
     description: 'comma list of namespaces to watch (default: all)',
+    list: true,
   },
   {
     path: 'server.port',
@@ -229,6 +230,3 @@ export const binderSettings: readonly SettingSource[] = [
     description: 'true (default) or false: take a Lease so one replica acts',
   },
 ];
-
-/** Settings whose flag and environment value is a comma list rather than one value. */
-export const LIST_SETTING_PATHS: ReadonlySet<string> = new Set(['namespaces']);

@@ -2,29 +2,25 @@
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, settingOptions } from '../command.js';
 import { createLogger } from '../logger.js';
-import { closeOnSignals } from '../signals.js';
-import { loadBinderConfig, readPodNamespace } from '../../binder/config/load.js';
-import { binderSettings } from '../../binder/config/schema.js';
-import { BINDER_NODE_OPTIONS, missingNodeOptions } from '../../binder/runtime.js';
+import { stopOnSignals } from '../signals.js';
+import { loadBinderConfig, readPodNamespace } from '../binder-config.js';
+import * as binder from '../../binder/index.js';
 
 export const binderCommand: Command = {
   name: 'binder',
-  summary:
-    'Allocate or take each pod’s EIP, associate it with the pod’s IP, record it in a PodEIP and set the pod’s condition; release what podeip allocated.',
   details: [
     'With neither --kubeconfig nor KUBECONFIG it uses the pod’s service account (in a cluster).',
     'Serves /healthz, /readyz (200 once the caches have synced, leader or standby) and /metrics on --port.',
     'SIGTERM or SIGINT: stop acting, finish reconciles under way, release the lease, exit 0.',
   ].join('\n'),
   options: {
-    ...settingOptions(binderSettings),
+    ...settingOptions(binder.binderSettings),
     'check-config': {
       type: 'boolean',
       description: 'validate the configuration and the files it names, print it, and exit',
     },
   },
   async run(values) {
-    const { referencedFileProblems, startBinderProgram } = await import('../../binder/main.js');
     const loaded = loadBinderConfig({
       ...(typeof values.config === 'string'
         ? { file: values.config }
@@ -35,7 +31,7 @@ export const binderCommand: Command = {
       env: process.env,
       ...podNamespaceIfAny(),
     });
-    const problems = loaded.ok ? referencedFileProblems(loaded.config) : loaded.problems;
+    const problems = loaded.ok ? binder.referencedFileProblems(loaded.config) : loaded.problems;
     if (!loaded.ok || problems.length > 0) {
       process.stderr.write(`podeip binder: invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
       return EXIT_USAGE;
@@ -47,22 +43,22 @@ export const binderCommand: Command = {
       return EXIT_OK;
     }
     const logger = createLogger({ level: config.log.level, name: 'podeip-binder' });
-    const missing = missingNodeOptions();
+    const missing = binder.missingNodeOptions();
     if (missing.length > 0) {
       logger.info(
-        { missing, recommended: `NODE_OPTIONS="${BINDER_NODE_OPTIONS.join(' ')}"` },
+        { missing, recommended: `NODE_OPTIONS="${binder.BINDER_NODE_OPTIONS.join(' ')}"` },
         'started without the Node.js options the binder is sized for; its memory peaks higher',
       );
     }
     let running;
     try {
-      running = await startBinderProgram(config, { logger });
+      running = await binder.start(config, { logger });
     } catch (err) {
       logger.fatal({ err }, 'binder failed to start');
       return EXIT_FAILED;
     }
     try {
-      await closeOnSignals(running, logger);
+      await stopOnSignals(running, logger);
       return EXIT_OK;
     } catch (err) {
       logger.error({ err }, 'binder did not shut down cleanly');

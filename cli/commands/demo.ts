@@ -3,14 +3,12 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../command.js';
-import { LOG_LEVELS, type LogLevel } from '../config-schema-parts.js';
+import { LOG_LEVELS, type LogLevel } from '../../api/settings.js';
 import { createLogger } from '../logger.js';
 import { whenInterrupted } from '../signals.js';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary:
-    'Run podeip on local stand-ins for Kubernetes and Alibaba Cloud: example pods get their EIPs and turn Ready; then clean up.',
   details: [
     'Starts the sandbox, the webhook (throw-away certificate, registered as a MutatingWebhookConfiguration) and the binder,',
     'creates deploy/examples (and deploy/examples/refused, which the webhook refuses), prints a timeline, the pods and the',

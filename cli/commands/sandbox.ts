@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../command.js';
-import { LOG_LEVELS, type LogLevel } from '../config-schema-parts.js';
+import { LOG_LEVELS, type LogLevel } from '../../api/settings.js';
 import { createLogger } from '../logger.js';
 import { whenInterrupted } from '../signals.js';
 
@@ -22,7 +22,6 @@ function wholeNumber(
 
 export const sandboxCommand: Command = {
   name: 'sandbox',
-  summary: 'Run local stand-ins for the Kubernetes API and the Alibaba Cloud API until interrupted.',
   details: [
     'Writes DIR/kubeconfig (HTTPS, its own CA, a bearer token) and DIR/cloud.json (endpoint, protocol, regionId,',
     `vpcId, accessKeyId, accessKeySecret), then prints a line containing "sandbox ready". The PodEIP CRD is installed`,

@@ -3,20 +3,18 @@ import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, settingOptions } from '../command.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
-import { closeOnSignals } from '../signals.js';
-import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
+import { stopOnSignals } from '../signals.js';
+import * as webhook from '../../webhook/index.js';
 
 export const webhookCommand: Command = {
   name: 'webhook',
-  summary:
-    'Serve POST /mutate-v1-pod (AdmissionReview admission.k8s.io/v1) over HTTPS, with /healthz, /readyz and /metrics.',
   details:
     'The certificate and key are re-read when their files change (a mounted Secret rotating); no restart is needed.',
-  options: settingOptions(webhookSettings),
+  options: settingOptions(webhook.webhookSettings),
   async run(values) {
     const loaded = loadConfig({
-      schema: webhookConfigSchema,
-      settings: webhookSettings,
+      schema: webhook.webhookConfigSchema,
+      settings: webhook.webhookSettings,
       file: typeof values.config === 'string' ? values.config : process.env.PODEIP_CONFIG,
       flags: values,
       env: process.env,
@@ -28,16 +26,15 @@ export const webhookCommand: Command = {
       return EXIT_USAGE;
     }
     const logger = createLogger({ level: loaded.config.log.level, name: 'podeip-webhook' });
-    const { startWebhook } = await import('../../webhook/server/main.js');
     let running;
     try {
-      running = await startWebhook(loaded.config, logger);
+      running = await webhook.start(loaded.config, { logger });
     } catch (err) {
       logger.fatal({ err }, 'webhook failed to start');
       return EXIT_FAILED;
     }
     try {
-      await closeOnSignals(running, logger);
+      await stopOnSignals(running, logger);
       return EXIT_OK;
     } catch (err) {
       logger.error({ err }, 'webhook did not shut down cleanly');

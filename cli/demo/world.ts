@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { generateCa, generateServingCert } from '../../certs/generate.js';
-import { loadBinderConfig } from '../../binder/config/load.js';
-import type { BinderConfig } from '../../binder/config/types.js';
-import { startBinderProgram, type RunningBinderProgram } from '../../binder/main.js';
+import * as binderProgram from '../../binder/index.js';
+import type { BinderConfig, RunningBinderProgram } from '../../binder/index.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
+import * as webhookProgram from '../../webhook/index.js';
+import type { RunningWebhook } from '../../webhook/index.js';
 import { podeipMutatingWebhookConfiguration } from '../../webhook/registration.js';
-import { startWebhook, type RunningWebhook } from '../../webhook/server/main.js';
+import { loadBinderConfig } from '../binder-config.js';
 import { loadConfig } from '../config.js';
 import { DEMO_STATIC_EIP } from '../commands/sandbox.js';
 
@@ -105,7 +105,7 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
     // What `podeip binder --config binder.json --log-level …` would load, minus the caller's environment.
     const loaded = loadBinderConfig({ file: files.binderJson, flags: { 'log-level': options.logLevel }, env: {} });
     if (!loaded.ok) throw new Error(`the demo's binder.json is invalid:\n${loaded.problems.join('\n')}`);
-    const binder = await startBinderProgram(loaded.config, {
+    const binder = await binderProgram.start(loaded.config, {
       logger: options.loggerFor('podeip-binder'),
       processMetrics: false,
     });
@@ -132,13 +132,13 @@ async function startDemoWebhook(sandbox: Sandbox, scratch: string, logger: Logge
   writeFileSync(join(scratch, 'tls.crt'), serving.certPem);
   writeFileSync(join(scratch, 'tls.key'), serving.keyPem, { mode: 0o600 });
   const loaded = loadConfig({
-    schema: webhookConfigSchema,
-    settings: webhookSettings,
+    schema: webhookProgram.webhookConfigSchema,
+    settings: webhookProgram.webhookSettings,
     flags: { 'tls-cert': join(scratch, 'tls.crt'), 'tls-key': join(scratch, 'tls.key'), port: '0', host: '127.0.0.1' },
     env: {},
   });
   if (!loaded.ok) throw new Error(`the demo's webhook configuration is invalid:\n${loaded.problems.join('\n')}`);
-  const webhook = await startWebhook(loaded.config, logger);
+  const webhook = await webhookProgram.start(loaded.config, { logger });
   try {
     sandbox.mapService(WEBHOOK_SERVICE, { host: '127.0.0.1', port: webhook.port });
     const registration = podeipMutatingWebhookConfiguration({

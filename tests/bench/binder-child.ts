@@ -6,8 +6,8 @@
  */
 import { pino } from 'pino';
 import { createLogger } from '../../cli/logger.js';
-import { loadBinderConfig } from '../../binder/config/load.js';
-import { startBinderProgram, type RunningBinderProgram } from '../../binder/main.js';
+import { start as startBinder, type RunningBinderProgram } from '../../binder/index.js';
+import { loadBinderConfig } from '../../cli/binder-config.js';
 
 export type ChildMessage =
   | { kind: 'started'; port?: number }
@@ -33,7 +33,7 @@ async function start(): Promise<RunningBinderProgram | undefined> {
     { level: loaded.config.log.level, name: 'podeip-binder' },
     pino.destination({ dest: 2, sync: false }),
   );
-  return startBinderProgram(loaded.config, { logger });
+  return startBinder(loaded.config, { logger });
 }
 
 async function main(): Promise<void> {

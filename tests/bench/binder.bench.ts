@@ -22,8 +22,8 @@ import type { Counter } from 'prom-client';
 import { EIP_CONDITION_TYPE } from '../../api/constants.js';
 import { podEipCustomResourceDefinition } from '../../api/podeip.js';
 import { CLOUD_API_NAMES } from '../../binder/cloud/eip-cloud.js';
-import { loadBinderConfig } from '../../binder/config/load.js';
-import { startBinderProgram } from '../../binder/main.js';
+import { start as startBinder } from '../../binder/index.js';
+import { loadBinderConfig } from '../../cli/binder-config.js';
 import { createLogger } from '../../cli/logger.js';
 import { BINDER_NODE_OPTIONS } from '../../binder/runtime.js';
 import { startSandbox } from '../../sandbox/index.js';
@@ -137,7 +137,7 @@ async function burst(): Promise<void> {
     });
     if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
     const logger = createLogger({ level: 'warn', name: 'podeip-binder' }, pino.destination({ dest: 2, sync: true }));
-    const binder = await startBinderProgram(loaded.config, { logger, processMetrics: false });
+    const binder = await startBinder(loaded.config, { logger, processMetrics: false });
     try {
       await until(() => binder.binder.hasSynced(), 10000);
       sandbox.cloud.controls.resetCallCounts();

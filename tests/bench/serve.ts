@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import { createLogger } from '../../cli/logger.js';
 import { loadConfig } from '../../cli/config.js';
 import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
-import { startWebhook } from '../../webhook/server/main.js';
+import { start as startWebhook } from '../../webhook/index.js';
 
 const [kind, certFile, keyFile, cannedFile] = process.argv.slice(2);
 
@@ -21,7 +21,9 @@ async function serve(): Promise<number> {
       env: {},
     });
     if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-    const running = await startWebhook(loaded.config, createLogger({ level: 'warn', name: 'bench-webhook' }));
+    const running = await startWebhook(loaded.config, {
+      logger: createLogger({ level: 'warn', name: 'bench-webhook' }),
+    });
     return running.port;
   }
   const canned = readFileSync(cannedFile as string, 'utf8');

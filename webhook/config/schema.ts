@@ -1,7 +1,6 @@
 /** The webhook's configuration schema: defaults live here and nowhere else. */
 import type { JSONSchemaType } from 'ajv';
-import type { SettingSource } from '../../cli/config.js';
-import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection } from '../../cli/config-schema-parts.js';
+import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection, type SettingSource } from '../../api/settings.js';
 import type { InitContainerConfig, MutationPolicy, ResourceList, WebhookConfig } from './types.js';
 
 /** Kubernetes quantities such as `10m`, `0.5`, `32Mi`, `1G`. */

@@ -1,4 +1,4 @@
-import type { LogLevel } from '../../cli/config-schema-parts.js';
+import type { LogLevel } from '../../api/settings.js';
 
 /**
  * The webhook's whole configuration, after defaults. The ajv schema in schema.ts is the source of truth for defaults.

@@ -12,7 +12,8 @@ import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api
 import type { InitContainerConfig, InjectionConfig, MutationPolicy, ResourceList } from '../config/types.js';
 import type { ContainerJson, OwnerReferenceJson, PodJson, PodSpecJson, VolumeJson } from './pod.js';
 import type { AdmissionOperation, JsonPatchOp, PodMutationPlan } from './types.js';
-import { WAIT_FOR_EIP_SCRIPT_MARKER, waitForEipScript } from './wait-script.js';
+import { isWaitForEipContainer, WAIT_TIMEOUT_SECONDS_ENV, waitTimeoutWholeSeconds } from '../../api/wait-container.js';
+import { waitForEipScript } from './wait-script.js';
 
 export interface PodAdmissionInput {
   operation: AdmissionOperation;
@@ -277,17 +278,6 @@ function buildPodInfoVolume(name: string): VolumeJson {
   };
 }
 
-function isWaitForEipContainer(container: ContainerJson): boolean {
-  const command = arrayOrUndefined(container?.command);
-  return (
-    command !== undefined &&
-    command[0] === 'sh' &&
-    command[1] === '-c' &&
-    typeof command[2] === 'string' &&
-    command[2].startsWith(WAIT_FOR_EIP_SCRIPT_MARKER)
-  );
-}
-
 function planInitContainer(spec: PodSpecJson, policy: MutationPolicy, volumeName: string): JsonPatchOp[] {
   const initContainers = arrayOrUndefined(spec.initContainers);
   const candidates = nameCandidates(policy.initContainer.name);
@@ -343,6 +333,8 @@ function buildWaitForEipContainer(name: string, policy: MutationPolicy, volumeNa
     image: config.image,
     imagePullPolicy: config.imagePullPolicy,
     command: ['sh', '-c', script],
+    // The contract's statement of the timeout, for whatever must act as the script does (the sandbox's kubelet).
+    env: [{ name: WAIT_TIMEOUT_SECONDS_ENV, value: String(waitTimeoutWholeSeconds(config.timeoutSeconds)) }],
     resources: { requests: resourceList(config.resources?.requests), limits: resourceList(config.resources?.limits) },
     volumeMounts: [{ name: volumeName, mountPath: policy.mountPath, readOnly: true }],
     // The timeout message then shows in `kubectl describe pod`, not only in the container's log.

@@ -5,12 +5,7 @@
  * docs/annotations.md#what-podeip-writes-back), no `grep -P`, no bashisms.
  */
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
-
-/**
- * First line of every script this module writes. The planner recognises its own init container by it, so a pod
- * mutated by an older podeip (or re-created from `kubectl get -o yaml`) does not get a second one. Keep it stable.
- */
-export const WAIT_FOR_EIP_SCRIPT_MARKER = `# podeip: waits for ${ALLOCATED_EIP_ADDRESS_ANNOTATION}`;
+import { WAIT_FOR_EIP_SCRIPT_MARKER, waitTimeoutWholeSeconds } from '../../api/wait-container.js';
 
 export interface WaitForEipOptions {
   /** The downward-API file holding `metadata.annotations`. */
@@ -46,7 +41,7 @@ export function waitForEipScript(options: WaitForEipOptions): string {
   if (annotationsFile === '' || annotationsFile.includes('\n')) {
     throw new RangeError(`annotationsFile must be a path on one line, not ${JSON.stringify(annotationsFile)}`);
   }
-  const timeout = Math.ceil(timeoutSeconds);
+  const timeout = waitTimeoutWholeSeconds(timeoutSeconds);
   const interval = Number(pollIntervalSeconds.toFixed(3));
   // `date +%s` ticks in whole seconds, so the script waits for a difference above the timeout, never at it.
   // Counting polls bounds the wait where `date` is missing: sleeps never end early, so it never cuts it short.

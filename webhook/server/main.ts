@@ -1,7 +1,6 @@
 /**
  * Wires the webhook: certificate files → HTTPS app → listening socket → certificate reloader, and the
- * graceful shutdown that undoes it. Signal handling is opt-in (closeOnSignals) so that callers, the CLI and
- * tests, decide when a process should stop.
+ * graceful shutdown that undoes it. Callers (the CLI on a signal, the demo, tests) decide when to stop.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
@@ -17,15 +16,23 @@ import {
   ServingCertificateReloader,
 } from './tls.js';
 
+/** What the webhook needs from whoever starts it. */
+export interface WebhookDeps {
+  logger: Logger;
+}
+
 export interface RunningWebhook {
   /** The port actually bound (useful when config.listen.port is 0). */
   port: number;
   /** Graceful shutdown; idempotent, every call returns the same promise. */
+  stop(): Promise<void>;
+  /** The same as stop(). */
   close(): Promise<void>;
   app: FastifyInstance;
 }
 
-export async function startWebhook(config: WebhookConfig, logger: Logger): Promise<RunningWebhook> {
+export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<RunningWebhook> {
+  const { logger } = deps;
   const minVersion = checkTlsMinVersion(config.tls.minVersion);
   const files = { certFile: config.tls.certFile, keyFile: config.tls.keyFile };
   const pair = await readServingPair(files);
@@ -97,12 +104,7 @@ export async function startWebhook(config: WebhookConfig, logger: Logger): Promi
     logger.info('webhook stopped');
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    port,
-    app,
-    close: () => (closing ??= shutDown()),
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= shutDown());
+  return { port, app, stop, close: stop };
 }
-
-export { closeOnSignals } from '../../cli/signals.js';

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../../api/constants.js';
 import { isRecord } from '../../../api/is-record.js';
-import { WAIT_FOR_EIP_SCRIPT_MARKER } from '../../../webhook/mutation/wait-script.js';
+import { isIpv4Address, isWaitForEipContainer, waitTimeoutSeconds } from '../../../api/wait-container.js';
 import type { KubeObject } from '../types.js';
 import { isTerminating, jsonList, specOf, statusOf, timestampMs, type Json } from './object-facts.js';
 import type { ClusterTiming } from './options.js';
@@ -110,32 +110,6 @@ export function runtimeFromStatus(pod: KubeObject, nodeName: string, now: number
   const apps = jsonList(status.containerStatuses).map(runOf);
   if (apps.length > 0 && apps.every((run) => run !== undefined)) runtime.appRuns = apps as ContainerRun[];
   return runtime;
-}
-
-/** podeip's init container: `sh -c <script>` whose script starts with the marker (webhook/mutation/plan.ts). */
-export function isWaitForEipContainer(container: Json): boolean {
-  const command = container.command;
-  return (
-    Array.isArray(command) &&
-    command[0] === 'sh' &&
-    command[1] === '-c' &&
-    typeof command[2] === 'string' &&
-    command[2].startsWith(WAIT_FOR_EIP_SCRIPT_MARKER)
-  );
-}
-
-/** The script's own give-up time (`timeout_seconds=N`), undefined if it has none. */
-export function waitTimeoutSeconds(container: Json): number | undefined {
-  const script = Array.isArray(container.command) ? container.command[2] : undefined;
-  const match = typeof script === 'string' ? /^timeout_seconds=(\d+)$/m.exec(script) : null;
-  return match === null ? undefined : Number(match[1]);
-}
-
-/** The script's is_ipv4: four dot-separated decimal octets up to 255, no leading zeros. */
-export function isIpv4Address(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
-  const octets = value.split('.');
-  return octets.length === 4 && octets.every((o) => /^(0|[1-9][0-9]{0,2})$/.test(o) && Number(o) <= 255);
 }
 
 export function allocatedEipAddress(pod: KubeObject): string | undefined {

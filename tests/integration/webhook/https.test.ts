@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { generateCa, generateServingCert, type PemPair } from '../../../certs/generate.js';
 import type { WebhookConfig } from '../../../webhook/config/types.js';
-import { closeOnSignals, startWebhook, type RunningWebhook } from '../../../webhook/server/main.js';
+import { stopOnSignals } from '../../../cli/signals.js';
+import { start as startWebhook, type RunningWebhook } from '../../../webhook/index.js';
 import { admissionFixture, captureLogs, defaultWebhookConfig } from './support.js';
 
 const SERVER_NAME = 'podeip-webhook.podeip-system.svc';
@@ -160,7 +161,7 @@ describe('startWebhook over HTTPS', () => {
 
   beforeAll(async () => {
     writeMountedSecret(dir, certA);
-    webhook = await startWebhook(configFor(dir), logs.logger);
+    webhook = await startWebhook(configFor(dir), { logger: logs.logger });
   });
   afterAll(async () => {
     await webhook.close();
@@ -258,12 +259,12 @@ describe('startWebhook configuration errors', () => {
   it('names each file it cannot read', async () => {
     const dir = tempDir();
     const config = configFor(dir);
-    await expect(startWebhook(config, captureLogs().logger)).rejects.toThrow(
+    await expect(startWebhook(config, { logger: captureLogs().logger })).rejects.toThrow(
       `cannot read TLS certificate file "${config.tls.certFile}": ENOENT: no such file or directory, open '${config.tls.certFile}'; ` +
         `cannot read TLS key file "${config.tls.keyFile}": ENOENT`,
     );
     writeFileSync(config.tls.certFile, certA.certPem);
-    await expect(startWebhook(config, captureLogs().logger)).rejects.toThrow(
+    await expect(startWebhook(config, { logger: captureLogs().logger })).rejects.toThrow(
       /^cannot read TLS key file "[^"]+tls\.key": ENOENT[^;]*$/,
     );
   });
@@ -271,7 +272,7 @@ describe('startWebhook configuration errors', () => {
   it('names both files when the key does not match the certificate', async () => {
     const dir = tempDir();
     writeMountedSecret(dir, { certPem: certA.certPem, keyPem: certB.keyPem });
-    await expect(startWebhook(configFor(dir), captureLogs().logger)).rejects.toThrow(
+    await expect(startWebhook(configFor(dir), { logger: captureLogs().logger })).rejects.toThrow(
       `TLS key file "${join(dir, 'tls.key')}" does not match the certificate in "${join(dir, 'tls.crt')}"`,
     );
   });
@@ -281,7 +282,7 @@ describe('startWebhook configuration errors', () => {
     writeMountedSecret(dir, certA);
     const config = configFor(dir);
     config.tls.minVersion = 'TLSv1.3';
-    const webhook = await startWebhook(config, captureLogs().logger);
+    const webhook = await startWebhook(config, { logger: captureLogs().logger });
     try {
       await expect(call(webhook.port, { maxVersion: 'TLSv1.2' })).rejects.toThrow(/alert protocol version/);
       expect(await call(webhook.port)).toMatchObject({ status: 200, protocol: 'TLSv1.3' });
@@ -325,7 +326,7 @@ describe('graceful shutdown', () => {
   }
 
   it('turns /readyz to 503, refuses new connections, and finishes the request in flight', async () => {
-    const webhook = await startWebhook(configFor(dir), captureLogs().logger);
+    const webhook = await startWebhook(configFor(dir), { logger: captureLogs().logger });
     expect((await webhook.app.inject({ url: '/readyz' })).statusCode).toBe(200);
     const inFlight = await startHalfSentRequest(webhook);
 
@@ -346,7 +347,7 @@ describe('graceful shutdown', () => {
 
   it('gives up on a request that never ends after shutdownTimeoutSeconds', async () => {
     const logs = captureLogs('info');
-    const webhook = await startWebhook(configFor(dir, { shutdownTimeoutSeconds: 1 }), logs.logger);
+    const webhook = await startWebhook(configFor(dir, { shutdownTimeoutSeconds: 1 }), { logger: logs.logger });
     const stuck = await startHalfSentRequest(webhook);
     const startedAt = Date.now();
     await webhook.close();
@@ -359,12 +360,12 @@ describe('graceful shutdown', () => {
     );
   });
 
-  it('closeOnSignals closes once, on the first signal, and then lets go of the signal', async () => {
+  it('stopOnSignals stops once, on the first signal, and then lets go of the signal', async () => {
     const logs = captureLogs('info');
-    const webhook = await startWebhook(configFor(dir), logs.logger);
+    const webhook = await startWebhook(configFor(dir), { logger: logs.logger });
     // SIGUSR2 stands in for SIGTERM: emitting it reaches only JavaScript listeners, never Jest's own.
     const before = process.listenerCount('SIGUSR2');
-    const closed = closeOnSignals(webhook, logs.logger, ['SIGUSR2']);
+    const closed = stopOnSignals(webhook, logs.logger, ['SIGUSR2']);
     expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
     process.emit('SIGUSR2', 'SIGUSR2');
     process.emit('SIGUSR2', 'SIGUSR2');

@@ -51,6 +51,7 @@ export function expectedInitContainer(name: string, volumeName: string): Contain
     image: 'busybox:1.36.1',
     imagePullPolicy: 'IfNotPresent',
     command: ['sh', '-c', script],
+    env: [{ name: 'PODEIP_WAIT_TIMEOUT_SECONDS', value: String(policy.initContainer.timeoutSeconds) }],
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '32Mi' } },
     volumeMounts: [{ name: volumeName, mountPath: '/etc/podeip', readOnly: true }],
     terminationMessagePolicy: 'FallbackToLogsOnError',

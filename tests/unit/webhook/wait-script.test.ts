@@ -9,11 +9,8 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../../api/constants.js';
-import {
-  WAIT_FOR_EIP_SCRIPT_MARKER,
-  waitForEipScript,
-  type WaitForEipOptions,
-} from '../../../webhook/mutation/wait-script.js';
+import { WAIT_FOR_EIP_SCRIPT_MARKER } from '../../../api/wait-container.js';
+import { waitForEipScript, type WaitForEipOptions } from '../../../webhook/mutation/wait-script.js';
 
 const CANDIDATE_SHELLS: string[][] = [['sh'], ['bash'], ['busybox', 'sh']];
 const SHELLS = CANDIDATE_SHELLS.filter(([program]) => spawnSync('sh', ['-c', `command -v ${program}`]).status === 0);

@@ -14,7 +14,7 @@ import { generateServingCert } from '../../../../certs/generate.js';
 import { createWebhookAdmission, type WebhookAdmission } from '../../../../sandbox/kube/admission/index.js';
 import { webhookConfigSchema, webhookSettings } from '../../../../webhook/config/schema.js';
 import type { WebhookConfig } from '../../../../webhook/config/types.js';
-import { startWebhook, type RunningWebhook } from '../../../../webhook/server/main.js';
+import { start as startWebhook, type RunningWebhook } from '../../../../webhook/index.js';
 import { startHarness, type Harness } from '../kube/harness.js';
 import { caBundleOf, podeipMatchCondition, trustedCa } from './support.js';
 
@@ -45,10 +45,9 @@ beforeAll(async () => {
     env: {},
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
-  webhook = await startWebhook(
-    loaded.config,
-    pino({ level: 'debug' }, { write: (line: string) => void webhookLogs.push(JSON.parse(line)) }),
-  );
+  webhook = await startWebhook(loaded.config, {
+    logger: pino({ level: 'debug' }, { write: (line: string) => void webhookLogs.push(JSON.parse(line)) }),
+  });
   const webhookPort = webhook.port;
 
   h = await startHarness();

@@ -11,12 +11,8 @@ import {
   scaledValue,
 } from '../../../../sandbox/kube/cluster/deployment-rollout.js';
 import { deploymentStatus } from '../../../../sandbox/kube/cluster/deployment-status.js';
-import {
-  isIpv4Address,
-  newPodRuntime,
-  stepPodRuntime,
-  type PodRuntime,
-} from '../../../../sandbox/kube/cluster/pod-runtime.js';
+import { isIpv4Address } from '../../../../api/wait-container.js';
+import { newPodRuntime, stepPodRuntime, type PodRuntime } from '../../../../sandbox/kube/cluster/pod-runtime.js';
 import { kubeletConditions, mergedPodStatus, normalizedImage } from '../../../../sandbox/kube/cluster/pod-status.js';
 import { rankPodsForDeletion, slowStartBatches } from '../../../../sandbox/kube/cluster/replicaset-decisions.js';
 import { chooseNode } from '../../../../sandbox/kube/cluster/scheduler.js';

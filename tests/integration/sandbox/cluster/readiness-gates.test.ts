@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../../../api/constants.js';
 import type { AdmissionAttributes, KubeObject } from '../../../../sandbox/kube/types.js';
+import { WAIT_TIMEOUT_SECONDS_ENV } from '../../../../api/wait-container.js';
 import { waitForEipScript } from '../../../../webhook/mutation/wait-script.js';
 import { barePod, sleep, startTestApiCluster, waitFor, type TestApiCluster } from './support.js';
 
@@ -60,6 +61,7 @@ function waitInitContainer(timeoutSeconds = 600): Record<string, unknown> {
       '-c',
       waitForEipScript({ annotationsFile: '/etc/podeip/annotations', timeoutSeconds, pollIntervalSeconds: 1 }),
     ],
+    env: [{ name: WAIT_TIMEOUT_SECONDS_ENV, value: String(timeoutSeconds) }],
   };
 }
 

@@ -2,12 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  loadBinderConfig,
-  pairedSettingProblems,
-  readPodNamespace,
-  type LoadBinderConfigInput,
-} from '../../../../binder/config/load.js';
+import { crossFieldProblems } from '../../../../binder/config/validate.js';
+import { loadBinderConfig, readPodNamespace, type LoadBinderConfigInput } from '../../../../cli/binder-config.js';
 import type { BinderConfig } from '../../../../binder/config/types.js';
 
 const golden = JSON.parse(readFileSync(new URL('./binder-defaults.golden.json', import.meta.url), 'utf8'));
@@ -141,9 +137,9 @@ describe('binder configuration', () => {
     const base = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 };
     const leaderElection = { enabled: true, namespace: 'podeip-system', leaseName: 'podeip-binder', ...base };
     const keyFile = { source: 'key-file' as const, path: '/k' };
-    expect(pairedSettingProblems({ leaderElection, cloud: { credentials: keyFile } })).toEqual([]);
+    expect(crossFieldProblems({ leaderElection, cloud: { credentials: keyFile } })).toEqual([]);
     expect(
-      pairedSettingProblems({
+      crossFieldProblems({
         leaderElection: { ...leaderElection, renewDeadlineSeconds: 15 },
         cloud: { credentials: keyFile },
       }),
@@ -152,7 +148,7 @@ describe('binder configuration', () => {
     ]);
     // client-go's jitter: a retry period of 9 s could land a renewal after a 10 s deadline.
     expect(
-      pairedSettingProblems({
+      crossFieldProblems({
         leaderElection: { ...leaderElection, retryPeriodSeconds: 9 },
         cloud: { credentials: keyFile },
       }),
