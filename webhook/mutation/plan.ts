@@ -7,7 +7,7 @@ import { INJECT_OVERRIDE_ANNOTATION, INJECT_OVERRIDE_VALUES, annotationKeys } fr
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
 import { describeProblem, type AnnotationProblem, type EipRequest } from '../../api/eip-request.js';
 import { deepFreeze } from '../../api/deep-freeze.js';
-import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api/parse-annotations.js';
+import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { InitContainerConfig, InjectionConfig, MutationPolicy, ResourceList } from '../config/types.js';
 import type { ContainerJson, OwnerReferenceJson, PodJson, PodSpecJson, VolumeJson } from './pod.js';
 import type { AdmissionOperation, JsonPatchOp, PodMutationPlan } from './types.js';
@@ -35,10 +35,9 @@ export function escapeJsonPointerToken(token: string): string {
 export function planPodMutation(input: PodAdmissionInput, policy: MutationPolicy): PodMutationPlan {
   const { operation, pod } = input;
   const annotations = pod.metadata?.annotations;
-  const fingerprint = eipAnnotationFingerprint(annotations);
-  if (!annotations || fingerprint === '') return allow([], []);
+  if (!annotations) return allow([], []);
 
-  const parsed = parseEipAnnotationsMemoized(annotations, fingerprint);
+  const parsed = parseEipAnnotations(annotations);
   if (operation !== 'CREATE') {
     // Readiness gates can only be set at creation, and an existing pod must stay updatable (and deletable).
     return allow([], parsed.kind === 'invalid' ? [describeProblems(parsed.problems)] : []);
