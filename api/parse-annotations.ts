@@ -2,13 +2,7 @@
  * Reads what a pod's annotations ask for (ACK's table and semantics, docs/annotations.md) into an EipRequest, or
  * into every problem a person must fix before the pod can have its EIP. Pure: no I/O, no clock.
  */
-import { deepFreeze } from './deep-freeze.js';
-import {
-  EIP_ANNOTATION_KEYS,
-  EIP_ANNOTATION_SUFFIXES,
-  annotationKeys,
-  type EipAnnotationField,
-} from './annotations.js';
+import { EIP_ANNOTATION_SUFFIXES, annotationKeys, type EipAnnotationField } from './annotations.js';
 import {
   EIP_ISPS,
   INSTANCE_CHARGE_TYPES,
@@ -64,56 +58,6 @@ const allocationId = cloudId('eip-', 'an EIP instance id', 'eip-bp1…');
 const DEFAULT_BANDWIDTH = 5;
 const DEFAULT_INTERNET_CHARGE_TYPE: InternetChargeType = 'PayByTraffic';
 const DEFAULT_INSTANCE_CHARGE_TYPE: InstanceChargeType = 'PostPaid';
-
-/**
- * The pod's EIP annotations as one string (each key, the length of its value and the value, in the pod's
- * order), or '' when it has none: two pods with the same fingerprint get the same parse. The webhook calls
- * this for every pod in the cluster; a pod without EIP annotations costs one set lookup per annotation.
- */
-export function eipAnnotationFingerprint(annotations: Readonly<Record<string, string>> | undefined): string {
-  let fingerprint = '';
-  if (!annotations) return fingerprint;
-  for (const key in annotations) {
-    if (!EIP_ANNOTATION_KEYS.has(key) || !Object.hasOwn(annotations, key)) continue;
-    const value = String(annotations[key]);
-    // The value's length first: no value, whatever it holds, can then pass for the end of one pair and the next.
-    fingerprint += `${key}\u0000${value.length}\u0000${value}`;
-  }
-  return fingerprint;
-}
-
-/** Parses by fingerprint; a workload's pods all carry the same annotations, so most admissions hit. */
-const parsedByFingerprint = new Map<string, Readonly<EipAnnotationParse>>();
-const MAX_MEMOIZED_PARSES = 256;
-/** Longer fingerprints are parsed every time: a cache entry should not pin a pod's worth of annotation text. */
-const MAX_MEMOIZED_FINGERPRINT = 4096;
-let lastFingerprint = '';
-let lastParse: Readonly<EipAnnotationParse> | undefined;
-
-/**
- * parseEipAnnotations for a pod whose fingerprint is known, from a bounded memo. The answer is deeply
- * frozen, since later callers share it: copy before changing anything in it.
- */
-export function parseEipAnnotationsMemoized(
-  annotations: Readonly<Record<string, string>>,
-  fingerprint: string,
-): Readonly<EipAnnotationParse> {
-  // Admissions come in bursts of one workload's pods: comparing with the last fingerprint is cheaper than
-  // hashing it for the map.
-  if (fingerprint === lastFingerprint && lastParse !== undefined) return lastParse;
-  const known = parsedByFingerprint.get(fingerprint);
-  if (known !== undefined) {
-    [lastFingerprint, lastParse] = [fingerprint, known];
-    return known;
-  }
-  const parsed = deepFreeze(parseEipAnnotations(annotations));
-  if (fingerprint.length <= MAX_MEMOIZED_FINGERPRINT) {
-    if (parsedByFingerprint.size >= MAX_MEMOIZED_PARSES) parsedByFingerprint.clear();
-    parsedByFingerprint.set(fingerprint, parsed);
-    [lastFingerprint, lastParse] = [fingerprint, parsed];
-  }
-  return parsed;
-}
 
 /** What the user wrote for one field: the first key found, its value as written and trimmed. */
 interface Written {

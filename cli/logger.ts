@@ -23,9 +23,27 @@ export const REDACTED_PATHS = [
   '*.headers.authorization',
 ];
 
+/**
+ * How long a line may wait in the buffer of the standard output destination. Lines are written in chunks of
+ * at least MIN_WRITE_BYTES, one write for many lines instead of one per line (the webhook logs one per
+ * patched pod), and at least this often, so an operator watching a quiet webhook still sees each line soon.
+ */
+const LOG_FLUSH_INTERVAL_MS = 100;
+const MIN_WRITE_BYTES = 4096;
+
+/**
+ * pino's asynchronous destination on standard output (https://getpino.io/#/docs/asynchronous). pino writes
+ * out what it holds when the process exits, also through process.exit or an uncaught exception or
+ * rejection (Node emits 'exit' for those too), so the last line before a crash is not lost.
+ */
+function bufferedStdout(): pino.DestinationStream {
+  return pino.destination({ dest: 1, sync: false, minLength: MIN_WRITE_BYTES, periodicFlush: LOG_FLUSH_INTERVAL_MS });
+}
+
+/** A logger writing JSON lines to `destination`, or to standard output through a buffer when none is given. */
 export function createLogger(
   options: { level: LevelWithSilent; name: string },
-  destination?: pino.DestinationStream,
+  destination: pino.DestinationStream = bufferedStdout(),
 ): Logger {
   return pino(
     {

@@ -5,7 +5,7 @@
  * every pass is short, idempotent and safe to repeat after a crash.
  */
 import { describeProblem, type EipRequest } from '../../api/eip-request.js';
-import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api/parse-annotations.js';
+import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
@@ -43,7 +43,7 @@ export function decideBinding(o: Observed): Decision {
   if (!pod) return podEip ? decideAfterPod(o, podEip) : done();
 
   // Called on every reconcile of every EIP pod; the annotations rarely change, so the parse is shared.
-  const parsed = parseEipAnnotationsMemoized(pod.eipAnnotations, eipAnnotationFingerprint(pod.eipAnnotations));
+  const parsed = parseEipAnnotations(pod.eipAnnotations);
   if (podEip && ownerUid !== undefined && ownerUid !== pod.uid)
     return decideForPreviousPodsRecord(o, pod, podEip, parsed);
   if (parsed.kind === 'none') return podEip ? decideAfterPod(o, podEip) : decideNothingAsked(pod);

@@ -1,7 +1,8 @@
 /**
  * A server for the benchmark, run in its own process so the load generator does not share its event loop:
- * `webhook` is podeip's real webhook; `bare` is a plain Fastify HTTPS route that parses the same body and
- * answers with canned JSON of the same size. The parent gets the port over IPC.
+ * `webhook` is podeip's real webhook with the default settings (log level info, its lines on stdout, which
+ * the parent sends to a file); `bare` is a plain Fastify HTTPS route that parses the same body and answers
+ * with canned JSON of the same size. The parent gets the port over IPC.
  */
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
@@ -17,13 +18,13 @@ async function serve(): Promise<number> {
     const loaded = loadConfig({
       schema: webhookConfigSchema,
       settings: webhookSettings,
-      flags: { 'tls-cert': certFile, 'tls-key': keyFile, port: '0', host: '127.0.0.1', 'log-level': 'warn' },
+      // Only what the benchmark needs to run it; every other setting is the default users get.
+      flags: { 'tls-cert': certFile, 'tls-key': keyFile, port: '0', host: '127.0.0.1' },
       env: {},
     });
     if (!loaded.ok) throw new Error(loaded.problems.join('; '));
-    const running = await startWebhook(loaded.config, {
-      logger: createLogger({ level: 'warn', name: 'bench-webhook' }),
-    });
+    const logger = createLogger({ level: loaded.config.log.level, name: 'podeip-webhook' });
+    const running = await startWebhook(loaded.config, { logger });
     return running.port;
   }
   const canned = readFileSync(cannedFile as string, 'utf8');

@@ -2,6 +2,8 @@
  * `make bench` (webhook part): throughput and latency of POST /mutate-v1-pod over HTTPS keep-alive, for a
  * pod that asks for an EIP and one that does not, beside a bare Fastify HTTPS route answering JSON of the
  * same size, measured in the same run on the same machine. Then p50/p99 at half of the webhook's maximum rate.
+ * The webhook runs with its default settings, as users run it: log level info, so every patched pod writes
+ * its audit line; the lines go to a file (not the terminal), whose size is printed as proof they were written.
  *
  * On a machine with two cores or more (and taskset), the servers run on core 0 and the load generator on
  * core 1, so neither steals the other's time and the figure is one core's worth of server. The throughput
@@ -10,7 +12,7 @@
  * printed beside it, from /proc, as a second opinion that does not depend on wall time.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,9 +50,10 @@ function pin(pid: number, core: number): void {
   if (PIN) execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 }
 
-function startServer(args: string[]): Promise<Server> {
+/** Starts serve.js; the server's stdout (its log lines) goes to `stdout`, a file descriptor. */
+function startServer(args: string[], stdout: number | 'ignore' = 'ignore'): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(here, 'serve.js'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(here, 'serve.js'), args, { stdio: ['ignore', stdout, 'inherit', 'ipc'] });
     child.once('message', (m: { port: number }) => {
       pin(child.pid as number, 0);
       resolve({ child, port: m.port });
@@ -153,7 +156,10 @@ async function main(): Promise<void> {
     });
     writeFileSync(join(dir, 'tls.crt'), cert.certPem);
     writeFileSync(join(dir, 'tls.key'), cert.keyPem);
-    const webhook = await startServer(['webhook', join(dir, 'tls.crt'), join(dir, 'tls.key')]);
+    const logFile = join(dir, 'webhook.log');
+    const logFd = openSync(logFile, 'w');
+    const webhook = await startServer(['webhook', join(dir, 'tls.crt'), join(dir, 'tls.key')], logFd);
+    closeSync(logFd);
     children.push(webhook.child);
 
     const rows: Array<[string, Figures]> = [];
@@ -207,6 +213,11 @@ async function main(): Promise<void> {
       );
     }
     for (const r of ratios) console.log(r);
+    const logged = readFileSync(logFile, 'utf8');
+    const lines = logged.split('\n').filter((line) => line.includes('"msg":"pod patched"')).length;
+    console.log(
+      `webhook log (level info, to a file): ${lines} "pod patched" lines, ${(statSync(logFile).size / 1e6).toFixed(1)} MB`,
+    );
   } finally {
     for (const c of children) c.kill();
     rmSync(dir, { recursive: true, force: true });

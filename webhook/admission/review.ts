@@ -257,25 +257,6 @@ export function base64Patch(patch: readonly JsonPatchOp[]): string {
 }
 
 /**
- * Answers are carved out of a slab of their own: at ~4.5 kB a patched answer is over the size Node's
- * Buffer pool serves, and a fresh ArrayBuffer per answer cost more than building the answer. Every byte
- * of a carved answer is written before it is sent, so nothing of an earlier answer can show through. A
- * slab is freed by the garbage collector once no answer cut from it is still being sent.
- */
-const SLAB_BYTES = 256 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-let slabUsed = 0;
-
-function answerBytes(size: number): Buffer {
-  if (size > SLAB_BYTES / 8) return Buffer.allocUnsafe(size);
-  if (slabUsed + size > SLAB_BYTES) [slab, slabUsed] = [Buffer.allocUnsafeSlow(SLAB_BYTES), 0];
-  const bytes = slab.subarray(slabUsed, slabUsed + size);
-  // Eight-byte aligned, as Node's own pool does.
-  slabUsed += (size + 7) & ~7;
-  return bytes;
-}
-
-/**
  * The review as UTF-8 JSON. A base64 patch never needs escaping, so it is appended after the rest is
  * serialized instead of being scanned again: it is most of every patched answer.
  */
@@ -286,7 +267,7 @@ export function serializeReview(review: AdmissionReviewResponse): Buffer {
   const head = JSON.stringify({ ...review, response: rest }).slice(0, -2);
   const tail = answerTailsByPatch.get(patch) ?? Buffer.from(answerTail(patch), 'latin1');
   const headBytes = Buffer.byteLength(head, 'utf8');
-  const answer = answerBytes(headBytes + tail.length);
+  const answer = Buffer.allocUnsafe(headBytes + tail.length);
   answer.write(head, 0, 'utf8');
   tail.copy(answer, headBytes);
   return answer;

@@ -8,7 +8,7 @@ import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/
 import { describeProblem, type AnnotationProblem, type EipRequest } from '../../api/eip-request.js';
 import { deepFreeze } from '../../api/deep-freeze.js';
 import { isRecord } from '../../api/is-record.js';
-import { eipAnnotationFingerprint, parseEipAnnotationsMemoized } from '../../api/parse-annotations.js';
+import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { InitContainerConfig, InjectionConfig, MutationPolicy, ResourceList } from '../config/types.js';
 import type { ContainerJson, OwnerReferenceJson, PodJson, PodSpecJson, VolumeJson } from './pod.js';
 import type { AdmissionOperation, JsonPatchOp, PodMutationPlan } from './types.js';
@@ -37,10 +37,9 @@ export function escapeJsonPointerToken(token: string): string {
 export function planPodMutation(input: PodAdmissionInput, policy: MutationPolicy): PodMutationPlan {
   const { operation, pod } = input;
   const annotations = pod.metadata?.annotations;
-  const fingerprint = eipAnnotationFingerprint(annotations);
-  if (!annotations || fingerprint === '') return allow([], []);
+  if (!annotations) return allow([], []);
 
-  const parsed = parseEipAnnotationsMemoized(annotations, fingerprint);
+  const parsed = parseEipAnnotations(annotations);
   if (operation !== 'CREATE') {
     // Readiness gates can only be set at creation, and an existing pod must stay updatable (and deletable).
     return allow([], parsed.kind === 'invalid' ? [describeProblems(parsed.problems)] : []);

@@ -113,6 +113,10 @@ export interface MutatePodRouteOptions {
 
 export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodRouteOptions): void {
   const { policy, metrics, logger } = options;
+  // The decision lines hold only what answerPodAdmission puts in them (names, uid, decision, warnings), never
+  // a credential, so they skip the process-wide redaction: its wildcard paths cost about 16 us per line,
+  // several times the rest of the line, and there is one line per patched or denied pod.
+  const decisionLog = logger.child({}, { redact: [] });
 
   // Route-scoped so that bodies fastify refuses (413, 415, bad JSON) count as errors of this route.
   function replyWithError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -137,7 +141,7 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
       const answer = malformedReviewAnswer(parsed.reason);
       return reply.code(answer.statusCode).send(answer.body);
     }
-    const { review, result } = answerPodAdmission(parsed.request, policy, logger);
+    const { review, result } = answerPodAdmission(parsed.request, policy, decisionLog);
     const body = serializeReview(review);
     metrics.admissions.inc({ result });
     // Observed here rather than in an onResponse hook, whose machinery costs more per request than the

@@ -1,11 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { annotationKeys, EIP_ANNOTATION_SUFFIXES, type EipAnnotationField } from '../../../api/annotations.js';
 import type { AnnotationProblem, EipRequest } from '../../../api/eip-request.js';
-import {
-  eipAnnotationFingerprint,
-  parseEipAnnotations,
-  parseEipAnnotationsMemoized,
-} from '../../../api/parse-annotations.js';
+import { parseEipAnnotations } from '../../../api/parse-annotations.js';
 
 type Annotations = Record<string, string>;
 
@@ -35,11 +31,13 @@ function problemsOf(annotations: Annotations): AnnotationProblem[] {
 
 const ALL_KEYS = (Object.keys(EIP_ANNOTATION_SUFFIXES) as EipAnnotationField[]).flatMap((f) => annotationKeys(f));
 
-/** What the webhook's fast path decides on: a pod with no EIP annotation has an empty fingerprint. */
-const hasEipAnnotations = (annotations: Annotations | undefined): boolean =>
-  eipAnnotationFingerprint(annotations) !== '';
+/** What lets the webhook allow a pod unchanged at once: the parse finds nothing to act on or warn about. */
+const hasEipAnnotations = (annotations: Annotations | undefined): boolean => {
+  const parsed = parseEipAnnotations(annotations);
+  return parsed.kind !== 'none' || parsed.warnings.length > 0;
+};
 
-describe('the fast path: does a pod have EIP annotations', () => {
+describe('does a pod have EIP annotations', () => {
   it.each(ALL_KEYS)('sees %s', (key) => {
     expect(hasEipAnnotations({ 'app.kubernetes.io/name': 'game', [key]: 'x' })).toBe(true);
   });
@@ -305,53 +303,5 @@ describe('warnings', () => {
     });
     expect(parsed.kind).toBe('invalid');
     expect(parsed.warnings).toHaveLength(1);
-  });
-});
-
-describe('the memoized parse', () => {
-  const cases: Annotations[] = [
-    { ...AUTO, [`${K}eip-bandwidth`]: '10', 'app.kubernetes.io/name': 'web' },
-    { ...AUTO, [`${K}eip-bandwidth`]: '9000' },
-    { [`${K}pod-eip-instanceid`]: STATIC_ID, [`${N}pod-eip-instanceid`]: 'eip-other' },
-    { [`${K}pod-with-eip`]: 'false', [`${K}eip-isp`]: 'BGP' },
-    { [`${N}pod-with-eip`]: 'true', [`${K}eip-release-strategy`]: '5m30s' },
-  ];
-
-  it('answers exactly what parseEipAnnotations answers, first time and from the memo, frozen', () => {
-    for (let round = 0; round < 2; round++) {
-      for (const annotations of cases) {
-        const memoized = parseEipAnnotationsMemoized(annotations, eipAnnotationFingerprint(annotations));
-        expect(memoized).toEqual(parseEipAnnotations(annotations));
-        expect(Object.isFrozen(memoized) && Object.isFrozen(memoized.warnings)).toBe(true);
-        if (memoized.kind === 'invalid') expect(Object.isFrozen(memoized.problems[0])).toBe(true);
-      }
-    }
-  });
-
-  it('gives pods that differ in any EIP key or value different fingerprints, and ignores other keys', () => {
-    const base = { ...AUTO, [`${K}eip-bandwidth`]: '10' };
-    const fingerprints = [
-      base,
-      { ...AUTO, [`${K}eip-bandwidth`]: '11' },
-      { ...AUTO, [`${N}eip-bandwidth`]: '10' },
-      { ...AUTO },
-      // A value that spells a separator and the next key must not collide with two annotations.
-      { [`${K}pod-with-eip`]: `true\u0001${K}eip-bandwidth\u000010` },
-    ].map(eipAnnotationFingerprint);
-    expect(new Set(fingerprints).size).toBe(fingerprints.length);
-    expect(eipAnnotationFingerprint({ ...base, 'app.kubernetes.io/name': 'x' })).toBe(eipAnnotationFingerprint(base));
-    expect(eipAnnotationFingerprint({ 'app.kubernetes.io/name': 'x', 'podeip.io/inject': 'none' })).toBe('');
-    expect(eipAnnotationFingerprint(undefined)).toBe('');
-  });
-
-  it('stays right past its bound: a thousand distinct bandwidths, each read back correctly', () => {
-    for (let round = 0; round < 2; round++) {
-      for (let mbit = 1; mbit <= 1000; mbit++) {
-        const annotations = { ...AUTO, [`${K}eip-bandwidth`]: String(mbit) };
-        const parsed = parseEipAnnotationsMemoized(annotations, eipAnnotationFingerprint(annotations));
-        if (mbit <= 200) expect(parsed).toMatchObject({ kind: 'request', request: { bandwidth: mbit } });
-        else expect(parsed.kind).toBe('invalid');
-      }
-    }
   });
 });
