@@ -40,20 +40,26 @@ export class ActingStopped extends Error {
   }
 }
 
-/** One pass over one key: what it has read and written so far. */
-export interface PassState {
-  key: string;
-  namespace: string;
-  name: string;
-  pod: PodProjection | undefined;
-  podEip: PodEIP | undefined;
-  signal: AbortSignal;
-  now: number;
-  /** Whether the last set-condition of this pass wrote (an Event right after one that did not is a repeat). */
-  conditionWrote?: boolean;
+/**
+ * One pass over one key, as a value: the pod and PodEIP as the pass last wrote or read them. An action
+ * never changes it; it returns the one the next action starts from.
+ */
+export interface Pass {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly pod: PodProjection | undefined;
+  readonly podEip: PodEIP | undefined;
+  readonly signal: AbortSignal;
+  readonly now: number;
 }
 
-export type ActionResult = 'continue' | { stop: ReconcileOutcome };
+/**
+ * What an action leaves for the next one: the pass as it now stands, or the end of the pass. A
+ * set-condition also says whether the condition already read so (`conditionUnchanged`): the Event that
+ * goes with it would then say again what was said before.
+ */
+export type ActionResult = { next: Pass; conditionUnchanged?: boolean } | { stop: ReconcileOutcome };
 
 export interface BindingActionDeps {
   clusterId: string;
@@ -69,6 +75,7 @@ export interface BindingActionDeps {
 
 const AGAIN_AT_ONCE: ActionResult = { stop: { requeueAfterMs: 0 } };
 const POD_GONE: ActionResult = { stop: undefined };
+const unchanged = (pass: Pass): ActionResult => ({ next: pass });
 
 export class BindingActions {
   /**
@@ -104,7 +111,8 @@ export class BindingActions {
     return eip?.allocationId === allocationId ? eip : undefined;
   }
 
-  perform(s: PassState, action: Action, previous: Action | undefined): Promise<ActionResult> {
+  /** `afterUnchangedCondition`: the action before this one was a set-condition that found it already so. */
+  perform(s: Pass, action: Action, afterUnchangedCondition: boolean): Promise<ActionResult> {
     switch (action.type) {
       case 'create-podeip':
         return this.createPodEip(s, action);
@@ -137,7 +145,7 @@ export class BindingActions {
       case 'annotate-pod':
         return this.annotatePod(s, action.address);
       case 'event':
-        return this.recordEvent(s, action, previous?.type === 'set-condition' && s.conditionWrote === false);
+        return this.recordEvent(s, action, afterUnchangedCondition);
       case 'allocate-eip':
         return this.allocate(s, action);
       case 'associate-eip':
@@ -158,20 +166,23 @@ export class BindingActions {
    * taken away for a cloud hiccup), nor over PodFinished: that reason marks the finish as handled, and
    * replacing it would have the next pass stamp podLastSeen again, restarting a TTL on every failure.
    */
-  async reportFailure(s: PassState, reason: string, message: string): Promise<void> {
+  async reportFailure(s: Pass, reason: string, message: string): Promise<void> {
     if (s.pod === undefined) return;
     const condition = s.pod.eipCondition;
+    let pass = s;
     if (condition?.status !== 'True' && condition?.reason !== REASONS.podFinished) {
-      if ((await this.setCondition(s, { status: 'False', reason, message })) !== 'continue') return;
+      const result = await this.setCondition(pass, { status: 'False', reason, message });
+      if (!('next' in result)) return;
+      pass = result.next;
     }
-    await this.recordEvent(s, { type: 'event', eventType: 'Warning', reason, message }, false);
+    await this.recordEvent(pass, { type: 'event', eventType: 'Warning', reason, message }, false);
   }
 
-  checkActing(s: PassState): void {
+  checkActing(s: Pass): void {
     if (s.signal.aborted) throw new ActingStopped();
   }
 
-  private log(s: PassState, fields: Record<string, unknown>, message: string): void {
+  private log(s: Pass, fields: Record<string, unknown>, message: string): void {
     this.deps.logger.info(
       {
         namespace: s.namespace,
@@ -184,12 +195,12 @@ export class BindingActions {
     );
   }
 
-  private remember(s: PassState, podEip: PodEIP): void {
-    s.podEip = podEip;
+  private remember(s: Pass, podEip: PodEIP): Pass {
     this.deps.recentPodEips.remember(s.key, podEip);
+    return { ...s, podEip };
   }
 
-  private async createPodEip(s: PassState, action: Extract<Action, { type: 'create-podeip' }>): Promise<ActionResult> {
+  private async createPodEip(s: Pass, action: Extract<Action, { type: 'create-podeip' }>): Promise<ActionResult> {
     this.checkActing(s);
     const ref = { namespace: s.namespace, name: s.name };
     try {
@@ -197,18 +208,18 @@ export class BindingActions {
         labels: { ...PODEIP_LABELS },
         annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid },
       });
-      this.remember(s, created);
+      const next = this.remember(s, created);
       if (action.spec.allocationType.type === 'Auto' && action.spec.allocationID === '')
         this.createdUnallocated.set(s.key, action.podUid);
       this.log(
-        s,
+        next,
         {
           allocationType: action.spec.allocationType.type,
           releaseStrategy: action.spec.allocationType.releaseStrategy,
         },
         'created PodEIP',
       );
-      return 'continue';
+      return { next };
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
       // The cache did not show it yet: decide again on what is really there.
@@ -217,7 +228,7 @@ export class BindingActions {
     }
   }
 
-  private recordAllocation(s: PassState, allocationId: string, attempt: number | undefined): Promise<ActionResult> {
+  private recordAllocation(s: Pass, allocationId: string, attempt: number | undefined): Promise<ActionResult> {
     const metadata =
       attempt === undefined
         ? {}
@@ -233,7 +244,7 @@ export class BindingActions {
 
   /** A merge patch of metadata and spec in one request; a resourceVersion in it makes a stale write fail with 409. */
   private async patchPodEip(
-    s: PassState,
+    s: Pass,
     body: Record<string, unknown>,
     what: string,
     fields: Record<string, unknown> = {},
@@ -251,23 +262,23 @@ export class BindingActions {
       this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
       return AGAIN_AT_ONCE;
     }
-    this.remember(s, patched);
-    this.log(s, fields, what);
-    return 'continue';
+    const next = this.remember(s, patched);
+    this.log(next, fields, what);
+    return { next };
   }
 
-  private async writeStatus(s: PassState, status: PodEIPStatus): Promise<ActionResult> {
+  private async writeStatus(s: Pass, status: PodEIPStatus): Promise<ActionResult> {
     const patch = statusPatchFor(s.podEip?.status, status);
-    if (patch === undefined) return 'continue';
+    if (patch === undefined) return unchanged(s);
     this.checkActing(s);
     const updated = await this.deps.podEips.patchStatus(
       { namespace: s.namespace, name: s.name },
       patch as Parameters<PodEipClient['patchStatus']>[1],
     );
     if (updated === undefined) return AGAIN_AT_ONCE;
-    this.remember(s, updated);
+    const next = this.remember(s, updated);
     this.log(
-      s,
+      next,
       {
         eipStatus: status.status,
         networkInterfaceId: status.networkInterfaceID,
@@ -276,13 +287,13 @@ export class BindingActions {
       },
       'wrote PodEIP status',
     );
-    return 'continue';
+    return { next };
   }
 
   /** Takes the finalizer off and deletes the record: the EIP has nothing left for podeip to undo. */
-  private async finishPodEip(s: PassState): Promise<ActionResult> {
+  private async finishPodEip(s: Pass): Promise<ActionResult> {
     const podEip = s.podEip;
-    if (podEip === undefined) return 'continue';
+    if (podEip === undefined) return unchanged(s);
     this.checkActing(s);
     const ref = { namespace: s.namespace, name: s.name };
     try {
@@ -298,56 +309,53 @@ export class BindingActions {
       return AGAIN_AT_ONCE;
     }
     this.log(s, { allocationId: podEip.spec.allocationID || undefined }, 'finished PodEIP');
-    s.podEip = undefined;
     this.deps.recentPodEips.rememberDeleted(s.key, podEip.metadata.uid);
-    return 'continue';
+    return { next: { ...s, podEip: undefined } };
   }
 
-  private async setCondition(s: PassState, condition: ConditionUpdate): Promise<ActionResult> {
+  private async setCondition(s: Pass, condition: ConditionUpdate): Promise<ActionResult> {
     const pod = s.pod;
-    if (pod === undefined) return 'continue';
+    if (pod === undefined) return unchanged(s);
     const at = new Date(s.now);
     const planned = plannedEipCondition(pod.eipCondition, condition, at);
-    s.conditionWrote = false;
-    if (planned === undefined) return 'continue';
+    if (planned === undefined) return { next: s, conditionUnchanged: true };
     this.checkActing(s);
     const result = await setEipCondition(this.deps.core, pod, condition, { now: () => at });
     if (result.podGone) return POD_GONE;
-    s.conditionWrote = result.wrote;
-    if (!result.wrote) return 'continue';
+    if (!result.wrote) return { next: s, conditionUnchanged: true };
     this.deps.recentPods.rememberCondition(s.key, pod.uid, planned, s.now);
-    s.pod = { ...pod, eipCondition: planned };
-    this.log(s, { status: planned.status, reason: planned.reason }, 'set EIP condition');
+    const next = { ...s, pod: { ...pod, eipCondition: planned } };
+    this.log(next, { status: planned.status, reason: planned.reason }, 'set EIP condition');
     if (planned.status === 'True' && planned.reason === REASONS.bound) this.deps.metrics.bound(s.key, pod.uid, s.now);
-    return 'continue';
+    return { next };
   }
 
-  private async annotatePod(s: PassState, address: string | null): Promise<ActionResult> {
+  private async annotatePod(s: Pass, address: string | null): Promise<ActionResult> {
     const pod = s.pod;
     if (pod === undefined || (pod.eipAnnotations[ALLOCATED_EIP_ADDRESS_ANNOTATION] ?? null) === address)
-      return 'continue';
+      return unchanged(s);
     this.checkActing(s);
     const result = await setAllocatedEipAddress(this.deps.core, pod, address ?? undefined);
     if (result.podGone) return POD_GONE;
-    if (!result.wrote) return 'continue';
+    if (!result.wrote) return unchanged(s);
     this.deps.recentPods.rememberAddress(s.key, pod.uid, address, s.now);
-    s.pod = { ...pod, eipAnnotations: withAddress(pod.eipAnnotations, address) };
+    const next = { ...s, pod: { ...pod, eipAnnotations: withAddress(pod.eipAnnotations, address) } };
     this.log(
-      s,
+      next,
       { eipAddress: address },
       address === null ? 'removed allocated EIP address annotation' : 'set allocated EIP address annotation',
     );
-    return 'continue';
+    return { next };
   }
 
   /** `repeat`: the condition it goes with was already there, so this was said before. */
   private async recordEvent(
-    s: PassState,
+    s: Pass,
     event: Extract<Action, { type: 'event' }>,
     repeat: boolean,
   ): Promise<ActionResult> {
     const pod = s.pod;
-    if (pod === undefined || repeat) return 'continue';
+    if (pod === undefined || repeat) return unchanged(s);
     this.checkActing(s);
     this.deps.events.record(
       { namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: pod.resourceVersion },
@@ -356,10 +364,10 @@ export class BindingActions {
       event.message,
     );
     this.log(s, { eventType: event.eventType, reason: event.reason }, 'recorded event');
-    return 'continue';
+    return unchanged(s);
   }
 
-  private async allocate(s: PassState, action: Extract<Action, { type: 'allocate-eip' }>): Promise<ActionResult> {
+  private async allocate(s: Pass, action: Extract<Action, { type: 'allocate-eip' }>): Promise<ActionResult> {
     const ownershipTags = ownershipTagsFor({
       clusterId: this.deps.clusterId,
       namespace: s.namespace,
@@ -382,7 +390,7 @@ export class BindingActions {
     return this.recordAllocation(s, allocated.allocationId, undefined);
   }
 
-  private async release(s: PassState, allocationId: string): Promise<ActionResult> {
+  private async release(s: Pass, allocationId: string): Promise<ActionResult> {
     this.checkActing(s);
     const outcome = await this.deps.cloud.releaseEip(allocationId);
     this.log(
@@ -390,10 +398,10 @@ export class BindingActions {
       { allocationId, outcome },
       outcome === 'released' ? 'asked to release EIP' : 'EIP to release was already gone',
     );
-    return 'continue';
+    return unchanged(s);
   }
 
-  private associate(s: PassState, action: Extract<Action, { type: 'associate-eip' }>): Promise<ActionResult> {
+  private associate(s: Pass, action: Extract<Action, { type: 'associate-eip' }>): Promise<ActionResult> {
     const { allocationId, networkInterface: eni } = action;
     const target = { networkInterfaceId: eni.networkInterfaceId, privateIp: eni.privateIp };
     // The pod IP goes with every association, an ENI's primary IP included (the API wants it for NetworkInterface).
@@ -408,7 +416,7 @@ export class BindingActions {
     );
   }
 
-  private unassociate(s: PassState, action: Extract<Action, { type: 'unassociate-eip' }>): Promise<ActionResult> {
+  private unassociate(s: Pass, action: Extract<Action, { type: 'unassociate-eip' }>): Promise<ActionResult> {
     const { allocationId, networkInterfaceId, privateIp } = action;
     const target = { networkInterfaceId, privateIp };
     return this.cloudWrite(
@@ -428,10 +436,7 @@ export class BindingActions {
     );
   }
 
-  private addToPackage(
-    s: PassState,
-    action: Extract<Action, { type: 'add-to-bandwidth-package' }>,
-  ): Promise<ActionResult> {
+  private addToPackage(s: Pass, action: Extract<Action, { type: 'add-to-bandwidth-package' }>): Promise<ActionResult> {
     const { allocationId, bandwidthPackageId } = action;
     return this.cloudWrite(
       s,
@@ -445,7 +450,7 @@ export class BindingActions {
   }
 
   private removeFromPackage(
-    s: PassState,
+    s: Pass,
     action: Extract<Action, { type: 'remove-from-bandwidth-package' }>,
   ): Promise<ActionResult> {
     const { allocationId, bandwidthPackageId } = action;
@@ -464,7 +469,7 @@ export class BindingActions {
 
   /** `target` names what the call binds to; it is part of the ClientToken and of the log line. */
   private async cloudWrite(
-    s: PassState,
+    s: Pass,
     operation: TokenOperation,
     podUid: string,
     allocationId: string,
@@ -476,7 +481,7 @@ export class BindingActions {
     this.checkActing(s);
     await send(clientToken);
     this.log(s, { allocationId, ...target }, what);
-    return 'continue';
+    return unchanged(s);
   }
 
   /**
@@ -486,7 +491,7 @@ export class BindingActions {
    * replayed pass.
    */
   private nextToken(
-    s: PassState,
+    s: Pass,
     operation: TokenOperation,
     podUid: string,
     allocationId: string,

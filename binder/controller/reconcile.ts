@@ -21,7 +21,7 @@ import type { EventRecorder } from '../kube/events.js';
 import type { PodProjection } from '../kube/pod-projection.js';
 import { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics, ReconcileResult } from './binder-metrics.js';
-import { ActingStopped, BindingActions, type PassState } from './binding-actions.js';
+import { ActingStopped, BindingActions, type Pass } from './binding-actions.js';
 import { DEFAULT_SLOW_RETRY_MS, ThrottleGate, apiOf, isCloudWrite, planForCloudFailure } from './cloud-failures.js';
 import { decideBinding } from './decide.js';
 import {
@@ -135,8 +135,8 @@ class BindingReconciler {
     }
     if (pod !== undefined && this.enis.get(key)?.uid !== pod.uid) this.enis.delete(key);
 
-    const s: PassState = { key, namespace, name, pod, podEip, signal, now };
-    const observed: Observed = { namespace, name, pod, podEip, now };
+    const s: Pass = { key, namespace, name, pod, podEip, signal, now };
+    let observed: Observed = { namespace, name, pod, podEip, now };
     let decision: Decision;
     let looking: Observation | undefined;
     try {
@@ -148,7 +148,7 @@ class BindingReconciler {
         const api = apiOf(looking);
         const closedFor = api === undefined ? 0 : this.gate.remainingMs(api, now);
         if (closedFor > 0) return this.waitForGate(closedFor);
-        await this.observe(s, observed, looking);
+        observed = { ...observed, ...(await this.observe(s, observed, looking)) };
         decision = decideBinding(observed);
       }
     } catch (error) {
@@ -165,28 +165,29 @@ class BindingReconciler {
     return this.act(s, decision);
   }
 
-  private async act(s: PassState, decision: Extract<Decision, { kind: 'act' }>): Promise<PassOutcome> {
+  private async act(start: Pass, decision: Extract<Decision, { kind: 'act' }>): Promise<PassOutcome> {
     let cloudWrites = 0;
-    let previous: Action | undefined;
+    let pass = start;
+    let afterUnchangedCondition = false;
     for (const action of decision.actions) {
       if (isCloudWrite(action)) {
         // decideBinding asks for one per decision; should it ever ask for two, the second waits for a fresh look.
         if (cloudWrites++ > 0) return { outcome: { requeueAfterMs: 0 }, result: 'requeue' };
-        const closedFor = this.gate.remainingMs(apiOf(action.type)!, s.now);
+        const closedFor = this.gate.remainingMs(apiOf(action.type)!, pass.now);
         if (closedFor > 0) return this.waitForGate(closedFor);
       }
       let result;
       try {
-        result = await this.actions.perform(s, action, previous);
+        result = await this.actions.perform(pass, action, afterUnchangedCondition);
       } catch (error) {
-        if (isCloudError(error)) return this.cloudFailure(s, error, action.type, undefined);
+        if (isCloudError(error)) return this.cloudFailure(pass, error, action.type, undefined);
         throw error;
       }
-      if (result !== 'continue')
-        return { outcome: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
-      previous = action;
+      if ('stop' in result) return { outcome: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
+      pass = result.next;
+      afterUnchangedCondition = action.type === 'set-condition' && result.conditionUnchanged === true;
     }
-    if (s.pod === undefined && s.podEip === undefined) this.forget(s.key);
+    if (pass.pod === undefined && pass.podEip === undefined) this.forget(pass.key);
     return this.lookAgain(decision.requeueAfterMs);
   }
 
@@ -204,7 +205,7 @@ class BindingReconciler {
   }
 
   private async cloudFailure(
-    s: PassState,
+    s: Pass,
     error: CloudError,
     during: Action['type'] | undefined,
     looking: Observation | undefined,
@@ -245,30 +246,28 @@ class BindingReconciler {
     return read;
   }
 
-  private async observe(s: PassState, o: Observed, what: Observation): Promise<void> {
+  /** What the look at `what` found, to be added to what was observed before. */
+  private async observe(s: Pass, o: Observed, what: Observation): Promise<Partial<Observed>> {
     switch (what) {
       case 'network-interface':
-        o.networkInterface = await this.networkInterfaceOf(s);
-        return;
+        return { networkInterface: await this.networkInterfaceOf(s) };
       case 'eip': {
         const allocationId = s.podEip?.spec.allocationID ?? '';
-        o.eip = this.actions.takeJustAllocated(s.key, allocationId) ?? (await this.eipOf(allocationId));
-        return;
+        return { eip: this.actions.takeJustAllocated(s.key, allocationId) ?? (await this.eipOf(allocationId)) };
       }
       case 'tagged-eips': {
         const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
-        o.taggedEips = owner !== '' && this.actions.provesNoAllocation(s.key, owner) ? [] : await this.taggedEipsOf(s);
-        return;
+        const provedNone = owner !== '' && this.actions.provesNoAllocation(s.key, owner);
+        return { taggedEips: provedNone ? [] : await this.taggedEipsOf(s) };
       }
       case 'ip-holder': {
         const ip = o.eip?.privateIpAddress ?? '';
-        o.ipHolder = ip === '' ? null : (this.deps.ipHolder(ip, s.key) ?? null);
-        return;
+        return { ipHolder: ip === '' ? null : (this.deps.ipHolder(ip, s.key) ?? null) };
       }
     }
   }
 
-  private async networkInterfaceOf(s: PassState): Promise<NetworkInterfaceMatch | null> {
+  private async networkInterfaceOf(s: Pass): Promise<NetworkInterfaceMatch | null> {
     const pod = s.pod;
     const ip = pod?.podIP;
     if (pod === undefined || ip === undefined) return null;
@@ -289,7 +288,7 @@ class BindingReconciler {
   /**
    * EIPs podeip allocated for the record's pod in this cluster, oldest id first; one being released is not a candidate.
    */
-  private async taggedEipsOf(s: PassState): Promise<EipState[]> {
+  private async taggedEipsOf(s: Pass): Promise<EipState[]> {
     const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
     if (owner === '') return [];
     const tags = {
