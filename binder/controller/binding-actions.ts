@@ -25,7 +25,8 @@ import {
   type ConditionUpdate,
 } from './decision.js';
 import { statusPatchFor } from './podeip-status.js';
-import type { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
+import type { KeyMemory } from './key-memory.js';
+import type { RecentPodEipWrites } from './recent-writes.js';
 import { withAddress } from './recent-writes.js';
 import type { ReconcileOutcome } from './queue.js';
 
@@ -70,7 +71,7 @@ export interface BindingActionDeps {
   metrics: BinderMetrics;
   logger: Logger;
   recentPodEips: RecentPodEipWrites;
-  recentPods: RecentPodWrites;
+  memory: KeyMemory;
 }
 
 const AGAIN_AT_ONCE: ActionResult = { stop: { requeueAfterMs: 0 } };
@@ -78,38 +79,7 @@ const POD_GONE: ActionResult = { stop: undefined };
 const unchanged = (pass: Pass): ActionResult => ({ next: pass });
 
 export class BindingActions {
-  /**
-   * Per key, how often each cloud write was sent: a repeat gets a fresh ClientToken, the retries inside one call
-   * do not.
-   */
-  private readonly generations = new Map<string, Map<string, number>>();
-  /**
-   * What this process's own writes prove, so the next pass need not ask the cloud: an auto PodEIP it
-   * created and has not tried to allocate for (no EIP can carry its pod's tags yet), and an EIP it has
-   * just allocated (Available at that moment). Memory only: a restarted binder looks everything up.
-   */
-  private readonly createdUnallocated = new Map<string, string>();
-  private readonly justAllocated = new Map<string, EipState>();
-
   constructor(private readonly deps: BindingActionDeps) {}
-
-  forget(key: string): void {
-    this.generations.delete(key);
-    this.createdUnallocated.delete(key);
-    this.justAllocated.delete(key);
-  }
-
-  /** True when this process created the key's auto PodEIP for `podUid` and has not called Allocate since. */
-  provesNoAllocation(key: string, podUid: string): boolean {
-    return this.createdUnallocated.get(key) === podUid;
-  }
-
-  /** The EIP this process just allocated for the key, once: the first look after Allocate. */
-  takeJustAllocated(key: string, allocationId: string): EipState | undefined {
-    const eip = this.justAllocated.get(key);
-    this.justAllocated.delete(key);
-    return eip?.allocationId === allocationId ? eip : undefined;
-  }
 
   /** `afterUnchangedCondition`: the action before this one was a set-condition that found it already so. */
   perform(s: Pass, action: Action, afterUnchangedCondition: boolean): Promise<ActionResult> {
@@ -210,7 +180,7 @@ export class BindingActions {
       });
       const next = this.remember(s, created);
       if (action.spec.allocationType.type === 'Auto' && action.spec.allocationID === '')
-        this.createdUnallocated.set(s.key, action.podUid);
+        this.deps.memory.rememberCreatedUnallocated(s.key, action.podUid);
       this.log(
         next,
         {
@@ -323,7 +293,7 @@ export class BindingActions {
     const result = await setEipCondition(this.deps.core, pod, condition, { now: () => at });
     if (result.podGone) return POD_GONE;
     if (!result.wrote) return { next: s, conditionUnchanged: true };
-    this.deps.recentPods.rememberCondition(s.key, pod.uid, planned, s.now);
+    this.deps.memory.rememberCondition(s.key, pod.uid, planned, s.now);
     const next = { ...s, pod: { ...pod, eipCondition: planned } };
     this.log(next, { status: planned.status, reason: planned.reason }, 'set EIP condition');
     if (planned.status === 'True' && planned.reason === REASONS.bound) this.deps.metrics.bound(s.key, pod.uid, s.now);
@@ -338,7 +308,7 @@ export class BindingActions {
     const result = await setAllocatedEipAddress(this.deps.core, pod, address ?? undefined);
     if (result.podGone) return POD_GONE;
     if (!result.wrote) return unchanged(s);
-    this.deps.recentPods.rememberAddress(s.key, pod.uid, address, s.now);
+    this.deps.memory.rememberAddress(s.key, pod.uid, address, s.now);
     const next = { ...s, pod: { ...pod, eipAnnotations: withAddress(pod.eipAnnotations, address) } };
     this.log(
       next,
@@ -377,14 +347,14 @@ export class BindingActions {
     const clientToken = clientTokenFor({ operation: 'allocate', podUid: action.podUid, generation: action.attempt });
     this.checkActing(s);
     // From here an EIP may carry the pod's tags (even if the call fails after taking effect).
-    this.createdUnallocated.delete(s.key);
+    this.deps.memory.allocating(s.key);
     const allocated = await this.deps.cloud.allocateEip(action.request, { clientToken, ownershipTags });
     this.log(
       s,
       { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt },
       'allocated EIP',
     );
-    this.justAllocated.set(s.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
+    this.deps.memory.rememberJustAllocated(s.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
     // Recorded before anything else, so the next pass binds this EIP and no other; a crash right here is
     // recovered by the ownership tags (and the same ClientToken would answer with this EIP again).
     return this.recordAllocation(s, allocated.allocationId, undefined);
@@ -498,11 +468,8 @@ export class BindingActions {
     target: string[],
   ): string {
     const uid = podUid || s.podEip?.metadata.uid || s.pod?.uid || s.key;
-    let perKey = this.generations.get(s.key);
-    if (perKey === undefined) this.generations.set(s.key, (perKey = new Map()));
-    const id = `${operation}\n${allocationId}\n${target.join('\n')}`;
-    const generation = perKey.get(id) ?? 0;
-    perKey.set(id, generation + 1);
+    const writeId = `${operation}\n${allocationId}\n${target.join('\n')}`;
+    const generation = this.deps.memory.nextTokenGeneration(s.key, writeId);
     return clientTokenFor({ operation, podUid: uid, allocationId, target, generation });
   }
 }

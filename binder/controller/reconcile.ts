@@ -33,7 +33,8 @@ import {
   type Observed,
 } from './decision.js';
 import type { ReconcileOutcome } from './queue.js';
-import { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
+import { KeyMemory } from './key-memory.js';
+import { RecentPodEipWrites } from './recent-writes.js';
 
 export interface ReconcilerDeps {
   /** Written into the ownership tags of every EIP allocated, and used to find them again. */
@@ -79,13 +80,8 @@ class BindingReconciler {
   private readonly actions: BindingActions;
   private readonly podEips: PodEipClient;
   private readonly recentPodEips: RecentPodEipWrites;
-  private readonly recentPods = new RecentPodWrites();
+  private readonly memory = new KeyMemory();
   private readonly gate = new ThrottleGate();
-  /**
-   * Positive ENI lookups by key: a pod's IP stays on its ENI for the pod's life, so a bound pod's resync costs one
-   * describe.
-   */
-  private readonly enis = new Map<string, { uid: string; ip: string; match: NetworkInterfaceMatch }>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly resyncMs: number;
@@ -105,7 +101,7 @@ class BindingReconciler {
       metrics: deps.metrics,
       logger: deps.logger,
       recentPodEips: this.recentPodEips,
-      recentPods: this.recentPods,
+      memory: this.memory,
     });
   }
 
@@ -127,13 +123,13 @@ class BindingReconciler {
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
-    const pod = this.recentPods.apply(key, this.deps.cachedPod(key), now);
+    const pod = this.memory.withPodWrites(key, this.deps.cachedPod(key), now);
     const podEip = await this.freshPodEip(key, namespace, name);
     if (pod === undefined && podEip === undefined) {
       this.forget(key);
       return { outcome: undefined, result: 'success' };
     }
-    if (pod !== undefined && this.enis.get(key)?.uid !== pod.uid) this.enis.delete(key);
+    if (pod !== undefined) this.memory.forgetNetworkInterfaceUnlessOf(key, pod.uid);
 
     const s: Pass = { key, namespace, name, pod, podEip, signal, now };
     let observed: Observed = { namespace, name, pod, podEip, now };
@@ -222,8 +218,7 @@ class BindingReconciler {
       kind: error.kind,
       requestId: error.requestId,
     };
-    // A stale ENI would fail every association the same way; look it up again next time.
-    if (during === 'associate-eip') this.enis.delete(s.key);
+    if (during === 'associate-eip') this.memory.forgetNetworkInterface(s.key);
     if (plan.kind === 'quiet') {
       this.deps.logger.info(fields, 'cloud is busy with the EIP; looking again shortly');
       return { outcome: { requeueAfterMs: plan.requeueAfterMs }, result: 'requeue' };
@@ -253,11 +248,11 @@ class BindingReconciler {
         return { networkInterface: await this.networkInterfaceOf(s) };
       case 'eip': {
         const allocationId = s.podEip?.spec.allocationID ?? '';
-        return { eip: this.actions.takeJustAllocated(s.key, allocationId) ?? (await this.eipOf(allocationId)) };
+        return { eip: this.memory.takeJustAllocated(s.key, allocationId) ?? (await this.eipOf(allocationId)) };
       }
       case 'tagged-eips': {
         const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
-        const provedNone = owner !== '' && this.actions.provesNoAllocation(s.key, owner);
+        const provedNone = owner !== '' && this.memory.provesNoAllocation(s.key, owner);
         return { taggedEips: provedNone ? [] : await this.taggedEipsOf(s) };
       }
       case 'ip-holder': {
@@ -271,11 +266,11 @@ class BindingReconciler {
     const pod = s.pod;
     const ip = pod?.podIP;
     if (pod === undefined || ip === undefined) return null;
-    const known = this.enis.get(s.key);
-    if (known !== undefined && known.uid === pod.uid && known.ip === ip) return known.match;
+    const known = this.memory.networkInterface(s.key, pod.uid, ip);
+    if (known !== undefined) return known;
     const match = await this.deps.cloud.findNetworkInterface(ip);
     // Only a match is kept: "no ENI yet" can change (Terway may still be attaching one).
-    if (match !== undefined) this.enis.set(s.key, { uid: pod.uid, ip, match });
+    if (match !== undefined) this.memory.rememberNetworkInterface(s.key, pod.uid, ip, match);
     return match ?? null;
   }
 
@@ -302,9 +297,7 @@ class BindingReconciler {
   }
 
   private forget(key: string): void {
-    this.enis.delete(key);
-    this.recentPods.forget(key);
-    this.actions.forget(key);
+    this.memory.forget(key);
     this.deps.metrics.forget(key);
   }
 }
