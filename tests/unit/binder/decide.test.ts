@@ -4,11 +4,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { PodEIP, PodEIPStatus } from '../../../api/podeip.js';
-import type { EipState, NetworkInterfaceMatch } from '../../../binder/cloud/eip-cloud.js';
 import { decideBinding } from '../../../binder/controller/decide.js';
 import {
-  PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
-  PODEIP_POD_UID_ANNOTATION,
   POD_LAST_SEEN_REFRESH_MS,
   RESYNC_BOUND_MS,
   WAIT_MS,
@@ -18,124 +15,27 @@ import {
 } from '../../../binder/controller/decision.js';
 import { statusPatchFor, ttlExpiry } from '../../../binder/controller/podeip-status.js';
 import type { PodProjection } from '../../../binder/kube/pod-projection.js';
-
-const NOW = Date.parse('2025-06-01T12:00:00Z');
-const NOW_ISO = new Date(NOW).toISOString();
-const UID = 'uid-now';
-const OLD_UID = 'uid-before';
-const IP = '192.168.0.10';
-const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
-const STATIC = { 'k8s.aliyun.com/pod-eip-instanceid': 'eip-static1' };
-const ADDRESS = 'k8s.aliyun.com/allocated-eipAddress';
-const AUTO_REQUEST = {
-  mode: 'auto',
-  bandwidth: 5,
-  internetChargeType: 'PayByTraffic',
-  instanceChargeType: 'PostPaid',
-  releaseStrategy: { type: 'Follow' },
-};
-const TRUE = { status: 'True' as const, reason: 'Associate eip succeed', message: 'bound' };
-
-function pod(over: Partial<PodProjection> = {}): PodProjection {
-  return {
-    namespace: 'ns',
-    name: 'web',
-    uid: UID,
-    resourceVersion: '7',
-    podIP: IP,
-    hostNetwork: false,
-    eipAnnotations: AUTO,
-    hasEipReadinessGate: true,
-    ...over,
-  };
-}
-
-interface PodEipShape {
-  type?: 'Auto' | 'Static';
-  strategy?: 'Follow' | 'TTL' | 'Never';
-  releaseAfter?: string;
-  allocationID?: string;
-  bandwidthPackageID?: string;
-  owner?: string | null;
-  attempt?: string;
-  status?: PodEIPStatus;
-  deletionTimestamp?: string;
-}
-
-function podEip(shape: PodEipShape = {}): PodEIP {
-  const annotations: Record<string, string> = {};
-  if (shape.owner !== null) annotations[PODEIP_POD_UID_ANNOTATION] = shape.owner ?? UID;
-  if (shape.attempt !== undefined) annotations[PODEIP_ALLOCATION_ATTEMPT_ANNOTATION] = shape.attempt;
-  const allocationType = {
-    type: shape.type ?? 'Auto',
-    releaseStrategy: shape.strategy ?? 'Follow',
-    ...(shape.releaseAfter ? { releaseAfter: shape.releaseAfter } : {}),
-  };
-  return {
-    apiVersion: 'alibabacloud.com/v1beta1',
-    kind: 'PodEIP',
-    metadata: {
-      name: 'web',
-      namespace: 'ns',
-      uid: 'podeip-uid',
-      resourceVersion: '3',
-      creationTimestamp: '2025-06-01T11:00:00Z',
-      annotations,
-      ...(shape.deletionTimestamp ? { deletionTimestamp: shape.deletionTimestamp } : {}),
-    },
-    spec: {
-      allocationID: shape.allocationID ?? 'eip-auto1',
-      allocationType,
-      ...(shape.bandwidthPackageID ? { bandwidthPackageID: shape.bandwidthPackageID } : {}),
-    },
-    ...(shape.status ? { status: shape.status } : {}),
-  };
-}
-
-const eni = (over: Partial<NetworkInterfaceMatch> = {}): NetworkInterfaceMatch => ({
-  networkInterfaceId: 'eni-1',
-  type: 'Secondary',
-  instanceId: 'i-1',
-  isPrimaryIp: false,
-  privateIp: IP,
-  ...over,
-});
-
-function eip(over: Partial<EipState> = {}): EipState {
-  return {
-    allocationId: 'eip-auto1',
-    ipAddress: '198.51.100.7',
-    status: 'Available',
-    instanceId: '',
-    instanceType: '',
-    privateIpAddress: '',
-    bandwidthPackageId: '',
-    isp: 'BGP',
-    internetChargeType: 'PayByTraffic',
-    instanceChargeType: 'PostPaid',
-    resourceGroupId: 'rg-1',
-    publicIpAddressPoolId: '',
-    name: '',
-    bandwidth: 5,
-    tags: {},
-    ...over,
-  };
-}
-const inUse = (over: Partial<EipState> = {}): EipState =>
-  eip({ status: 'InUse', instanceId: 'eni-1', instanceType: 'NetworkInterface', privateIpAddress: IP, ...over });
-const observed = (over: Partial<Observed>): Observed => ({ namespace: 'ns', name: 'web', now: NOW, ...over });
-
-const boundStatus: PodEIPStatus = {
-  eipAddress: '198.51.100.7',
-  networkInterfaceID: 'eni-1',
-  privateIPAddress: IP,
-  status: 'InUse',
-  isp: 'BGP',
-  internetChargeType: 'PayByTraffic',
-  resourceGroupID: 'rg-1',
-  podLastSeen: '2025-06-01T11:30:00.000Z',
-};
-const recordedOld: PodEIPStatus = { ...boundStatus, networkInterfaceID: 'eni-old', privateIPAddress: '192.168.0.99' };
+import {
+  ADDRESS,
+  AUTO,
+  AUTO_REQUEST,
+  IP,
+  NOW,
+  NOW_ISO,
+  OLD_UID,
+  STATIC,
+  TRUE,
+  UID,
+  boundStatus,
+  eip,
+  eni,
+  inUse,
+  observed,
+  pod,
+  podEip,
+  recordedOld,
+  type PodEipShape,
+} from './decide-fixtures.js';
 
 const act = (actions: Action[], requeueAfterMs?: number): Decision => ({
   kind: 'act',
@@ -277,10 +177,7 @@ describe('binding', () => {
         taggedEips: [],
       }),
       act(
-        [
-          condition('False', 'AllocatingEip'),
-          { type: 'allocate-eip', request: AUTO_REQUEST as never, podUid: UID, attempt: 2 },
-        ],
+        [condition('False', 'AllocatingEip'), { type: 'allocate-eip', request: AUTO_REQUEST, podUid: UID, attempt: 2 }],
         0,
       ),
     ],
@@ -292,7 +189,7 @@ describe('binding', () => {
         networkInterface: eni(),
         taggedEips: [],
       }),
-      act([{ type: 'allocate-eip', request: AUTO_REQUEST as never, podUid: UID, attempt: 0 }], 0),
+      act([{ type: 'allocate-eip', request: AUTO_REQUEST, podUid: UID, attempt: 0 }], 0),
     ],
     [
       'then looks at the EIP',

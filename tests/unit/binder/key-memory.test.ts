@@ -5,13 +5,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type { EipState, NetworkInterfaceMatch } from '../../../binder/cloud/eip-cloud.js';
 import { KeyMemory } from '../../../binder/controller/key-memory.js';
-import type { PodProjection } from '../../../binder/kube/pod-projection.js';
+import { IP, NOW, UID, pod } from './decide-fixtures.js';
 
 const KEY = 'ns/web';
 const OTHER_KEY = 'ns/api';
-const UID = 'uid-web';
-const IP = '192.168.0.10';
-const NOW = Date.parse('2025-06-01T12:00:00Z');
 const ENI: NetworkInterfaceMatch = {
   networkInterfaceId: 'eni-1',
   type: 'Secondary',
@@ -21,16 +18,7 @@ const ENI: NetworkInterfaceMatch = {
 };
 const EIP = { allocationId: 'eip-1', ipAddress: '198.51.100.7', status: 'Available' } as EipState;
 const BOUND = { status: 'True' as const, reason: 'Associate eip succeed', message: 'bound' };
-const CACHED_POD: PodProjection = {
-  namespace: 'ns',
-  name: 'web',
-  uid: UID,
-  resourceVersion: '7',
-  podIP: IP,
-  hostNetwork: false,
-  eipAnnotations: { 'k8s.aliyun.com/pod-with-eip': 'true' },
-  hasEipReadinessGate: true,
-};
+const CACHED_POD = pod();
 
 /** Remembers one of everything for `key`. */
 function rememberEverything(memory: KeyMemory, key: string): void {
