@@ -20,18 +20,18 @@ import {
   type Observed,
 } from './decision.js';
 
-export function decideBinding(o: Observed): Decision {
-  const { pod, podEip } = o;
+export function decideBinding(observed: Observed): Decision {
+  const { pod, podEip } = observed;
   const ownerUid = podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
   // Someone deleted the PodEIP (ACK's way to release a Never EIP by hand): undo it whatever the strategy.
-  if (podEip?.metadata.deletionTimestamp !== undefined) return decideAfterPod(o, podEip, { deleted: true });
-  if (!pod) return podEip ? decideAfterPod(o, podEip) : done();
+  if (podEip?.metadata.deletionTimestamp !== undefined) return decideAfterPod(observed, podEip, { deleted: true });
+  if (!pod) return podEip ? decideAfterPod(observed, podEip) : done();
 
   // Called on every reconcile of every EIP pod; the annotations rarely change, so the parse is shared.
   const parsed = parseEipAnnotationsMemoized(pod.eipAnnotations, eipAnnotationFingerprint(pod.eipAnnotations));
   if (podEip && ownerUid !== undefined && ownerUid !== pod.uid)
-    return decideForPreviousPodsRecord(o, pod, podEip, parsed);
-  if (parsed.kind === 'none') return podEip ? decideAfterPod(o, podEip) : decideNothingAsked(pod);
+    return decideForPreviousPodsRecord(observed, pod, podEip, parsed);
+  if (parsed.kind === 'none') return podEip ? decideAfterPod(observed, podEip) : decideNothingAsked(pod);
   if (parsed.kind === 'invalid') {
     return failure(REASONS.invalidAnnotations, parsed.problems.map(describeProblem).join('; '));
   }
@@ -42,8 +42,8 @@ export function decideBinding(o: Observed): Decision {
     );
   }
   // Terminating: the app still runs through its grace period, so the binding stays until the pod is gone.
-  if (pod.deletionTimestamp !== undefined) return decideTerminating(o, podEip);
-  if (hasFinished(pod)) return decideFinished(o, pod, podEip);
+  if (pod.deletionTimestamp !== undefined) return decideTerminating(observed, podEip);
+  if (hasFinished(pod)) return decideFinished(observed, pod, podEip);
   if (!pod.podIP) return done();
 
   const request = parsed.request;
@@ -52,7 +52,7 @@ export function decideBinding(o: Observed): Decision {
     // The PodEIP records the intent before any cloud call, so a crash after Allocate cannot lose the EIP.
     return done([{ type: 'create-podeip', spec: podEipSpecFor(request, allocationId), podUid: pod.uid }], 0);
   }
-  return decideBound({ observed: o, pod, podEip, request });
+  return decideBound({ observed, pod, podEip, request });
 }
 
 /**

@@ -2,8 +2,8 @@
  * One reconcile of one pod key (namespace/name): observe → decide → act, level-triggered and idempotent.
  * The pod and its PodEIP come from the caches (with the binder's own recent writes laid over them); the
  * cloud is asked only what decideBinding needs, when it needs it; the actions are performed in order, at
- * most one cloud write per pass. The outcome tells the queue when to look again; a thrown error asks it for
- * backoff.
+ * most one cloud write per pass. The Requeue it returns tells the queue when to look again; a thrown
+ * error asks it for backoff.
  */
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -32,7 +32,7 @@ import {
   type Observation,
   type Observed,
 } from './decision.js';
-import type { ReconcileOutcome } from './queue.js';
+import type { Requeue } from './queue.js';
 import { KeyMemory } from './key-memory.js';
 import { RecentPodEipWrites } from './recent-writes.js';
 
@@ -60,14 +60,15 @@ export interface ReconcilerDeps {
 }
 
 /** `signal` ends when this binder may no longer act (the leadership term is over). */
-export type Reconciler = (key: string, signal?: AbortSignal) => Promise<ReconcileOutcome>;
+export type Reconciler = (key: string, signal?: AbortSignal) => Promise<Requeue>;
 
 /** decideBinding asks for at most four things (ENI, tagged EIPs, the EIP, the IP's holder); more is a bug. */
 const MAX_OBSERVATIONS = 6;
 const NEVER_ABORTED = new AbortController().signal;
 
+/** When the queue is to run the key again, and how the pass counts in the reconciles metric. */
 interface PassOutcome {
-  outcome: ReconcileOutcome;
+  requeue: Requeue;
   result: ReconcileResult;
 }
 
@@ -105,11 +106,11 @@ class BindingReconciler {
     });
   }
 
-  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileOutcome> {
+  async reconcile(key: string, signal: AbortSignal): Promise<Requeue> {
     try {
-      const { outcome, result } = await this.pass(key, signal);
+      const { requeue, result } = await this.onePass(key, signal);
       this.deps.metrics.reconciled(result);
-      return outcome;
+      return requeue;
     } catch (error) {
       // The term ended mid-pass: the next leader looks at this key from the start.
       if (error instanceof ActingStopped || signal.aborted) return undefined;
@@ -118,7 +119,7 @@ class BindingReconciler {
     }
   }
 
-  private async pass(key: string, signal: AbortSignal): Promise<PassOutcome> {
+  private async onePass(key: string, signal: AbortSignal): Promise<PassOutcome> {
     const now = this.now();
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
@@ -127,11 +128,11 @@ class BindingReconciler {
     const podEip = await this.freshPodEip(key, namespace, name);
     if (pod === undefined && podEip === undefined) {
       this.forget(key);
-      return { outcome: undefined, result: 'success' };
+      return { requeue: undefined, result: 'success' };
     }
     if (pod !== undefined) this.memory.forgetNetworkInterfaceUnlessOf(key, pod.uid);
 
-    const s: Pass = { key, namespace, name, pod, podEip, signal, now };
+    const pass: Pass = { key, namespace, name, pod, podEip, signal, now };
     let observed: Observed = { namespace, name, pod, podEip, now };
     let decision: Decision;
     let looking: Observation | undefined;
@@ -144,11 +145,11 @@ class BindingReconciler {
         const api = apiOf(looking);
         const closedFor = api === undefined ? 0 : this.gate.remainingMs(api, now);
         if (closedFor > 0) return this.waitForGate(closedFor);
-        observed = { ...observed, ...(await this.observe(s, observed, looking)) };
+        observed = { ...observed, ...(await this.observe(pass, observed, looking)) };
         decision = decideBinding(observed);
       }
     } catch (error) {
-      if (isCloudError(error)) return this.cloudFailure(s, error, undefined, looking);
+      if (isCloudError(error)) return this.cloudFailure(pass, error, undefined, looking);
       throw error;
     }
     if (
@@ -158,7 +159,7 @@ class BindingReconciler {
     ) {
       this.deps.metrics.waitingSince(key, pod.uid, now);
     }
-    return this.act(s, decision);
+    return this.act(pass, decision);
   }
 
   private async act(start: Pass, decision: Extract<Decision, { kind: 'act' }>): Promise<PassOutcome> {
@@ -168,7 +169,7 @@ class BindingReconciler {
     for (const action of decision.actions) {
       if (isCloudWrite(action)) {
         // decideBinding asks for one per decision; should it ever ask for two, the second waits for a fresh look.
-        if (cloudWrites++ > 0) return { outcome: { requeueAfterMs: 0 }, result: 'requeue' };
+        if (cloudWrites++ > 0) return { requeue: { requeueAfterMs: 0 }, result: 'requeue' };
         const closedFor = this.gate.remainingMs(apiOf(action.type)!, pass.now);
         if (closedFor > 0) return this.waitForGate(closedFor);
       }
@@ -179,7 +180,7 @@ class BindingReconciler {
         if (isCloudError(error)) return this.cloudFailure(pass, error, action.type, undefined);
         throw error;
       }
-      if ('stop' in result) return { outcome: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
+      if ('stop' in result) return { requeue: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
       pass = result.next;
       afterUnchangedCondition = action.type === 'set-condition' && result.conditionUnchanged === true;
     }
@@ -189,46 +190,46 @@ class BindingReconciler {
 
   private lookAgain(requeueAfterMs: number | undefined): PassOutcome {
     if (requeueAfterMs === undefined || requeueAfterMs >= this.resyncMs)
-      return { outcome: undefined, result: 'success' };
-    return { outcome: { requeueAfterMs }, result: requeueAfterMs >= RESYNC_BOUND_MS ? 'success' : 'requeue' };
+      return { requeue: undefined, result: 'success' };
+    return { requeue: { requeueAfterMs }, result: requeueAfterMs >= RESYNC_BOUND_MS ? 'success' : 'requeue' };
   }
 
   /**
    * Back when the cloud said it may be called again, with a little jitter so the keys it held do not return together.
    */
   private waitForGate(closedForMs: number): PassOutcome {
-    return { outcome: { requeueAfterMs: Math.ceil(closedForMs * (1 + 0.2 * this.random())) }, result: 'requeue' };
+    return { requeue: { requeueAfterMs: Math.ceil(closedForMs * (1 + 0.2 * this.random())) }, result: 'requeue' };
   }
 
   private async cloudFailure(
-    s: Pass,
+    pass: Pass,
     error: CloudError,
     during: Action['type'] | undefined,
     looking: Observation | undefined,
   ): Promise<PassOutcome> {
     const plan = planForCloudFailure(error, during);
     const fields = {
-      namespace: s.namespace,
-      pod: s.name,
-      uid: s.pod?.uid,
-      allocationId: s.podEip?.spec.allocationID || undefined,
+      namespace: pass.namespace,
+      pod: pass.name,
+      uid: pass.pod?.uid,
+      allocationId: pass.podEip?.spec.allocationID || undefined,
       during: during ?? `observe ${looking ?? ''}`,
       api: error.api,
       code: error.code,
       kind: error.kind,
       requestId: error.requestId,
     };
-    if (during === 'associate-eip') this.memory.forgetNetworkInterface(s.key);
+    if (during === 'associate-eip') this.memory.forgetNetworkInterface(pass.key);
     if (plan.kind === 'quiet') {
       this.deps.logger.info(fields, 'cloud is busy with the EIP; looking again shortly');
-      return { outcome: { requeueAfterMs: plan.requeueAfterMs }, result: 'requeue' };
+      return { requeue: { requeueAfterMs: plan.requeueAfterMs }, result: 'requeue' };
     }
     if (error.kind === 'throttled' && error.retryAfterMs !== undefined && error.retryAfterMs > 0)
-      this.gate.close(error.api, error.retryAfterMs, s.now);
+      this.gate.close(error.api, error.retryAfterMs, pass.now);
     this.deps.logger.warn({ ...fields, reason: plan.reason, error: error.message }, 'cloud call failed');
-    await this.actions.reportFailure(s, plan.reason, error.message);
+    await this.actions.reportFailure(pass, plan.reason, error.message);
     if (plan.retry === 'slow')
-      return { outcome: { requeueAfterMs: this.deps.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS }, result: 'error' };
+      return { requeue: { requeueAfterMs: this.deps.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS }, result: 'error' };
     throw error;
   }
 
@@ -242,35 +243,35 @@ class BindingReconciler {
   }
 
   /** What the look at `what` found, to be added to what was observed before. */
-  private async observe(s: Pass, o: Observed, what: Observation): Promise<Partial<Observed>> {
+  private async observe(pass: Pass, observed: Observed, what: Observation): Promise<Partial<Observed>> {
     switch (what) {
       case 'network-interface':
-        return { networkInterface: await this.networkInterfaceOf(s) };
+        return { networkInterface: await this.networkInterfaceOf(pass) };
       case 'eip': {
-        const allocationId = s.podEip?.spec.allocationID ?? '';
-        return { eip: this.memory.takeJustAllocated(s.key, allocationId) ?? (await this.eipOf(allocationId)) };
+        const allocationId = pass.podEip?.spec.allocationID ?? '';
+        return { eip: this.memory.takeJustAllocated(pass.key, allocationId) ?? (await this.eipOf(allocationId)) };
       }
       case 'tagged-eips': {
-        const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
-        const provedNone = owner !== '' && this.memory.provesNoAllocation(s.key, owner);
-        return { taggedEips: provedNone ? [] : await this.taggedEipsOf(s) };
+        const owner = pass.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? pass.pod?.uid ?? '';
+        const provedNone = owner !== '' && this.memory.provesNoAllocation(pass.key, owner);
+        return { taggedEips: provedNone ? [] : await this.taggedEipsOf(pass) };
       }
       case 'ip-holder': {
-        const ip = o.eip?.privateIpAddress ?? '';
-        return { ipHolder: ip === '' ? null : (this.deps.ipHolder(ip, s.key) ?? null) };
+        const ip = observed.eip?.privateIpAddress ?? '';
+        return { ipHolder: ip === '' ? null : (this.deps.ipHolder(ip, pass.key) ?? null) };
       }
     }
   }
 
-  private async networkInterfaceOf(s: Pass): Promise<NetworkInterfaceMatch | null> {
-    const pod = s.pod;
+  private async networkInterfaceOf(pass: Pass): Promise<NetworkInterfaceMatch | null> {
+    const pod = pass.pod;
     const ip = pod?.podIP;
     if (pod === undefined || ip === undefined) return null;
-    const known = this.memory.networkInterface(s.key, pod.uid, ip);
+    const known = this.memory.networkInterface(pass.key, pod.uid, ip);
     if (known !== undefined) return known;
     const match = await this.deps.cloud.findNetworkInterface(ip);
     // Only a match is kept: "no ENI yet" can change (Terway may still be attaching one).
-    if (match !== undefined) this.memory.rememberNetworkInterface(s.key, pod.uid, ip, match);
+    if (match !== undefined) this.memory.rememberNetworkInterface(pass.key, pod.uid, ip, match);
     return match ?? null;
   }
 
@@ -283,8 +284,8 @@ class BindingReconciler {
   /**
    * EIPs podeip allocated for the record's pod in this cluster, oldest id first; one being released is not a candidate.
    */
-  private async taggedEipsOf(s: Pass): Promise<EipState[]> {
-    const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
+  private async taggedEipsOf(pass: Pass): Promise<EipState[]> {
+    const owner = pass.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? pass.pod?.uid ?? '';
     if (owner === '') return [];
     const tags = {
       [PODEIP_OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner),
