@@ -25,9 +25,10 @@ import {
   type ConditionUpdate,
 } from './decision.js';
 import { statusPatchFor } from './podeip-status.js';
-import type { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
+import type { KeyMemory } from './key-memory.js';
+import type { RecentPodEipWrites } from './recent-writes.js';
 import { withAddress } from './recent-writes.js';
-import type { ReconcileOutcome } from './queue.js';
+import type { Requeue } from './queue.js';
 
 /** Labels on the PodEIPs podeip creates, so `kubectl get podeip -l` finds them. */
 export const PODEIP_LABELS = { 'app.kubernetes.io/managed-by': 'podeip' } as const;
@@ -40,20 +41,26 @@ export class ActingStopped extends Error {
   }
 }
 
-/** One pass over one key: what it has read and written so far. */
-export interface PassState {
-  key: string;
-  namespace: string;
-  name: string;
-  pod: PodProjection | undefined;
-  podEip: PodEIP | undefined;
-  signal: AbortSignal;
-  now: number;
-  /** Whether the last set-condition of this pass wrote (an Event right after one that did not is a repeat). */
-  conditionWrote?: boolean;
+/**
+ * One pass over one key, as a value: the pod and PodEIP as the pass last wrote or read them. An action
+ * never changes it; it returns the one the next action starts from.
+ */
+export interface Pass {
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly pod: PodProjection | undefined;
+  readonly podEip: PodEIP | undefined;
+  readonly signal: AbortSignal;
+  readonly now: number;
 }
 
-export type ActionResult = 'continue' | { stop: ReconcileOutcome };
+/**
+ * What an action leaves for the next one: the pass as it now stands, or the end of the pass. A
+ * set-condition also says whether the condition already read so (`conditionUnchanged`): the Event that
+ * goes with it would then say again what was said before.
+ */
+export type ActionResult = { next: Pass; conditionUnchanged?: boolean } | { stop: Requeue };
 
 export interface BindingActionDeps {
   clusterId: string;
@@ -64,92 +71,63 @@ export interface BindingActionDeps {
   metrics: BinderMetrics;
   logger: Logger;
   recentPodEips: RecentPodEipWrites;
-  recentPods: RecentPodWrites;
+  memory: KeyMemory;
 }
 
 const AGAIN_AT_ONCE: ActionResult = { stop: { requeueAfterMs: 0 } };
 const POD_GONE: ActionResult = { stop: undefined };
+const unchanged = (pass: Pass): ActionResult => ({ next: pass });
 
 export class BindingActions {
-  /**
-   * Per key, how often each cloud write was sent: a repeat gets a fresh ClientToken, the retries inside one call
-   * do not.
-   */
-  private readonly generations = new Map<string, Map<string, number>>();
-  /**
-   * What this process's own writes prove, so the next pass need not ask the cloud: an auto PodEIP it
-   * created and has not tried to allocate for (no EIP can carry its pod's tags yet), and an EIP it has
-   * just allocated (Available at that moment). Memory only: a restarted binder looks everything up.
-   */
-  private readonly createdUnallocated = new Map<string, string>();
-  private readonly justAllocated = new Map<string, EipState>();
-
   constructor(private readonly deps: BindingActionDeps) {}
 
-  forget(key: string): void {
-    this.generations.delete(key);
-    this.createdUnallocated.delete(key);
-    this.justAllocated.delete(key);
-  }
-
-  /** True when this process created the key's auto PodEIP for `podUid` and has not called Allocate since. */
-  provesNoAllocation(key: string, podUid: string): boolean {
-    return this.createdUnallocated.get(key) === podUid;
-  }
-
-  /** The EIP this process just allocated for the key, once: the first look after Allocate. */
-  takeJustAllocated(key: string, allocationId: string): EipState | undefined {
-    const eip = this.justAllocated.get(key);
-    this.justAllocated.delete(key);
-    return eip?.allocationId === allocationId ? eip : undefined;
-  }
-
-  perform(s: PassState, action: Action, previous: Action | undefined): Promise<ActionResult> {
+  /** `afterUnchangedCondition`: the action before this one was a set-condition that found it already so. */
+  perform(pass: Pass, action: Action, afterUnchangedCondition: boolean): Promise<ActionResult> {
     switch (action.type) {
       case 'create-podeip':
-        return this.createPodEip(s, action);
+        return this.createPodEip(pass, action);
       case 'adopt-podeip':
         return this.patchPodEip(
-          s,
+          pass,
           {
             metadata: {
-              resourceVersion: s.podEip?.metadata.resourceVersion,
+              resourceVersion: pass.podEip?.metadata.resourceVersion,
               annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid },
             },
           },
           'adopted PodEIP of the previous pod of this name',
         );
       case 'record-allocation':
-        return this.recordAllocation(s, action.allocationId, action.attempt);
+        return this.recordAllocation(pass, action.allocationId, action.attempt);
       case 'record-release-strategy': {
         const allocationType = { ...action.allocationType, releaseAfter: action.allocationType.releaseAfter ?? null };
-        const body = { metadata: { resourceVersion: s.podEip?.metadata.resourceVersion }, spec: { allocationType } };
-        return this.patchPodEip(s, body, 'recorded the release strategy the pod now asks for', {
+        const body = { metadata: { resourceVersion: pass.podEip?.metadata.resourceVersion }, spec: { allocationType } };
+        return this.patchPodEip(pass, body, 'recorded the release strategy the pod now asks for', {
           releaseStrategy: allocationType.releaseStrategy,
         });
       }
       case 'write-podeip-status':
-        return this.writeStatus(s, action.status);
+        return this.writeStatus(pass, action.status);
       case 'finish-podeip':
-        return this.finishPodEip(s);
+        return this.finishPodEip(pass);
       case 'set-condition':
-        return this.setCondition(s, action.condition);
+        return this.setCondition(pass, action.condition);
       case 'annotate-pod':
-        return this.annotatePod(s, action.address);
+        return this.annotatePod(pass, action.address);
       case 'event':
-        return this.recordEvent(s, action, previous?.type === 'set-condition' && s.conditionWrote === false);
+        return this.recordEvent(pass, action, afterUnchangedCondition);
       case 'allocate-eip':
-        return this.allocate(s, action);
+        return this.allocate(pass, action);
       case 'associate-eip':
-        return this.associate(s, action);
+        return this.associate(pass, action);
       case 'unassociate-eip':
-        return this.unassociate(s, action);
+        return this.unassociate(pass, action);
       case 'add-to-bandwidth-package':
-        return this.addToPackage(s, action);
+        return this.addToPackage(pass, action);
       case 'remove-from-bandwidth-package':
-        return this.removeFromPackage(s, action);
+        return this.removeFromPackage(pass, action);
       case 'release-eip':
-        return this.release(s, action.allocationId);
+        return this.release(pass, action.allocationId);
     }
   }
 
@@ -158,88 +136,91 @@ export class BindingActions {
    * taken away for a cloud hiccup), nor over PodFinished: that reason marks the finish as handled, and
    * replacing it would have the next pass stamp podLastSeen again, restarting a TTL on every failure.
    */
-  async reportFailure(s: PassState, reason: string, message: string): Promise<void> {
-    if (s.pod === undefined) return;
-    const condition = s.pod.eipCondition;
+  async reportFailure(start: Pass, reason: string, message: string): Promise<void> {
+    if (start.pod === undefined) return;
+    const condition = start.pod.eipCondition;
+    let pass = start;
     if (condition?.status !== 'True' && condition?.reason !== REASONS.podFinished) {
-      if ((await this.setCondition(s, { status: 'False', reason, message })) !== 'continue') return;
+      const result = await this.setCondition(pass, { status: 'False', reason, message });
+      if (!('next' in result)) return;
+      pass = result.next;
     }
-    await this.recordEvent(s, { type: 'event', eventType: 'Warning', reason, message }, false);
+    await this.recordEvent(pass, { type: 'event', eventType: 'Warning', reason, message }, false);
   }
 
-  checkActing(s: PassState): void {
-    if (s.signal.aborted) throw new ActingStopped();
+  checkActing(pass: Pass): void {
+    if (pass.signal.aborted) throw new ActingStopped();
   }
 
-  private log(s: PassState, fields: Record<string, unknown>, message: string): void {
+  private log(pass: Pass, fields: Record<string, unknown>, message: string): void {
     this.deps.logger.info(
       {
-        namespace: s.namespace,
-        pod: s.name,
-        uid: s.pod?.uid ?? s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION],
-        allocationId: s.podEip?.spec.allocationID || undefined,
+        namespace: pass.namespace,
+        pod: pass.name,
+        uid: pass.pod?.uid ?? pass.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION],
+        allocationId: pass.podEip?.spec.allocationID || undefined,
         ...fields,
       },
       message,
     );
   }
 
-  private remember(s: PassState, podEip: PodEIP): void {
-    s.podEip = podEip;
-    this.deps.recentPodEips.remember(s.key, podEip);
+  private remember(pass: Pass, podEip: PodEIP): Pass {
+    this.deps.recentPodEips.remember(pass.key, podEip);
+    return { ...pass, podEip };
   }
 
-  private async createPodEip(s: PassState, action: Extract<Action, { type: 'create-podeip' }>): Promise<ActionResult> {
-    this.checkActing(s);
-    const ref = { namespace: s.namespace, name: s.name };
+  private async createPodEip(pass: Pass, action: Extract<Action, { type: 'create-podeip' }>): Promise<ActionResult> {
+    this.checkActing(pass);
+    const ref = { namespace: pass.namespace, name: pass.name };
     try {
       const created = await this.deps.podEips.create(ref, action.spec, {
         labels: { ...PODEIP_LABELS },
         annotations: { [PODEIP_POD_UID_ANNOTATION]: action.podUid },
       });
-      this.remember(s, created);
+      const next = this.remember(pass, created);
       if (action.spec.allocationType.type === 'Auto' && action.spec.allocationID === '')
-        this.createdUnallocated.set(s.key, action.podUid);
+        this.deps.memory.rememberCreatedUnallocated(pass.key, action.podUid);
       this.log(
-        s,
+        next,
         {
           allocationType: action.spec.allocationType.type,
           releaseStrategy: action.spec.allocationType.releaseStrategy,
         },
         'created PodEIP',
       );
-      return 'continue';
+      return { next };
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
       // The cache did not show it yet: decide again on what is really there.
-      this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
+      this.deps.recentPodEips.settle(pass.key, await this.deps.podEips.get(ref));
       return AGAIN_AT_ONCE;
     }
   }
 
-  private recordAllocation(s: PassState, allocationId: string, attempt: number | undefined): Promise<ActionResult> {
+  private recordAllocation(pass: Pass, allocationId: string, attempt: number | undefined): Promise<ActionResult> {
     const metadata =
       attempt === undefined
         ? {}
         : { metadata: { annotations: { [PODEIP_ALLOCATION_ATTEMPT_ANNOTATION]: String(attempt) } } };
     const what =
       allocationId === ''
-        ? `forgot the vanished EIP ${s.podEip?.spec.allocationID ?? ''}; allocation attempt ${attempt ?? 0}`
+        ? `forgot the vanished EIP ${pass.podEip?.spec.allocationID ?? ''}; allocation attempt ${attempt ?? 0}`
         : 'recorded allocation';
-    return this.patchPodEip(s, { ...metadata, spec: { allocationID: allocationId } }, what, {
+    return this.patchPodEip(pass, { ...metadata, spec: { allocationID: allocationId } }, what, {
       allocationId: allocationId || undefined,
     });
   }
 
   /** A merge patch of metadata and spec in one request; a resourceVersion in it makes a stale write fail with 409. */
   private async patchPodEip(
-    s: PassState,
+    pass: Pass,
     body: Record<string, unknown>,
     what: string,
     fields: Record<string, unknown> = {},
   ): Promise<ActionResult> {
-    this.checkActing(s);
-    const ref = { namespace: s.namespace, name: s.name };
+    this.checkActing(pass);
+    const ref = { namespace: pass.namespace, name: pass.name };
     let patched: PodEIP | undefined;
     try {
       patched = await this.deps.podEips.patchRecord(ref, body);
@@ -248,26 +229,26 @@ export class BindingActions {
     }
     if (patched === undefined) {
       // Gone (404) or changed meanwhile (409): what the server holds now decides the next pass.
-      this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
+      this.deps.recentPodEips.settle(pass.key, await this.deps.podEips.get(ref));
       return AGAIN_AT_ONCE;
     }
-    this.remember(s, patched);
-    this.log(s, fields, what);
-    return 'continue';
+    const next = this.remember(pass, patched);
+    this.log(next, fields, what);
+    return { next };
   }
 
-  private async writeStatus(s: PassState, status: PodEIPStatus): Promise<ActionResult> {
-    const patch = statusPatchFor(s.podEip?.status, status);
-    if (patch === undefined) return 'continue';
-    this.checkActing(s);
+  private async writeStatus(pass: Pass, status: PodEIPStatus): Promise<ActionResult> {
+    const patch = statusPatchFor(pass.podEip?.status, status);
+    if (patch === undefined) return unchanged(pass);
+    this.checkActing(pass);
     const updated = await this.deps.podEips.patchStatus(
-      { namespace: s.namespace, name: s.name },
+      { namespace: pass.namespace, name: pass.name },
       patch as Parameters<PodEipClient['patchStatus']>[1],
     );
     if (updated === undefined) return AGAIN_AT_ONCE;
-    this.remember(s, updated);
+    const next = this.remember(pass, updated);
     this.log(
-      s,
+      next,
       {
         eipStatus: status.status,
         networkInterfaceId: status.networkInterfaceID,
@@ -276,129 +257,127 @@ export class BindingActions {
       },
       'wrote PodEIP status',
     );
-    return 'continue';
+    return { next };
   }
 
   /** Takes the finalizer off and deletes the record: the EIP has nothing left for podeip to undo. */
-  private async finishPodEip(s: PassState): Promise<ActionResult> {
-    const podEip = s.podEip;
-    if (podEip === undefined) return 'continue';
-    this.checkActing(s);
-    const ref = { namespace: s.namespace, name: s.name };
+  private async finishPodEip(pass: Pass): Promise<ActionResult> {
+    const podEip = pass.podEip;
+    if (podEip === undefined) return unchanged(pass);
+    this.checkActing(pass);
+    const ref = { namespace: pass.namespace, name: pass.name };
     try {
       await this.deps.podEips.removeFinalizer(podEip);
       if (podEip.metadata.deletionTimestamp === undefined) {
-        this.checkActing(s);
+        this.checkActing(pass);
         await this.deps.podEips.delete(ref, podEip.metadata.uid === undefined ? {} : { uid: podEip.metadata.uid });
       }
     } catch (error) {
       // Another writer changed the record (409): read it again and decide on what is there now.
       if (!isConflict(error)) throw error;
-      this.deps.recentPodEips.settle(s.key, await this.deps.podEips.get(ref));
+      this.deps.recentPodEips.settle(pass.key, await this.deps.podEips.get(ref));
       return AGAIN_AT_ONCE;
     }
-    this.log(s, { allocationId: podEip.spec.allocationID || undefined }, 'finished PodEIP');
-    s.podEip = undefined;
-    this.deps.recentPodEips.rememberDeleted(s.key, podEip.metadata.uid);
-    return 'continue';
+    this.log(pass, { allocationId: podEip.spec.allocationID || undefined }, 'finished PodEIP');
+    this.deps.recentPodEips.rememberDeleted(pass.key, podEip.metadata.uid);
+    return { next: { ...pass, podEip: undefined } };
   }
 
-  private async setCondition(s: PassState, condition: ConditionUpdate): Promise<ActionResult> {
-    const pod = s.pod;
-    if (pod === undefined) return 'continue';
-    const at = new Date(s.now);
+  private async setCondition(pass: Pass, condition: ConditionUpdate): Promise<ActionResult> {
+    const pod = pass.pod;
+    if (pod === undefined) return unchanged(pass);
+    const at = new Date(pass.now);
     const planned = plannedEipCondition(pod.eipCondition, condition, at);
-    s.conditionWrote = false;
-    if (planned === undefined) return 'continue';
-    this.checkActing(s);
+    if (planned === undefined) return { next: pass, conditionUnchanged: true };
+    this.checkActing(pass);
     const result = await setEipCondition(this.deps.core, pod, condition, { now: () => at });
     if (result.podGone) return POD_GONE;
-    s.conditionWrote = result.wrote;
-    if (!result.wrote) return 'continue';
-    this.deps.recentPods.rememberCondition(s.key, pod.uid, planned, s.now);
-    s.pod = { ...pod, eipCondition: planned };
-    this.log(s, { status: planned.status, reason: planned.reason }, 'set EIP condition');
-    if (planned.status === 'True' && planned.reason === REASONS.bound) this.deps.metrics.bound(s.key, pod.uid, s.now);
-    return 'continue';
+    if (!result.wrote) return { next: pass, conditionUnchanged: true };
+    this.deps.memory.rememberCondition(pass.key, pod.uid, planned, pass.now);
+    const next = { ...pass, pod: { ...pod, eipCondition: planned } };
+    this.log(next, { status: planned.status, reason: planned.reason }, 'set EIP condition');
+    if (planned.status === 'True' && planned.reason === REASONS.bound)
+      this.deps.metrics.bound(pass.key, pod.uid, pass.now);
+    return { next };
   }
 
-  private async annotatePod(s: PassState, address: string | null): Promise<ActionResult> {
-    const pod = s.pod;
+  private async annotatePod(pass: Pass, address: string | null): Promise<ActionResult> {
+    const pod = pass.pod;
     if (pod === undefined || (pod.eipAnnotations[ALLOCATED_EIP_ADDRESS_ANNOTATION] ?? null) === address)
-      return 'continue';
-    this.checkActing(s);
+      return unchanged(pass);
+    this.checkActing(pass);
     const result = await setAllocatedEipAddress(this.deps.core, pod, address ?? undefined);
     if (result.podGone) return POD_GONE;
-    if (!result.wrote) return 'continue';
-    this.deps.recentPods.rememberAddress(s.key, pod.uid, address, s.now);
-    s.pod = { ...pod, eipAnnotations: withAddress(pod.eipAnnotations, address) };
+    if (!result.wrote) return unchanged(pass);
+    this.deps.memory.rememberAddress(pass.key, pod.uid, address, pass.now);
+    const next = { ...pass, pod: { ...pod, eipAnnotations: withAddress(pod.eipAnnotations, address) } };
     this.log(
-      s,
+      next,
       { eipAddress: address },
       address === null ? 'removed allocated EIP address annotation' : 'set allocated EIP address annotation',
     );
-    return 'continue';
+    return { next };
   }
 
   /** `repeat`: the condition it goes with was already there, so this was said before. */
   private async recordEvent(
-    s: PassState,
+    pass: Pass,
     event: Extract<Action, { type: 'event' }>,
     repeat: boolean,
   ): Promise<ActionResult> {
-    const pod = s.pod;
-    if (pod === undefined || repeat) return 'continue';
-    this.checkActing(s);
+    const pod = pass.pod;
+    if (pod === undefined || repeat) return unchanged(pass);
+    this.checkActing(pass);
     this.deps.events.record(
       { namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: pod.resourceVersion },
       event.eventType,
       event.reason,
       event.message,
     );
-    this.log(s, { eventType: event.eventType, reason: event.reason }, 'recorded event');
-    return 'continue';
+    this.log(pass, { eventType: event.eventType, reason: event.reason }, 'recorded event');
+    return unchanged(pass);
   }
 
-  private async allocate(s: PassState, action: Extract<Action, { type: 'allocate-eip' }>): Promise<ActionResult> {
+  private async allocate(pass: Pass, action: Extract<Action, { type: 'allocate-eip' }>): Promise<ActionResult> {
     const ownershipTags = ownershipTagsFor({
       clusterId: this.deps.clusterId,
-      namespace: s.namespace,
-      podName: s.name,
+      namespace: pass.namespace,
+      podName: pass.name,
       podUid: action.podUid,
     });
     const clientToken = clientTokenFor({ operation: 'allocate', podUid: action.podUid, generation: action.attempt });
-    this.checkActing(s);
+    this.checkActing(pass);
     // From here an EIP may carry the pod's tags (even if the call fails after taking effect).
-    this.createdUnallocated.delete(s.key);
+    this.deps.memory.allocating(pass.key);
     const allocated = await this.deps.cloud.allocateEip(action.request, { clientToken, ownershipTags });
     this.log(
-      s,
+      pass,
       { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt },
       'allocated EIP',
     );
-    this.justAllocated.set(s.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
+    this.deps.memory.rememberJustAllocated(pass.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
     // Recorded before anything else, so the next pass binds this EIP and no other; a crash right here is
     // recovered by the ownership tags (and the same ClientToken would answer with this EIP again).
-    return this.recordAllocation(s, allocated.allocationId, undefined);
+    return this.recordAllocation(pass, allocated.allocationId, undefined);
   }
 
-  private async release(s: PassState, allocationId: string): Promise<ActionResult> {
-    this.checkActing(s);
+  private async release(pass: Pass, allocationId: string): Promise<ActionResult> {
+    this.checkActing(pass);
     const outcome = await this.deps.cloud.releaseEip(allocationId);
     this.log(
-      s,
+      pass,
       { allocationId, outcome },
       outcome === 'released' ? 'asked to release EIP' : 'EIP to release was already gone',
     );
-    return 'continue';
+    return unchanged(pass);
   }
 
-  private associate(s: PassState, action: Extract<Action, { type: 'associate-eip' }>): Promise<ActionResult> {
+  private associate(pass: Pass, action: Extract<Action, { type: 'associate-eip' }>): Promise<ActionResult> {
     const { allocationId, networkInterface: eni } = action;
     const target = { networkInterfaceId: eni.networkInterfaceId, privateIp: eni.privateIp };
     // The pod IP goes with every association, an ENI's primary IP included (the API wants it for NetworkInterface).
     return this.cloudWrite(
-      s,
+      pass,
       'associate',
       action.podUid,
       allocationId,
@@ -408,11 +387,11 @@ export class BindingActions {
     );
   }
 
-  private unassociate(s: PassState, action: Extract<Action, { type: 'unassociate-eip' }>): Promise<ActionResult> {
+  private unassociate(pass: Pass, action: Extract<Action, { type: 'unassociate-eip' }>): Promise<ActionResult> {
     const { allocationId, networkInterfaceId, privateIp } = action;
     const target = { networkInterfaceId, privateIp };
     return this.cloudWrite(
-      s,
+      pass,
       'unassociate',
       action.podUid,
       allocationId,
@@ -429,12 +408,12 @@ export class BindingActions {
   }
 
   private addToPackage(
-    s: PassState,
+    pass: Pass,
     action: Extract<Action, { type: 'add-to-bandwidth-package' }>,
   ): Promise<ActionResult> {
     const { allocationId, bandwidthPackageId } = action;
     return this.cloudWrite(
-      s,
+      pass,
       'add-to-package',
       action.podUid,
       allocationId,
@@ -445,12 +424,12 @@ export class BindingActions {
   }
 
   private removeFromPackage(
-    s: PassState,
+    pass: Pass,
     action: Extract<Action, { type: 'remove-from-bandwidth-package' }>,
   ): Promise<ActionResult> {
     const { allocationId, bandwidthPackageId } = action;
     return this.cloudWrite(
-      s,
+      pass,
       'remove-from-package',
       action.podUid,
       allocationId,
@@ -464,7 +443,7 @@ export class BindingActions {
 
   /** `target` names what the call binds to; it is part of the ClientToken and of the log line. */
   private async cloudWrite(
-    s: PassState,
+    pass: Pass,
     operation: TokenOperation,
     podUid: string,
     allocationId: string,
@@ -472,11 +451,11 @@ export class BindingActions {
     send: (clientToken: string) => Promise<void>,
     what: string,
   ): Promise<ActionResult> {
-    const clientToken = this.nextToken(s, operation, podUid, allocationId, Object.values(target));
-    this.checkActing(s);
+    const clientToken = this.nextToken(pass, operation, podUid, allocationId, Object.values(target));
+    this.checkActing(pass);
     await send(clientToken);
-    this.log(s, { allocationId, ...target }, what);
-    return 'continue';
+    this.log(pass, { allocationId, ...target }, what);
+    return unchanged(pass);
   }
 
   /**
@@ -486,18 +465,15 @@ export class BindingActions {
    * replayed pass.
    */
   private nextToken(
-    s: PassState,
+    pass: Pass,
     operation: TokenOperation,
     podUid: string,
     allocationId: string,
     target: string[],
   ): string {
-    const uid = podUid || s.podEip?.metadata.uid || s.pod?.uid || s.key;
-    let perKey = this.generations.get(s.key);
-    if (perKey === undefined) this.generations.set(s.key, (perKey = new Map()));
-    const id = `${operation}\n${allocationId}\n${target.join('\n')}`;
-    const generation = perKey.get(id) ?? 0;
-    perKey.set(id, generation + 1);
+    const uid = podUid || pass.podEip?.metadata.uid || pass.pod?.uid || pass.key;
+    const writeId = `${operation}\n${allocationId}\n${target.join('\n')}`;
+    const generation = this.deps.memory.nextTokenGeneration(pass.key, writeId);
     return clientTokenFor({ operation, podUid: uid, allocationId, target, generation });
   }
 }

@@ -41,13 +41,13 @@ export function unassociateRecorded(podEip: PodEIP): Action {
 }
 
 /** The pod is terminating: stamp podLastSeen once (TTL counts from it), keep the binding until it is gone. */
-export function decideTerminating(o: Observed, podEip: PodEIP | undefined): Decision {
-  const deletion = o.pod?.deletionTimestamp;
+export function decideTerminating(observed: Observed, podEip: PodEIP | undefined): Decision {
+  const deletion = observed.pod?.deletionTimestamp;
   if (!podEip || deletion === undefined) return done();
   const lastSeen = Date.parse(podEip.status?.podLastSeen ?? '');
   if (Number.isNaN(lastSeen) || lastSeen < Date.parse(deletion) - 60_000) {
     return done([
-      { type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } },
+      { type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(observed.now).toISOString() } },
     ]);
   }
   return done();
@@ -60,12 +60,17 @@ export function decideTerminating(o: Observed, podEip: PodEIP | undefined): Deci
  * so a TTL counts from the finish, and says so in the condition, whose reason then marks the stamp as done.
  * A finished pod never gets a new binding, and once it holds no EIP its address annotation goes.
  */
-export function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP | undefined): Decision {
+export function decideFinished(observed: Observed, pod: PodProjection, podEip: PodEIP | undefined): Decision {
   if (pod.eipCondition?.status !== 'False' || pod.eipCondition.reason !== REASONS.podFinished) {
     const message = `the pod has finished (${pod.phase}), so its IP is no longer its own: its EIP binding is undone`;
     // The stamp before the mark: should the status write fail, the retry still sees an unmarked pod and stamps.
     const actions: Action[] = podEip
-      ? [{ type: 'write-podeip-status', status: { ...podEip.status, podLastSeen: new Date(o.now).toISOString() } }]
+      ? [
+          {
+            type: 'write-podeip-status',
+            status: { ...podEip.status, podLastSeen: new Date(observed.now).toISOString() },
+          },
+        ]
       : [];
     actions.push({ type: 'set-condition', condition: { status: 'False', reason: REASONS.podFinished, message } });
     return done(actions, 0);
@@ -73,18 +78,18 @@ export function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP |
   const dropAddress: Action[] = allocatedEipAddress(pod) === undefined ? [] : [{ type: 'annotate-pod', address: null }];
   if (!podEip) return done(dropAddress);
   if (podEip.spec.allocationType.releaseStrategy === 'Follow' || podEip.spec.allocationID === '')
-    return decideAfterPod(o, podEip, { finished: true });
+    return decideAfterPod(observed, podEip, { finished: true });
   // Never and TTL keep the EIP for the next pod of this name, but not on an IP the CNI has given back: the
   // next pod there would send its traffic out through it, and one asking for an EIP could not have its own.
-  if (o.eip === undefined) return observe('eip');
-  const eip = o.eip;
+  if (observed.eip === undefined) return observe('eip');
+  const eip = observed.eip;
   if (eip?.status === 'InUse' && isRecordedBinding(eip, podEip))
     return done([unassociateRecorded(podEip)], WAIT_MS.transition);
   if (eip?.status === 'Available' && podEip.status?.networkInterfaceID !== undefined) {
     const { networkInterfaceID: _eni, privateIPAddress: _ip, ...kept } = podEip.status;
     return done([{ type: 'write-podeip-status', status: { ...kept, status: eip.status } }, ...dropAddress], 0);
   }
-  return decideAfterPod(o, podEip, { finished: true });
+  return decideAfterPod(observed, podEip, { finished: true });
 }
 
 /**
@@ -92,7 +97,7 @@ export function decideFinished(o: Observed, pod: PodProjection, podEip: PodEIP |
  * waits. TTL and Never keep the EIP for the next pod of the name (StatefulSets): this pod adopts it.
  */
 export function decideForPreviousPodsRecord(
-  o: Observed,
+  observed: Observed,
   pod: PodProjection,
   podEip: PodEIP,
   parsed: ReturnType<typeof parseEipAnnotations>,
@@ -107,11 +112,11 @@ export function decideForPreviousPodsRecord(
   if (!finished && strategy !== 'Follow' && sameKind && podEip.metadata.deletionTimestamp === undefined) {
     return done([{ type: 'adopt-podeip', podUid: pod.uid }], 0);
   }
-  const release = decideAfterPod(o, podEip);
+  const release = decideAfterPod(observed, podEip);
   // A finished pod takes nothing over and waits for nothing: the record runs its course as the previous pod's.
   if (finished) return release;
   const waiting = progress(
-    o,
+    observed,
     REASONS.waitingForPreviousPod,
     'waiting for the EIP of the previous pod of this name to be released',
   );
@@ -123,32 +128,35 @@ export function decideForPreviousPodsRecord(
  * only unbinds what it was given; TTL waits for `releaseAfter` from podLastSeen; Never keeps everything.
  */
 export function decideAfterPod(
-  o: Observed,
+  observed: Observed,
   podEip: PodEIP,
   options: { deleted?: boolean; finished?: boolean } = {},
 ): Decision {
   const type = podEip.spec.allocationType;
   const podStillWantsIt =
-    !options.finished && o.pod !== undefined && o.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
+    !options.finished &&
+    observed.pod !== undefined &&
+    observed.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
   const keep = !podStillWantsIt && !options.deleted;
   if (keep && type.releaseStrategy === 'Never') return done();
   if (keep && type.releaseStrategy === 'TTL') {
     const expiresAt = ttlExpiry(podEip);
-    if (expiresAt !== undefined && o.now < expiresAt) return done([], Math.min(expiresAt - o.now, WAIT_MS.ttlCheckCap));
+    if (expiresAt !== undefined && observed.now < expiresAt)
+      return done([], Math.min(expiresAt - observed.now, WAIT_MS.ttlCheckCap));
   }
 
   const allocationId = podEip.spec.allocationID;
   if (allocationId === '') {
     if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
-    if (o.taggedEips === undefined) return observe('tagged-eips');
-    const found = o.taggedEips[0];
+    if (observed.taggedEips === undefined) return observe('tagged-eips');
+    const found = observed.taggedEips[0];
     return done(
       [found ? { type: 'record-allocation', allocationId: found.allocationId } : { type: 'finish-podeip' }],
       0,
     );
   }
-  if (o.eip === undefined) return observe('eip');
-  const eip = o.eip;
+  if (observed.eip === undefined) return observe('eip');
+  const eip = observed.eip;
   if (eip === null) return done([{ type: 'finish-podeip' }]);
 
   const podUid = podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? '';

@@ -123,8 +123,8 @@ export function failure(reason: string, message: string, requeueAfterMs?: number
 }
 
 /** A step on the way to a binding; only shown while the pod is not bound yet, never over a True condition. */
-export function progress(o: Observed, reason: string, message: string): Action[] {
-  return o.pod?.eipCondition?.status === 'True'
+export function progress(observed: Observed, reason: string, message: string): Action[] {
+  return observed.pod?.eipCondition?.status === 'True'
     ? []
     : [{ type: 'set-condition', condition: { status: 'False', reason, message } }];
 }

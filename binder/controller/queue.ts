@@ -34,10 +34,13 @@ export interface WorkQueueOptions {
   logger?: Logger;
 }
 
-/** What a handler asks for: nothing (done; its backoff is forgotten) or to run again after a delay. */
-export type ReconcileOutcome = void | { requeueAfterMs: number };
+/**
+ * What a handler asks of the queue: nothing (done; its backoff is forgotten) or to run the key again after
+ * a delay. controller-runtime's reconcile.Result; not the `result` label of the reconciles metric.
+ */
+export type Requeue = void | { requeueAfterMs: number };
 
-export type ReconcileHandler<K> = (key: K) => Promise<ReconcileOutcome>;
+export type ReconcileHandler<K> = (key: K) => Promise<Requeue>;
 
 /** A min-heap of due times; entries superseded by an earlier time are skipped when popped. */
 class DueHeap<K> {
@@ -261,10 +264,10 @@ export class WorkQueue<K = string> {
       const key = await this.get();
       if (key === undefined) return;
       try {
-        const outcome = await handler(key);
+        const requeue = await handler(key);
         this.forget(key);
-        if (outcome && outcome.requeueAfterMs === 0) this.continuing.add(key);
-        if (outcome && outcome.requeueAfterMs >= 0) this.addAfter(key, outcome.requeueAfterMs);
+        if (requeue && requeue.requeueAfterMs === 0) this.continuing.add(key);
+        if (requeue && requeue.requeueAfterMs >= 0) this.addAfter(key, requeue.requeueAfterMs);
       } catch (error) {
         const delay = this.shuttingDown ? 0 : this.addRateLimited(key);
         this.logger.warn(

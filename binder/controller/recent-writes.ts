@@ -3,10 +3,10 @@
  * write that caused it, and the next pass for the key can start sooner (it is requeued at once): reading
  * the cache alone would then create a PodEIP twice, record an allocation twice, or announce a binding
  * twice. Entries go as soon as the cache has caught up, so only keys written in the last moments are held.
+ * The pod writes (condition, address) are kept with the rest of a key's memory, in key-memory.ts.
  */
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
 import type { PodEIP } from '../../api/podeip.js';
-import type { EipPodCondition, PodProjection } from '../kube/pod-projection.js';
 
 type PodEipEntry = { kind: 'written'; podEip: PodEIP } | { kind: 'deleted'; uid: string | undefined };
 
@@ -82,79 +82,6 @@ export class RecentPodEipWrites {
     this.resolve(key, cached);
     return echo;
   }
-}
-
-interface PodWriteEntry {
-  uid: string;
-  condition?: EipPodCondition;
-  /** null: removed. */
-  address?: string | null;
-  at: number;
-}
-
-/**
- * The condition and address the binder last wrote on a pod, laid over the cached pod until the cache shows
- * them. Pod resourceVersions move with every kubelet write, so entries are matched by content and expire.
- */
-export class RecentPodWrites {
-  private readonly entries = new Map<string, PodWriteEntry>();
-
-  constructor(private readonly maxAgeMs = 10_000) {}
-
-  rememberCondition(key: string, uid: string, condition: EipPodCondition, now: number): void {
-    const entry = this.entryFor(key, uid, now);
-    entry.condition = condition;
-  }
-
-  rememberAddress(key: string, uid: string, address: string | null, now: number): void {
-    const entry = this.entryFor(key, uid, now);
-    entry.address = address;
-  }
-
-  /** The cached pod with what was written since, or the cached pod as it is. */
-  apply(key: string, pod: PodProjection | undefined, now: number): PodProjection | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return pod;
-    if (pod === undefined || pod.uid !== entry.uid || now - entry.at > this.maxAgeMs) {
-      this.entries.delete(key);
-      return pod;
-    }
-    let result = pod;
-    if (entry.condition !== undefined) {
-      if (sameCondition(pod.eipCondition, entry.condition)) delete entry.condition;
-      else result = { ...result, eipCondition: entry.condition };
-    }
-    if (entry.address !== undefined) {
-      const cachedAddress = pod.eipAnnotations[ALLOCATED_EIP_ADDRESS_ANNOTATION] ?? null;
-      if (cachedAddress === entry.address) delete entry.address;
-      else result = { ...result, eipAnnotations: withAddress(pod.eipAnnotations, entry.address) };
-    }
-    if (entry.condition === undefined && entry.address === undefined) this.entries.delete(key);
-    return result;
-  }
-
-  forget(key: string): void {
-    this.entries.delete(key);
-  }
-
-  private entryFor(key: string, uid: string, now: number): PodWriteEntry {
-    let entry = this.entries.get(key);
-    if (entry === undefined || entry.uid !== uid) {
-      entry = { uid, at: now };
-      this.entries.set(key, entry);
-    }
-    entry.at = now;
-    return entry;
-  }
-}
-
-function sameCondition(a: EipPodCondition | undefined, b: EipPodCondition): boolean {
-  return (
-    a !== undefined &&
-    a.status === b.status &&
-    (a.reason ?? '') === (b.reason ?? '') &&
-    (a.message ?? '') === (b.message ?? '')
-  );
 }
 
 export function withAddress(

@@ -2,8 +2,8 @@
  * One reconcile of one pod key (namespace/name): observe → decide → act, level-triggered and idempotent.
  * The pod and its PodEIP come from the caches (with the binder's own recent writes laid over them); the
  * cloud is asked only what decideBinding needs, when it needs it; the actions are performed in order, at
- * most one cloud write per pass. The outcome tells the queue when to look again; a thrown error asks it for
- * backoff.
+ * most one cloud write per pass. The Requeue it returns tells the queue when to look again; a thrown
+ * error asks it for backoff.
  */
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -21,7 +21,7 @@ import type { EventRecorder } from '../kube/events.js';
 import type { PodProjection } from '../kube/pod-projection.js';
 import { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics, ReconcileResult } from './binder-metrics.js';
-import { ActingStopped, BindingActions, type PassState } from './binding-actions.js';
+import { ActingStopped, BindingActions, type Pass } from './binding-actions.js';
 import { DEFAULT_SLOW_RETRY_MS, ThrottleGate, apiOf, isCloudWrite, planForCloudFailure } from './cloud-failures.js';
 import { decideBinding } from './decide.js';
 import {
@@ -32,8 +32,9 @@ import {
   type Observation,
   type Observed,
 } from './decision.js';
-import type { ReconcileOutcome } from './queue.js';
-import { RecentPodEipWrites, RecentPodWrites } from './recent-writes.js';
+import type { Requeue } from './queue.js';
+import { KeyMemory } from './key-memory.js';
+import { RecentPodEipWrites } from './recent-writes.js';
 
 export interface ReconcilerDeps {
   /** Written into the ownership tags of every EIP allocated, and used to find them again. */
@@ -59,14 +60,15 @@ export interface ReconcilerDeps {
 }
 
 /** `signal` ends when this binder may no longer act (the leadership term is over). */
-export type Reconciler = (key: string, signal?: AbortSignal) => Promise<ReconcileOutcome>;
+export type Reconciler = (key: string, signal?: AbortSignal) => Promise<Requeue>;
 
 /** decideBinding asks for at most four things (ENI, tagged EIPs, the EIP, the IP's holder); more is a bug. */
 const MAX_OBSERVATIONS = 6;
 const NEVER_ABORTED = new AbortController().signal;
 
+/** When the queue is to run the key again, and how the pass counts in the reconciles metric. */
 interface PassOutcome {
-  outcome: ReconcileOutcome;
+  requeue: Requeue;
   result: ReconcileResult;
 }
 
@@ -79,13 +81,8 @@ class BindingReconciler {
   private readonly actions: BindingActions;
   private readonly podEips: PodEipClient;
   private readonly recentPodEips: RecentPodEipWrites;
-  private readonly recentPods = new RecentPodWrites();
+  private readonly memory = new KeyMemory();
   private readonly gate = new ThrottleGate();
-  /**
-   * Positive ENI lookups by key: a pod's IP stays on its ENI for the pod's life, so a bound pod's resync costs one
-   * describe.
-   */
-  private readonly enis = new Map<string, { uid: string; ip: string; match: NetworkInterfaceMatch }>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly resyncMs: number;
@@ -105,15 +102,15 @@ class BindingReconciler {
       metrics: deps.metrics,
       logger: deps.logger,
       recentPodEips: this.recentPodEips,
-      recentPods: this.recentPods,
+      memory: this.memory,
     });
   }
 
-  async reconcile(key: string, signal: AbortSignal): Promise<ReconcileOutcome> {
+  async reconcile(key: string, signal: AbortSignal): Promise<Requeue> {
     try {
-      const { outcome, result } = await this.pass(key, signal);
+      const { requeue, result } = await this.onePass(key, signal);
       this.deps.metrics.reconciled(result);
-      return outcome;
+      return requeue;
     } catch (error) {
       // The term ended mid-pass: the next leader looks at this key from the start.
       if (error instanceof ActingStopped || signal.aborted) return undefined;
@@ -122,21 +119,21 @@ class BindingReconciler {
     }
   }
 
-  private async pass(key: string, signal: AbortSignal): Promise<PassOutcome> {
+  private async onePass(key: string, signal: AbortSignal): Promise<PassOutcome> {
     const now = this.now();
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
-    const pod = this.recentPods.apply(key, this.deps.cachedPod(key), now);
+    const pod = this.memory.withPodWrites(key, this.deps.cachedPod(key), now);
     const podEip = await this.freshPodEip(key, namespace, name);
     if (pod === undefined && podEip === undefined) {
       this.forget(key);
-      return { outcome: undefined, result: 'success' };
+      return { requeue: undefined, result: 'success' };
     }
-    if (pod !== undefined && this.enis.get(key)?.uid !== pod.uid) this.enis.delete(key);
+    if (pod !== undefined) this.memory.forgetNetworkInterfaceUnlessOf(key, pod.uid);
 
-    const s: PassState = { key, namespace, name, pod, podEip, signal, now };
-    const observed: Observed = { namespace, name, pod, podEip, now };
+    const pass: Pass = { key, namespace, name, pod, podEip, signal, now };
+    let observed: Observed = { namespace, name, pod, podEip, now };
     let decision: Decision;
     let looking: Observation | undefined;
     try {
@@ -148,11 +145,11 @@ class BindingReconciler {
         const api = apiOf(looking);
         const closedFor = api === undefined ? 0 : this.gate.remainingMs(api, now);
         if (closedFor > 0) return this.waitForGate(closedFor);
-        await this.observe(s, observed, looking);
+        observed = { ...observed, ...(await this.observe(pass, observed, looking)) };
         decision = decideBinding(observed);
       }
     } catch (error) {
-      if (isCloudError(error)) return this.cloudFailure(s, error, undefined, looking);
+      if (isCloudError(error)) return this.cloudFailure(pass, error, undefined, looking);
       throw error;
     }
     if (
@@ -162,77 +159,77 @@ class BindingReconciler {
     ) {
       this.deps.metrics.waitingSince(key, pod.uid, now);
     }
-    return this.act(s, decision);
+    return this.act(pass, decision);
   }
 
-  private async act(s: PassState, decision: Extract<Decision, { kind: 'act' }>): Promise<PassOutcome> {
+  private async act(start: Pass, decision: Extract<Decision, { kind: 'act' }>): Promise<PassOutcome> {
     let cloudWrites = 0;
-    let previous: Action | undefined;
+    let pass = start;
+    let afterUnchangedCondition = false;
     for (const action of decision.actions) {
       if (isCloudWrite(action)) {
         // decideBinding asks for one per decision; should it ever ask for two, the second waits for a fresh look.
-        if (cloudWrites++ > 0) return { outcome: { requeueAfterMs: 0 }, result: 'requeue' };
-        const closedFor = this.gate.remainingMs(apiOf(action.type)!, s.now);
+        if (cloudWrites++ > 0) return { requeue: { requeueAfterMs: 0 }, result: 'requeue' };
+        const closedFor = this.gate.remainingMs(apiOf(action.type)!, pass.now);
         if (closedFor > 0) return this.waitForGate(closedFor);
       }
       let result;
       try {
-        result = await this.actions.perform(s, action, previous);
+        result = await this.actions.perform(pass, action, afterUnchangedCondition);
       } catch (error) {
-        if (isCloudError(error)) return this.cloudFailure(s, error, action.type, undefined);
+        if (isCloudError(error)) return this.cloudFailure(pass, error, action.type, undefined);
         throw error;
       }
-      if (result !== 'continue')
-        return { outcome: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
-      previous = action;
+      if ('stop' in result) return { requeue: result.stop, result: result.stop === undefined ? 'success' : 'requeue' };
+      pass = result.next;
+      afterUnchangedCondition = action.type === 'set-condition' && result.conditionUnchanged === true;
     }
-    if (s.pod === undefined && s.podEip === undefined) this.forget(s.key);
+    if (pass.pod === undefined && pass.podEip === undefined) this.forget(pass.key);
     return this.lookAgain(decision.requeueAfterMs);
   }
 
   private lookAgain(requeueAfterMs: number | undefined): PassOutcome {
     if (requeueAfterMs === undefined || requeueAfterMs >= this.resyncMs)
-      return { outcome: undefined, result: 'success' };
-    return { outcome: { requeueAfterMs }, result: requeueAfterMs >= RESYNC_BOUND_MS ? 'success' : 'requeue' };
+      return { requeue: undefined, result: 'success' };
+    return { requeue: { requeueAfterMs }, result: requeueAfterMs >= RESYNC_BOUND_MS ? 'success' : 'requeue' };
   }
 
   /**
    * Back when the cloud said it may be called again, with a little jitter so the keys it held do not return together.
    */
   private waitForGate(closedForMs: number): PassOutcome {
-    return { outcome: { requeueAfterMs: Math.ceil(closedForMs * (1 + 0.2 * this.random())) }, result: 'requeue' };
+    return { requeue: { requeueAfterMs: Math.ceil(closedForMs * (1 + 0.2 * this.random())) }, result: 'requeue' };
   }
 
   private async cloudFailure(
-    s: PassState,
+    pass: Pass,
     error: CloudError,
     during: Action['type'] | undefined,
     looking: Observation | undefined,
   ): Promise<PassOutcome> {
     const plan = planForCloudFailure(error, during);
     const fields = {
-      namespace: s.namespace,
-      pod: s.name,
-      uid: s.pod?.uid,
-      allocationId: s.podEip?.spec.allocationID || undefined,
+      namespace: pass.namespace,
+      pod: pass.name,
+      uid: pass.pod?.uid,
+      allocationId: pass.podEip?.spec.allocationID || undefined,
       during: during ?? `observe ${looking ?? ''}`,
       api: error.api,
       code: error.code,
       kind: error.kind,
       requestId: error.requestId,
     };
-    // A stale ENI would fail every association the same way; look it up again next time.
-    if (during === 'associate-eip') this.enis.delete(s.key);
+    if (during === 'associate-eip') this.memory.forgetNetworkInterface(pass.key);
     if (plan.kind === 'quiet') {
       this.deps.logger.info(fields, 'cloud is busy with the EIP; looking again shortly');
-      return { outcome: { requeueAfterMs: plan.requeueAfterMs }, result: 'requeue' };
+      return { requeue: { requeueAfterMs: plan.requeueAfterMs }, result: 'requeue' };
     }
     if (error.kind === 'throttled' && error.retryAfterMs !== undefined && error.retryAfterMs > 0)
-      this.gate.close(error.api, error.retryAfterMs, s.now);
+      this.gate.close(error.api, error.retryAfterMs, pass.now);
     this.deps.logger.warn({ ...fields, reason: plan.reason, error: error.message }, 'cloud call failed');
-    await this.actions.reportFailure(s, plan.reason, error.message);
+    await this.actions.reportFailure(pass, plan.reason, error.message);
     if (plan.retry === 'slow')
-      return { outcome: { requeueAfterMs: this.deps.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS }, result: 'error' };
+      return { requeue: { requeueAfterMs: this.deps.slowRetryMs ?? DEFAULT_SLOW_RETRY_MS }, result: 'error' };
     throw error;
   }
 
@@ -245,38 +242,36 @@ class BindingReconciler {
     return read;
   }
 
-  private async observe(s: PassState, o: Observed, what: Observation): Promise<void> {
+  /** What the look at `what` found, to be added to what was observed before. */
+  private async observe(pass: Pass, observed: Observed, what: Observation): Promise<Partial<Observed>> {
     switch (what) {
       case 'network-interface':
-        o.networkInterface = await this.networkInterfaceOf(s);
-        return;
+        return { networkInterface: await this.networkInterfaceOf(pass) };
       case 'eip': {
-        const allocationId = s.podEip?.spec.allocationID ?? '';
-        o.eip = this.actions.takeJustAllocated(s.key, allocationId) ?? (await this.eipOf(allocationId));
-        return;
+        const allocationId = pass.podEip?.spec.allocationID ?? '';
+        return { eip: this.memory.takeJustAllocated(pass.key, allocationId) ?? (await this.eipOf(allocationId)) };
       }
       case 'tagged-eips': {
-        const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
-        o.taggedEips = owner !== '' && this.actions.provesNoAllocation(s.key, owner) ? [] : await this.taggedEipsOf(s);
-        return;
+        const owner = pass.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? pass.pod?.uid ?? '';
+        const provedNone = owner !== '' && this.memory.provesNoAllocation(pass.key, owner);
+        return { taggedEips: provedNone ? [] : await this.taggedEipsOf(pass) };
       }
       case 'ip-holder': {
-        const ip = o.eip?.privateIpAddress ?? '';
-        o.ipHolder = ip === '' ? null : (this.deps.ipHolder(ip, s.key) ?? null);
-        return;
+        const ip = observed.eip?.privateIpAddress ?? '';
+        return { ipHolder: ip === '' ? null : (this.deps.ipHolder(ip, pass.key) ?? null) };
       }
     }
   }
 
-  private async networkInterfaceOf(s: PassState): Promise<NetworkInterfaceMatch | null> {
-    const pod = s.pod;
+  private async networkInterfaceOf(pass: Pass): Promise<NetworkInterfaceMatch | null> {
+    const pod = pass.pod;
     const ip = pod?.podIP;
     if (pod === undefined || ip === undefined) return null;
-    const known = this.enis.get(s.key);
-    if (known !== undefined && known.uid === pod.uid && known.ip === ip) return known.match;
+    const known = this.memory.networkInterface(pass.key, pod.uid, ip);
+    if (known !== undefined) return known;
     const match = await this.deps.cloud.findNetworkInterface(ip);
     // Only a match is kept: "no ENI yet" can change (Terway may still be attaching one).
-    if (match !== undefined) this.enis.set(s.key, { uid: pod.uid, ip, match });
+    if (match !== undefined) this.memory.rememberNetworkInterface(pass.key, pod.uid, ip, match);
     return match ?? null;
   }
 
@@ -289,8 +284,8 @@ class BindingReconciler {
   /**
    * EIPs podeip allocated for the record's pod in this cluster, oldest id first; one being released is not a candidate.
    */
-  private async taggedEipsOf(s: PassState): Promise<EipState[]> {
-    const owner = s.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? s.pod?.uid ?? '';
+  private async taggedEipsOf(pass: Pass): Promise<EipState[]> {
+    const owner = pass.podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? pass.pod?.uid ?? '';
     if (owner === '') return [];
     const tags = {
       [PODEIP_OWNERSHIP_TAG_KEYS.podUid]: tagValueFor(owner),
@@ -303,9 +298,7 @@ class BindingReconciler {
   }
 
   private forget(key: string): void {
-    this.enis.delete(key);
-    this.recentPods.forget(key);
-    this.actions.forget(key);
+    this.memory.forget(key);
     this.deps.metrics.forget(key);
   }
 }

@@ -4,11 +4,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import type { PodEIP, PodEIPStatus } from '../../../api/podeip.js';
-import type { EipState, NetworkInterfaceMatch } from '../../../binder/cloud/eip-cloud.js';
 import { decideBinding } from '../../../binder/controller/decide.js';
 import {
-  PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
-  PODEIP_POD_UID_ANNOTATION,
   POD_LAST_SEEN_REFRESH_MS,
   RESYNC_BOUND_MS,
   WAIT_MS,
@@ -18,142 +15,46 @@ import {
 } from '../../../binder/controller/decision.js';
 import { statusPatchFor, ttlExpiry } from '../../../binder/controller/podeip-status.js';
 import type { PodProjection } from '../../../binder/kube/pod-projection.js';
-
-const NOW = Date.parse('2025-06-01T12:00:00Z');
-const NOW_ISO = new Date(NOW).toISOString();
-const UID = 'uid-now';
-const OLD_UID = 'uid-before';
-const IP = '192.168.0.10';
-const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
-const STATIC = { 'k8s.aliyun.com/pod-eip-instanceid': 'eip-static1' };
-const ADDRESS = 'k8s.aliyun.com/allocated-eipAddress';
-const AUTO_REQUEST = {
-  mode: 'auto',
-  bandwidth: 5,
-  internetChargeType: 'PayByTraffic',
-  instanceChargeType: 'PostPaid',
-  releaseStrategy: { type: 'Follow' },
-};
-const TRUE = { status: 'True' as const, reason: 'Associate eip succeed', message: 'bound' };
-
-function pod(over: Partial<PodProjection> = {}): PodProjection {
-  return {
-    namespace: 'ns',
-    name: 'web',
-    uid: UID,
-    resourceVersion: '7',
-    podIP: IP,
-    hostNetwork: false,
-    eipAnnotations: AUTO,
-    hasEipReadinessGate: true,
-    ...over,
-  };
-}
-
-interface PodEipShape {
-  type?: 'Auto' | 'Static';
-  strategy?: 'Follow' | 'TTL' | 'Never';
-  releaseAfter?: string;
-  allocationID?: string;
-  bandwidthPackageID?: string;
-  owner?: string | null;
-  attempt?: string;
-  status?: PodEIPStatus;
-  deletionTimestamp?: string;
-}
-
-function podEip(shape: PodEipShape = {}): PodEIP {
-  const annotations: Record<string, string> = {};
-  if (shape.owner !== null) annotations[PODEIP_POD_UID_ANNOTATION] = shape.owner ?? UID;
-  if (shape.attempt !== undefined) annotations[PODEIP_ALLOCATION_ATTEMPT_ANNOTATION] = shape.attempt;
-  const allocationType = {
-    type: shape.type ?? 'Auto',
-    releaseStrategy: shape.strategy ?? 'Follow',
-    ...(shape.releaseAfter ? { releaseAfter: shape.releaseAfter } : {}),
-  };
-  return {
-    apiVersion: 'alibabacloud.com/v1beta1',
-    kind: 'PodEIP',
-    metadata: {
-      name: 'web',
-      namespace: 'ns',
-      uid: 'podeip-uid',
-      resourceVersion: '3',
-      creationTimestamp: '2025-06-01T11:00:00Z',
-      annotations,
-      ...(shape.deletionTimestamp ? { deletionTimestamp: shape.deletionTimestamp } : {}),
-    },
-    spec: {
-      allocationID: shape.allocationID ?? 'eip-auto1',
-      allocationType,
-      ...(shape.bandwidthPackageID ? { bandwidthPackageID: shape.bandwidthPackageID } : {}),
-    },
-    ...(shape.status ? { status: shape.status } : {}),
-  };
-}
-
-const eni = (over: Partial<NetworkInterfaceMatch> = {}): NetworkInterfaceMatch => ({
-  networkInterfaceId: 'eni-1',
-  type: 'Secondary',
-  instanceId: 'i-1',
-  isPrimaryIp: false,
-  privateIp: IP,
-  ...over,
-});
-
-function eip(over: Partial<EipState> = {}): EipState {
-  return {
-    allocationId: 'eip-auto1',
-    ipAddress: '198.51.100.7',
-    status: 'Available',
-    instanceId: '',
-    instanceType: '',
-    privateIpAddress: '',
-    bandwidthPackageId: '',
-    isp: 'BGP',
-    internetChargeType: 'PayByTraffic',
-    instanceChargeType: 'PostPaid',
-    resourceGroupId: 'rg-1',
-    publicIpAddressPoolId: '',
-    name: '',
-    bandwidth: 5,
-    tags: {},
-    ...over,
-  };
-}
-const inUse = (over: Partial<EipState> = {}): EipState =>
-  eip({ status: 'InUse', instanceId: 'eni-1', instanceType: 'NetworkInterface', privateIpAddress: IP, ...over });
-const observed = (over: Partial<Observed>): Observed => ({ namespace: 'ns', name: 'web', now: NOW, ...over });
-
-const boundStatus: PodEIPStatus = {
-  eipAddress: '198.51.100.7',
-  networkInterfaceID: 'eni-1',
-  privateIPAddress: IP,
-  status: 'InUse',
-  isp: 'BGP',
-  internetChargeType: 'PayByTraffic',
-  resourceGroupID: 'rg-1',
-  podLastSeen: '2025-06-01T11:30:00.000Z',
-};
-const recordedOld: PodEIPStatus = { ...boundStatus, networkInterfaceID: 'eni-old', privateIPAddress: '192.168.0.99' };
+import {
+  ADDRESS,
+  AUTO,
+  AUTO_REQUEST,
+  IP,
+  NOW,
+  NOW_ISO,
+  OLD_UID,
+  STATIC,
+  TRUE,
+  UID,
+  boundStatus,
+  eip,
+  eni,
+  inUse,
+  observed,
+  pod,
+  podEip,
+  recordedOld,
+  type PodEipShape,
+} from './decide-fixtures.js';
 
 const act = (actions: Action[], requeueAfterMs?: number): Decision => ({
   kind: 'act',
   actions,
   ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }),
 });
-const condition = (status: 'True' | 'False', reason: string): Action => ({
+const condition = (status: 'True' | 'False', reason: string, message: string): Action => ({
   type: 'set-condition',
-  condition: { status, reason, message: expect.any(String) as unknown as string },
+  condition: { status, reason, message },
 });
-const warning = (reason: string): Action => ({
+const warning = (reason: string, message: string): Action => ({
   type: 'event',
   eventType: 'Warning',
   reason,
-  message: expect.any(String) as unknown as string,
+  message,
 });
-const failure = (reason: string, requeueAfterMs?: number): Decision =>
-  act([condition('False', reason), warning(reason)], requeueAfterMs);
+/** The condition False and a Warning Event, both with `message`. */
+const failure = (reason: string, message: string, requeueAfterMs?: number): Decision =>
+  act([condition('False', reason, message), warning(reason, message)], requeueAfterMs);
 const unassociate = (eniId: string, ip: string, owner = UID): Action => ({
   type: 'unassociate-eip',
   allocationId: 'eip-auto1',
@@ -187,7 +88,13 @@ describe('what the pod asks for', () => {
     [
       'nothing asked but gated: the gate is let through',
       observed({ pod: pod({ eipAnnotations: { 'k8s.aliyun.com/pod-with-eip': 'false' } }) }),
-      act([condition('True', 'NoEipRequested')]),
+      act([
+        condition(
+          'True',
+          'NoEipRequested',
+          'the pod asks for no EIP (no pod-with-eip or pod-eip-instanceid annotation), so there is nothing to wait for',
+        ),
+      ]),
     ],
     [
       'nothing asked, gate already True: nothing',
@@ -202,9 +109,19 @@ describe('what the pod asks for', () => {
     [
       'invalid annotations: condition and Event, no retry',
       observed({ pod: pod({ eipAnnotations: { ...AUTO, 'k8s.aliyun.com/eip-bandwidth': 'lots' } }) }),
-      failure('InvalidEipAnnotations'),
+      failure(
+        'InvalidEipAnnotations',
+        'k8s.aliyun.com/eip-bandwidth="lots": must be an integer from 1 to 200 Mbit/s for PostPaid PayByTraffic EIPs',
+      ),
     ],
-    ['hostNetwork: refused', observed({ pod: pod({ hostNetwork: true }) }), failure('HostNetworkNotSupported')],
+    [
+      'hostNetwork: refused',
+      observed({ pod: pod({ hostNetwork: true }) }),
+      failure(
+        'HostNetworkNotSupported',
+        "a hostNetwork pod shares its node's IP, and an EIP is bound to a pod's own IP; remove hostNetwork or the EIP annotations",
+      ),
+    ],
     ['no IP yet: wait for the next pod event', observed({ pod: pod({ podIP: undefined }) }), act([])],
     [
       'auto, no record: the record comes first',
@@ -251,12 +168,20 @@ describe('binding', () => {
     [
       'no ENI holds the IP: NoNetworkInterface, nothing allocated',
       observed({ pod: pod(), podEip: auto, networkInterface: null }),
-      failure('NoNetworkInterface', WAIT_MS.misconfigured),
+      failure(
+        'NoNetworkInterface',
+        `no ENI in the VPC holds the pod IP ${IP}: an EIP needs pods on ENI IPs (Terway); overlay networks cannot have one`,
+        WAIT_MS.misconfigured,
+      ),
     ],
     [
       'the node NIC: refused',
       observed({ pod: pod(), podEip: auto, networkInterface: eni({ type: 'Primary' }) }),
-      failure('NodePrimaryNetworkInterface', WAIT_MS.misconfigured),
+      failure(
+        'NodePrimaryNetworkInterface',
+        `the pod IP ${IP} is on the node's primary network interface eni-1; podeip binds EIPs to pod ENIs only`,
+        WAIT_MS.misconfigured,
+      ),
     ],
     [
       'auto, nothing recorded: looks for tagged EIPs first',
@@ -278,8 +203,8 @@ describe('binding', () => {
       }),
       act(
         [
-          condition('False', 'AllocatingEip'),
-          { type: 'allocate-eip', request: AUTO_REQUEST as never, podUid: UID, attempt: 2 },
+          condition('False', 'AllocatingEip', 'allocating an EIP'),
+          { type: 'allocate-eip', request: AUTO_REQUEST, podUid: UID, attempt: 2 },
         ],
         0,
       ),
@@ -292,7 +217,7 @@ describe('binding', () => {
         networkInterface: eni(),
         taggedEips: [],
       }),
-      act([{ type: 'allocate-eip', request: AUTO_REQUEST as never, podUid: UID, attempt: 0 }], 0),
+      act([{ type: 'allocate-eip', request: AUTO_REQUEST, podUid: UID, attempt: 0 }], 0),
     ],
     [
       'then looks at the EIP',
@@ -307,19 +232,25 @@ describe('binding', () => {
         networkInterface: eni(),
         eip: null,
       }),
-      failure('EipNotFound', WAIT_MS.misconfigured),
+      failure('EipNotFound', 'the EIP eip-static1 does not exist in this region', WAIT_MS.misconfigured),
     ],
     [
       'our auto EIP vanished: forgotten, with a new attempt',
       observed({ pod: pod(), podEip: podEip({ attempt: '1' }), networkInterface: eni(), eip: null }),
-      act([{ type: 'record-allocation', allocationId: '', attempt: 2 }, warning('EipNotFound')], 0),
+      act(
+        [
+          { type: 'record-allocation', allocationId: '', attempt: 2 },
+          warning('EipNotFound', 'the EIP eip-auto1 allocated for this pod no longer exists; allocating another'),
+        ],
+        0,
+      ),
     ],
     [
       'Available: records the target, then associates',
       observed({ pod: pod(), podEip: podEip(), networkInterface: eni(), eip: eip() }),
       act(
         [
-          condition('False', 'AssociatingEip'),
+          condition('False', 'AssociatingEip', `associating the EIP eip-auto1 (198.51.100.7) with eni-1/${IP}`),
           {
             type: 'write-podeip-status',
             status: { networkInterfaceID: 'eni-1', privateIPAddress: IP, status: 'Available', podLastSeen: NOW_ISO },
@@ -339,7 +270,7 @@ describe('binding', () => {
       }),
       act(
         [
-          condition('False', 'AssociatingEip'),
+          condition('False', 'AssociatingEip', `associating the EIP eip-auto1 (198.51.100.7) with eni-1/${IP}`),
           { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID },
         ],
         WAIT_MS.associating,
@@ -388,12 +319,18 @@ describe('binding', () => {
     [
       'Associating: looks again soon, the pod waits on it',
       observed({ pod: pod(), podEip: podEip(), networkInterface: eni(), eip: eip({ status: 'Associating' }) }),
-      act([condition('False', 'AssociatingEip')], WAIT_MS.associating),
+      act(
+        [condition('False', 'AssociatingEip', 'waiting for the EIP eip-auto1: it is Associating')],
+        WAIT_MS.associating,
+      ),
     ],
     [
       "Unassociating (someone else's move): waits for the cloud",
       observed({ pod: pod(), podEip: podEip(), networkInterface: eni(), eip: eip({ status: 'Unassociating' }) }),
-      act([condition('False', 'AssociatingEip')], WAIT_MS.transition),
+      act(
+        [condition('False', 'AssociatingEip', 'waiting for the EIP eip-auto1: it is Unassociating')],
+        WAIT_MS.transition,
+      ),
     ],
     [
       'InUse where this record bound it before (an older IP): moved',
@@ -403,7 +340,13 @@ describe('binding', () => {
         networkInterface: eni(),
         eip: inUse({ instanceId: 'eni-old', privateIpAddress: '192.168.0.99' }),
       }),
-      act([condition('False', 'AssociatingEip'), unassociate('eni-old', '192.168.0.99')], WAIT_MS.transition),
+      act(
+        [
+          condition('False', 'AssociatingEip', `moving the EIP eip-auto1 from eni-old/192.168.0.99 to eni-1/${IP}`),
+          unassociate('eni-old', '192.168.0.99'),
+        ],
+        WAIT_MS.transition,
+      ),
     ],
     [
       'auto EIP bound to something else: left alone',
@@ -413,7 +356,11 @@ describe('binding', () => {
         networkInterface: eni(),
         eip: inUse({ instanceId: 'i-other', instanceType: 'EcsInstance', privateIpAddress: '' }),
       }),
-      failure('EipBoundElsewhere', WAIT_MS.misconfigured),
+      failure(
+        'EipBoundElsewhere',
+        'the EIP eip-auto1 is bound to EcsInstance i-other, not to this pod; unbind it there and podeip will bind it here',
+        WAIT_MS.misconfigured,
+      ),
     ],
   ]);
 });
@@ -430,17 +377,29 @@ describe('a static EIP bound elsewhere', () => {
     [
       'another live pod: waits for it',
       observed({ ...o, eip: elsewhere, ipHolder: { namespace: 'ns', name: 'other' } }),
-      failure('EipInUseByAnotherPod', WAIT_MS.heldByAnotherPod),
+      failure(
+        'EipInUseByAnotherPod',
+        'the EIP eip-static1 is bound to the pod ns/other (NetworkInterface eni-2/192.168.0.20); waiting until that pod lets it go',
+        WAIT_MS.heldByAnotherPod,
+      ),
     ],
     [
       'no pod: bound elsewhere',
       observed({ ...o, eip: elsewhere, ipHolder: null }),
-      failure('EipBoundElsewhere', WAIT_MS.misconfigured),
+      failure(
+        'EipBoundElsewhere',
+        'the EIP eip-static1 is bound to NetworkInterface eni-2/192.168.0.20, not to this pod; unbind it there and podeip will bind it here',
+        WAIT_MS.misconfigured,
+      ),
     ],
     [
       'bound to an ENI primary IP elsewhere: no pod to ask about',
       observed({ ...o, eip: inUse({ allocationId: 'eip-static1', instanceId: 'eni-2', privateIpAddress: '' }) }),
-      failure('EipBoundElsewhere', WAIT_MS.misconfigured),
+      failure(
+        'EipBoundElsewhere',
+        'the EIP eip-static1 is bound to NetworkInterface eni-2, not to this pod; unbind it there and podeip will bind it here',
+        WAIT_MS.misconfigured,
+      ),
     ],
   ]);
 });
@@ -498,7 +457,10 @@ describe('bound', () => {
     );
     expect(decision).toEqual(
       act(
-        [{ type: 'annotate-pod', address: '198.51.100.7' }, condition('True', 'Associate eip succeed')],
+        [
+          { type: 'annotate-pod', address: '198.51.100.7' },
+          condition('True', 'Associate eip succeed', `EIP eip-auto1 (198.51.100.7) is bound to eni-1/${IP}`),
+        ],
         RESYNC_BOUND_MS,
       ),
     );
@@ -535,7 +497,7 @@ describe('bound', () => {
         [
           { type: 'write-podeip-status', status: { ...boundStatus, podLastSeen: NOW_ISO } },
           { type: 'annotate-pod', address: '198.51.100.7' },
-          condition('True', 'Associate eip succeed'),
+          condition('True', 'Associate eip succeed', `EIP eip-auto1 (198.51.100.7) is bound to eni-1/${IP}`),
         ],
         RESYNC_BOUND_MS,
       ),
@@ -589,7 +551,11 @@ describe('finished (Succeeded or Failed, not deleted yet)', () => {
       act(
         [
           { type: 'write-podeip-status', status: { ...boundStatus, podLastSeen: NOW_ISO } },
-          condition('False', 'PodFinished'),
+          condition(
+            'False',
+            'PodFinished',
+            'the pod has finished (Failed), so its IP is no longer its own: its EIP binding is undone',
+          ),
         ],
         0,
       ),
@@ -597,7 +563,16 @@ describe('finished (Succeeded or Failed, not deleted yet)', () => {
     [
       'first pass without a record: only the condition',
       observed({ pod: pod({ phase: 'Succeeded' }) }),
-      act([condition('False', 'PodFinished')], 0),
+      act(
+        [
+          condition(
+            'False',
+            'PodFinished',
+            'the pod has finished (Succeeded), so its IP is no longer its own: its EIP binding is undone',
+          ),
+        ],
+        0,
+      ),
     ],
     [
       'Follow: unbound from the IP the pod no longer holds',
@@ -730,7 +705,17 @@ describe('the record of an earlier pod of the same name', () => {
     [
       'Follow: the previous binding is undone first',
       observed({ pod: pod(), podEip: previous({}), eip: inUse() }),
-      act([condition('False', 'WaitingForPreviousPod'), unassociate('eni-1', IP, OLD_UID)], WAIT_MS.transition),
+      act(
+        [
+          condition(
+            'False',
+            'WaitingForPreviousPod',
+            'waiting for the EIP of the previous pod of this name to be released',
+          ),
+          unassociate('eni-1', IP, OLD_UID),
+        ],
+        WAIT_MS.transition,
+      ),
     ],
     [
       'Follow: which needs the EIP first',
@@ -747,7 +732,16 @@ describe('the record of an earlier pod of the same name', () => {
           status: { ...boundStatus, podLastSeen: '2025-06-01T11:55:00.000Z' },
         }),
       }),
-      act([condition('False', 'WaitingForPreviousPod')], WAIT_MS.ttlCheckCap),
+      act(
+        [
+          condition(
+            'False',
+            'WaitingForPreviousPod',
+            'waiting for the EIP of the previous pod of this name to be released',
+          ),
+        ],
+        WAIT_MS.ttlCheckCap,
+      ),
     ],
   ]);
 });
@@ -798,7 +792,10 @@ describe('undoing a binding', () => {
     [
       'bound by someone else since: left alone',
       gone({}, { eip: inUse({ instanceId: 'eni-9' }) }),
-      act([warning('EipBoundElsewhere'), finish]),
+      act([
+        warning('EipBoundElsewhere', 'the EIP eip-auto1 is bound to eni-9 by someone else; podeip leaves it as it is'),
+        finish,
+      ]),
     ],
     [
       'static, Available: finished, never released',
