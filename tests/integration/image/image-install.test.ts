@@ -21,6 +21,7 @@ import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../../a
 import { generateCa, generateServingCert, serviceDnsNames } from '../../../certs/generate.js';
 import { startSandbox, type Sandbox } from '../../../sandbox/index.js';
 import { parseDockerfile, type DockerStage } from './dockerfile.js';
+import { firstLogLine } from '../cli/log-lines.js';
 
 // The build runs tsc and npm ci; on a busy machine that takes minutes. Nothing below depends on how long.
 jest.setTimeout(900_000);
@@ -105,25 +106,6 @@ function runPodeip(args: string[]): Promise<{ code: number | null; stdout: strin
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
-
-/** Resolves with the first JSON log line whose msg is `msg`; rejects with stderr if the program exits first. */
-function logLine(child: ChildProcess, msg: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        if (entry.msg === msg) resolve(entry);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`podeip exited with ${code} before "${msg}":\n${stderr}`)));
-  });
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
@@ -219,7 +201,7 @@ describe('the image’s install', () => {
     const certFile = writeForImageUser(join(scratch, 'tls.crt'), serving.certPem);
     const keyFile = writeForImageUser(join(scratch, 'tls.key'), serving.keyPem);
     const webhook = spawnPodeip(['webhook', '--tls-cert', certFile, '--tls-key', keyFile, '--port', '0']);
-    const listening = await logLine(webhook, 'webhook listening');
+    const listening = await firstLogLine(webhook, 'webhook listening');
 
     const fixture = readFileSync(new URL('../../fixtures/admission/deployment-pod-auto.json', import.meta.url), 'utf8');
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -287,7 +269,7 @@ describe('the image’s install', () => {
       ].join('\n'),
     );
     const binder = spawnPodeip(['binder', '--config', config]);
-    const serving = await logLine(binder, 'binder serving /healthz, /readyz and /metrics');
+    const serving = await firstLogLine(binder, 'binder serving /healthz, /readyz and /metrics');
     const readyz = () =>
       new Promise<number>((resolve) => {
         const req = httpRequest({ host: '127.0.0.1', port: serving.port as number, path: '/readyz' }, (res) => {
