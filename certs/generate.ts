@@ -130,3 +130,16 @@ export function generateServingCert(options: ServingCertOptions): PemPair {
   cert.sign(caKey, forge.md.sha256.create());
   return { certPem: pki.certificateToPem(cert), keyPem };
 }
+
+/**
+ * Every name a client inside the cluster may use for a Service: the API server calls an admission webhook
+ * at `<service>.<namespace>.svc`; Pods may use the shorter forms through their DNS search path, or the full one.
+ */
+export function serviceDnsNames(service: string, namespace: string, clusterDomain = 'cluster.local'): string[] {
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.${clusterDomain}`,
+  ];
+}

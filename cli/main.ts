@@ -4,6 +4,8 @@ import { commandHelp, EXIT_OK, EXIT_USAGE, parseCommandArgs, type Command } from
 
 interface CommandEntry {
   name: string;
+  /** A word that must follow the name (`podeip certs generate`); the command's own name includes it. */
+  subcommand?: string;
   summary: string;
   /** Loaded only when named, so one command never pays for (or needs) another's modules and packages. */
   load(): Promise<Command>;
@@ -25,6 +27,13 @@ const commands: readonly CommandEntry[] = [
     load: async () => (await import('./commands/binder.js')).binderCommand,
   },
   {
+    name: 'certs',
+    subcommand: 'generate',
+    summary:
+      'Write a CA and a serving certificate for the webhook’s Service (ca.crt, tls.crt, tls.key) and print the caBundle, for certificates you manage yourself.',
+    load: async () => (await import('./commands/certs.js')).certsGenerateCommand,
+  },
+  {
     name: 'sandbox',
     summary: 'Run local stand-ins for the Kubernetes API and the Alibaba Cloud API until interrupted.',
     load: async () => (await import('./commands/sandbox.js')).sandboxCommand,
@@ -40,14 +49,15 @@ const commands: readonly CommandEntry[] = [
 ];
 
 function usage(): string {
-  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  const label = (c: CommandEntry) => (c.subcommand === undefined ? c.name : `${c.name} ${c.subcommand}`);
+  const width = Math.max(...commands.map((c) => label(c).length)) + 2;
   return [
     'Usage: podeip <command> [options]',
     '',
     'Gives chosen Kubernetes pods on Alibaba Cloud their own Elastic IP, and keeps each pod out of service until its EIP works.',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    ...commands.map((c) => `  ${label(c).padEnd(width)}${c.summary}`),
     '',
     "Run 'podeip <command> --help' for a command's options.",
   ].join('\n');
@@ -81,7 +91,20 @@ async function main(argv: string[]): Promise<number> {
     );
     return EXIT_USAGE;
   }
-  const parsed = parseCommandArgs(command, rest);
+  let args = rest;
+  if (entry.subcommand !== undefined) {
+    const [word, ...after] = rest;
+    if (word === entry.subcommand) {
+      args = after;
+    } else if (word !== '--help' && word !== '-h') {
+      const got = word === undefined ? 'nothing' : `"${word}"`;
+      process.stderr.write(
+        `podeip ${entry.name}: expected "${entry.subcommand}" after "${entry.name}", got ${got}\n\n${commandHelp(command, entry.summary)}\n`,
+      );
+      return EXIT_USAGE;
+    }
+  }
+  const parsed = parseCommandArgs(command, args);
   if (!parsed.ok) {
     process.stderr.write(`podeip ${command.name}: ${parsed.message}\n\n${commandHelp(command, entry.summary)}\n`);
     return EXIT_USAGE;
