@@ -5,25 +5,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { DescribeBatcher } from '../../../../binder/cloud/describe-batcher.js';
 import type { EipState } from '../../../../binder/cloud/eip-cloud.js';
+import { eip as anEip } from '../decide-fixtures.js';
 
 function eip(allocationId: string): EipState {
-  return {
-    allocationId,
-    ipAddress: '47.0.0.1',
-    status: 'Available',
-    instanceId: '',
-    instanceType: '',
-    privateIpAddress: '',
-    bandwidthPackageId: '',
-    isp: 'BGP',
-    internetChargeType: 'PayByTraffic',
-    instanceChargeType: 'PostPaid',
-    resourceGroupId: 'rg-1',
-    publicIpAddressPoolId: '',
-    name: '',
-    bandwidth: 5,
-    tags: {},
-  };
+  return anEip({ allocationId, ipAddress: '47.0.0.1' });
 }
 
 /** Answers every id except those starting with `gone`; a chunk holding a `fail` id rejects. */
