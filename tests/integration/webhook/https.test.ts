@@ -197,8 +197,12 @@ describe('startWebhook over HTTPS', () => {
     const failures: string[] = [];
     const freshFingerprints = new Set<string>();
 
+    // At least TOTAL requests, and on until a new connection has met the new certificate, however long a
+    // busy machine takes to notice the file change (the cap only stops a broken reload from running forever).
+    const more = (): boolean =>
+      started < TOTAL || (!freshFingerprints.has(fingerprintOf(certB)) && started < 20 * TOTAL);
     async function worker(agent: Agent | false): Promise<void> {
-      while (started < TOTAL) {
+      while (more()) {
         started++;
         try {
           const answer = await call(webhook.port, { body, agent });
@@ -225,7 +229,9 @@ describe('startWebhook over HTTPS', () => {
     keepAlive.destroy();
 
     expect(failures).toEqual([]);
-    expect(completed).toBe(TOTAL);
+    expect(completed).toBe(started);
+    expect(completed).toBeGreaterThanOrEqual(TOTAL);
+    // A floor set by the pacing alone (100 pauses of 20 ms per worker), which no machine can make shorter.
     expect(elapsedMs).toBeGreaterThan(1000);
     expect(reused).toBeGreaterThan(0);
     await logs.waitFor(
@@ -352,7 +358,9 @@ describe('graceful shutdown', () => {
     await webhook.close();
     const elapsedMs = Date.now() - startedAt;
     expect(elapsedMs).toBeGreaterThanOrEqual(900);
-    expect(elapsedMs).toBeLessThan(3000);
+    // Generous: the request never ends, so this bound only tells "gave up after about a second" from "waited
+    // for ever"; a busy machine may take several seconds to close.
+    expect(elapsedMs).toBeLessThan(15_000);
     await expect(stuck.response).rejects.toThrow(/socket hang up|ECONNRESET/);
     expect(logs.lines.some((line) => line.msg === 'shutdown timeout reached; closing the remaining connections')).toBe(
       true,
