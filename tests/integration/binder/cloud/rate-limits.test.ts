@@ -1,5 +1,5 @@
 /**
- * The client-side token bucket against the stand-in's flow control, both scaled down to one-second
+ * The client-side token bucket against the stand-in's flow control, both scaled down to two-second
  * windows: a burst of associations that would be throttled goes through with no Throttling answer when
  * the bucket is set to the server's limit, and the wait shows in the metrics.
  */
@@ -10,10 +10,10 @@ import type { CloudError } from '../../../../binder/cloud/eip-cloud.js';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
 import { callCount, cloudFor, startFastSandbox } from './support.js';
 
-const WINDOW_MS = 1000;
-// A small limit spaces the bucket's refills 250 ms apart (1 + 4 a window): a call delayed on a busy machine by
-// up to that long still lands in a window with room for it, where a limit of 20 left only 55 ms.
-const SERVER_LIMIT = 5;
+const WINDOW_MS = 2000;
+// A small limit spaces the bucket's refills a second apart (1 + 2 in a window): a call delayed on a busy machine
+// by up to that long still lands in a window with room for it, where 20 a second left only 55 ms.
+const SERVER_LIMIT = 3;
 const BURST = 2 * SERVER_LIMIT;
 
 let sandbox: CloudSandbox;
