@@ -16,7 +16,6 @@ const cli = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url))
 
 let dir: string;
 let child: ChildProcess;
-let output = '';
 
 function kubectl(args: string[]) {
   const r = spawnSync(
@@ -37,15 +36,23 @@ async function eventually<T>(check: () => T | undefined, timeoutMs: number): Pro
   }
 }
 
+/** Starts `podeip sandbox` writing into `into`, and resolves once it said it is ready. */
+async function startSandbox(into: string): Promise<{ process: ChildProcess }> {
+  let printed = '';
+  const started = spawn(process.execPath, [cli, 'sandbox', '--dir', into, '--nodes', '2'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  started.stderr?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  await eventually(() => (printed.includes('sandbox ready') ? true : undefined), 20000);
+  return { process: started };
+}
+
 beforeAll(async () => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "make build" first (make test does)`);
   dir = mkdtempSync(join(tmpdir(), 'podeip-sandbox-cli-'));
-  child = spawn(process.execPath, [cli, 'sandbox', '--dir', dir, '--nodes', '2'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await eventually(() => (output.includes('sandbox ready') ? true : undefined), 20000);
+  const started = await startSandbox(dir);
+  child = started.process;
 });
 
 afterAll(async () => {
@@ -107,8 +114,16 @@ describe('podeip sandbox', () => {
   });
 
   it('stops on SIGTERM with exit code 0', async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    // A sandbox of its own: the other tests use the shared one, in whatever order they run.
+    const ownDir = mkdtempSync(join(tmpdir(), 'podeip-sandbox-cli-stop-'));
+    const own = await startSandbox(ownDir);
+    try {
+      const exited = new Promise<number | null>((resolve) => own.process.once('exit', (code) => resolve(code)));
+      own.process.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (own.process.exitCode === null) own.process.kill('SIGKILL');
+      rmSync(ownDir, { recursive: true, force: true });
+    }
   });
 });

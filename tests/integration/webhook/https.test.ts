@@ -198,8 +198,12 @@ describe('startWebhook over HTTPS', () => {
     const failures: string[] = [];
     const freshFingerprints = new Set<string>();
 
+    // At least TOTAL requests, and on until a new connection has met the new certificate, however long a
+    // busy machine takes to notice the file change (the cap only stops a broken reload from running forever).
+    const more = (): boolean =>
+      started < TOTAL || (!freshFingerprints.has(fingerprintOf(certB)) && started < 20 * TOTAL);
     async function worker(agent: Agent | false): Promise<void> {
-      while (started < TOTAL) {
+      while (more()) {
         started++;
         try {
           const answer = await call(webhook.port, { body, agent });
@@ -226,7 +230,9 @@ describe('startWebhook over HTTPS', () => {
     keepAlive.destroy();
 
     expect(failures).toEqual([]);
-    expect(completed).toBe(TOTAL);
+    expect(completed).toBe(started);
+    expect(completed).toBeGreaterThanOrEqual(TOTAL);
+    // A floor set by the pacing alone (100 pauses of 20 ms per worker), which no machine can make shorter.
     expect(elapsedMs).toBeGreaterThan(1000);
     expect(reused).toBeGreaterThan(0);
     await logs.waitFor(
@@ -240,6 +246,14 @@ describe('startWebhook over HTTPS', () => {
       fingerprint256: fingerprintOf(certB),
     });
     await expect(call(webhook.port, { ca: caA.certPem })).rejects.toThrow(/certificate/i);
+
+    // Back to certificate A, so that the tests sharing this webhook see what they expect in any order.
+    writeMountedSecret(dir, certA);
+    for (;;) {
+      const answer = await call(webhook.port, { body, agent: false });
+      if (answer.fingerprint256 === fingerprintOf(certA)) break;
+      await sleep(50);
+    }
   });
 
   it('keeps serving the current certificate when the new key does not match', async () => {
@@ -353,7 +367,9 @@ describe('graceful shutdown', () => {
     await webhook.close();
     const elapsedMs = Date.now() - startedAt;
     expect(elapsedMs).toBeGreaterThanOrEqual(900);
-    expect(elapsedMs).toBeLessThan(3000);
+    // Generous: the request never ends, so this bound only tells "gave up after about a second" from "waited
+    // for ever"; a busy machine may take several seconds to close.
+    expect(elapsedMs).toBeLessThan(15_000);
     await expect(stuck.response).rejects.toThrow(/socket hang up|ECONNRESET/);
     expect(logs.lines.some((line) => line.msg === 'shutdown timeout reached; closing the remaining connections')).toBe(
       true,

@@ -1,5 +1,5 @@
 /**
- * The client-side token bucket against the stand-in's flow control, both scaled down to one-second
+ * The client-side token bucket against the stand-in's flow control, both scaled down to two-second
  * windows: a burst of associations that would be throttled goes through with no Throttling answer when
  * the bucket is set to the server's limit, and the wait shows in the metrics.
  */
@@ -10,9 +10,11 @@ import type { CloudError } from '../../../../binder/cloud/eip-cloud.js';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
 import { callCount, cloudFor, startFastSandbox } from './support.js';
 
-const WINDOW_MS = 1000;
-const SERVER_LIMIT = 20;
-const BURST = 40;
+const WINDOW_MS = 2000;
+// A small limit spaces the bucket's refills a second apart (1 + 2 in a window): a call delayed on a busy machine
+// by up to that long still lands in a window with room for it, where 20 a second left only 55 ms.
+const SERVER_LIMIT = 3;
+const BURST = 2 * SERVER_LIMIT;
 
 let sandbox: CloudSandbox;
 
@@ -45,7 +47,7 @@ describe('client-side rate limit', () => {
     const elapsedMs = Date.now() - started;
 
     expect(callCount(sandbox, 'AssociateEipAddress')).toEqual({ ok: BURST, failed: 0 });
-    // 40 calls at ≤20 per second cannot all fit in fewer than two windows.
+    // Twice the limit cannot all fit in fewer than two windows.
     expect(elapsedMs).toBeGreaterThan(WINDOW_MS);
 
     const metrics = await registry.getMetricsAsJSON();
@@ -65,15 +67,18 @@ describe('client-side rate limit', () => {
     expect(waitSum).toBeGreaterThan(1);
   });
 
-  it('without a matching bucket the same burst meets Throttling.User (the control for the test above)', async () => {
+  it('without a matching bucket a burst meets Throttling.User (the control for the test above)', async () => {
+    // A bucket that lets everything go at once, and more calls than two windows hold, so that a burst split by
+    // a window boundary is throttled too.
     const loose = cloudFor(sandbox, {
-      rateLimitsPerMinute: { AssociateEipAddress: SERVER_LIMIT * 10 },
+      rateLimitsPerMinute: { AssociateEipAddress: SERVER_LIMIT * 100 },
       rateLimitWindowMs: WINDOW_MS,
     });
+    const calls = 3 * SERVER_LIMIT + 1;
     sandbox.controls.resetCallCounts();
     // Unknown EIPs: each call is counted by flow control, then refused as NotFound, leaving nothing behind.
     const results = await Promise.allSettled(
-      Array.from({ length: BURST }, (_, index) =>
+      Array.from({ length: calls }, (_, index) =>
         loose.associateEip({
           allocationId: `eip-nosuch${index}`,
           networkInterfaceId: 'eni-nosuch',

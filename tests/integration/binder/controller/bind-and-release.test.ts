@@ -127,10 +127,13 @@ describe('an auto EIP', () => {
   });
 
   it('is unbound and released when the pod is deleted, and the PodEIP goes', async () => {
-    const uid = storedPod(world, NS, 'auto-1')!.metadata.uid!;
+    // A pod of its own, so that this test runs alone or in any order.
+    await createAndWaitReady('auto-2', AUTO);
+    const uid = storedPod(world, NS, 'auto-2')!.metadata.uid!;
     const [eip] = eipsOwnedBy(world, uid);
-    await deletePod(world, NS, 'auto-1');
-    await waitFor('PodEIP auto-1 gone', () => storedPodEip(world, NS, 'auto-1') === undefined);
+    expect(eip).toMatchObject({ status: 'InUse' });
+    await deletePod(world, NS, 'auto-2');
+    await waitFor('PodEIP auto-2 gone', () => storedPodEip(world, NS, 'auto-2') === undefined);
     expect(world.sandbox.cloud.controls.eips().find((e) => e.allocationId === eip!.allocationId)).toBeUndefined();
     expect(eipsOwnedBy(world, uid)).toEqual([]);
   });

@@ -58,14 +58,18 @@ afterAll(async () => {
   await world?.close();
 });
 
+// A renew deadline far above any renewal's duration, so that a busy machine cannot make a leader step down
+// by itself; hand-overs here come from a release or from the Lease being taken, never from an expiry.
 const leaderElection = {
   enabled: true,
   namespace: NS,
   leaseName: LEASE,
-  leaseDurationSeconds: 2,
-  renewDeadlineSeconds: 1.5,
+  leaseDurationSeconds: 10,
+  renewDeadlineSeconds: 8,
   retryPeriodSeconds: 0.2,
 };
+/** The intruder's lease: long enough that b's silence below is checked well before it expires. */
+const INTRUDER_LEASE_SECONDS = 4;
 
 async function createAndWaitReady(name: string): Promise<void> {
   await world.core.createNamespacedPod({
@@ -96,10 +100,10 @@ it('only the leader acts; the other takes over when it stops, and when the Lease
 
   const writesOfA = await a.cloudWrites();
   await a.stop();
-  await waitFor('b leads', () => b.binder.isLeader(), 5000);
+  await waitFor('b leads', () => b.binder.isLeader(), 20_000);
   await createAndWaitReady('led-by-b');
   await deletePod(world, NS, 'led-by-a-1');
-  await waitFor('led-by-a-1 EIP released', () => eipsOfCluster(world).length === 2, 10_000);
+  await waitFor('led-by-a-1 EIP released', () => eipsOfCluster(world).length === 2, 20_000);
   expect(await a.cloudWrites()).toBe(writesOfA);
   expect(await b.cloudWrites()).toBeGreaterThanOrEqual(3);
 
@@ -109,25 +113,37 @@ it('only the leader acts; the other takes over when it stops, and when the Lease
   await coordination.replaceNamespacedLease({
     namespace: NS,
     name: LEASE,
-    body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', renewTime: lease.spec?.renewTime } },
+    body: {
+      ...lease,
+      spec: {
+        ...lease.spec,
+        holderIdentity: 'intruder',
+        leaseDurationSeconds: INTRUDER_LEASE_SECONDS,
+        renewTime: lease.spec?.renewTime,
+      },
+    },
   });
-  await waitFor('b steps down', () => !b.binder.isLeader(), 2000);
+  await waitFor('b steps down', () => !b.binder.isLeader(), 20_000);
   const writesOfB = await b.cloudWrites();
   await world.core.createNamespacedPod({
     namespace: NS,
     body: podBody('while-nobody-leads', { 'k8s.aliyun.com/pod-with-eip': 'true' }),
   });
+  // b cannot lead again before it has seen the intruder's Lease unchanged for 4 s: 0.7 s of silence is
+  // checked well inside that.
   await sleep(700);
   expect(await b.cloudWrites()).toBe(writesOfB);
+  expect(b.binder.isLeader()).toBe(false);
   // The intruder never renews: once its Lease has expired, b leads again and binds the pod.
-  await waitFor('b leads again', () => b.binder.isLeader(), 6000);
+  await waitFor('b leads again', () => b.binder.isLeader(), 20_000);
   await waitFor(
     'while-nobody-leads Ready',
     () => conditionOf(storedPod(world, NS, 'while-nobody-leads'), 'Ready')?.status === 'True',
-    10_000,
+    20_000,
   );
   expect(await b.cloudWrites()).toBeGreaterThan(writesOfB);
 
   await watch.stop();
-  expect(watch.samples).toBeGreaterThan(100);
-}, 60_000);
+  // Only that the watch sampled all along (a busy machine stretches its 5 ms pauses), not a rate.
+  expect(watch.samples).toBeGreaterThan(10);
+}, 120_000);

@@ -4,9 +4,11 @@
  * after a graceful release, and a leader that cannot renew steps down before its lease runs out.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { isConflict } from '../../../../binder/kube/api-clients.js';
 import { LeaderElector, type LeaderElectionOptions } from '../../../../binder/kube/leader-election.js';
 import { eventually, sleep, startKubeEdge, type KubeEdge } from './support.js';
 
+// Short enough for quick tests; the tests that compare moments give themselves wider margins of their own.
 const TIMING = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 200 };
 let edge: KubeEdge;
 const electors: LeaderElector[] = [];
@@ -87,80 +89,110 @@ describe('LeaderElector', () => {
     const a = elector('crash', 'a');
     await eventually(() => (a.elector.isLeader() ? true : undefined));
     const b = elector('crash', 'b');
-    await sleep(300);
+    await eventually(() => (b.elector.observedLeader() === 'a' ? true : undefined));
     expect(b.elector.isLeader()).toBe(false);
-    const before = await readLease('crash');
-    const crashedAt = Date.now();
-    // Stop its timers without releasing: the lease stays with a until it expires.
+    // Stop its timers without releasing: the lease stays with a until it expires. stop() waits for a
+    // renewal in flight, so the lease read next is the last one a wrote.
     await a.elector.stop({ release: false });
-    await eventually(() => (b.elector.isLeader() ? true : undefined), 5000);
-    const tookOver = Date.now() - crashedAt;
-    expect(tookOver).toBeGreaterThanOrEqual(TIMING.leaseDurationMs - TIMING.retryPeriodMs * 2);
-    expect(tookOver).toBeLessThan(TIMING.leaseDurationMs + 1500);
+    const before = await readLease('crash');
+    // Generous: b needs one lease duration plus a retry; the bound only keeps a broken test from hanging.
+    await eventually(() => (b.elector.isLeader() ? true : undefined), 20_000);
+    // b can only have seen a's last renewal after a stamped it, and must then wait a whole lease duration
+    // by its own clock: an ordering of two stamps, not a speed (1 ms for Date's rounding).
+    const tookOverAt = b.log.find((l) => l.event === 'started')!.at;
+    expect(tookOverAt).toBeGreaterThanOrEqual(Date.parse(before.renewTime) + TIMING.leaseDurationMs - 1);
     const after = await readLease('crash');
     expect(after.holder).toBe('b');
     expect(after.transitions).toBe(before.transitions + 1);
   });
 
-  it('hands over quickly when the leader stops gracefully', async () => {
-    const a = elector('graceful', 'a');
+  it('hands over at once when the leader stops gracefully, without waiting for its lease to expire', async () => {
+    // a holds an hour-long lease: b can only lead within the test's time if a's release handed it over.
+    const a = elector('graceful', 'a', { leaseDurationMs: 3_600_000 });
     await eventually(() => (a.elector.isLeader() ? true : undefined));
     const b = elector('graceful', 'b');
-    await sleep(300);
-    const stoppedAt = Date.now();
+    await eventually(() => (b.elector.observedLeader() === 'a' ? true : undefined));
+    expect(b.elector.isLeader()).toBe(false);
     await a.elector.stop();
     expect(a.elector.isLeader()).toBe(false);
     expect(a.signals[0]!.aborted).toBe(true);
     expect(a.log.map((l) => l.event)).toEqual(['started', 'stopped']);
-    await eventually(() => (b.elector.isLeader() ? true : undefined), 3000);
-    expect(Date.now() - stoppedAt).toBeLessThan(1000);
-    expect((await readLease('graceful')).holder).toBe('b');
+    await eventually(() => (b.elector.isLeader() ? true : undefined), 20_000);
+    const lease = await readLease('graceful');
+    expect(lease.holder).toBe('b');
+    expect(lease.transitions).toBe(1);
   });
 
   it('steps down before its lease expires when it cannot renew, and no one else leads meanwhile', async () => {
-    const a = elector('no-renew', 'a');
+    // An 8 s gap between the renew deadline (2 s) and the lease's expiry (10 s), so that a step-down
+    // delayed by a busy machine still comes before the expiry this test checks it against.
+    const timing = { leaseDurationMs: 10_000, renewDeadlineMs: 2000 };
+    const a = elector('no-renew', 'a', timing);
     await eventually(() => (a.elector.isLeader() ? true : undefined));
-    const b = elector('no-renew', 'b');
-    await sleep(300);
+    const b = elector('no-renew', 'b', timing);
+    await eventually(() => (b.elector.observedLeader() === 'a' ? true : undefined));
     const lastRenew = Date.parse((await readLease('no-renew')).renewTime);
     edge.sandbox.controls.failRequests({
       fraction: 1,
       status: 500,
       path: '/apis/coordination.k8s.io/v1/namespaces/default/leases/no-renew',
     });
-    await eventually(() => (a.elector.isLeader() ? undefined : true), 3000);
+    await eventually(() => (a.elector.isLeader() ? undefined : true), 20_000);
     const steppedDown = a.log.find((l) => l.event === 'stopped')!.at;
-    expect(steppedDown).toBeLessThan(lastRenew + TIMING.leaseDurationMs);
+    expect(steppedDown).toBeLessThan(lastRenew + timing.leaseDurationMs);
     expect(a.signals[0]!.aborted).toBe(true);
     await neverTwoLeaders(a.elector, b.elector, 300);
     expect(b.elector.isLeader()).toBe(false);
     // Once the API answers again, one of them leads again.
     edge.sandbox.controls.reset();
-    await eventually(() => leaderOf(a, b), 4000);
+    await eventually(() => leaderOf(a, b), 20_000);
     await neverTwoLeaders(a.elector, b.elector, 300);
   });
 
   it('renews the lease it wrote without reading it again, and reads when someone else changed it', async () => {
     const path = /\/leases\/renewing$/;
-    const a = elector('renewing', 'a');
+    // A renew deadline far above any request's duration, so that a slow machine cannot make a renewal
+    // time out (after which the elector rightly reads the lease again).
+    const a = elector('renewing', 'a', { leaseDurationMs: 10_000, renewDeadlineMs: 8000 });
     await eventually(() => (a.elector.isLeader() ? true : undefined), 5000);
     const count = (method: string) => edge.sandbox.controls.requestCount({ method, path });
     const [reads, writes] = [count('GET'), count('PUT')];
-    await sleep(1200);
-    expect(count('PUT') - writes).toBeGreaterThanOrEqual(4);
+    // Four renewals, however long the machine takes for them, and not one read among them.
+    await eventually(() => (count('PUT') - writes >= 4 ? true : undefined), 20_000, 'four renewals');
     expect(count('GET') - reads).toBe(0);
-
-    // Another writer bumps the lease: the next renewal's resourceVersion is stale, so it reads and renews.
-    const lease = await edge.coordination.readNamespacedLease({ namespace: 'default', name: 'renewing' });
-    await edge.coordination.replaceNamespacedLease({
-      namespace: 'default',
-      name: 'renewing',
-      body: { ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } },
-    });
-    const readsBefore = count('GET');
-    await sleep(600);
-    expect(count('GET') - readsBefore).toBeGreaterThanOrEqual(1);
     expect(a.elector.isLeader()).toBe(true);
+
+    // Another writer bumps the lease (again if a renewal slipped in between its read and its write).
+    let mark = 0;
+    for (let bumped = false; !bumped;) {
+      mark = edge.sandbox.controls.requestLog().length;
+      const lease = await edge.coordination.readNamespacedLease({ namespace: 'default', name: 'renewing' });
+      try {
+        await edge.coordination.replaceNamespacedLease({
+          namespace: 'default',
+          name: 'renewing',
+          body: { ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } },
+        });
+        bumped = true;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    // a's next renewal carries a stale resourceVersion and gets 409; then it reads, and renews from what it
+    // read. The log after the bump holds exactly that sequence (the bump itself is one GET and one 200 PUT).
+    const sequence = (): string[] =>
+      edge.sandbox.controls.requestLog({ path }).map((entry) => `${entry.method} ${entry.status}`);
+    const before = edge.sandbox.controls
+      .requestLog()
+      .slice(0, mark)
+      .filter((e) => path.test(e.path)).length;
+    await eventually(
+      () => (/PUT 409,GET 200,PUT 200/.test(sequence().slice(before).join()) ? true : undefined),
+      20_000,
+      'a conflict, a read and a renewal',
+    );
+    expect(a.elector.isLeader()).toBe(true);
+    expect((await readLease('renewing')).holder).toBe('a');
   });
 
   it('refuses timings that could let two replicas lead', () => {

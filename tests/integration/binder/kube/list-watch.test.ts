@@ -63,6 +63,21 @@ const lists = (ns: string): number =>
 const watches = (ns: string): number =>
   edge.sandbox.controls.requestCount({ method: 'GET', path: podsPath(ns), watch: true });
 
+/** The gaps between the first `count` watch requests after the first `skip`, in milliseconds. */
+function gapsBetweenWatches(ns: string, skip: number, count: number): number[] {
+  const at = edge.sandbox.controls
+    .requestLog({ method: 'GET', path: podsPath(ns), watch: true })
+    .slice(skip, skip + count)
+    .map((entry) => entry.at);
+  // Date.now() is whole milliseconds: a gap can read 1 ms short of the delay that caused it.
+  return at.slice(1).map((time, i) => time - at[i]! + 1);
+}
+
+/** Each gap at least its floor; a failure shows the gaps that were too short. */
+function expectGapsAtLeast(gaps: number[], floors: number[]): void {
+  expect(gaps.map((gap, i) => (gap >= floors[i]! ? floors[i] : gap))).toEqual(floors);
+}
+
 describe('ListWatch', () => {
   it('lists in pages, then sees adds, updates and deletes', async () => {
     await createNamespace(edge, 'lw-basic');
@@ -171,17 +186,18 @@ describe('ListWatch', () => {
 
   it('backs off on 500s and on 429s (honouring Retry-After) instead of hammering the server', async () => {
     await createNamespace(edge, 'lw-errors');
-    const { lw, seen } = watchPods('lw-errors', { backoff: { initialMs: 200, maxMs: 1000 } });
+    // No jitter: each delay is exactly half its ceiling, 0.1 s, 0.2 s, 0.4 s, then 0.5 s (the first attempt
+    // counted may be the first watch after the list, or the one after the dropped watch).
+    const { lw, seen } = watchPods('lw-errors', { backoff: { initialMs: 200, maxMs: 1000 }, random: () => 0 });
     await lw.waitForSync();
     edge.sandbox.controls.failRequests({ fraction: 1, status: 500, path: podsPath('lw-errors'), methods: ['GET'] });
     edge.sandbox.controls.dropWatches();
     const start500 = watches('lw-errors');
-    await sleep(2000);
-    // 0.1–0.2 s, 0.2–0.4 s, 0.4–0.8 s, 0.5–1 s…: a handful of attempts, where client-node 1.4's informer makes
-    // thousands.
-    const failed500 = watches('lw-errors') - start500;
-    expect(failed500).toBeGreaterThanOrEqual(3);
-    expect(failed500).toBeLessThanOrEqual(7);
+    await eventually(() => (watches('lw-errors') - start500 >= 5 ? true : undefined), 20_000, 'five failed watches');
+    // The gaps between attempts, measured where the server received them, can only be longer than the
+    // delays (a busy machine makes them longer still), so they are compared with the delays themselves.
+    // client-node 1.4's informer makes thousands of attempts in the same time.
+    expectGapsAtLeast(gapsBetweenWatches('lw-errors', start500, 5), [100, 200, 400, 500]);
 
     edge.sandbox.controls.failRequests({
       fraction: 1,
@@ -190,20 +206,19 @@ describe('ListWatch', () => {
       path: podsPath('lw-errors'),
       methods: ['GET'],
     });
-    await sleep(1100);
     const start429 = watches('lw-errors');
-    await sleep(1500);
+    await eventually(() => (watches('lw-errors') - start429 >= 4 ? true : undefined), 20_000, 'four 429s');
     // Retry-After: 1 outweighs the backoff ceiling: at most one attempt a second.
-    expect(watches('lw-errors') - start429).toBeLessThanOrEqual(2);
+    expectGapsAtLeast(gapsBetweenWatches('lw-errors', start429, 4), [1000, 1000, 1000]);
 
     edge.sandbox.controls.failRequests(undefined);
     await edge.core.createNamespacedPod({ namespace: 'lw-errors', body: podBody('recovered') });
-    await eventually(() => has(seen, 'add recovered'), 3000);
+    await eventually(() => has(seen, 'add recovered'), 20_000);
   });
 
   it('keeps a bounded request rate against a server that closes every watch at once', async () => {
     await createNamespace(edge, 'lw-closing');
-    const { lw, seen } = watchPods('lw-closing', { backoff: { initialMs: 200, maxMs: 1000 } });
+    const { lw, seen } = watchPods('lw-closing', { backoff: { initialMs: 200, maxMs: 1000 }, random: () => 0 });
     await lw.waitForSync();
     const before = watches('lw-closing');
     let graceful = false;
@@ -213,15 +228,14 @@ describe('ListWatch', () => {
       edge.sandbox.controls.dropWatches({ graceful });
     }, 2);
     try {
-      await sleep(2000);
+      await eventually(() => (watches('lw-closing') - before >= 5 ? true : undefined), 20_000, 'five watches');
     } finally {
       clearInterval(dropper);
     }
-    const made = watches('lw-closing') - before;
-    expect(made).toBeGreaterThanOrEqual(3);
-    expect(made).toBeLessThanOrEqual(7);
+    // As with errors: each gap at least the backoff's delay.
+    expectGapsAtLeast(gapsBetweenWatches('lw-closing', before, 5), [100, 200, 400, 500]);
     await edge.core.createNamespacedPod({ namespace: 'lw-closing', body: podBody('still-here') });
-    await eventually(() => has(seen, 'add still-here'), 3000);
+    await eventually(() => has(seen, 'add still-here'), 20_000);
   });
 
   it('abandons a silent or stalled connection after the inactivity timeout and resumes', async () => {
@@ -230,29 +244,37 @@ describe('ListWatch', () => {
     await lw.waitForSync();
     // Bookmarks come every 5 s: a 300 ms inactivity timeout sees silence and reconnects, from its version.
     const before = watches('lw-silent');
-    await sleep(1000);
-    expect(watches('lw-silent') - before).toBeGreaterThanOrEqual(2);
+    await eventually(() => (watches('lw-silent') - before >= 2 ? true : undefined), 20_000, 'two reconnects');
     expect(lists('lw-silent')).toBe(1);
 
-    // A server that takes its time to answer: the timeout covers waiting for the headers too.
-    edge.sandbox.controls.setLatency(1000);
+    // A server that holds every answer back 5 s: the timeout covers waiting for the headers too, so the
+    // next attempt arrives before the first could have been answered (after 0.3 s + 0.2 s at most, where
+    // waiting for headers would take 5 s: the tenfold margin is for a busy machine).
+    edge.sandbox.controls.setLatency(5000);
     edge.sandbox.controls.dropWatches();
     const stalled = watches('lw-silent');
+    // Also held back, and answered last: once it is, nothing the server held back is left pending.
     const created = edge.core.createNamespacedPod({ namespace: 'lw-silent', body: podBody('late') });
-    await sleep(900);
-    expect(watches('lw-silent') - stalled).toBeGreaterThanOrEqual(2);
+    await eventually(() => (watches('lw-silent') - stalled >= 2 ? true : undefined), 20_000, 'two stalled attempts');
+    const [first, second] = edge.sandbox.controls
+      .requestLog({ path: podsPath('lw-silent'), watch: true })
+      .slice(stalled)
+      .map((entry) => entry.at);
+    expect(second! - first!).toBeLessThan(5000);
     expect(edge.sandbox.controls.openWatchCount()).toBe(0);
     edge.sandbox.controls.setLatency(0);
     await created;
-    await eventually(() => has(seen, 'add late'), 3000);
+    await eventually(() => has(seen, 'add late'), 20_000);
+    expect(lists('lw-silent')).toBe(1);
   });
 
   it('is kept alive by bookmarks shorter than the inactivity timeout', async () => {
     await createNamespace(edge, 'lw-bookmarks');
-    edge.sandbox.controls.setBookmarkInterval(100);
-    const { lw } = watchPods('lw-bookmarks', { inactivityTimeoutMs: 400 });
+    edge.sandbox.controls.setBookmarkInterval(50);
+    // Bookmarks 20 times as often as the timeout: only a stall of nearly a second could end the watch.
+    const { lw } = watchPods('lw-bookmarks', { inactivityTimeoutMs: 1000 });
     await lw.waitForSync();
-    await sleep(1200);
+    await sleep(2500);
     expect(watches('lw-bookmarks')).toBe(1);
   });
 

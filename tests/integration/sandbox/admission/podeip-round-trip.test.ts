@@ -28,6 +28,12 @@ let chain: WebhookAdmission;
 /** podeip's log lines: one per admission it decides, with the pod's name. */
 const webhookLogs: Array<Record<string, unknown>> = [];
 
+let webhookConfig: WebhookConfig;
+const startPodeipWebhook = () =>
+  startWebhook(webhookConfig, {
+    logger: pino({ level: 'debug' }, { write: (line: string) => void webhookLogs.push(JSON.parse(line)) }),
+  });
+
 beforeAll(async () => {
   const pair = generateServingCert({
     ca: trustedCa,
@@ -45,17 +51,16 @@ beforeAll(async () => {
     env: {},
   });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
-  webhook = await startWebhook(loaded.config, {
-    logger: pino({ level: 'debug' }, { write: (line: string) => void webhookLogs.push(JSON.parse(line)) }),
-  });
-  const webhookPort = webhook.port;
+  webhookConfig = loaded.config;
+  webhook = await startPodeipWebhook();
 
   h = await startHarness();
   chain = createWebhookAdmission({
     store: h.sandbox.store,
+    // The port of the webhook running now: the test that stops it starts a new one afterwards.
     resolveService: (ref) =>
       ref.namespace === SERVICE.namespace && ref.name === SERVICE.name && ref.port === 443
-        ? { host: '127.0.0.1', port: webhookPort }
+        ? { host: '127.0.0.1', port: webhook.port }
         : undefined,
   });
   h.sandbox.setAdmission(chain);
@@ -172,6 +177,23 @@ describe('podeip behind the stand-in', () => {
 
   it('with the webhook stopped, refuses EIP pods under failurePolicy Fail and creates them unpatched under Ignore', async () => {
     await webhook.close();
+    try {
+      await refusedThenIgnored();
+    } finally {
+      // The other tests need podeip running under Fail, whichever order they run in.
+      webhook = await startPodeipWebhook();
+      await h.kubectl([
+        'patch',
+        'mutatingwebhookconfiguration',
+        'podeip',
+        '--type=json',
+        '-p',
+        '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Fail"}]',
+      ]);
+    }
+  });
+
+  async function refusedThenIgnored(): Promise<void> {
     const { file, result } = await createPod('down', { 'k8s.aliyun.com/pod-with-eip': 'true' });
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(
@@ -194,5 +216,5 @@ describe('podeip behind the stand-in', () => {
     const pod = await storedPod('down-ignored');
     expect(pod.spec.readinessGates).toBeUndefined();
     expect(pod.spec.initContainers).toBeUndefined();
-  });
+  }
 });

@@ -31,8 +31,12 @@ function deployments(): ReturnType<TestCluster['store']['resourceType']> & objec
 }
 
 describe('a Deployment of 3', () => {
-  it("runs 3 Ready pods with distinct secondary IPs of the nodes' Secondary ENIs", async () => {
+  // The tests below look at one Deployment from three sides, in any order: it is made here, not by one of them.
+  beforeAll(() => {
     t.store.create(deployments(), deployment('web', 3, podTemplate('web')));
+  });
+
+  it("runs 3 Ready pods with distinct secondary IPs of the nodes' Secondary ENIs", async () => {
     const pods = await waitFor('3 Ready web pods', () => {
       const found = listPods(t.store, 'default', 'app=web');
       return found.length === 3 && found.every(isReady) ? found : undefined;
@@ -106,12 +110,19 @@ describe('a Deployment of 3', () => {
   });
 
   it('records Scheduled, Started, SuccessfulCreate and ScalingReplicaSet events', async () => {
-    const events = t.store.list(t.store.resourceType('', 'events')!, { namespace: 'default' }).items as Array<
-      KubeObject & Record<string, unknown>
-    >;
-    const reasons = new Set(events.map((e) => e.reason));
-    for (const reason of ['Scheduled', 'Pulled', 'Created', 'Started', 'SuccessfulCreate', 'ScalingReplicaSet'])
-      expect(reasons).toContain(reason);
+    const expected = ['Scheduled', 'Pulled', 'Created', 'Started', 'SuccessfulCreate', 'ScalingReplicaSet'];
+    // Only web's own: the other tests' Deployments share the namespace.
+    const webEvents = () =>
+      (
+        t.store.list(t.store.resourceType('', 'events')!, { namespace: 'default' }).items as Array<
+          KubeObject & { involvedObject?: { name?: string } } & Record<string, unknown>
+        >
+      ).filter((e) => e.involvedObject?.name?.startsWith('web-') === true || e.involvedObject?.name === 'web');
+    const events = await waitFor('all of web’s events', () => {
+      const found = webEvents();
+      const reasons = new Set(found.map((e) => e.reason));
+      return expected.every((reason) => reasons.has(reason)) ? found : undefined;
+    });
     const scheduled = events.find((e) => e.reason === 'Scheduled')!;
     expect(scheduled).toMatchObject({
       type: 'Normal',

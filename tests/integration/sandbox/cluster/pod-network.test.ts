@@ -115,13 +115,15 @@ describe('graceful deletion', () => {
   });
 
   it('never waits longer than the grace period', async () => {
-    t = await startTestCluster({ timing: { terminationMs: 10_000, reconcileMs: 200 } });
+    t = await startTestCluster({ timing: { terminationMs: 60_000, reconcileMs: 200 } });
     const cluster = t;
     await readyPod(cluster, barePod('quick', { terminationGracePeriodSeconds: 1 }));
     const started = Date.now();
     cluster.store.delete(cluster.pods, 'default', 'quick');
-    await waitFor('the pod gone', () => cluster.store.get(cluster.pods, 'default', 'quick') === undefined, 3000);
-    expect(Date.now() - started).toBeLessThan(2000);
+    await waitFor('the pod gone', () => cluster.store.get(cluster.pods, 'default', 'quick') === undefined, 20_000);
+    // The containers would take 60 s to stop: gone within a quarter of that, only the 1 s grace period ended it,
+    // with 14 s left for a busy machine.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
 

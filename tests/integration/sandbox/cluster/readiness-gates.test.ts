@@ -105,19 +105,30 @@ describe('a pod with the k8s.aliyun.com/eip readiness gate', () => {
   });
 
   it('keeps the gate condition through every later kubelet status write, including termination', async () => {
+    // A pod of its own, brought to Ready through its gate, so the test does not need the one above.
+    await t.core.createNamespacedPod({
+      namespace: 'default',
+      body: barePod('gated-end', { readinessGates: GATE }) as k8s.V1Pod,
+    });
+    await waitFor(
+      'containers ready',
+      async () => condition(await read('gated-end'), 'ContainersReady')?.status === 'True',
+    );
+    await setGate('gated-end', 'True');
+    await waitFor('Ready', async () => condition(await read('gated-end'), 'Ready')?.status === 'True');
     const seen: k8s.V1PodStatus[] = [];
     const watch = t.kube.store.watch(
       t.kube.store.resourceType('', 'pods')!,
-      { namespace: 'default', fieldSelector: 'metadata.name=gated' },
+      { namespace: 'default', fieldSelector: 'metadata.name=gated-end' },
       (event) => {
         seen.push((event.object as KubeObject).status as k8s.V1PodStatus);
       },
     );
-    await t.core.deleteNamespacedPod({ name: 'gated', namespace: 'default' });
+    await t.core.deleteNamespacedPod({ name: 'gated-end', namespace: 'default' });
     await waitFor(
-      'gated gone',
+      'gated-end gone',
       async () =>
-        (await t.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'metadata.name=gated' })).items
+        (await t.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'metadata.name=gated-end' })).items
           .length === 0,
     );
     watch.stop();

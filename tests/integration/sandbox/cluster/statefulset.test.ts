@@ -64,6 +64,17 @@ function imageOf(pod: KubeObject): string {
   return String((pod.spec as { containers: Array<{ image: string }> }).containers[0]!.image);
 }
 
+/** A set of its own for each test: three Ready pods of `image`, status recorded, so no test leans on another. */
+async function readySet(name: string, image: string): Promise<KubeObject> {
+  t.store.create(sets(), statefulSet(name, 3, podTemplate(name, { containers: [container('app', { image })] })));
+  await waitFor(`3 Ready ${name} pods`, () => allReady(name, 3, (pod) => imageOf(pod) === image));
+  return waitFor(`${name}'s status`, () => {
+    const current = t.store.get(sets(), 'default', name)!;
+    const status = current.status as { readyReplicas?: number; currentRevision?: string };
+    return status.readyReplicas === 3 && status.currentRevision !== undefined ? current : undefined;
+  });
+}
+
 describe('OrderedReady', () => {
   it('creates web-0, web-1, web-2 in order, each once its predecessor is Running and Ready', async () => {
     const log = record('web');
@@ -107,34 +118,34 @@ describe('OrderedReady', () => {
   });
 
   it('rolls an update from the highest ordinal down, one pod at a time, keeping the names', async () => {
-    const before = t.store.get(sets(), 'default', 'web')!;
+    const before = await readySet('roll', 'nginx:1.27');
     const oldRevision = (before.status as { currentRevision: string }).currentRevision;
-    const log = record('web');
+    const log = record('roll');
     (before.spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers = [
       container('app', { image: 'nginx:1.28' }),
     ];
     t.store.update(sets(), before);
     const pods = await waitFor(
       '3 updated Ready pods',
-      () => allReady('web', 3, (pod) => imageOf(pod) === 'nginx:1.28'),
+      () => allReady('roll', 3, (pod) => imageOf(pod) === 'nginx:1.28'),
       8000,
     );
     log.stop();
-    expect(pods.map((pod) => pod.metadata.name).sort()).toEqual(['web-0', 'web-1', 'web-2']);
+    expect(pods.map((pod) => pod.metadata.name).sort()).toEqual(['roll-0', 'roll-1', 'roll-2']);
     const deletions = log.events
       .filter((e) => e.type === 'MODIFIED' && e.terminating)
       .map((e) => e.name)
       .filter((name, i, all) => all.indexOf(name) === i);
-    expect(deletions).toEqual(['web-2', 'web-1', 'web-0']);
-    // web-1 goes only after the new web-2 is Ready.
-    const newWeb2Ready = log.events.findIndex(
-      (e) => e.name === 'web-2' && e.type !== 'DELETED' && e.ready && !e.terminating,
+    expect(deletions).toEqual(['roll-2', 'roll-1', 'roll-0']);
+    // roll-1 goes only after the new roll-2 is Ready.
+    const newRoll2Ready = log.events.findIndex(
+      (e) => e.name === 'roll-2' && e.type !== 'DELETED' && e.ready && !e.terminating,
     );
-    const web1Deleted = log.events.findIndex((e) => e.name === 'web-1' && e.terminating);
-    expect(newWeb2Ready).toBeGreaterThanOrEqual(0);
-    expect(web1Deleted).toBeGreaterThan(newWeb2Ready);
+    const roll1Deleted = log.events.findIndex((e) => e.name === 'roll-1' && e.terminating);
+    expect(newRoll2Ready).toBeGreaterThanOrEqual(0);
+    expect(roll1Deleted).toBeGreaterThan(newRoll2Ready);
     const status = await waitFor('the update recorded', () => {
-      const current = t.store.get(sets(), 'default', 'web')!.status as Record<string, unknown>;
+      const current = t.store.get(sets(), 'default', 'roll')!.status as Record<string, unknown>;
       return current.currentRevision === current.updateRevision && current.updatedReplicas === 3 ? current : undefined;
     });
     expect(status.currentRevision).not.toBe(oldRevision);
@@ -142,7 +153,7 @@ describe('OrderedReady', () => {
   });
 
   it('honours the partition: only ordinals at or above it are updated', async () => {
-    const current = t.store.get(sets(), 'default', 'web')!;
+    const current = await readySet('part', 'nginx:1.28');
     const spec = current.spec as {
       updateStrategy: Record<string, unknown>;
       template: { spec: { containers: unknown[] } };
@@ -150,31 +161,34 @@ describe('OrderedReady', () => {
     spec.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 2 } };
     spec.template.spec.containers = [container('app', { image: 'nginx:1.29' })];
     t.store.update(sets(), current);
-    await waitFor('web-2 updated', () => {
-      const pod = t.store.get(t.pods, 'default', 'web-2');
+    await waitFor('part-2 updated', () => {
+      const pod = t.store.get(t.pods, 'default', 'part-2');
       return pod !== undefined && imageOf(pod) === 'nginx:1.29' && isReady(pod);
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(
-      listPods(t.store, 'default', 'app=web')
+      listPods(t.store, 'default', 'app=part')
         .map((pod) => `${pod.metadata.name}:${imageOf(pod)}`)
         .sort(),
-    ).toEqual(['web-0:nginx:1.28', 'web-1:nginx:1.28', 'web-2:nginx:1.29']);
-    const status = t.store.get(sets(), 'default', 'web')!.status as Record<string, unknown>;
+    ).toEqual(['part-0:nginx:1.28', 'part-1:nginx:1.28', 'part-2:nginx:1.29']);
+    const status = await waitFor('the partial update recorded', () => {
+      const current = t.store.get(sets(), 'default', 'part')!.status as Record<string, unknown>;
+      return current.updatedReplicas === 1 ? current : undefined;
+    });
     expect(status).toMatchObject({ updatedReplicas: 1, currentReplicas: 2 });
     expect(status.currentRevision).not.toBe(status.updateRevision);
   });
 
   it('scales down from the highest ordinal', async () => {
-    const current = t.store.get(sets(), 'default', 'web')!;
+    const current = await readySet('down', 'nginx:1.27');
     (current.spec as { replicas: number }).replicas = 1;
-    const log = record('web');
+    const log = record('down');
     t.store.update(sets(), current);
-    await waitFor('one pod left', () => listPods(t.store, 'default', 'app=web').length === 1);
+    await waitFor('one pod left', () => listPods(t.store, 'default', 'app=down').length === 1);
     log.stop();
-    expect(listPods(t.store, 'default', 'app=web')[0]!.metadata.name).toBe('web-0');
+    expect(listPods(t.store, 'default', 'app=down')[0]!.metadata.name).toBe('down-0');
     const gone = log.events.filter((e) => e.type === 'DELETED').map((e) => e.name);
-    expect(gone).toEqual(['web-2', 'web-1']);
+    expect(gone).toEqual(['down-2', 'down-1']);
   });
 });
 

@@ -117,10 +117,12 @@ describe('pods', () => {
       podYaml('gated', '  readinessGates: [{conditionType: example.com/bound}, {conditionType: example.com/other}]\n'),
     );
     await h.kubectl(['create', '-f', file]);
-    const wide = await h.kubectl(['get', 'pods', 'web', 'gated', '-o', 'wide']);
+    // A pod without gates of this test's own, beside the gated one.
+    await h.kubectl(['create', '-f', await h.manifest('ungated.yaml', podYaml('ungated'))]);
+    const wide = await h.kubectl(['get', 'pods', 'ungated', 'gated', '-o', 'wide']);
     const lines = wide.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/);
-    expect(lines.find((l) => l.startsWith('web '))).toMatch(/<none>\s+<none>\s+<none>\s+<none>$/);
+    expect(lines.find((l) => l.startsWith('ungated '))).toMatch(/<none>\s+<none>\s+<none>\s+<none>$/);
     expect(lines.find((l) => l.startsWith('gated '))).toMatch(/\s0\/2$/);
 
     const patched = await h.kubectl([

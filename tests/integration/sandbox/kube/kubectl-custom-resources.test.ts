@@ -64,43 +64,55 @@ describe('PodEIP custom resources', () => {
     expect(object.spec.allocationType).toEqual({ releaseStrategy: 'Follow', type: 'Auto' });
     expect(object.metadata.generation).toBe(1);
     const table = await h.kubectl(['get', 'podeips', '-o', 'wide']);
-    const [header, row] = table.stdout.trim().split('\n');
+    const [header, ...rows] = table.stdout.trim().split('\n');
     expect(header).toMatch(/^NAME\s+EIP\s+ADDRESS\s+ENI\s+PRIVATE IP\s+STATUS\s+AGE$/);
-    expect(row).toMatch(/^a\s+eip-a\s+\S+s$/);
+    // Other tests' PodEIPs may be listed too.
+    expect(rows.find((row) => row.startsWith('a '))).toMatch(/^a\s+eip-a\s+\S+s$/);
   });
 
   it('patches status through the subresource only, and spec through the object only', async () => {
+    await h.kubectl(['create', '-f', await h.manifest('eip-patched.yaml', podEip('patched'))]);
     const status = await h.kubectl([
       'patch',
       'podeip',
-      'a',
+      'patched',
       '--subresource=status',
       '--type=merge',
       '-p',
       '{"status":{"eipAddress":"47.1.2.3","status":"InUse"},"spec":{"allocationID":"ignored"}}',
     ]);
-    expect(status.stdout.trim()).toBe('podeip.alibabacloud.com/a patched');
+    expect(status.stdout.trim()).toBe('podeip.alibabacloud.com/patched patched');
     await h.kubectl([
       'patch',
       'podeip',
-      'a',
+      'patched',
       '--type=json',
       '-p',
       '[{"op":"add","path":"/status","value":{"eipAddress":"ignored"}}]',
     ]);
-    const object = JSON.parse((await h.kubectl(['get', 'podeip', 'a', '-o', 'json'])).stdout);
-    expect(object.spec.allocationID).toBe('eip-a');
+    const object = JSON.parse((await h.kubectl(['get', 'podeip', 'patched', '-o', 'json'])).stdout);
+    expect(object.spec.allocationID).toBe('eip-patched');
     expect(object.status).toEqual({ eipAddress: '47.1.2.3', status: 'InUse' });
     expect(object.metadata.generation).toBe(1);
-    expect((await h.kubectl(['get', 'podeip', 'a', '--no-headers'])).stdout).toMatch(
-      /^a\s+eip-a\s+47\.1\.2\.3\s+InUse\s/,
+    expect((await h.kubectl(['get', 'podeip', 'patched', '--no-headers'])).stdout).toMatch(
+      /^patched\s+eip-patched\s+47\.1\.2\.3\s+InUse\s/,
     );
-    await h.kubectl(['patch', 'podeip', 'a', '--type=merge', '-p', '{"spec":{"bandwidthPackageID":"cbwp-1"}}']);
-    expect(JSON.parse((await h.kubectl(['get', 'podeip', 'a', '-o', 'json'])).stdout).metadata.generation).toBe(2);
+    await h.kubectl(['patch', 'podeip', 'patched', '--type=merge', '-p', '{"spec":{"bandwidthPackageID":"cbwp-1"}}']);
+    expect(JSON.parse((await h.kubectl(['get', 'podeip', 'patched', '-o', 'json'])).stdout).metadata.generation).toBe(
+      2,
+    );
   });
 
   it('refuses a strategic merge patch with 415, as for every custom resource', async () => {
-    const result = await h.kubectl(['patch', 'podeip', 'a', '--type=strategic', '-p', '{"spec":{"allocationID":"x"}}']);
+    await h.kubectl(['create', '-f', await h.manifest('eip-smp.yaml', podEip('smp'))]);
+    const result = await h.kubectl([
+      'patch',
+      'podeip',
+      'smp',
+      '--type=strategic',
+      '-p',
+      '{"spec":{"allocationID":"x"}}',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toBe(
       'error: application/strategic-merge-patch+json is not supported by alibabacloud.com/v1beta1, Kind=PodEIP: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
@@ -183,15 +195,26 @@ describe('PodEIP custom resources', () => {
   });
 
   it('deletes every instance with the CRD, then stops serving the resource', async () => {
-    expect((await h.kubectl(['delete', '-f', CRD_FILE])).stdout.trim()).toBe(
-      'customresourcedefinition.apiextensions.k8s.io "podeips.alibabacloud.com" deleted',
+    await h.kubectl(['apply', '-f', await h.manifest('eip-doomed.yaml', podEip('doomed'))]);
+    try {
+      expect((await h.kubectl(['delete', '-f', CRD_FILE])).stdout.trim()).toBe(
+        'customresourcedefinition.apiextensions.k8s.io "podeips.alibabacloud.com" deleted',
+      );
+      const gone = await h.kubectl(['get', 'podeips']);
+      expect(gone.code).toBe(1);
+      // kubectl's discovery cache still knows podeips, so it lists and the server answers 404.
+      expect(gone.stderr.trim()).toBe(
+        'Error from server (NotFound): Unable to list "alibabacloud.com/v1beta1, Resource=podeips": the server could not find the requested resource',
+      );
+      expect((await h.raw('GET', '/apis/alibabacloud.com/v1beta1/namespaces/default/podeips')).status).toBe(404);
+    } finally {
+      // The other tests need the CRD, whichever order they run in.
+      await h.kubectl(['apply', '-f', CRD_FILE]);
+      await h.kubectl(['wait', '--for=condition=Established', 'crd/podeips.alibabacloud.com', '--timeout=20s']);
+    }
+    // Its instances went with it: the CRD is back, the PodEIP is not.
+    expect((await h.kubectl(['get', 'podeip', 'doomed'])).stderr.trim()).toBe(
+      'Error from server (NotFound): podeips.alibabacloud.com "doomed" not found',
     );
-    const gone = await h.kubectl(['get', 'podeips']);
-    expect(gone.code).toBe(1);
-    // kubectl's discovery cache still knows podeips, so it lists and the server answers 404.
-    expect(gone.stderr.trim()).toBe(
-      'Error from server (NotFound): Unable to list "alibabacloud.com/v1beta1, Resource=podeips": the server could not find the requested resource',
-    );
-    expect((await h.raw('GET', '/apis/alibabacloud.com/v1beta1/namespaces/default/podeips')).status).toBe(404);
   });
 });

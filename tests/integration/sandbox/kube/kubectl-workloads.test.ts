@@ -98,15 +98,16 @@ describe('deployments, replicasets and statefulsets', () => {
   });
 
   it('merges container env by name in a strategic patch of the template', async () => {
+    await h.kubectl(['apply', '-f', '-'], { input: deployment('envs', 'nginx') });
     await h.kubectl([
       'patch',
       'deployment',
-      'web',
+      'envs',
       '-p',
       '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"EXTRA","value":"1"}]}]}}}}',
     ]);
     const env = JSON.parse(
-      (await h.kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])).stdout,
+      (await h.kubectl(['get', 'deployment', 'envs', '-o', 'jsonpath={.spec.template.spec.containers[0].env}'])).stdout,
     );
     expect(env).toEqual([
       { name: 'MODE', value: 'fast' },
@@ -115,13 +116,13 @@ describe('deployments, replicasets and statefulsets', () => {
     await h.kubectl([
       'patch',
       'deployment',
-      'web',
+      'envs',
       '-p',
       '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","$patch":"delete"}]}]}}}}',
     ]);
     expect(
       JSON.parse(
-        (await h.kubectl(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].env}']))
+        (await h.kubectl(['get', 'deployment', 'envs', '-o', 'jsonpath={.spec.template.spec.containers[0].env}']))
           .stdout,
       ),
     ).toEqual([{ name: 'EXTRA', value: '1' }]);
@@ -135,13 +136,14 @@ describe('deployments, replicasets and statefulsets', () => {
     expect(mismatched.stderr.trim()).toBe(
       'The Deployment "odd" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"odd"}: `selector` does not match template `labels`',
     );
+    await h.kubectl(['apply', '-f', '-'], { input: deployment('fixed', 'nginx') });
     const changed = await h.kubectl([
       'patch',
       'deployment',
-      'web',
+      'fixed',
       '--type=merge',
       '-p',
-      '{"spec":{"selector":{"matchLabels":{"app":"web","v":"2"}},"template":{"metadata":{"labels":{"v":"2"}}}}}',
+      '{"spec":{"selector":{"matchLabels":{"app":"fixed","v":"2"}},"template":{"metadata":{"labels":{"v":"2"}}}}}',
     ]);
     expect(changed.code).toBe(1);
     expect(changed.stderr).toContain('spec.selector: Invalid value:');
@@ -150,10 +152,11 @@ describe('deployments, replicasets and statefulsets', () => {
 
   it('deletes dependents with their owner (background), and leaves them with --cascade=orphan', async () => {
     const store = h.sandbox.store;
-    const owner = store.get(store.resourceType('apps', 'deployments')!, 'default', 'web')!;
+    await h.kubectl(['apply', '-f', '-'], { input: deployment('bg', 'nginx') });
+    const owner = store.get(store.resourceType('apps', 'deployments')!, 'default', 'bg')!;
     const { replicaSet, pod } = createOwnedChain(owner);
-    expect((await h.kubectl(['get', 'rs', '--no-headers'])).stdout).toMatch(/^web-5d4f8\s+1\s+0\s+0\s/);
-    expect((await h.kubectl(['delete', 'deployment', 'web'])).stdout.trim()).toBe('deployment.apps "web" deleted');
+    expect((await h.kubectl(['get', 'rs', 'bg-5d4f8', '--no-headers'])).stdout).toMatch(/^bg-5d4f8\s+1\s+0\s+0\s/);
+    expect((await h.kubectl(['delete', 'deployment', 'bg'])).stdout.trim()).toBe('deployment.apps "bg" deleted');
     expect((await h.kubectl(['get', 'rs', replicaSet.metadata.name!])).code).toBe(1);
     expect((await h.kubectl(['get', 'pod', pod.metadata.name!])).code).toBe(1);
 
