@@ -139,7 +139,6 @@ export function parseEipAnnotations(annotations: Readonly<Record<string, string>
   const withEip = written.get('withEip');
   const auto = withEip ? use('withEip', trueOrFalse) : false;
   const instance = written.get('instanceId');
-  const options = AUTO_ONLY_FIELDS.flatMap((f) => written.get(f) ?? []);
 
   if (auto === false && !instance) {
     const ignored = [...written.entries()].filter(([f]) => f !== 'withEip').map(([, w]) => w);
@@ -165,6 +164,7 @@ export function parseEipAnnotations(annotations: Readonly<Record<string, string>
   const staticId = instance ? use('instanceId', allocationId) : undefined;
 
   if (instance && auto === false) {
+    const options = AUTO_ONLY_FIELDS.flatMap((f) => written.get(f) ?? []);
     if (options.length) {
       warnings.push(
         `${instance.key} binds an existing EIP, so these options, which only apply when podeip allocates one, ` +
