@@ -12,7 +12,7 @@ import { createConfiguredCloud } from './config/cloud-adapter.js';
 import { credentialsSourceFor, readKeyFile, type CredentialsSource } from './config/credentials.js';
 import type { BinderConfig } from './config/types.js';
 import { startBinder, type RunningBinder } from './controller/binder.js';
-import { loadKubeConfig } from './kube/api-clients.js';
+import { loadKubeConfig } from '../api/kube/api-clients.js';
 import { buildBinderApp } from './server/app.js';
 import { createBinderRegistry } from './server/metrics.js';
 

@@ -5,7 +5,7 @@
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { checkAgainstSchema, compileSettingsSchema, type ConfigResult, type SourceOf } from '../../api/settings.js';
-import { RETRY_JITTER } from '../kube/leader-election.js';
+import { RETRY_JITTER } from '../../api/kube/leader-election.js';
 import { createBinderConfigSchema, DEFAULT_LEASE_NAMESPACE } from './schema.js';
 import type { BinderConfig } from './types.js';
 

@@ -10,7 +10,7 @@ import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { clientTokenFor, ownershipTagsFor, type TokenOperation } from '../cloud/client-tokens.js';
 import type { EipCloud, EipState } from '../cloud/eip-cloud.js';
-import { isAlreadyExists, isConflict } from '../kube/api-clients.js';
+import { isAlreadyExists, isConflict } from '../../api/kube/api-clients.js';
 import type { EventRecorder } from '../kube/events.js';
 import { setAllocatedEipAddress } from '../kube/pod-annotations.js';
 import { plannedEipCondition, setEipCondition } from '../kube/pod-condition.js';

@@ -7,7 +7,7 @@
  */
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { MERGE_PATCH, describeApiError, isNotFound } from './api-clients.js';
+import { MERGE_PATCH, describeApiError, isNotFound } from '../../api/kube/api-clients.js';
 import { capMessage } from './pod-condition.js';
 
 export const EVENT_COMPONENT = 'podeip-binder';

@@ -6,7 +6,7 @@
  */
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
-import { MERGE_PATCH } from './api-clients.js';
+import { MERGE_PATCH } from '../../api/kube/api-clients.js';
 import { writeUnlessGone, type PodRef, type PodWriteResult } from './pod-condition.js';
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { EIP_CONDITION_TYPE } from '../../api/constants.js';
-import { STRATEGIC_MERGE_PATCH, isNotFound, isUidMismatch } from './api-clients.js';
+import { STRATEGIC_MERGE_PATCH, isNotFound, isUidMismatch } from '../../api/kube/api-clients.js';
 import { toKubeTime, type EipPodCondition, type PodProjection } from './pod-projection.js';
 
 /** Condition messages are for people; a cloud error dump is cut here, as the Event message is. */

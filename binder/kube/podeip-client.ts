@@ -16,7 +16,7 @@ import {
 } from '../../api/constants.js';
 import { isRecord } from '../../api/is-record.js';
 import type { PodEIP, PodEIPMetadata, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
-import { MERGE_PATCH, isNotFound } from './api-clients.js';
+import { MERGE_PATCH, isNotFound } from '../../api/kube/api-clients.js';
 import { ListWatch, type ListWatchOptions, type RawKubeObject } from './list-watch.js';
 import { toKubeTime } from './pod-projection.js';
 

@@ -12,7 +12,7 @@ import {
   createApiClients,
   loadKubeConfig,
   withSignal,
-} from '../../../../binder/kube/api-clients.js';
+} from '../../../../api/kube/api-clients.js';
 import { startKubeEdge, type KubeEdge } from './support.js';
 
 let edge: KubeEdge;

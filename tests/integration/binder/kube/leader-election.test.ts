@@ -4,8 +4,8 @@
  * after a graceful release, and a leader that cannot renew steps down before its lease runs out.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { isConflict } from '../../../../binder/kube/api-clients.js';
-import { LeaderElector, type LeaderElectionOptions } from '../../../../binder/kube/leader-election.js';
+import { isConflict } from '../../../../api/kube/api-clients.js';
+import { LeaderElector, type LeaderElectionOptions } from '../../../../api/kube/leader-election.js';
 import { eventually, sleep, startKubeEdge, type KubeEdge } from './support.js';
 
 // Short enough for quick tests; the tests that compare moments give themselves wider margins of their own.

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { STRATEGIC_MERGE_PATCH } from '../../../../binder/kube/api-clients.js';
+import { STRATEGIC_MERGE_PATCH } from '../../../../api/kube/api-clients.js';
 import { setAllocatedEipAddress } from '../../../../binder/kube/pod-annotations.js';
 import { setEipCondition } from '../../../../binder/kube/pod-condition.js';
 import { projectPod, type PodLike, type PodProjection } from '../../../../binder/kube/pod-projection.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { PODEIP_FINALIZER } from '../../../../api/constants.js';
 import { podEipCustomResourceDefinition, type PodEIP, type PodEIPSpec } from '../../../../api/podeip.js';
-import { apiErrorStatus } from '../../../../binder/kube/api-clients.js';
+import { apiErrorStatus } from '../../../../api/kube/api-clients.js';
 import { PodEipClient, podEipListWatch } from '../../../../binder/kube/podeip-client.js';
 import { createNamespace, eventually, startKubeEdge, type KubeEdge } from './support.js';
 

@@ -1,7 +1,7 @@
 /** The binder's Kubernetes edge against the stand-in: one sandbox per test file, real client-node. */
 import * as k8s from '@kubernetes/client-node';
 import { startKubeSandbox, type KubeSandbox, type KubeSandboxOptions } from '../../../../sandbox/kube/index.js';
-import { createApiClients, type KubeApiClients } from '../../../../binder/kube/api-clients.js';
+import { createApiClients, type KubeApiClients } from '../../../../api/kube/api-clients.js';
 
 export interface KubeEdge extends KubeApiClients {
   sandbox: KubeSandbox;

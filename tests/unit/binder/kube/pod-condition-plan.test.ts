@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
-import { apiErrorStatus, isUidMismatch } from '../../../../binder/kube/api-clients.js';
+import { apiErrorStatus, isUidMismatch } from '../../../../api/kube/api-clients.js';
 import { capMessage, plannedEipCondition } from '../../../../binder/kube/pod-condition.js';
 
 const NOW = new Date('2025-06-01T12:00:00.123Z');

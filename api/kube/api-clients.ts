@@ -1,5 +1,5 @@
 /**
- * The binder's client-node API objects, built from one KubeConfig, each request bounded by a timeout, and
+ * client-node API objects, built from one KubeConfig, each request bounded by a timeout, and
  * the reading of client-node's errors (ApiException.body is the Status as a raw JSON string).
  */
 import {
