@@ -4,4 +4,5 @@
  */
 export { webhookConfigSchema, webhookSettings } from './config/schema.js';
 export type { WebhookConfig } from './config/types.js';
+export { validateWebhookConfig } from './config/validate.js';
 export { start, type RunningWebhook, type WebhookDeps } from './server/main.js';

@@ -1,6 +1,7 @@
 /** `podeip webhook`: the mutating admission webhook over HTTPS. */
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, settingOptions } from '../command.js';
+import { readPodNamespace } from '../binder-config.js';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { stopOnSignals } from '../signals.js';
@@ -9,15 +10,19 @@ import * as webhook from '../../webhook/index.js';
 export const webhookCommand: Command = {
   name: 'webhook',
   details:
-    'The certificate and key are re-read when their files change (a mounted Secret rotating); no restart is needed.',
+    'With --tls-cert/--tls-key the files are re-read when they change (a mounted Secret rotating). With ' +
+    '--certificates self-managed the webhook keeps its CA and certificate in a Secret, renews them and keeps its ' +
+    'MutatingWebhookConfiguration as podeip builds it (docs/certificates.md).',
   options: settingOptions(webhook.webhookSettings),
   async run(values) {
+    const podNamespace = process.env.POD_NAMESPACE || readPodNamespace();
     const loaded = loadConfig({
-      schema: webhook.webhookConfigSchema,
       settings: webhook.webhookSettings,
       file: typeof values.config === 'string' ? values.config : process.env.PODEIP_CONFIG,
       flags: values,
       env: process.env,
+      check: (raw, sourceOf) =>
+        webhook.validateWebhookConfig(raw, { sourceOf, ...(podNamespace ? { podNamespace } : {}) }),
     });
     if (!loaded.ok) {
       process.stderr.write(

@@ -1,7 +1,7 @@
 /** The webhook's configuration schema: defaults live here and nowhere else. */
 import type { JSONSchemaType } from 'ajv';
 import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection, type SettingSource } from '../../api/settings.js';
-import type { InitContainerConfig, MutationPolicy, ResourceList, WebhookConfig } from './types.js';
+import type { CertificatesConfig, InitContainerConfig, MutationPolicy, ResourceList, WebhookConfig } from './types.js';
 
 /** Kubernetes quantities such as `10m`, `0.5`, `32Mi`, `1G`. */
 const QUANTITY = '^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$';
@@ -72,20 +72,80 @@ const mutation: JSONSchemaType<MutationPolicy> = {
   },
 };
 
+/** The schema's default of certificates.mode, never seen after validation. */
+export const AUTO_MODE = 'auto' as CertificatesConfig['mode'];
+
+const certificates: JSONSchemaType<CertificatesConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  default: FILLED_FROM_NESTED_DEFAULTS,
+  required: [
+    'mode',
+    'service',
+    'namespace',
+    'secretName',
+    'leaseName',
+    'lifetimeSeconds',
+    'rotationStepSeconds',
+    'repairIntervalSeconds',
+    'registration',
+    'kubeconfig',
+  ],
+  properties: {
+    // Resolved by validateWebhookConfig: files when a certificate file is named, self-managed otherwise.
+    mode: {
+      type: 'string',
+      enum: ['files', 'self-managed', AUTO_MODE],
+      default: AUTO_MODE,
+    },
+    service: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['name', 'port'],
+      properties: {
+        name: { type: 'string', pattern: DNS_LABEL, description: DNS_LABEL_MEANS, default: 'podeip-webhook' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 443 },
+      },
+    },
+    namespace: { type: 'string', default: '' },
+    secretName: { type: 'string', minLength: 1, default: 'podeip-webhook-tls' },
+    leaseName: { type: 'string', minLength: 1, default: 'podeip-webhook-certs' },
+    // A year; at least a minute, so that a renewal's steps fit in the third that is left.
+    lifetimeSeconds: { type: 'integer', minimum: 30, maximum: 315360000, default: 31536000 },
+    // Longer than a replica takes to re-read the Secret (the repair period is its backstop).
+    rotationStepSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 180 },
+    repairIntervalSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    registration: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['failurePolicy', 'timeoutSeconds', 'excludedNamespaces'],
+      properties: {
+        failurePolicy: { type: 'string', enum: ['Fail', 'Ignore'], default: 'Fail' },
+        timeoutSeconds: { type: 'integer', minimum: 1, maximum: 10, default: 5 },
+        excludedNamespaces: { type: 'array', items: { type: 'string' }, default: ['kube-system'] },
+      },
+    },
+    kubeconfig: { type: 'string', default: '' },
+  },
+};
+
 export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
   type: 'object',
   additionalProperties: false,
-  required: ['listen', 'tls', 'mutation', 'bodyLimitBytes', 'shutdownTimeoutSeconds', 'log'],
+  required: ['listen', 'certificates', 'tls', 'mutation', 'bodyLimitBytes', 'shutdownTimeoutSeconds', 'log'],
   properties: {
     listen: listenSection(9443),
+    certificates,
     tls: {
       type: 'object',
       additionalProperties: false,
       default: FILLED_FROM_NESTED_DEFAULTS,
       required: ['certFile', 'keyFile', 'minVersion', 'reloadIntervalSeconds'],
       properties: {
-        certFile: { type: 'string', minLength: 1 },
-        keyFile: { type: 'string', minLength: 1 },
+        certFile: { type: 'string', default: '' },
+        keyFile: { type: 'string', default: '' },
         minVersion: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2' },
         reloadIntervalSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 30 },
       },
@@ -108,6 +168,19 @@ export const webhookSettings: readonly SettingSource[] = [
     description: 'PEM certificate served to the API server',
   },
   { path: 'tls.keyFile', flag: 'tls-key', env: 'PODEIP_TLS_KEY', description: 'PEM private key of that certificate' },
+  {
+    path: 'certificates.mode',
+    flag: 'certificates',
+    env: 'PODEIP_CERTIFICATES',
+    description:
+      'files or self-managed (a Secret podeip keeps); default: files when --tls-cert/--tls-key are given, else self-managed',
+  },
+  {
+    path: 'certificates.kubeconfig',
+    flag: 'kubeconfig',
+    env: 'PODEIP_KUBECONFIG',
+    description: 'kubeconfig for self-managed certificates (default: in-cluster)',
+  },
   { path: 'listen.port', flag: 'port', env: 'PODEIP_PORT', description: 'HTTPS port (default 9443)' },
   { path: 'listen.host', flag: 'host', env: 'PODEIP_HOST', description: 'address to listen on (default 0.0.0.0)' },
   {

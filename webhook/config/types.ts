@@ -37,9 +37,41 @@ export interface MutationPolicy {
   mountPath: string;
 }
 
+/** Where the serving certificate comes from. */
+export interface CertificatesConfig {
+  /**
+   * `files`: tls.certFile/keyFile (mounted by cert-manager or an admin); `self-managed`: a Secret podeip keeps.
+   * Unset, it is `files` when either file is named and `self-managed` otherwise.
+   */
+  mode: 'files' | 'self-managed';
+  /** The Service the API server calls; the certificate carries its DNS names. */
+  service: { name: string; port: number };
+  /** podeip's namespace; empty: the pod's own (read from its service account), required outside a pod. */
+  namespace: string;
+  secretName: string;
+  leaseName: string;
+  /** Lifetime of each CA and serving certificate; renewal starts at two thirds of it. */
+  lifetimeSeconds: number;
+  /** Time between the steps of a renewal (stage, promote, retire). */
+  rotationStepSeconds: number;
+  /** How often the Secret and the registration are checked besides the watches. */
+  repairIntervalSeconds: number;
+  /** The MutatingWebhookConfiguration podeip keeps. */
+  registration: {
+    failurePolicy: 'Fail' | 'Ignore';
+    timeoutSeconds: number;
+    /** Besides podeip's own namespace, which is always excluded. */
+    excludedNamespaces: string[];
+  };
+  /** A kubeconfig file; empty: in-cluster configuration. */
+  kubeconfig: string;
+}
+
 export interface WebhookConfig {
   listen: { host: string; port: number };
+  certificates: CertificatesConfig;
   tls: {
+    /** Required when certificates.mode is files. */
     certFile: string;
     keyFile: string;
     minVersion: 'TLSv1.2' | 'TLSv1.3';

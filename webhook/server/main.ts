@@ -3,7 +3,14 @@
  * graceful shutdown that undoes it. Callers (the CLI on a signal, the demo, tests) decide when to stop.
  */
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
+import { hostname } from 'node:os';
+import type { V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../api/kube/api-clients.js';
+import { serviceDnsNames } from '../../certs/generate.js';
+import { CertificateKeeper } from '../../certs/keeper.js';
+import { podeipMutatingWebhookConfiguration } from '../registration.js';
 import type { Logger } from 'pino';
 import type { WebhookConfig } from '../config/types.js';
 import { createWebhookMetrics } from '../metrics.js';
@@ -12,6 +19,7 @@ import {
   checkServingPair,
   checkTlsMinVersion,
   readServingPair,
+  type ServingPair,
   secureContextOptions,
   ServingCertificateReloader,
 } from './tls.js';
@@ -31,12 +39,107 @@ export interface RunningWebhook {
   app: FastifyInstance;
 }
 
-export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<RunningWebhook> {
-  const { logger } = deps;
+/** Where the serving certificate comes from, and how a new one reaches the server. */
+interface CertificateSource {
+  pair: ServingPair;
+  /** Starts following changes; `server` gets each new pair. */
+  follow(server: HttpsServer): void;
+  stop(): Promise<void>;
+}
+
+async function fromFiles(config: WebhookConfig, logger: Logger): Promise<CertificateSource> {
   const minVersion = checkTlsMinVersion(config.tls.minVersion);
   const files = { certFile: config.tls.certFile, keyFile: config.tls.keyFile };
   const pair = await readServingPair(files);
   const identity = checkServingPair(pair, files, minVersion);
+  let reloader: ServingCertificateReloader | undefined;
+  return {
+    pair,
+    follow(server) {
+      reloader = new ServingCertificateReloader(server, {
+        ...files,
+        minVersion,
+        reloadIntervalSeconds: config.tls.reloadIntervalSeconds,
+        logger,
+        initial: pair,
+        initialIdentity: identity,
+      });
+      reloader.start();
+    },
+    stop: async () => reloader?.stop(),
+  };
+}
+
+/** podeip's registration for the self-managed mode, trusting `caBundlePem`. */
+export function selfManagedRegistration(config: WebhookConfig, caBundlePem: string): V1MutatingWebhookConfiguration {
+  const { service, namespace, registration } = config.certificates;
+  return podeipMutatingWebhookConfiguration({
+    target: { service: { namespace, name: service.name, port: service.port } },
+    caPem: caBundlePem,
+    failurePolicy: registration.failurePolicy,
+    timeoutSeconds: registration.timeoutSeconds,
+    excludedNamespaces: [...new Set([...registration.excludedNamespaces, namespace])],
+  }) as V1MutatingWebhookConfiguration;
+}
+
+async function selfManaged(config: WebhookConfig, logger: Logger): Promise<CertificateSource> {
+  const minVersion = checkTlsMinVersion(config.tls.minVersion);
+  const { certificates } = config;
+  let server: HttpsServer | undefined;
+  const secretName = `Secret ${certificates.namespace}/${certificates.secretName}`;
+  const keeper = new CertificateKeeper({
+    kubeConfig: loadKubeConfig(certificates.kubeconfig === '' ? {} : { kubeconfigPath: certificates.kubeconfig }),
+    namespace: certificates.namespace,
+    secretName: certificates.secretName,
+    leaseName: certificates.leaseName,
+    identity: `${process.env.POD_NAME ?? hostname()}-${randomBytes(3).toString('hex')}`,
+    dnsNames: serviceDnsNames(certificates.service.name, certificates.namespace),
+    lifetimeSeconds: certificates.lifetimeSeconds,
+    stepSeconds: certificates.rotationStepSeconds,
+    repairIntervalSeconds: certificates.repairIntervalSeconds,
+    registration: (bundle) => selfManagedRegistration(config, bundle),
+    serve(pem) {
+      const pair = { cert: Buffer.from(pem.certPem), key: Buffer.from(pem.keyPem) };
+      const identity = checkServingPair(pair, { certFile: secretName, keyFile: secretName }, minVersion);
+      if (server === undefined) return;
+      server.setSecureContext(secureContextOptions(pair, minVersion));
+      logger.info(
+        { fingerprint256: identity.fingerprint256, validTo: identity.validTo.toISOString() },
+        'serving the certificate of the Secret',
+      );
+    },
+    logger,
+  });
+  let first;
+  try {
+    first = await keeper.start();
+  } catch (err) {
+    await keeper.stop();
+    throw err;
+  }
+  return {
+    pair: { cert: Buffer.from(first.certPem), key: Buffer.from(first.keyPem) },
+    follow(s) {
+      server = s;
+      // A pair that arrived between start() and now would otherwise wait for the next change.
+      const current = keeper.current;
+      if (current !== undefined && current.certPem !== first.certPem) {
+        s.setSecureContext(
+          secureContextOptions({ cert: Buffer.from(current.certPem), key: Buffer.from(current.keyPem) }, minVersion),
+        );
+      }
+    },
+    stop: () => keeper.stop(),
+  };
+}
+
+export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<RunningWebhook> {
+  const { logger } = deps;
+  const minVersion = checkTlsMinVersion(config.tls.minVersion);
+  const source =
+    config.certificates.mode === 'self-managed' ? await selfManaged(config, logger) : await fromFiles(config, logger);
+  const pair = source.pair;
+  const identity = checkServingPair(pair, { certFile: 'certificate', keyFile: 'key' }, minVersion);
 
   let draining = false;
   const app = buildApp({
@@ -48,24 +151,17 @@ export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<R
     isReady: () => !draining,
   });
   const server = app.server as HttpsServer;
-  const reloader = new ServingCertificateReloader(server, {
-    ...files,
-    minVersion,
-    reloadIntervalSeconds: config.tls.reloadIntervalSeconds,
-    logger,
-    initial: pair,
-    initialIdentity: identity,
-  });
 
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
+    await source.stop();
     throw new Error(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, {
       cause: err,
     });
   }
-  reloader.start();
+  source.follow(server);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
   logger.info(
@@ -82,7 +178,7 @@ export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<R
   async function shutDown(): Promise<void> {
     // Readiness goes first, so the Service stops routing new reviews here while open ones are answered.
     draining = true;
-    reloader.stop();
+    await source.stop();
     logger.info(
       { timeoutSeconds: config.shutdownTimeoutSeconds },
       'webhook shutting down: finishing in-flight requests',

@@ -49,8 +49,11 @@ describe('podeip CLI', () => {
     const r = podeip(['webhook', '--port', '99999'], { PODEIP_LOG_LEVEL: 'chatty' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('podeip webhook: invalid configuration:');
-    expect(r.stderr).toContain('  - tls.certFile: is required');
-    expect(r.stderr).toContain('  - tls.keyFile: is required');
+    // No certificate file named and no pod around it: self-managed mode has no namespace to keep a Secret in.
+    expect(r.stderr).toContain(
+      '  - certificates.namespace: is required in self-managed mode outside a pod (podeip runs in it); ' +
+        'or serve certificate files with --tls-cert and --tls-key',
+    );
     expect(r.stderr).toContain('  - listen.port: must be <= 65535 (from --port)');
     expect(r.stderr).toMatch(/ {2}- log\.level: must be one of .* \(from environment PODEIP_LOG_LEVEL\)/);
   });

@@ -3,19 +3,29 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../cli/config.js';
-import { webhookConfigSchema, webhookSettings } from '../../../webhook/config/schema.js';
+import { webhookSettings } from '../../../webhook/config/schema.js';
+import { validateWebhookConfig } from '../../../webhook/config/validate.js';
 
 const golden = JSON.parse(
   readFileSync(new URL('../../fixtures/config/webhook-defaults.golden.json', import.meta.url), 'utf8'),
 );
 
-function load(opts: { file?: string; flags?: Record<string, string>; env?: Record<string, string> }) {
+function load(opts: {
+  file?: string;
+  flags?: Record<string, string>;
+  env?: Record<string, string>;
+  podNamespace?: string;
+}) {
   return loadConfig({
-    schema: webhookConfigSchema,
     settings: webhookSettings,
     file: opts.file,
     flags: opts.flags ?? {},
     env: opts.env ?? {},
+    check: (raw, sourceOf) =>
+      validateWebhookConfig(raw, {
+        sourceOf,
+        ...(opts.podNamespace === undefined ? {} : { podNamespace: opts.podNamespace }),
+      }),
   });
 }
 
@@ -51,6 +61,7 @@ describe('webhook configuration', () => {
       'c.yaml',
       [
         'listen: { port: 70000 }',
+        'certificates: { mode: files }',
         'mutation:',
         '  initContainer: { imagePullPolicy: Sometimes, timeoutSeconds: 1, resources: { limits: { cpu: lots } } }',
         '  volumeName: Not_A_Label',
@@ -62,8 +73,8 @@ describe('webhook configuration', () => {
     if (r.ok) return;
     expect(r.problems).toEqual(
       expect.arrayContaining([
-        'tls.certFile: is required',
-        'tls.keyFile: is required',
+        'tls.certFile: is required when certificates.mode is files (--tls-cert)',
+        'tls.keyFile: is required when certificates.mode is files (--tls-key)',
         'listen.port: must be <= 65535',
         expect.stringMatching(
           /^mutation\.initContainer\.imagePullPolicy: must be one of "Always", "IfNotPresent", "Never"$/,
@@ -76,6 +87,43 @@ describe('webhook configuration', () => {
       ]),
     );
     expect(r.problems).toHaveLength(9);
+  });
+
+  it('serves files when a certificate file is named, and keeps its own certificates otherwise', () => {
+    const withKey = load({ flags: { 'tls-key': '/k' }, podNamespace: 'podeip-system' });
+    expect(withKey).toEqual({
+      ok: false,
+      problems: ['tls.certFile: is required when certificates.mode is files (--tls-cert)'],
+    });
+    const bare = load({});
+    expect(bare).toEqual({
+      ok: false,
+      problems: [
+        'certificates.namespace: is required in self-managed mode outside a pod (podeip runs in it); ' +
+          'or serve certificate files with --tls-cert and --tls-key',
+      ],
+    });
+    const inPod = load({ podNamespace: 'podeip-system' });
+    expect(inPod.ok && inPod.config.certificates.mode).toBe('self-managed');
+  });
+
+  it("needs no certificate files in self-managed mode, and takes the pod namespace as podeip's", () => {
+    const r = load({ flags: { certificates: 'self-managed' }, podNamespace: 'podeip-system' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.certificates).toEqual({ ...golden.certificates, mode: 'self-managed', namespace: 'podeip-system' });
+  });
+
+  it('refuses self-managed mode outside a pod without a namespace, beside the schema problems', () => {
+    const r = load({ flags: { certificates: 'self-managed', port: '0x' } });
+    expect(r).toEqual({
+      ok: false,
+      problems: [
+        'listen.port: must be integer (from --port)',
+        'certificates.namespace: is required in self-managed mode outside a pod (podeip runs in it); ' +
+          'or serve certificate files with --tls-cert and --tls-key',
+      ],
+    });
   });
 
   it('names the source of a bad environment value', () => {
