@@ -10,7 +10,9 @@ import { join, posix } from 'node:path';
 import { parse, parseAllDocuments, isMap, isSeq } from 'yaml';
 import { BINDER_NODE_OPTIONS, missingNodeOptions } from '../../../binder/runtime.js';
 import { loadBinderConfig } from '../../../cli/binder-config.js';
+import { validateWebhookConfig } from '../../../webhook/config/validate.js';
 import { eipAnnotationMatchCondition, WEBHOOK_CONFIGURATION_NAME } from '../../../webhook/registration.js';
+import { selfManagedRegistration } from '../../../webhook/server/main.js';
 import { DEPLOY_DIR, renderKustomization, type KubeObject } from './render.js';
 
 const RENDERS = ['base', 'overlays/access-key', 'overlays/rrsa', 'overlays/cert-manager', 'overlays/monitoring'];
@@ -223,6 +225,39 @@ describe.each(RENDERS)('deploy/%s', (dir) => {
     expect(service.spec.ports).toContainEqual(
       expect.objectContaining({ port: webhook.clientConfig.service.port, targetPort: 'https' }),
     );
+  });
+
+  it('gives the webhook settings it accepts; in self-managed mode the registration applied is the one it keeps', () => {
+    const webhookDeployment = deployment(dir, 'webhook');
+    const checked = validateWebhookConfig(parse(configFile(dir, 'webhook')), {
+      podNamespace: webhookDeployment.metadata.namespace!,
+    });
+    if (!checked.ok) throw new Error(checked.problems.join('\n'));
+    const mwc = find<KubeObject & { webhooks: { clientConfig: Record<string, unknown> }[] }>(
+      dir,
+      'MutatingWebhookConfiguration',
+      WEBHOOK_CONFIGURATION_NAME,
+    );
+    if (checked.config.certificates.mode !== 'self-managed') {
+      // cert-manager's cainjector writes the caBundle; the webhook calls no API and holds no permission.
+      expect(webhookDeployment.spec.template.spec.automountServiceAccountToken).toBe(false);
+      const webhookBindings = objectsOf(dir).filter(
+        (o) =>
+          (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') &&
+          (o as KubeObject & { subjects: { name: string }[] }).subjects.some((s) => s.name === 'podeip-webhook'),
+      );
+      expect(webhookBindings).toEqual([]);
+      return;
+    }
+    // Anything else would be "repaired" by the webhook the moment it starts.
+    const kept = selfManagedRegistration(checked.config, '') as unknown as typeof mwc;
+    const withoutCaBundle = (o: typeof mwc): unknown => ({
+      ...o,
+      metadata: { name: o.metadata.name, labels: o.metadata.labels },
+      webhooks: o.webhooks.map((w) => ({ ...w, clientConfig: { ...w.clientConfig, caBundle: undefined } })),
+    });
+    expect(withoutCaBundle(mwc)).toEqual(withoutCaBundle(kept));
+    expect(mwc.webhooks[0]!.clientConfig.caBundle).toBeUndefined();
   });
 
   it('grants no wildcard, no Secret to the binder and no pod to the webhook', () => {
