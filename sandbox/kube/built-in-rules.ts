@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { isRecord } from '../../api/is-record.js';
 import { badRequest, causes, GoValue, type FieldCause } from './errors.js';
+import { bindingRules, roleRules } from './auth/rbac-rules.js';
 import { validateCrd } from './crd.js';
 import { microTimeParseError } from './object-meta.js';
 import { podRules } from './pod-rules.js';
@@ -319,6 +320,10 @@ const RULES: Record<string, TypeRules> = {
   'apps/deployments': workloadRules('Deployment'),
   'apps/replicasets': workloadRules('ReplicaSet'),
   'apps/statefulsets': workloadRules('StatefulSet'),
+  'rbac.authorization.k8s.io/roles': roleRules,
+  'rbac.authorization.k8s.io/clusterroles': roleRules,
+  'rbac.authorization.k8s.io/rolebindings': bindingRules(false),
+  'rbac.authorization.k8s.io/clusterrolebindings': bindingRules(true),
 };
 
 export function rulesForBuiltIn(type: Pick<ResourceType, 'group' | 'plural'>): TypeRules {

@@ -27,6 +27,9 @@ const EXTRA_SUBRESOURCES: Record<
   Array<{ name: string; kind: string; group?: string; version?: string; verbs: string[] }>
 > = {
   '/pods': [{ name: 'binding', kind: 'Binding', verbs: ['create'] }],
+  '/serviceaccounts': [
+    { name: 'token', kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] },
+  ],
 };
 
 function storageVersionHash(type: ResourceType): string {

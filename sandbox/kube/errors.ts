@@ -146,6 +146,8 @@ export function badRequest(message: string): StatusError {
 }
 
 export function forbidden(type: Pick<ResourceType, 'group' | 'plural'>, name: string, why: string): StatusError {
+  // A path outside the resource API has no resource to name (apimachinery's NewForbidden).
+  if (type.plural === '') return failure(403, 'Forbidden', `forbidden: ${why}`, {});
   const subject = name === '' ? qualifiedResource(type) : `${qualifiedResource(type)} "${name}"`;
   return failure(403, 'Forbidden', `${subject} is forbidden: ${why}`, resourceDetails(type, name));
 }

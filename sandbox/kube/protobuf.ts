@@ -1,7 +1,8 @@
 /**
  * Request bodies in Kubernetes protobuf (`application/vnd.kubernetes.protobuf`): kubectl's typed
- * clients send them for `kubectl create namespace|secret|configmap|serviceaccount|deployment`. Decoded
- * by field number for those kinds (and Service, for `kubectl create service`) (k8s.io/api
+ * clients send them for `kubectl create namespace|secret|configmap|serviceaccount|deployment|service`,
+ * `create role|clusterrole|rolebinding|clusterrolebinding`, `create token` and `auth can-i|whoami`. Decoded
+ * by field number for those kinds (k8s.io/api
  * generated.proto); any field this table does not know is a 415, never a silent drop. Responses stay
  * JSON, which those clients also accept.
  */
@@ -161,7 +162,76 @@ const SERVICE_SPEC: Schema = {
 /** Status travels on create too (empty); the server resets it, so its fields are read and ignored. */
 const ANY_STATUS: Schema = { fields: {} };
 
+// rbac.authorization.k8s.io/v1: kubectl create role|clusterrole|rolebinding|clusterrolebinding.
+const POLICY_RULE: Schema = {
+  fields: {
+    1: f('verbs', 'string', { repeated: true }),
+    2: f('apiGroups', 'string', { repeated: true }),
+    3: f('resources', 'string', { repeated: true }),
+    4: f('resourceNames', 'string', { repeated: true }),
+    5: f('nonResourceURLs', 'string', { repeated: true }),
+  },
+};
+const RBAC_SUBJECT: Schema = {
+  fields: { 1: f('kind', 'string'), 2: f('apiGroup', 'string'), 3: f('name', 'string'), 4: f('namespace', 'string') },
+};
+const ROLE_REF: Schema = { fields: { 1: f('apiGroup', 'string'), 2: f('kind', 'string'), 3: f('name', 'string') } };
+const ROLE: Schema = { fields: { 1: f('metadata', OBJECT_META), 2: f('rules', POLICY_RULE, { repeated: true }) } };
+const ROLE_BINDING: Schema = {
+  fields: {
+    1: f('metadata', OBJECT_META),
+    2: f('subjects', RBAC_SUBJECT, { repeated: true }),
+    3: f('roleRef', ROLE_REF),
+  },
+};
+// authorization.k8s.io/v1 and authentication.k8s.io/v1: kubectl auth can-i, auth whoami, create token.
+const RESOURCE_ATTRIBUTES: Schema = {
+  fields: {
+    1: f('namespace', 'string'),
+    2: f('verb', 'string'),
+    3: f('group', 'string'),
+    4: f('version', 'string'),
+    5: f('resource', 'string'),
+    6: f('subresource', 'string'),
+    7: f('name', 'string'),
+  },
+};
+const ACCESS_REVIEW_SPEC: Schema = {
+  fields: {
+    1: f('resourceAttributes', RESOURCE_ATTRIBUTES),
+    2: f('nonResourceAttributes', { fields: { 1: f('path', 'string'), 2: f('verb', 'string') } }),
+    3: f('user', 'string'),
+    4: f('groups', 'string', { repeated: true }),
+    6: f('uid', 'string'),
+  },
+};
+const TOKEN_REQUEST_SPEC: Schema = {
+  fields: {
+    1: f('audiences', 'string', { repeated: true }),
+    3: f('boundObjectRef', {
+      fields: { 1: f('kind', 'string'), 2: f('apiVersion', 'string'), 3: f('name', 'string'), 4: f('uid', 'string') },
+    }),
+    4: f('expirationSeconds', 'int', { pointer: true }),
+  },
+};
+
 const KINDS: Record<string, Schema> = {
+  'rbac.authorization.k8s.io/v1/Role': ROLE,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ROLE,
+  'rbac.authorization.k8s.io/v1/RoleBinding': ROLE_BINDING,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ROLE_BINDING,
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    fields: { 1: f('metadata', OBJECT_META), 2: f('spec', ACCESS_REVIEW_SPEC), 3: f('status', ANY_STATUS) },
+  },
+  'authorization.k8s.io/v1/SubjectAccessReview': {
+    fields: { 1: f('metadata', OBJECT_META), 2: f('spec', ACCESS_REVIEW_SPEC), 3: f('status', ANY_STATUS) },
+  },
+  'authentication.k8s.io/v1/SelfSubjectReview': {
+    fields: { 1: f('metadata', OBJECT_META), 2: f('status', ANY_STATUS) },
+  },
+  'authentication.k8s.io/v1/TokenRequest': {
+    fields: { 1: f('metadata', OBJECT_META), 2: f('spec', TOKEN_REQUEST_SPEC), 3: f('status', ANY_STATUS) },
+  },
   'v1/Namespace': {
     fields: {
       1: f('metadata', OBJECT_META),
@@ -240,7 +310,7 @@ class Reader {
 
 function unsupported(detail: string): Error {
   const error = unsupportedMediaType('application/json, application/yaml');
-  error.status.message = `${error.status.message} (this stand-in decodes protobuf only for Namespace, Secret, ConfigMap, ServiceAccount, Service and Deployment: ${detail})`;
+  error.status.message = `${error.status.message} (this stand-in decodes protobuf only for the kinds kubectl's typed clients create: ${detail})`;
   error.message = error.status.message;
   return error;
 }

@@ -25,7 +25,7 @@ import type { RequestOptions, RequestPipeline } from './request-pipeline.js';
 import { apiVersionOf, isBuiltIn } from './resource-types.js';
 import type { ResourcePath } from './routes.js';
 import type { SandboxClusterStore } from './store.js';
-import type { DeleteOptions, KubeObject, KubeStatus, ListOptions, ResourceType } from './types.js';
+import type { DeleteOptions, KubeObject, KubeStatus, ListOptions, ResourceType, UserInfo } from './types.js';
 import { serveWatch, type WatchConnections } from './watch-stream.js';
 
 export interface ResourceHandlerContext {
@@ -41,6 +41,8 @@ interface Request {
   query: URLSearchParams;
   target: ResourcePath;
   type: ResourceType;
+  /** Who asked; writes carry it into admission reviews and managedFields. */
+  user?: UserInfo;
 }
 
 function booleanParam(query: URLSearchParams, name: string): boolean {
@@ -66,7 +68,11 @@ function listOptionsOf(query: URLSearchParams, namespace: string | undefined): L
   return options;
 }
 
-function requestOptions(query: URLSearchParams, subresource: string | undefined): RequestOptions {
+function requestOptions(
+  query: URLSearchParams,
+  subresource: string | undefined,
+  userInfo: UserInfo | undefined,
+): RequestOptions {
   const dryRun = query.getAll('dryRun');
   for (const value of dryRun)
     if (value !== 'All') throw badRequest(`Invalid dryRun value: ${JSON.stringify(value)}, supported values: "All"`);
@@ -76,7 +82,7 @@ function requestOptions(query: URLSearchParams, subresource: string | undefined)
       `fieldValidation: Unsupported value: ${JSON.stringify(fieldValidation)}: supported values: "Ignore", "Strict", "Warn"`,
     );
   }
-  const options: RequestOptions = { dryRun: dryRun.length > 0 };
+  const options: RequestOptions = { dryRun: dryRun.length > 0, ...(userInfo === undefined ? {} : { userInfo }) };
   const fieldManager = query.get('fieldManager');
   if (fieldManager !== null) options.fieldManager = fieldManager;
   if (fieldValidation !== undefined) options.fieldValidation = fieldValidation as RequestOptions['fieldValidation'];
@@ -318,7 +324,13 @@ async function handleScale(
     default:
       throw methodNotAllowed(req.method ?? '', 'Scale');
   }
-  const result = await context.pipeline.update(type, namespace, name, updated, requestOptions(query, undefined));
+  const result = await context.pipeline.update(
+    type,
+    namespace,
+    name,
+    updated,
+    requestOptions(query, undefined, request.user),
+  );
   setWarnings(res, result.warnings);
   sendJson(res, 200, scaleOf(result.object));
 }
@@ -329,6 +341,7 @@ export async function handleResource(
   res: ServerResponse,
   target: ResourcePath,
   query: URLSearchParams,
+  user?: UserInfo,
 ): Promise<void> {
   const type = context.store
     .resourceTypes()
@@ -342,7 +355,7 @@ export async function handleResource(
     (sub === 'scale' && hasScale(type)) ||
     (sub === 'binding' && type.plural === 'pods' && type.group === '');
   if (!knownSub) throw pathNotFound();
-  const request: Request = { req, res, query, target, type };
+  const request: Request = { req, res, query, target, type, ...(user === undefined ? {} : { user }) };
   const representation = negotiate(req.headers.accept);
   const namespace = type.namespaced ? target.namespace : undefined;
   const method = req.method ?? 'GET';
@@ -356,7 +369,12 @@ export async function handleResource(
     if (method === 'POST') {
       if (type.namespaced && namespace === undefined) throw methodNotAllowed('POST', type.listKind);
       const body = decodeObjectBody(await readBodyBytes(req), req.headers['content-type'], type.kind);
-      const result = await context.pipeline.create(type, namespace, body, requestOptions(query, undefined));
+      const result = await context.pipeline.create(
+        type,
+        namespace,
+        body,
+        requestOptions(query, undefined, request.user),
+      );
       setWarnings(res, result.warnings);
       respondObject(context, request, result.code, result.object, representation);
       return;
@@ -367,7 +385,7 @@ export async function handleResource(
         type,
         listOptionsOf(query, namespace),
         options,
-        requestOptions(query, undefined),
+        requestOptions(query, undefined, request.user),
       );
       setWarnings(res, result.warnings);
       sendJson(res, 200, {
@@ -398,7 +416,13 @@ export async function handleResource(
     case 'PUT': {
       if (sub === 'binding') throw methodNotAllowed(method, type.kind);
       const body = decodeObjectBody(await readBodyBytes(req), req.headers['content-type'], type.kind);
-      const result = await context.pipeline.update(type, namespace, name, body, requestOptions(query, sub));
+      const result = await context.pipeline.update(
+        type,
+        namespace,
+        name,
+        body,
+        requestOptions(query, sub, request.user),
+      );
       setWarnings(res, result.warnings);
       respondObject(context, request, result.code, result.object, representation);
       return;
@@ -407,7 +431,14 @@ export async function handleResource(
       if (sub === 'binding') throw methodNotAllowed(method, type.kind);
       const patchType = patchTypeOf(req.headers['content-type'], type);
       const patch = parsePatchBody(await readBody(req), patchType);
-      const result = await context.pipeline.patch(type, namespace, name, patchType, patch, requestOptions(query, sub));
+      const result = await context.pipeline.patch(
+        type,
+        namespace,
+        name,
+        patchType,
+        patch,
+        requestOptions(query, sub, request.user),
+      );
       setWarnings(res, result.warnings);
       respondObject(context, request, result.code, result.object, representation);
       return;
@@ -415,7 +446,13 @@ export async function handleResource(
     case 'DELETE': {
       if (sub !== undefined) throw methodNotAllowed(method, type.kind);
       const options = await deleteOptionsOf(request);
-      const result = await context.pipeline.delete(type, namespace, name, options, requestOptions(query, undefined));
+      const result = await context.pipeline.delete(
+        type,
+        namespace,
+        name,
+        options,
+        requestOptions(query, undefined, request.user),
+      );
       setWarnings(res, result.warnings);
       const object = result.object;
       if ((object as KubeStatus).kind === 'Status') sendJson(res, 200, statusBody(object as KubeStatus));

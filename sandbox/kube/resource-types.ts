@@ -12,7 +12,14 @@ function builtIn(
   version: string,
   plural: string,
   kind: string,
-  shape: { namespaced: boolean; hasStatus?: boolean; shortNames?: string[]; categories?: string[]; singular?: string },
+  shape: {
+    namespaced: boolean;
+    hasStatus?: boolean;
+    shortNames?: string[];
+    categories?: string[];
+    singular?: string;
+    verbs?: string[];
+  },
 ): ResourceType {
   return {
     group,
@@ -24,7 +31,7 @@ function builtIn(
     namespaced: shape.namespaced,
     hasStatus: shape.hasStatus ?? false,
     shortNames: shape.shortNames ?? [],
-    verbs: ALL_VERBS,
+    verbs: shape.verbs ?? ALL_VERBS,
     categories: shape.categories ?? [],
   };
 }
@@ -77,6 +84,32 @@ export function builtInResourceTypes(): ResourceType[] {
       hasStatus: true,
       shortNames: ['sts'],
       categories: ['all'],
+    }),
+    builtIn('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', { namespaced: true }),
+    builtIn('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
+    builtIn('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', { namespaced: true }),
+    builtIn('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
+    builtIn('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', {
+      namespaced: true,
+      hasStatus: true,
+      shortNames: ['pdb'],
+    }),
+    builtIn('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', {
+      namespaced: true,
+      shortNames: ['netpol'],
+    }),
+    // Answered, never stored (sandbox/kube/auth/reviews.ts).
+    builtIn('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', {
+      namespaced: false,
+      verbs: ['create'],
+    }),
+    builtIn('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview', {
+      namespaced: false,
+      verbs: ['create'],
+    }),
+    builtIn('authentication.k8s.io', 'v1', 'selfsubjectreviews', 'SelfSubjectReview', {
+      namespaced: false,
+      verbs: ['create'],
     }),
   ];
 }

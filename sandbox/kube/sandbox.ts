@@ -10,7 +10,13 @@ import type { Logger } from 'pino';
 import { generateCa, generateServingCert } from '../../certs/generate.js';
 import { FaultInjector, matchesFilter, type KubeControls, type RequestLogEntry } from './controls.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
-import { internalError, pathNotFound, unauthorized } from './errors.js';
+import { authenticate, type AuthenticationContext } from './auth/authentication.js';
+import { writeBootstrapPolicy } from './auth/bootstrap.js';
+import { authorize, forbiddenMessage, type RbacTypes } from './auth/rbac.js';
+import { requestAttributes } from './auth/request-info.js';
+import { handleReview, isReviewPath } from './auth/reviews.js';
+import { ServiceAccountTokens } from './auth/tokens.js';
+import { forbidden, internalError, pathNotFound } from './errors.js';
 import { sendJson, sendStatus, sendText, setWarnings } from './http-io.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { serveOpenApi } from './openapi.js';
@@ -36,7 +42,10 @@ export interface KubeSandbox {
   url: string;
   port: number;
   caPem: string;
+  /** The admin's bearer token (system:masters). */
   token: string;
+  /** Issues and verifies ServiceAccount tokens (the kubelet's projected tokens, TokenRequest). */
+  serviceAccountTokens: ServiceAccountTokens;
   store: SandboxClusterStore;
   /** Writes that go through decoding, built-in admission and the admission chain, like an HTTP request. */
   api: RequestPipeline;
@@ -109,6 +118,22 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
   let port = 0;
 
   const context = { store, pipeline, watches, now: Date.now };
+  const serviceAccountTokens = new ServiceAccountTokens();
+  const rbac: RbacTypes = {
+    roles: store.resourceType('rbac.authorization.k8s.io', 'roles')!,
+    clusterRoles: store.resourceType('rbac.authorization.k8s.io', 'clusterroles')!,
+    roleBindings: store.resourceType('rbac.authorization.k8s.io', 'rolebindings')!,
+    clusterRoleBindings: store.resourceType('rbac.authorization.k8s.io', 'clusterrolebindings')!,
+  };
+  const authentication: AuthenticationContext = {
+    adminToken: token,
+    tokens: serviceAccountTokens,
+    store,
+    serviceAccounts: store.resourceType('', 'serviceaccounts')!,
+    pods: store.resourceType('', 'pods')!,
+    rbac,
+  };
+  const reviews = { ...authentication };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sandbox');
@@ -136,7 +161,14 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
         sendText(res, 200, 'ok');
         return;
       }
-      if (req.headers.authorization !== `Bearer ${token}`) throw unauthorized();
+      const user = authenticate(req, authentication);
+      const attributes = requestAttributes(user, method, url.pathname, route, url.searchParams);
+      const decision = authorize(store, rbac, attributes);
+      if (!decision.allowed) {
+        const why = forbiddenMessage(attributes) + (decision.reason === '' ? '' : `: ${decision.reason}`);
+        if (route.kind !== 'resource') throw forbidden({ group: '', plural: '' }, '', why);
+        throw forbidden(route.target, attributes.name, why);
+      }
       if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
       const failure = faults.failureFor(method, url.pathname);
       if (failure !== undefined) {
@@ -164,7 +196,8 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
         case 'openapi':
           return serveOpenApi(req, res, route.path, types);
         case 'resource':
-          return await handleResource(context, req, res, route.target, url.searchParams);
+          if (isReviewPath(route.target)) return await handleReview(reviews, req, res, route.target, user);
+          return await handleResource(context, req, res, route.target, url.searchParams, user);
         default:
           throw pathNotFound();
       }
@@ -206,6 +239,7 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     connectionsAccepted += 1;
   });
   publishKubernetesService(store, host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host, port);
+  writeBootstrapPolicy(store, rbac);
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger?.info({ url }, 'kube sandbox listening');
 
@@ -235,6 +269,7 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     port,
     caPem: ca.certPem,
     token,
+    serviceAccountTokens,
     store,
     api: pipeline,
     controls,
