@@ -132,7 +132,7 @@ async function startDemoWebhook(sandbox: Sandbox, scratch: string, logger: Logge
   writeFileSync(join(scratch, 'tls.crt'), serving.certPem);
   writeFileSync(join(scratch, 'tls.key'), serving.keyPem, { mode: 0o600 });
   const loaded = loadConfig({
-    schema: webhookProgram.webhookConfigSchema,
+    check: (raw, sourceOf) => webhookProgram.validateWebhookConfig(raw, { sourceOf }),
     settings: webhookProgram.webhookSettings,
     flags: { 'tls-cert': join(scratch, 'tls.crt'), 'tls-key': join(scratch, 'tls.key'), port: '0', host: '127.0.0.1' },
     env: {},

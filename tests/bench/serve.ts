@@ -4,11 +4,12 @@
  * the parent sends to a file); `bare` is a plain Fastify HTTPS route that parses the same body and answers
  * with canned JSON of the same size. The parent gets the port over IPC.
  */
+import { validateWebhookConfig } from '../../webhook/config/validate.js';
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { createLogger } from '../../cli/logger.js';
 import { loadConfig } from '../../cli/config.js';
-import { webhookConfigSchema, webhookSettings } from '../../webhook/config/schema.js';
+import { webhookSettings } from '../../webhook/config/schema.js';
 import { start as startWebhook } from '../../webhook/index.js';
 
 const [kind, certFile, keyFile, cannedFile] = process.argv.slice(2);
@@ -16,7 +17,7 @@ const [kind, certFile, keyFile, cannedFile] = process.argv.slice(2);
 async function serve(): Promise<number> {
   if (kind === 'webhook') {
     const loaded = loadConfig({
-      schema: webhookConfigSchema,
+      check: (raw, sourceOf) => validateWebhookConfig(raw, { sourceOf }),
       settings: webhookSettings,
       // Only what the benchmark needs to run it; every other setting is the default users get.
       flags: { 'tls-cert': certFile, 'tls-key': keyFile, port: '0', host: '127.0.0.1' },

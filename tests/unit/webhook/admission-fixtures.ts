@@ -1,7 +1,8 @@
 /** Loads the AdmissionReview requests in tests/fixtures/admission and the policy the planner tests use. */
+import { validateWebhookConfig } from '../../../webhook/config/validate.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadConfig } from '../../../cli/config.js';
-import { webhookConfigSchema, webhookSettings } from '../../../webhook/config/schema.js';
+import { webhookSettings } from '../../../webhook/config/schema.js';
 import type { MutationPolicy } from '../../../webhook/config/types.js';
 import type { PodAdmissionInput } from '../../../webhook/mutation/plan.js';
 import type { PodJson } from '../../../webhook/mutation/pod.js';
@@ -43,7 +44,7 @@ export function plannerInput(name: string): PodAdmissionInput {
 /** The policy a webhook runs with when nothing is configured: the schema's defaults, as the CLI loads them. */
 export function defaultPolicy(): MutationPolicy {
   const loaded = loadConfig({
-    schema: webhookConfigSchema,
+    check: (raw, sourceOf) => validateWebhookConfig(raw, { sourceOf }),
     settings: webhookSettings,
     flags: { 'tls-cert': '/unused/tls.crt', 'tls-key': '/unused/tls.key' },
     env: {},

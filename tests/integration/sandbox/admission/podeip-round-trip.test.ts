@@ -4,6 +4,7 @@
  * back patched, bad annotations are refused with every problem named, warnings reach kubectl, and a
  * stopped webhook refuses pods under failurePolicy Fail and lets them through unpatched under Ignore.
  */
+import { validateWebhookConfig } from '../../../../webhook/config/validate.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../../../cli/config.js';
 import { generateServingCert } from '../../../../certs/generate.js';
 import { createWebhookAdmission, type WebhookAdmission } from '../../../../sandbox/kube/admission/index.js';
-import { webhookConfigSchema, webhookSettings } from '../../../../webhook/config/schema.js';
+import { webhookSettings } from '../../../../webhook/config/schema.js';
 import type { WebhookConfig } from '../../../../webhook/config/types.js';
 import { start as startWebhook, type RunningWebhook } from '../../../../webhook/index.js';
 import { startHarness, type Harness } from '../kube/harness.js';
@@ -45,7 +46,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'tls.crt'), pair.certPem);
   writeFileSync(join(dir, 'tls.key'), pair.keyPem);
   const loaded = loadConfig<WebhookConfig>({
-    schema: webhookConfigSchema,
+    check: (raw, sourceOf) => validateWebhookConfig(raw, { sourceOf }),
     settings: webhookSettings,
     flags: { 'tls-cert': join(dir, 'tls.crt'), 'tls-key': join(dir, 'tls.key'), port: '0', host: '127.0.0.1' },
     env: {},
