@@ -5,7 +5,7 @@
  * lets an extra burst through.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -16,6 +16,7 @@ import { startCloudSandbox, type CloudSandbox } from '../../../../sandbox/cloud/
 
 let cloud: CloudSandbox;
 let source: CredentialsSource;
+let keyDir: string | undefined;
 
 beforeAll(async () => {
   cloud = await startCloudSandbox({});
@@ -24,10 +25,12 @@ beforeAll(async () => {
 afterAll(async () => {
   source?.close();
   await cloud?.close();
+  if (keyDir !== undefined) rmSync(keyDir, { recursive: true, force: true });
 });
 
 it('signs with the rotated key file from the next call on', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'podeip-rotate-')), 'cloud.json');
+  keyDir = mkdtempSync(join(tmpdir(), 'podeip-rotate-'));
+  const path = join(keyDir, 'cloud.json');
   writeFileSync(path, JSON.stringify({ accessKeyId: cloud.accessKeyId, accessKeySecret: cloud.accessKeySecret }));
   const logger = pino({ enabled: false });
   source = credentialsSourceFor({ source: 'key-file', path }, { logger, pollMs: 50 });

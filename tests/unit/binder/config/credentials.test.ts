@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,13 +12,18 @@ const SECRET = 'sEcReTvAlUe0123456789abcdefghij';
 const logLines: string[] = [];
 const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 const opened: CredentialsSource[] = [];
+const keyDirs: string[] = [];
 
 afterEach(() => {
   for (const source of opened.splice(0)) source.close();
 });
+afterAll(() => {
+  for (const dir of keyDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 function keyFile(content: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'podeip-keyfile-'));
+  keyDirs.push(dir);
   writeFileSync(join(dir, 'cloud.json'), content);
   return join(dir, 'cloud.json');
 }
