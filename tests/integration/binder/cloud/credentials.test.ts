@@ -5,7 +5,7 @@
  */
 import CredentialsModule from '@alicloud/credentials';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sdkDefaultExport } from '../../../../binder/cloud/sdk-module.js';
@@ -37,6 +37,7 @@ beforeAll(async () => {
   process.env.HOME = mkdtempSync(join(tmpdir(), 'podeip-credentials-'));
 });
 afterAll(async () => {
+  rmSync(process.env.HOME!, { recursive: true, force: true });
   process.env = savedEnvironment;
   await sandbox.close();
 });

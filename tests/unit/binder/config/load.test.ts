@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crossFieldProblems } from '../../../../binder/config/validate.js';
@@ -19,8 +19,14 @@ function loaded(input: Partial<LoadBinderConfigInput>): BinderConfig {
   return r.config;
 }
 
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempFile(name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'podeip-binder-config-'));
+  tempDirs.push(dir);
   writeFileSync(join(dir, name), text);
   return join(dir, name);
 }
