@@ -133,7 +133,6 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     pods: store.resourceType('', 'pods')!,
     rbac,
   };
-  const reviews = { ...authentication };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://sandbox');
@@ -196,7 +195,7 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
         case 'openapi':
           return serveOpenApi(req, res, route.path, types);
         case 'resource':
-          if (isReviewPath(route.target)) return await handleReview(reviews, req, res, route.target, user);
+          if (isReviewPath(route.target)) return await handleReview(authentication, req, res, route.target, user);
           return await handleResource(context, req, res, route.target, url.searchParams, user);
         default:
           throw pathNotFound();

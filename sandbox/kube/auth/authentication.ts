@@ -6,11 +6,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { forbidden, unauthorized } from '../errors.js';
+import { ADMIN_USER } from '../request-pipeline.js';
 import type { ClusterStore, ResourceType, UserInfo } from '../types.js';
 import { authorize, forbiddenMessage, type RbacTypes, type RequestAttributes } from './rbac.js';
 import type { ServiceAccountTokens } from './tokens.js';
 
-export const ADMIN: UserInfo = { username: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
 const SERVICE_ACCOUNT_PREFIX = 'system:serviceaccount:';
 
 export interface AuthenticationContext {
@@ -71,7 +71,7 @@ function headerValues(req: IncomingMessage, name: string): string[] {
 export function authenticate(req: IncomingMessage, context: AuthenticationContext): UserInfo {
   const token = bearerToken(req);
   if (token === undefined) throw unauthorized();
-  const user = token === context.adminToken ? ADMIN : tokenUser(token, context);
+  const user = token === context.adminToken ? ADMIN_USER : tokenUser(token, context);
   if (user === undefined) throw unauthorized();
   const asUser = req.headers['impersonate-user'];
   const asGroups = headerValues(req, 'impersonate-group');
