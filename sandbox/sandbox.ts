@@ -13,13 +13,25 @@ import {
   type ClusterBehaviour,
   type ClusterTiming,
   type PodNetworkMode,
+  type ProcessRuntimeOptions,
 } from './kube/cluster/index.js';
 import { createWebhookAdmission, startKubeSandbox, type KubeSandbox, type ServiceAddress } from './kube/index.js';
 
 export interface SandboxOptions {
   kube?: { port?: number; host?: string };
   cloud?: CloudSandboxOptions;
-  cluster?: { nodes?: number; network?: PodNetworkMode; timing?: Partial<ClusterTiming>; ipsPerEni?: number };
+  cluster?: {
+    nodes?: number;
+    network?: PodNetworkMode;
+    timing?: Partial<ClusterTiming>;
+    ipsPerEni?: number;
+    /**
+     * Run pods of these images as local processes (see processIsolationProblem for what that needs). The
+     * pods reach the API server at 10.96.0.1:443 and the cloud stand-in at its loopback address, as binder
+     * settings for the sandbox name it.
+     */
+    processes?: Pick<ProcessRuntimeOptions, 'images' | 'onOutput' | 'probePeriodCapMs'>;
+  };
   /** Install podeip's PodEIP CRD, as `kubectl apply -f deploy/crds` would. Default true. */
   installPodEipCrd?: boolean;
   logger?: Logger;
@@ -62,9 +74,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const services = new Map<string, ServiceAddress>();
     const serviceKey = (s: { namespace: string; name: string; port?: number }): string =>
       `${s.namespace}/${s.name}:${s.port ?? 443}`;
+    // Admission is set up before the cluster that routes Services exists; it looks the cluster up when called.
+    const routing: { cluster?: ClusterBehaviour } = {};
     const admission = createWebhookAdmission({
       store: kube.store,
-      resolveService: (ref) => services.get(serviceKey(ref)),
+      // A mapped Service first (a webhook the caller runs itself), then the pods behind it, as in a cluster.
+      resolveService: (ref) => services.get(serviceKey(ref)) ?? routing.cluster?.serviceAddress(ref),
       ...(logger ? { logger: logger.child({ component: 'sandbox-admission' }) } : {}),
     });
     kube.setAdmission(admission);
@@ -75,14 +90,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         podEipCustomResourceDefinition(),
       );
     }
-    const cluster = startClusterBehaviour({
+    const started = kube;
+    const { processes, ...clusterOptions } = options.cluster ?? {};
+    const apiUrl = new URL(kube.url);
+    const runningCluster = startClusterBehaviour({
       store: kube.store,
       api: kube.api,
       cloud: cloud.controls,
-      ...options.cluster,
+      ...clusterOptions,
+      ...(processes === undefined
+        ? {}
+        : {
+            processes: {
+              ...processes,
+              apiServer: { host: apiUrl.hostname.replace(/^\[|\]$/g, ''), port: Number(apiUrl.port) },
+              hostPorts: [Number(cloud.endpoint.split(':').pop())],
+              issueToken: (subject, tokenOptions) => started.serviceAccountTokens.issue(subject, tokenOptions),
+            },
+          }),
       ...(logger ? { logger } : {}),
     });
-    const started = kube;
+    routing.cluster = runningCluster;
     const cloudConnection = (): CloudConnection => ({
       endpoint: cloud.endpoint,
       protocol: cloud.protocol,
@@ -94,7 +122,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return {
       kube: started,
       cloud,
-      cluster,
+      cluster: runningCluster,
       mapService: (service, address) => services.set(serviceKey(service), address),
       cloudConnection,
       writeFiles(dir) {
@@ -107,7 +135,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return { kubeconfig, cloudJson };
       },
       async close() {
-        await cluster.stop();
+        await runningCluster.stop();
         admission.close();
         await started.close();
         await cloud.close();

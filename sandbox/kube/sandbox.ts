@@ -56,7 +56,7 @@ export interface KubeSandbox {
 }
 
 /** The in-cluster address of the API (the `kubernetes` Service in `default`). */
-const KUBERNETES_SERVICE_IP = '10.96.0.1';
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
 const MAX_LOG_ENTRIES = 10_000;
 
 function publishKubernetesService(store: SandboxClusterStore, host: string, port: number): void {

@@ -12,6 +12,8 @@ import type { WebhookClientConfig } from './webhook-configuration.js';
 export interface ServiceAddress {
   host: string;
   port: number;
+  /** A pod run as processes is reached through its sandbox's socket for that port, not host:port. */
+  socketPath?: string;
 }
 
 export type ServiceResolver = (ref: { namespace: string; name: string; port: number }) => ServiceAddress | undefined;
@@ -112,7 +114,7 @@ export class TlsAgentCache {
   private readonly agents = new Map<string, Agent>();
 
   agentFor(address: ServiceAddress, servername: string | undefined, caPem: string | undefined): Agent {
-    const key = JSON.stringify([address.host, address.port, servername ?? '', caPem ?? '']);
+    const key = JSON.stringify([address.host, address.port, address.socketPath ?? '', servername ?? '', caPem ?? '']);
     let agent = this.agents.get(key);
     if (agent === undefined) {
       agent = new Agent({
@@ -210,8 +212,9 @@ export function postAdmissionReview(
     };
     const req = request(
       {
-        host: address.host,
-        port: address.port,
+        ...(address.socketPath === undefined
+          ? { host: address.host, port: address.port }
+          : { socketPath: address.socketPath }),
         method: 'POST',
         path: endpoint.path,
         agent: agents.agentFor(address, endpoint.servername, endpoint.caPem),

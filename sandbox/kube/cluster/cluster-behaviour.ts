@@ -9,6 +9,7 @@ import { clusterTypes, ClusterWriter } from './cluster-writer.js';
 import { startDeploymentController } from './deployment-controller.js';
 import { EventRecorder } from './events.js';
 import { startKubelet } from './kubelet.js';
+import { ServiceRouter } from './processes/service-routing.js';
 import { nodeName, nodeObject, registerNode } from './nodes.js';
 import { resolveTiming, type ClusterBehaviour, type ClusterBehaviourOptions } from './options.js';
 import { PodNetwork } from './pod-network.js';
@@ -45,9 +46,20 @@ export function startClusterBehaviour(options: ClusterBehaviourOptions): Cluster
   logger.info({ nodes: names, network: network.mode }, 'sandbox cluster nodes registered');
 
   const workload = { store, types, writer, events, reconcileMs: timing.reconcileMs };
+  const kubelets = startKubelet({
+    store,
+    types,
+    writer,
+    events,
+    network,
+    timing,
+    logger: logger.child({ part: 'kubelet' }),
+    ...(options.processes === undefined ? {} : { processes: options.processes }),
+  });
+  const router = new ServiceRouter(store, types, kubelets.socketFor);
   const parts = [
     startScheduler({ ...workload, network, logger: logger.child({ part: 'scheduler' }) }),
-    startKubelet({ store, types, writer, events, network, timing, logger: logger.child({ part: 'kubelet' }) }),
+    kubelets,
     startReplicaSetController({ ...workload, logger: logger.child({ part: 'replicaset-controller' }) }),
     startDeploymentController({ ...workload, logger: logger.child({ part: 'deployment-controller' }) }),
     startStatefulSetController({ ...workload, logger: logger.child({ part: 'statefulset-controller' }) }),
@@ -56,6 +68,7 @@ export function startClusterBehaviour(options: ClusterBehaviourOptions): Cluster
   let stopping: Promise<void> | undefined;
   return {
     nodes: () => [...names],
+    serviceAddress: (ref) => router.route(ref),
     stop() {
       stopping ??= (async () => {
         await Promise.all(parts.map((part) => part.stop()));

@@ -28,6 +28,10 @@ export interface ClusterTypes {
   replicaSets: ResourceType;
   deployments: ResourceType;
   statefulSets: ResourceType;
+  configMaps: ResourceType;
+  secrets: ResourceType;
+  serviceAccounts: ResourceType;
+  services: ResourceType;
 }
 
 export function clusterTypes(store: ClusterStore): ClusterTypes {
@@ -43,6 +47,10 @@ export function clusterTypes(store: ClusterStore): ClusterTypes {
     replicaSets: lookup('apps', 'replicasets'),
     deployments: lookup('apps', 'deployments'),
     statefulSets: lookup('apps', 'statefulsets'),
+    configMaps: lookup('', 'configmaps'),
+    secrets: lookup('', 'secrets'),
+    serviceAccounts: lookup('', 'serviceaccounts'),
+    services: lookup('', 'services'),
   };
 }
 

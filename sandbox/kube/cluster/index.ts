@@ -8,3 +8,6 @@ export {
   type ClusterTiming,
   type PodNetworkMode,
 } from './options.js';
+export type { LocalImage, LocalImages } from './processes/container-launch.js';
+export type { ProcessRuntimeOptions } from './processes/pod-processes.js';
+export { processIsolationProblem } from './processes/isolation.js';

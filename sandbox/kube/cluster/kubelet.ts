@@ -11,6 +11,7 @@ import type { EventRecorder, EventSource } from './events.js';
 import { isTerminating, objectKey, specOf, splitObjectKey, statusOf } from './object-facts.js';
 import type { ClusterTiming } from './options.js';
 import type { PodNetwork } from './pod-network.js';
+import { PodProcesses, type ProcessRuntimeOptions } from './processes/pod-processes.js';
 import { newPodRuntime, runtimeFromStatus, stepPodRuntime, type PodRuntime, type RuntimeEvent } from './pod-runtime.js';
 import { mergedPodStatus } from './pod-status.js';
 import { everyInterval, keepWatching } from './store-watch.js';
@@ -24,6 +25,14 @@ export interface KubeletDependencies {
   network: PodNetwork;
   timing: ClusterTiming;
   logger: Logger;
+  /** Run the pods whose images it names as local processes; every other pod is simulated. */
+  processes?: ProcessRuntimeOptions;
+}
+
+export interface Kubelets {
+  stop(): Promise<void>;
+  /** The host socket of a container port of a pod run as processes. */
+  socketFor(podUid: string, port: number): string | undefined;
 }
 
 const COMPONENT = 'kubelet';
@@ -36,9 +45,29 @@ function fieldPathOf(container: Record<string, unknown>, init: boolean): string 
   return `spec.${init ? 'initContainers' : 'containers'}{${String(container.name)}}`;
 }
 
-export function startKubelet(deps: KubeletDependencies): { stop(): Promise<void> } {
+export function startKubelet(deps: KubeletDependencies): Kubelets {
   const { store, types, network, timing, logger } = deps;
   const runtimes = new Map<string, PodRuntime>();
+  const mountFailures = new Map<string, string>();
+  const sourceOf = (pod: KubeObject): EventSource => sourceFor(String(specOf(pod).nodeName ?? ''));
+  // The runtime reports process exits and readiness changes; the queue it reports to is made below.
+  const later: { queue?: ReconcileQueue } = {};
+  const processes =
+    deps.processes === undefined
+      ? undefined
+      : new PodProcesses(
+          deps.processes,
+          store,
+          types,
+          {
+            warning: (pod, reason, message, fieldPath) =>
+              deps.events.warning(sourceOf(pod), pod, reason, message, fieldPath),
+            normal: (pod, reason, message, fieldPath) =>
+              deps.events.normal(sourceOf(pod), pod, reason, message, fieldPath),
+            changed: (namespace, name) => later.queue?.add(`${namespace}/${name}`),
+          },
+          logger.child({ part: 'container-runtime' }),
+        );
 
   const nodeOf = (pod: KubeObject): string | undefined => {
     const node = specOf(pod).nodeName;
@@ -122,7 +151,42 @@ export function startKubelet(deps: KubeletDependencies): { stop(): Promise<void>
         throw error;
       }
     }
+    const local = processes !== undefined && processes.runsLocally(pod);
+    if (local && !isTerminating(pod) && runtime.podIp !== undefined) {
+      try {
+        await processes.ensureSandbox(pod, runtime.podIp, network.nodeAddressing(node)!.internalIp);
+      } catch (error) {
+        runtimes.set(uid, runtime);
+        const message = `Failed to create pod sandbox: ${(error as Error).message}`;
+        deps.events.warning(sourceFor(node), pod, 'FailedCreatePodSandBox', message);
+        throw error;
+      }
+      // Containers start only once every volume is set up, as the kubelet's volume manager has them wait.
+      const mountFailure = processes.syncVolumes(pod);
+      if (mountFailure !== undefined) {
+        if (mountFailures.get(uid) !== mountFailure)
+          deps.events.warning(sourceFor(node), pod, 'FailedMount', mountFailure);
+        mountFailures.set(uid, mountFailure);
+        runtimes.set(uid, runtime);
+        await writeStatus(pod, node);
+        return { requeueAfterMs: 1000 };
+      }
+      mountFailures.delete(uid);
+    }
     const step = stepPodRuntime(pod, runtime, now, timing);
+    let requeueAfterMs = step.nextAt === undefined ? undefined : Math.max(0, step.nextAt - Date.now());
+    if (local) {
+      const synced = processes.sync(pod, step.runtime, now);
+      step.runtime = synced.runtime;
+      if (synced.requeueAfterMs !== undefined)
+        requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, synced.requeueAfterMs);
+      // A deleted pod's processes get their grace period: the deletion finishes once they are gone.
+      if (synced.holdDeletion && step.finishDeletion) {
+        step.finishDeletion = false;
+        step.runtime.deletionFinished = false;
+        requeueAfterMs = 100;
+      }
+    }
     runtimes.set(uid, step.runtime);
     recordRuntimeEvents(pod, node, step.events);
     await writeStatus(pod, node);
@@ -137,24 +201,27 @@ export function startKubelet(deps: KubeletDependencies): { stop(): Promise<void>
       );
       logger.info({ namespace, pod: name, uid, node }, 'pod termination finished');
     }
-    return step.nextAt === undefined ? undefined : { requeueAfterMs: Math.max(0, step.nextAt - Date.now()) };
+    return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   };
 
   const forget = (pod: KubeObject): void => {
     const uid = pod.metadata.uid ?? '';
     runtimes.delete(uid);
+    mountFailures.delete(uid);
+    processes?.teardown(uid).catch((err: unknown) => logger.warn({ err, uid }, 'pod sandbox teardown failed'));
     if (!network.holds(uid)) return;
     network.release(uid);
     logger.info({ namespace: pod.metadata.namespace, pod: pod.metadata.name, uid }, 'pod gone: address released');
   };
 
-  const queue = new ReconcileQueue(COMPONENT, reconcile, logger);
+  const reconciles = new ReconcileQueue(COMPONENT, reconcile, logger);
+  later.queue = reconciles;
   const watch = keepWatching(
     store,
     types.pods,
     ({ type, object }) => {
       if (type === 'DELETED') forget(object);
-      else if (nodeOf(object) !== undefined) queue.add(objectKey(object));
+      else if (nodeOf(object) !== undefined) reconciles.add(objectKey(object));
     },
     logger,
   );
@@ -164,11 +231,12 @@ export function startKubelet(deps: KubeletDependencies): { stop(): Promise<void>
       const live = new Set<string>();
       for (const pod of store.list(types.pods).items) {
         live.add(pod.metadata.uid ?? '');
-        if (nodeOf(pod) !== undefined) queue.add(objectKey(pod));
+        if (nodeOf(pod) !== undefined) reconciles.add(objectKey(pod));
       }
       // Deletions a watch restart skipped: their addresses would otherwise never come back.
       for (const uid of network.allocatedPods()) if (!live.has(uid)) network.release(uid);
       for (const uid of runtimes.keys()) if (!live.has(uid)) runtimes.delete(uid);
+      for (const uid of processes?.podUids() ?? []) if (!live.has(uid)) void processes?.teardown(uid);
     },
     logger,
     COMPONENT,
@@ -178,7 +246,9 @@ export function startKubelet(deps: KubeletDependencies): { stop(): Promise<void>
     async stop() {
       resync.stop();
       watch.stop();
-      await queue.stop();
+      await reconciles.stop();
+      await processes?.close();
     },
+    socketFor: (podUid, port) => processes?.socketFor(podUid, port),
   };
 }

@@ -12,6 +12,11 @@ export function jsonList(value: unknown): Json[] {
   return Array.isArray(value) ? (value.filter(isRecord) as Json[]) : [];
 }
 
+/** A list of scalars (args, command, capability names) as strings; anything else is empty. */
+export function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v) => typeof v === 'string' || typeof v === 'number').map(String) : [];
+}
+
 export function specOf(object: KubeObject): Json {
   return isRecord(object.spec) ? object.spec : {};
 }

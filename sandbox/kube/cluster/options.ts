@@ -4,6 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { CloudSandboxControls } from '../../cloud/types.js';
+import type { ProcessRuntimeOptions } from './processes/pod-processes.js';
+import type { RoutedAddress } from './processes/service-routing.js';
 import type { RequestPipeline } from '../request-pipeline.js';
 import type { ClusterStore, KubeObject } from '../types.js';
 
@@ -54,6 +56,8 @@ export interface ClusterBehaviourOptions {
   api?: RequestPipeline;
   /** Secondary IPs one ENI holds before the CNI attaches another to the node (shared-eni). Default 10. */
   ipsPerEni?: number;
+  /** The kubelets run pods of these images as local processes (root and Linux namespaces needed). */
+  processes?: ProcessRuntimeOptions;
 }
 
 export interface ClusterBehaviour {
@@ -61,6 +65,8 @@ export interface ClusterBehaviour {
   stop(): Promise<void>;
   /** Names of the nodes this cluster runs pods on. */
   nodes(): string[];
+  /** Where a Service's connection goes: a Ready pod run as processes, through its sandbox's socket. */
+  serviceAddress(ref: { namespace: string; name: string; port: number }): RoutedAddress | undefined;
 }
 
 export function resolveTiming(timing: Partial<ClusterTiming> | undefined): ClusterTiming {

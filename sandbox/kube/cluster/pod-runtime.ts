@@ -27,6 +27,8 @@ export interface ContainerRun {
   exitCode?: number;
   /** The run before the latest restart. */
   lastTermination?: Termination;
+  /** What its readiness probe says, for a container that runs as a process; by the clock otherwise. */
+  ready?: boolean;
 }
 
 export interface PodRuntime {
@@ -138,7 +140,8 @@ export function isContainerReady(
   now: number,
   timing: Pick<ClusterTiming, 'containerStartMs'>,
 ): boolean {
-  return isRunning(run) && now >= run.startedAt + timing.containerStartMs;
+  if (!isRunning(run)) return false;
+  return run.ready ?? now >= run.startedAt + timing.containerStartMs;
 }
 
 /** Advances the runtime to `now`: what starts, finishes, is killed, and when to look again. */
