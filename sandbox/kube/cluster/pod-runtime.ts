@@ -29,6 +29,8 @@ export interface ContainerRun {
   lastTermination?: Termination;
   /** What its readiness probe says, for a container that runs as a process; by the clock otherwise. */
   ready?: boolean;
+  /** A process that exited and restarts at this time (the kubelet's CrashLoopBackOff until then). */
+  restartAt?: number;
 }
 
 export interface PodRuntime {

@@ -75,6 +75,24 @@ function containerStatus(container: Json, run: ContainerRun | undefined, ready: 
       started: false,
     };
   }
+  if (run.restartAt !== undefined) {
+    // Between a crash and its restart: the kubelet shows the wait, and the crash as the last state.
+    return {
+      ...base,
+      imageID: imageId(image),
+      containerID: run.containerId,
+      state: {
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${Math.ceil((run.restartAt - (run.finishedAt ?? run.restartAt)) / 1000)}s restarting failed container=${String(container.name)}`,
+        },
+      },
+      lastState: terminatedState(run),
+      ready: false,
+      restartCount: run.restartCount,
+      started: false,
+    };
+  }
   const last = run.lastTermination;
   return {
     ...base,

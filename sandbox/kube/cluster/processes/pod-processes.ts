@@ -436,6 +436,7 @@ export class PodProcesses {
       const backoff = Math.min(1000 * 2 ** run.restartCount, MAX_BACKOFF_MS);
       const restartAt = run.finishedAt + backoff;
       if (now < restartAt) {
+        run.restartAt = restartAt;
         requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, restartAt - now);
         return;
       }

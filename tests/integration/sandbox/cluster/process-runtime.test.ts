@@ -247,6 +247,16 @@ describe('pods of local images run as processes', () => {
 
   it('restarts a container that exits, and records how it ended', async () => {
     expect((await viaService('/crash'))?.status).toBe(200);
+    // Until its back-off ends, the kubelet shows the wait and the crash.
+    const waiting = await eventually(
+      () => {
+        const s = containerStatus('reporter-1') as { state: { waiting?: { reason: string } } } | undefined;
+        return s?.state.waiting?.reason === 'CrashLoopBackOff' ? s : undefined;
+      },
+      30_000,
+      'reporter-1 in CrashLoopBackOff',
+    );
+    expect(waiting).toMatchObject({ ready: false, lastState: { terminated: { exitCode: 3, reason: 'Error' } } });
     const status = await eventually(
       () => {
         const s = containerStatus('reporter-1') as { restartCount: number; ready: boolean } | undefined;
