@@ -351,7 +351,14 @@ export class CertificateKeeper {
         metadata: { ...actual.metadata, labels: { ...actual.metadata?.labels, ...desired.metadata?.labels } },
       },
     });
-    this.log.warn({ name, ms: this.now() - started }, 'webhook registration differed from what podeip keeps: put back');
+    // As applied from deploy/, the registration has no caBundle until a replica fills it in: not a repair.
+    const unfilled = (actual.webhooks ?? []).every((webhook) => !webhook.clientConfig?.caBundle);
+    if (unfilled) this.log.info({ name, ms: this.now() - started }, 'webhook registration: caBundle filled in');
+    else
+      this.log.warn(
+        { name, ms: this.now() - started },
+        'webhook registration differed from what podeip keeps: put back',
+      );
     return true;
   }
 }
