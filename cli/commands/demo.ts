@@ -10,11 +10,12 @@ import { whenInterrupted } from '../signals.js';
 export const demoCommand: Command = {
   name: 'demo',
   details: [
-    'Starts the sandbox, the webhook (throw-away certificate, registered as a MutatingWebhookConfiguration) and the binder,',
-    'creates deploy/examples (and deploy/examples/refused, which the webhook refuses), prints a timeline, the pods and the',
-    'cloud’s EIPs, then deletes the examples and waits until podeip has released every EIP it allocated. Exit 1 if that',
-    'does not happen in time. With --keep it writes DIR/kubeconfig, DIR/cloud.json and DIR/binder.json, prints',
-    '"demo ready" and runs until interrupted, then cleans up.',
+    'Starts the sandbox and installs podeip into it from deploy/overlays/access-key as a cluster admin would (the',
+    'sandbox runs the shipped Deployments as processes where it can: Linux, as root). Then creates deploy/examples',
+    '(and deploy/examples/refused, which the webhook refuses), prints a timeline, the pods and the cloud’s EIPs, deletes',
+    'the examples and waits until podeip has released every EIP it allocated. Exit 1 if that does not happen in time.',
+    'With --keep it writes DIR/kubeconfig, DIR/cloud.json and DIR/binder.json, prints "demo ready" and runs until',
+    'interrupted, then cleans up.',
   ].join('\n'),
   options: {
     keep: { type: 'boolean', description: 'keep everything running after the report, until Ctrl-C' },
@@ -28,6 +29,10 @@ export const demoCommand: Command = {
       description: 'seconds the examples may take to converge, and to be cleaned up (default 60)',
     },
     'log-level': { type: 'string', description: 'log level of the programs the demo starts, on stderr (default warn)' },
+    'in-process': {
+      type: 'boolean',
+      description: 'run podeip in this process rather than as pods (automatic where pods cannot run as processes)',
+    },
   },
   async run(values) {
     const problems: string[] = [];
@@ -49,10 +54,12 @@ export const demoCommand: Command = {
     const ok = await runDemo({
       examplesDir: typeof values.examples === 'string' ? resolve(values.examples) : defaultExamplesDir(),
       keep: values.keep === true,
+      inProcess: values['in-process'] === true,
       dir: resolve(typeof values.dir === 'string' ? values.dir : '.demo'),
       timeoutMs: timeout * 1000,
       logLevel: level,
       loggerFor: (program) => createLogger({ level, name: program }, stderr),
+      writeLog: (line) => void process.stderr.write(`${line}\n`),
       out: (line) => void process.stdout.write(`${line}\n`),
       interrupted: whenInterrupted,
     });

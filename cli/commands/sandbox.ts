@@ -1,5 +1,6 @@
 /** `podeip sandbox`: the local Kubernetes and Alibaba Cloud stand-ins, in the foreground. */
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../command.js';
 import { LOG_LEVELS, type LogLevel } from '../../api/settings.js';
@@ -7,6 +8,12 @@ import { createLogger } from '../logger.js';
 import { whenInterrupted } from '../signals.js';
 
 /** An EIP that exists before anything runs, so deploy/examples/pod-static-eip.yaml works out of the box. */
+/** The image `podeip` as a local image: its ENTRYPOINT is this checkout's dist/cli/main.js, its USER 65532. */
+export function podeipLocalImage(): Record<string, { entrypoint: string[]; user: number }> {
+  const main = fileURLToPath(new URL('../main.js', import.meta.url));
+  return { podeip: { entrypoint: [process.execPath, main], user: 65532 } };
+}
+
 export const DEMO_STATIC_EIP = 'eip-demostatic01';
 
 function wholeNumber(
@@ -59,12 +66,26 @@ export const sandboxCommand: Command = {
     const dir = resolve(typeof values.dir === 'string' ? values.dir : '.sandbox');
     // Loaded here, not at the top: every `podeip` command, the binder included, loads this module.
     const { startSandbox } = await import('../../sandbox/index.js');
+    const { processIsolationProblem } = await import('../../sandbox/kube/cluster/index.js');
+    // podeip's own image runs as processes where this machine can, so `kubectl apply -k deploy/…` brings it up.
+    const noProcesses = processIsolationProblem();
     let sandbox;
     try {
       sandbox = await startSandbox({
         kube: { ...(kubePort === undefined ? {} : { port: kubePort }) },
         cloud: { ...(cloudPort === undefined ? {} : { port: cloudPort }), ...(seed === undefined ? {} : { seed }) },
-        cluster: { network: network as 'shared-eni', ...(nodes === undefined ? {} : { nodes }) },
+        cluster: {
+          network: network as 'shared-eni',
+          ...(nodes === undefined ? {} : { nodes }),
+          ...(noProcesses === undefined
+            ? {
+                processes: {
+                  images: podeipLocalImage(),
+                  onOutput: (_pod, _c, line) => void process.stderr.write(`${line}\n`),
+                },
+              }
+            : {}),
+        },
         logger,
       });
     } catch (err) {
@@ -78,6 +99,11 @@ export const sandboxCommand: Command = {
     out(`Alibaba Cloud   http://${sandbox.cloud.endpoint}  region ${sandbox.cloud.regionId}, ${sandbox.cloud.vpcId}`);
     out(`EIP inventory   ${sandbox.cloud.inventoryUrl}`);
     out(`files           ${files.kubeconfig}  ${files.cloudJson}`);
+    out(
+      noProcesses === undefined
+        ? 'podeip image    podeip:* runs as processes from this checkout (kubectl apply -k deploy/overlays/access-key)'
+        : `podeip image    simulated, like every image: ${noProcesses}`,
+    );
     out(`try             kubectl --kubeconfig ${files.kubeconfig} get nodes,pods -A`);
     out('sandbox ready (Ctrl-C to stop)');
     await whenInterrupted();

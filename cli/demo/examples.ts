@@ -27,15 +27,20 @@ export interface ExpectedPods {
 
 export type ApplyOutcome = { created: true; name: string; warnings: string[] } | { created: false; error: string };
 
-/** deploy/examples, found from this file both in the source tree and in dist/. */
-export function defaultExamplesDir(): string {
+/** deploy/, found from this file both in the source tree and in dist/. */
+export function findDeployDir(): string {
   let here = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i += 1) {
-    const candidate = join(here, 'deploy', 'examples');
-    if (existsSync(candidate)) return candidate;
+    const candidate = join(here, 'deploy');
+    if (existsSync(join(candidate, 'kustomization.yaml'))) return candidate;
     here = dirname(here);
   }
-  throw new Error('cannot find deploy/examples beside the podeip installation; pass --examples DIR');
+  throw new Error('cannot find deploy/ beside the podeip installation');
+}
+
+/** deploy/examples. */
+export function defaultExamplesDir(): string {
+  return join(findDeployDir(), 'examples');
 }
 
 export function readManifests(dir: string): Manifest[] {

@@ -18,17 +18,21 @@ import {
 } from './examples.js';
 import { cloudCalls, cloudInventory, podSummary } from './report.js';
 import { PodTimeline, podEipFacts, podFacts, type TimelineEntry } from './timeline.js';
-import { DEMO_CLUSTER_ID, startDemoWorld, type DemoWorld } from './world.js';
+import { DEMO_CLUSTER_ID, PODEIP_NAMESPACE, startDemoWorld, type DemoWorld } from './world.js';
 
 export interface DemoOptions {
   examplesDir: string;
   /** Leave everything running after the report, until `interrupted` resolves; files go to `dir`. */
   keep: boolean;
+  /** Run podeip in this process even where its pods could run as processes. */
+  inProcess: boolean;
   dir: string;
   /** How long the examples may take to converge, and again to be cleaned up. */
   timeoutMs: number;
   logLevel: string;
   loggerFor(program: string): Logger;
+  /** Where the programs' own log lines go when they run as pods (stderr). */
+  writeLog(line: string): void;
   out(line: string): void;
   /** Resolves when the person running the demo asks it to stop (SIGINT, SIGTERM). */
   interrupted(): Promise<void>;
@@ -48,6 +52,8 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   const world = await startDemoWorld({
     loggerFor: options.loggerFor,
     logLevel: options.logLevel,
+    writeLog: options.writeLog,
+    inProcess: options.inProcess,
     ...(options.keep ? { dir: options.dir } : {}),
   });
   const { sandbox } = world;
@@ -55,13 +61,14 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
   out(
     `  Alibaba Cloud   http://${sandbox.cloud.endpoint}  ${sandbox.cloud.regionId} ${sandbox.cloud.vpcId}, with ${DEMO_STATIC_EIP} already allocated`,
   );
+  for (const line of world.description) out(line);
   out(
-    `  webhook         https://127.0.0.1:${world.webhook.port}/mutate-v1-pod, registered as service podeip-system/podeip-webhook`,
+    `  binder          cluster id ${DEMO_CLUSTER_ID}; webhook registered as service ${PODEIP_NAMESPACE}/podeip-webhook`,
   );
-  out(`  binder          cluster id ${DEMO_CLUSTER_ID}, metrics on http://127.0.0.1:${world.binder.port}/metrics`);
 
   const created: Manifest[] = [];
-  const timeline = new PodTimeline(sandbox);
+  // podeip's own pods are part of the install, not of the examples' story.
+  const timeline = new PodTimeline(sandbox, new Set(['kube-system', PODEIP_NAMESPACE]));
   timeline.start();
   try {
     const started = Date.now();

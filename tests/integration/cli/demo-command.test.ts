@@ -49,6 +49,11 @@ describe('podeip demo', () => {
     expect(r.stderr.split('\n').filter((line) => line !== '' && !(JSON.parse(line).level < 50))).toEqual([]);
     const out = r.stdout;
 
+    // podeip itself was installed from deploy/ and runs as the shipped Deployments' pods.
+    expect(out).toMatch(/installed {7}deploy\/overlays\/access-key \(\d+ objects\)/);
+    expect(out).toContain(
+      'the shipped Deployments, 2 webhook and 2 binder pods run as processes by the sandbox kubelet',
+    );
     expect(out).toContain('deployment.apps/web-auto-eip created');
     expect(out).toContain('pod/gateway-static-eip created');
     expect(out).toMatch(
@@ -97,6 +102,23 @@ describe('podeip demo', () => {
       ['eip-demostatic01', expect.any(String), 'Available', '-', expect.any(String), 'not podeip’s'],
     ]);
     expect(out.trim().split('\n').pop()).toBe(
+      'cleanup done: every EIP podeip allocated was released; eip-demostatic01 is unbound and kept.',
+    );
+  }, 100000);
+
+  it('with --in-process, installs from deploy/ but runs both programs in its own process', () => {
+    requireBuild();
+    const r = spawnSync(process.execPath, [cli, 'demo', '--in-process'], {
+      encoding: 'utf8',
+      env: CLEAN_ENV,
+      timeout: 90000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(
+      'running         podeip in this process (asked for with --in-process), as the ServiceAccounts',
+    );
+    expect(r.stdout).toMatch(/All 3 example pods are Ready with their EIPs/);
+    expect(r.stdout.trim().split('\n').pop()).toBe(
       'cleanup done: every EIP podeip allocated was released; eip-demostatic01 is unbound and kept.',
     );
   }, 100000);
