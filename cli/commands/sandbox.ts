@@ -1,6 +1,8 @@
 /** `podeip sandbox`: the local Kubernetes and Alibaba Cloud stand-ins, in the foreground. */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LocalImage } from '../../sandbox/kube/cluster/index.js';
 import type { Command } from '../command.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../command.js';
 import { LOG_LEVELS, type LogLevel } from '../../api/settings.js';
@@ -8,10 +10,23 @@ import { createLogger } from '../logger.js';
 import { whenInterrupted } from '../signals.js';
 
 /** An EIP that exists before anything runs, so deploy/examples/pod-static-eip.yaml works out of the box. */
-/** The image `podeip` as a local image: its ENTRYPOINT is this checkout's dist/cli/main.js, its USER 65532. */
-export function podeipLocalImage(): Record<string, { entrypoint: string[]; user: number }> {
-  const main = fileURLToPath(new URL('../main.js', import.meta.url));
-  return { podeip: { entrypoint: [process.execPath, main], user: 65532 } };
+/**
+ * The image `podeip` as a local image, laid out as deploy/image lays it out: this checkout at /opt/podeip
+ * (so the container reads it even when the checkout's own parents are private), ENTRYPOINT podeip, USER
+ * 65532, WORKDIR /tmp.
+ */
+export function podeipLocalImage(): Record<string, LocalImage> {
+  // The folder holding package.json, from this file in cli/ (the tests) or in dist/cli/.
+  let checkout = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(checkout, 'package.json')) && dirname(checkout) !== checkout) checkout = dirname(checkout);
+  return {
+    podeip: {
+      entrypoint: [process.execPath, '/opt/podeip/dist/cli/main.js'],
+      user: 65532,
+      workingDir: '/tmp',
+      files: [{ from: checkout, at: '/opt/podeip' }],
+    },
+  };
 }
 
 export const DEMO_STATIC_EIP = 'eip-demostatic01';

@@ -11,16 +11,14 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { DEMO_STATIC_EIP } from '../../../cli/commands/sandbox.js';
+import { DEMO_STATIC_EIP, podeipLocalImage } from '../../../cli/commands/sandbox.js';
 import { processIsolationProblem } from '../../../sandbox/kube/cluster/index.js';
 import { startSandbox, type Sandbox } from '../../../sandbox/index.js';
 import { eventually } from '../binder/kube/support.js';
 import { DEPLOY_DIR, KUBECTL, renderKustomization, type KubeObject } from './render.js';
 
 const NAMESPACE = 'podeip-system';
-const PODEIP_CLI = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
 
 /** Each program's log lines, as its containers wrote them. */
 const logs: Record<string, Record<string, unknown>[]> = { binder: [], webhook: [] };
@@ -68,8 +66,8 @@ beforeAll(async () => {
     installPodEipCrd: false,
     cluster: {
       processes: {
-        // The image's ENTRYPOINT and USER (deploy/image): podeip, as 65532.
-        images: { podeip: { entrypoint: [process.execPath, PODEIP_CLI], user: 65532 } },
+        // podeip's image as deploy/image lays it out: this checkout at /opt/podeip, run as 65532.
+        images: podeipLocalImage(),
         onOutput: (_pod, container, line) => {
           if (line.startsWith('{')) logs[container]?.push(JSON.parse(line) as Record<string, unknown>);
         },

@@ -19,6 +19,13 @@ export interface LocalImage {
   entrypoint: string[];
   /** The image's USER; root when absent. */
   user?: number;
+  /** The image's WORKDIR; / when absent. */
+  workingDir?: string;
+  /**
+   * Host folders that make up the image's filesystem, bind-mounted read-only at `at` (as /opt/podeip in
+   * podeip's image). The container reads them there whatever the permissions of their host ancestors.
+   */
+  files?: { from: string; at: string }[];
   /** Command names the image provides (a manifest's `command: [podeip, …]`), as argv prefixes. */
   commands?: Record<string, string[]>;
 }
@@ -178,13 +185,18 @@ export function containerLaunch(
         ? [...(image.commands?.[command[0]!] ?? [command[0]!]), ...command.slice(1), ...args]
         : [...image.entrypoint, ...args];
 
-    const mounts = jsonList(container.volumeMounts).map((mount) => {
+    const imageFiles = (image.files ?? []).map((layer) => ({ source: layer.from, target: layer.at, readOnly: true }));
+    const volumeMounts = jsonList(container.volumeMounts).map((mount) => {
       const source = context.volumeDirs.get(String(mount.name));
       if (source === undefined) throw new LaunchError(`volume ${String(mount.name)} is not set up`);
       const sub = typeof mount.subPath === 'string' && mount.subPath !== '' ? `/${mount.subPath}` : '';
       return { source: `${source}${sub}`, target: String(mount.mountPath), readOnly: mount.readOnly === true };
     });
-    mounts.sort((a, b) => a.target.split('/').length - b.target.split('/').length);
+    // The image's files first, then volumes over them, parents before children.
+    const mounts = [
+      ...imageFiles,
+      ...volumeMounts.sort((a, b) => a.target.split('/').length - b.target.split('/').length),
+    ];
 
     const lines = ['set -e', `mount -t tmpfs -o mode=0700 podeip-sandbox ${shellQuote(context.scratchDir)}`];
     // A mountPath that does not exist on the host is made inside an overlay of its nearest existing folder,
@@ -220,7 +232,7 @@ export function containerLaunch(
     if (security.allowPrivilegeEscalation === false) setpriv.push('--no-new-privs');
     const drop = isRecord(security.capabilities) ? stringList(security.capabilities.drop) : [];
     if (drop.includes('ALL')) setpriv.push('--inh-caps=-all', '--bounding-set=-all');
-    const workingDir = typeof container.workingDir === 'string' ? container.workingDir : '/';
+    const workingDir = typeof container.workingDir === 'string' ? container.workingDir : (image.workingDir ?? '/');
     lines.push(`cd ${shellQuote(workingDir)}`, `exec ${setpriv.join(' ')} -- "$@"`);
 
     return {

@@ -8,6 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { processIsolationProblem } from '../../../../sandbox/kube/cluster/index.js';
 import { startSandbox, type Sandbox } from '../../../../sandbox/index.js';
@@ -58,6 +61,7 @@ const IMAGE = 'example.com/reporter';
 /** A marker in the container's command line, to find its processes on the host. */
 const MARKER = `reporter-${process.pid}`;
 let sandbox: Sandbox;
+let scratch: string;
 
 function types(plural: string) {
   return sandbox.kube.store.resourceType('', plural)!;
@@ -141,11 +145,22 @@ function reporterPod(name: string, secretName = 'reporter-key'): Record<string, 
 beforeAll(async () => {
   // These machines run as root with Linux namespaces; anywhere else this says why it cannot run.
   expect(processIsolationProblem()).toBeUndefined();
+  // The image's files, in a folder whose parent only root may enter, as a checkout under /root would be.
+  scratch = mkdtempSync(join(tmpdir(), 'podeip-process-runtime-'));
+  const image = join(scratch, 'image');
+  mkdirSync(image, { mode: 0o755 });
+  chmodSync(image, 0o755);
+  writeFileSync(join(image, 'reporter.mjs'), CONTAINER_SCRIPT, { mode: 0o644 });
   sandbox = await startSandbox({
     installPodEipCrd: false,
     cluster: {
       processes: {
-        images: { [IMAGE]: { entrypoint: [process.execPath, '--input-type=module', '-e', CONTAINER_SCRIPT, MARKER] } },
+        images: {
+          [IMAGE]: {
+            entrypoint: [process.execPath, '/app/reporter.mjs', MARKER],
+            files: [{ from: image, at: '/app' }],
+          },
+        },
         probePeriodCapMs: 200,
       },
     },
@@ -198,6 +213,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sandbox?.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('pods of local images run as processes', () => {
