@@ -25,6 +25,8 @@ export interface SandboxOptions {
     network?: PodNetworkMode;
     timing?: Partial<ClusterTiming>;
     ipsPerEni?: number;
+    /** Keep freed secondary IPs (and what is bound to them) for the node's next pod, as Terway does. */
+    warmPool?: boolean;
     /**
      * Run pods of these images as local processes (see processIsolationProblem for what that needs). The
      * pods reach the API server at 10.96.0.1:443 and the cloud stand-in at its loopback address, as binder

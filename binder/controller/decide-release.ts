@@ -79,17 +79,30 @@ export function decideFinished(observed: Observed, pod: PodProjection, podEip: P
   if (!podEip) return done(dropAddress);
   if (podEip.spec.allocationType.releaseStrategy === 'Follow' || podEip.spec.allocationID === '')
     return decideAfterPod(observed, podEip, { finished: true });
-  // Never and TTL keep the EIP for the next pod of this name, but not on an IP the CNI has given back: the
-  // next pod there would send its traffic out through it, and one asking for an EIP could not have its own.
+  const unbinding = unbindKept(observed, podEip, dropAddress);
+  return unbinding ?? decideAfterPod(observed, podEip, { finished: true });
+}
+
+/**
+ * Never and TTL keep the EIP for the next pod of this name, but not on an IP the pod has given up: the CNI
+ * hands that IP to the next pod (Terway keeps freed IPs warm), which would send its traffic out through
+ * another workload's address. So the binding podeip made is undone and the record says so (no ENI or IP,
+ * the cloud's status); the next pod of the name gets the EIP associated again. Undefined once there is
+ * nothing bound to undo.
+ */
+function unbindKept(observed: Observed, podEip: PodEIP, alsoWhenUnbound: Action[] = []): Decision | undefined {
+  if (podEip.spec.allocationID === '' || podEip.status?.networkInterfaceID === undefined) return undefined;
   if (observed.eip === undefined) return observe('eip');
   const eip = observed.eip;
-  if (eip?.status === 'InUse' && isRecordedBinding(eip, podEip))
+  if (eip === null) return undefined;
+  if (eip.status === 'InUse' && isRecordedBinding(eip, podEip))
     return done([unassociateRecorded(podEip)], WAIT_MS.transition);
-  if (eip?.status === 'Available' && podEip.status?.networkInterfaceID !== undefined) {
+  if (eip.status === 'InUse' || eip.status === 'Available') {
+    // Unbound, or bound since by someone else: either way no longer where this record says.
     const { networkInterfaceID: _eni, privateIPAddress: _ip, ...kept } = podEip.status;
-    return done([{ type: 'write-podeip-status', status: { ...kept, status: eip.status } }, ...dropAddress], 0);
+    return done([{ type: 'write-podeip-status', status: { ...kept, status: eip.status } }, ...alsoWhenUnbound], 0);
   }
-  return decideAfterPod(observed, podEip, { finished: true });
+  return done([], WAIT_MS.transition);
 }
 
 /**
@@ -138,11 +151,16 @@ export function decideAfterPod(
     observed.pod !== undefined &&
     observed.pod.uid === podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
   const keep = !podStillWantsIt && !options.deleted;
-  if (keep && type.releaseStrategy === 'Never') return done();
-  if (keep && type.releaseStrategy === 'TTL') {
-    const expiresAt = ttlExpiry(podEip);
-    if (expiresAt !== undefined && observed.now < expiresAt)
-      return done([], Math.min(expiresAt - observed.now, WAIT_MS.ttlCheckCap));
+  const expiresAt = type.releaseStrategy === 'TTL' ? ttlExpiry(podEip) : undefined;
+  const kept =
+    keep &&
+    (type.releaseStrategy === 'Never' ||
+      (type.releaseStrategy === 'TTL' && expiresAt !== undefined && observed.now < expiresAt));
+  if (kept) {
+    const unbinding = unbindKept(observed, podEip);
+    if (unbinding !== undefined) return unbinding;
+    if (expiresAt === undefined) return done();
+    return done([], Math.min(expiresAt - observed.now, WAIT_MS.ttlCheckCap));
   }
 
   const allocationId = podEip.spec.allocationID;

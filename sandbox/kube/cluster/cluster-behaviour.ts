@@ -34,6 +34,7 @@ export function startClusterBehaviour(options: ClusterBehaviourOptions): Cluster
     mode: options.network ?? 'shared-eni',
     cloud,
     ipsPerEni: options.ipsPerEni ?? DEFAULT_IPS_PER_ENI,
+    warmPool: options.warmPool === true,
     logger: logger.child({ part: 'cni' }),
   });
 

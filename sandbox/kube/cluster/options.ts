@@ -56,6 +56,8 @@ export interface ClusterBehaviourOptions {
   api?: RequestPipeline;
   /** Secondary IPs one ENI holds before the CNI attaches another to the node (shared-eni). Default 10. */
   ipsPerEni?: number;
+  /** Keep freed secondary IPs on their ENIs for the node's next pod, as Terway's warm pool does. Default false. */
+  warmPool?: boolean;
   /** The kubelets run pods of these images as local processes (root and Linux namespaces needed). */
   processes?: ProcessRuntimeOptions;
 }

@@ -31,6 +31,8 @@ interface NodeState {
   index: number;
   secondaryEniIds: string[];
   overlayHostsInUse: Set<number>;
+  /** Freed secondary IPs still on their ENIs (warm pool), the most recently freed last. */
+  warmIps: { ip: string; eniId: string }[];
 }
 
 /** Overlay pod ranges: 172.20.<node>.0/24; the cloud's vSwitches never hand these out. */
@@ -44,6 +46,11 @@ export interface PodNetworkOptions {
   mode: PodNetworkMode;
   cloud: CloudSandboxControls | undefined;
   ipsPerEni: number;
+  /**
+   * Terway's warm pool: a freed secondary IP stays on its ENI, with whatever is bound to it, and goes to the
+   * node's next pod. On Alibaba Cloud this is how an EIP left on a freed IP reaches another workload.
+   */
+  warmPool?: boolean;
   logger: Logger;
 }
 
@@ -68,7 +75,7 @@ export class PodNetwork {
   attachNode(nodeName: string, index: number): NodeAddressing {
     const instanceId = `i-sandboxnode${String(index).padStart(7, '0')}`;
     const addressing: NodeAddressing = { nodeName, instanceId, internalIp: `${OFFLINE_NODE_PREFIX}.${10 + index}` };
-    const state: NodeState = { addressing, index, secondaryEniIds: [], overlayHostsInUse: new Set() };
+    const state: NodeState = { addressing, index, secondaryEniIds: [], overlayHostsInUse: new Set(), warmIps: [] };
     if (this.cloud !== undefined) {
       const own = this.cloud.networkInterfaces().filter((eni) => eni.instanceId === instanceId);
       const primary =
@@ -154,9 +161,12 @@ export class PodNetwork {
     this.allocations.delete(podUid);
     try {
       switch (allocation.kind) {
-        case 'secondary-ip':
-          this.cloud?.unassignPrivateIpAddress(allocation.eniId, allocation.ip);
+        case 'secondary-ip': {
+          const node = [...this.nodes.values()].find((n) => n.secondaryEniIds.includes(allocation.eniId));
+          if (this.options.warmPool === true && node !== undefined) node.warmIps.push(allocation);
+          else this.cloud?.unassignPrivateIpAddress(allocation.eniId, allocation.ip);
           break;
+        }
         case 'exclusive-eni':
           this.cloud?.deleteNetworkInterface(allocation.eniId);
           break;
@@ -184,6 +194,9 @@ export class PodNetwork {
       this.cloud.networkInterfaces().map((eni) => [eni.networkInterfaceId, eni]),
     );
     node.secondaryEniIds = node.secondaryEniIds.filter((id) => byId.has(id));
+    node.warmIps = node.warmIps.filter((warm) => byId.get(warm.eniId)?.privateIpAddresses.includes(warm.ip) === true);
+    const warm = node.warmIps.pop();
+    if (warm !== undefined) return { kind: 'secondary-ip', ...warm };
     const withRoom = node.secondaryEniIds.find(
       (id) => byId.get(id)!.privateIpAddresses.length - 1 < this.options.ipsPerEni,
     );

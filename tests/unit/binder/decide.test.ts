@@ -629,13 +629,28 @@ describe('finished (Succeeded or Failed, not deleted yet)', () => {
       act([]),
     ],
     [
-      'Never, bound by someone else since: not touched, kept',
+      'Never, bound by someone else since: not touched, kept; the record no longer names the ENI and IP',
       observed({
         pod: done(),
         podEip: podEip({ strategy: 'Never', status: boundStatus }),
         eip: inUse({ instanceId: 'eni-9' }),
       }),
-      act([]),
+      act(
+        [
+          {
+            type: 'write-podeip-status',
+            status: {
+              eipAddress: boundStatus.eipAddress,
+              internetChargeType: boundStatus.internetChargeType,
+              isp: boundStatus.isp,
+              podLastSeen: boundStatus.podLastSeen,
+              resourceGroupID: boundStatus.resourceGroupID,
+              status: 'InUse',
+            },
+          },
+        ],
+        0,
+      ),
     ],
     [
       'TTL, unbound: waits out the TTL from the finish',
@@ -673,8 +688,10 @@ describe('finished (Succeeded or Failed, not deleted yet)', () => {
           releaseAfter: '10m0s',
           status: { ...boundStatus, podLastSeen: NOW_ISO },
         }),
+        eip: inUse(),
       }),
-      act([], 600_000),
+      // The previous pod gave its IP up: its binding is undone, the EIP kept for the TTL.
+      act([unassociate('eni-1', IP, OLD_UID)], WAIT_MS.transition),
     ],
     [
       'record gone: the address annotation goes, and no new binding starts',
@@ -723,13 +740,25 @@ describe('the record of an earlier pod of the same name', () => {
       { kind: 'observe', what: 'eip' },
     ],
     [
-      'TTL, another static EIP asked for: waits out the TTL',
+      'TTL, another static EIP asked for: the previous binding needs the EIP',
       observed({
         pod: pod({ eipAnnotations: STATIC }),
         podEip: previous({
           strategy: 'TTL',
           releaseAfter: '1h0m0s',
           status: { ...boundStatus, podLastSeen: '2025-06-01T11:55:00.000Z' },
+        }),
+      }),
+      { kind: 'observe', what: 'eip' },
+    ],
+    [
+      'TTL, another static EIP asked for, the previous binding undone: waits out the TTL',
+      observed({
+        pod: pod({ eipAnnotations: STATIC }),
+        podEip: previous({
+          strategy: 'TTL',
+          releaseAfter: '1h0m0s',
+          status: { eipAddress: '198.51.100.7', status: 'Available', podLastSeen: '2025-06-01T11:55:00.000Z' },
         }),
       }),
       act(
@@ -750,13 +779,31 @@ describe('undoing a binding', () => {
   const gone = (shape: PodEipShape, more: Partial<Observed> = {}): Observed =>
     observed({ podEip: podEip({ status: boundStatus, ...shape }), ...more });
   table([
-    ['Never, pod gone: kept', gone({ strategy: 'Never' }), act([])],
+    ['Never, pod gone: its binding needs the EIP', gone({ strategy: 'Never' }), { kind: 'observe', what: 'eip' }],
     [
-      'TTL not expired: looks again at expiry',
+      'Never, pod gone: unbound from the IP it gave up (the CNI may hand it on), the EIP kept',
+      gone({ strategy: 'Never' }, { eip: inUse() }),
+      act([unassociate('eni-1', IP)], WAIT_MS.transition),
+    ],
+    [
+      'Never, pod gone and unbound: kept, with no cloud call',
+      gone({ strategy: 'Never', status: { eipAddress: '198.51.100.7', status: 'Available' } }),
+      act([]),
+    ],
+    [
+      'TTL not expired: unbound first',
+      gone(
+        { strategy: 'TTL', releaseAfter: '1m0s', status: { ...boundStatus, podLastSeen: '2025-06-01T11:59:30.000Z' } },
+        { eip: inUse() },
+      ),
+      act([unassociate('eni-1', IP)], WAIT_MS.transition),
+    ],
+    [
+      'TTL not expired, unbound: looks again at expiry',
       gone({
         strategy: 'TTL',
         releaseAfter: '1m0s',
-        status: { ...boundStatus, podLastSeen: '2025-06-01T11:59:30.000Z' },
+        status: { eipAddress: '198.51.100.7', status: 'Available', podLastSeen: '2025-06-01T11:59:30.000Z' },
       }),
       act([], 30_000),
     ],
