@@ -1,4 +1,5 @@
 /** The binder's configuration schema: defaults live here and nowhere else. */
+import { DEFAULT_STATEFUL_WORKLOAD_KINDS } from '../../api/release-strategy.js';
 import type { JSONSchemaType } from 'ajv';
 import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection, type SettingSource } from '../../api/settings.js';
 import { CLOUD_API_NAMES } from '../cloud/eip-cloud.js';
@@ -116,6 +117,7 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
       'namespaces',
       'workers',
       'resyncSeconds',
+      'statefulWorkloadKinds',
       'watch',
       'cloud',
       'leaderElection',
@@ -135,6 +137,12 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
       // cheap; with few, a burst queues behind the Allocate bucket before any Associate starts.
       workers: { type: 'integer', minimum: 1, maximum: 256, default: 32 },
       resyncSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 600 },
+      statefulWorkloadKinds: {
+        type: 'array',
+        items: { type: 'string', pattern: '^[A-Z][A-Za-z0-9]*$', description: 'a kind, e.g. StatefulSet' },
+        uniqueItems: true,
+        default: [...DEFAULT_STATEFUL_WORKLOAD_KINDS],
+      },
       watch: {
         type: 'object',
         additionalProperties: false,
@@ -203,6 +211,14 @@ export const binderSettings: readonly SettingSource[] = [
     implies: { path: 'cloud.credentials.source', value: 'key-file' },
   },
   { path: 'workers', flag: 'workers', env: 'PODEIP_WORKERS', description: 'pods reconciled at once (default 32)' },
+  {
+    path: 'statefulWorkloadKinds',
+    flag: 'stateful-workload-kinds',
+    env: 'PODEIP_STATEFUL_WORKLOAD_KINDS',
+    description:
+      'comma list of controller kinds whose pods keep their names, where Never and TTL apply (default StatefulSet)',
+    list: true,
+  },
   {
     path: 'namespaces',
     flag: 'namespaces',

@@ -46,6 +46,11 @@ export interface BinderConfig {
   workers: number;
   /** Bound pods are looked at again this often, to notice drift. */
   resyncSeconds: number;
+  /**
+   * Controller kinds whose pods keep their names (ACK's customStatefulWorkloadKinds): Never and TTL apply to
+   * their pods and to pods with no controller, and fall back to Follow elsewhere.
+   */
+  statefulWorkloadKinds: string[];
   watch: { inactivityTimeoutSeconds: number };
   cloud: BinderCloudConfig;
   leaderElection: LeaderElectionConfig;

@@ -78,6 +78,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
     logger,
     recentPodEips,
     resyncMs: config.resyncSeconds * 1000,
+    statefulKinds: config.statefulWorkloadKinds,
   });
 
   const startActing = (leadership: AbortSignal): void => {

@@ -8,8 +8,7 @@ import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
-import { clientTokenFor, ownershipTagsFor, type TokenOperation } from '../cloud/client-tokens.js';
-import type { EipCloud, EipState } from '../cloud/eip-cloud.js';
+import type { EipCloud } from '../cloud/eip-cloud.js';
 import { isAlreadyExists, isConflict } from '../../api/kube/api-clients.js';
 import type { EventRecorder } from '../kube/events.js';
 import { setAllocatedEipAddress } from '../kube/pod-annotations.js';
@@ -17,6 +16,7 @@ import { plannedEipCondition, setEipCondition } from '../kube/pod-condition.js';
 import type { PodProjection } from '../kube/pod-projection.js';
 import type { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics } from './binder-metrics.js';
+import { CloudActions } from './cloud-actions.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
   PODEIP_POD_UID_ANNOTATION,
@@ -79,7 +79,14 @@ const POD_GONE: ActionResult = { stop: undefined };
 const unchanged = (pass: Pass): ActionResult => ({ next: pass });
 
 export class BindingActions {
-  constructor(private readonly deps: BindingActionDeps) {}
+  private readonly cloud: CloudActions;
+
+  constructor(private readonly deps: BindingActionDeps) {
+    this.cloud = new CloudActions(deps, {
+      checkActing: (pass) => this.checkActing(pass),
+      log: (pass, fields, message) => this.log(pass, fields, message),
+    });
+  }
 
   /** `afterUnchangedCondition`: the action before this one was a set-condition that found it already so. */
   perform(pass: Pass, action: Action, afterUnchangedCondition: boolean): Promise<ActionResult> {
@@ -116,18 +123,22 @@ export class BindingActions {
         return this.annotatePod(pass, action.address);
       case 'event':
         return this.recordEvent(pass, action, afterUnchangedCondition);
-      case 'allocate-eip':
-        return this.allocate(pass, action);
+      case 'allocate-eip': {
+        // Recorded before anything else, so the next pass binds this EIP and no other; a crash right after
+        // the call is recovered by the ownership tags (and the same ClientToken answers with this EIP again).
+        const next = this.cloud.allocate(pass, action);
+        return next.then((allocationId) => this.recordAllocation(pass, allocationId, undefined));
+      }
       case 'associate-eip':
-        return this.associate(pass, action);
+        return this.cloud.associate(pass, action).then(() => unchanged(pass));
       case 'unassociate-eip':
-        return this.unassociate(pass, action);
+        return this.cloud.unassociate(pass, action).then(() => unchanged(pass));
       case 'add-to-bandwidth-package':
-        return this.addToPackage(pass, action);
+        return this.cloud.addToPackage(pass, action).then(() => unchanged(pass));
       case 'remove-from-bandwidth-package':
-        return this.removeFromPackage(pass, action);
+        return this.cloud.removeFromPackage(pass, action).then(() => unchanged(pass));
       case 'release-eip':
-        return this.release(pass, action.allocationId);
+        return this.cloud.release(pass, action.allocationId).then(() => unchanged(pass));
     }
   }
 
@@ -334,170 +345,17 @@ export class BindingActions {
       event.reason,
       event.message,
     );
+    const owner = pod.controller;
+    if (event.onController === true && owner?.uid !== undefined && owner.apiVersion !== undefined) {
+      const subject = { namespace: pod.namespace, name: owner.name, uid: owner.uid, kind: owner.kind };
+      this.deps.events.record(
+        { ...subject, apiVersion: owner.apiVersion },
+        event.eventType,
+        event.reason,
+        event.message,
+      );
+    }
     this.log(pass, { eventType: event.eventType, reason: event.reason }, 'recorded event');
     return unchanged(pass);
   }
-
-  private async allocate(pass: Pass, action: Extract<Action, { type: 'allocate-eip' }>): Promise<ActionResult> {
-    const ownershipTags = ownershipTagsFor({
-      clusterId: this.deps.clusterId,
-      namespace: pass.namespace,
-      podName: pass.name,
-      podUid: action.podUid,
-    });
-    const clientToken = clientTokenFor({ operation: 'allocate', podUid: action.podUid, generation: action.attempt });
-    this.checkActing(pass);
-    // From here an EIP may carry the pod's tags (even if the call fails after taking effect).
-    this.deps.memory.allocating(pass.key);
-    const allocated = await this.deps.cloud.allocateEip(action.request, { clientToken, ownershipTags });
-    this.log(
-      pass,
-      { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt },
-      'allocated EIP',
-    );
-    this.deps.memory.rememberJustAllocated(pass.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
-    // Recorded before anything else, so the next pass binds this EIP and no other; a crash right here is
-    // recovered by the ownership tags (and the same ClientToken would answer with this EIP again).
-    return this.recordAllocation(pass, allocated.allocationId, undefined);
-  }
-
-  private async release(pass: Pass, allocationId: string): Promise<ActionResult> {
-    this.checkActing(pass);
-    const outcome = await this.deps.cloud.releaseEip(allocationId);
-    this.log(
-      pass,
-      { allocationId, outcome },
-      outcome === 'released' ? 'asked to release EIP' : 'EIP to release was already gone',
-    );
-    return unchanged(pass);
-  }
-
-  private associate(pass: Pass, action: Extract<Action, { type: 'associate-eip' }>): Promise<ActionResult> {
-    const { allocationId, networkInterface: eni } = action;
-    const target = { networkInterfaceId: eni.networkInterfaceId, privateIp: eni.privateIp };
-    // The pod IP goes with every association, an ENI's primary IP included (the API wants it for NetworkInterface).
-    return this.cloudWrite(
-      pass,
-      'associate',
-      action.podUid,
-      allocationId,
-      target,
-      (clientToken) => this.deps.cloud.associateEip({ allocationId, ...target, clientToken }),
-      'asked to associate EIP',
-    );
-  }
-
-  private unassociate(pass: Pass, action: Extract<Action, { type: 'unassociate-eip' }>): Promise<ActionResult> {
-    const { allocationId, networkInterfaceId, privateIp } = action;
-    const target = { networkInterfaceId, privateIp };
-    return this.cloudWrite(
-      pass,
-      'unassociate',
-      action.podUid,
-      allocationId,
-      target,
-      (clientToken) =>
-        this.deps.cloud.unassociateEip({
-          allocationId,
-          networkInterfaceId,
-          ...(privateIp === '' ? {} : { privateIp }),
-          clientToken,
-        }),
-      'asked to unassociate EIP',
-    );
-  }
-
-  private addToPackage(
-    pass: Pass,
-    action: Extract<Action, { type: 'add-to-bandwidth-package' }>,
-  ): Promise<ActionResult> {
-    const { allocationId, bandwidthPackageId } = action;
-    return this.cloudWrite(
-      pass,
-      'add-to-package',
-      action.podUid,
-      allocationId,
-      { bandwidthPackageId },
-      (clientToken) => this.deps.cloud.addToBandwidthPackage({ allocationId, bandwidthPackageId, clientToken }),
-      'asked to add EIP to bandwidth package',
-    );
-  }
-
-  private removeFromPackage(
-    pass: Pass,
-    action: Extract<Action, { type: 'remove-from-bandwidth-package' }>,
-  ): Promise<ActionResult> {
-    const { allocationId, bandwidthPackageId } = action;
-    return this.cloudWrite(
-      pass,
-      'remove-from-package',
-      action.podUid,
-      allocationId,
-      { bandwidthPackageId },
-      async (clientToken) => {
-        await this.deps.cloud.removeFromBandwidthPackage({ allocationId, bandwidthPackageId, clientToken });
-      },
-      'asked to remove EIP from bandwidth package',
-    );
-  }
-
-  /** `target` names what the call binds to; it is part of the ClientToken and of the log line. */
-  private async cloudWrite(
-    pass: Pass,
-    operation: TokenOperation,
-    podUid: string,
-    allocationId: string,
-    target: Record<string, string>,
-    send: (clientToken: string) => Promise<void>,
-    what: string,
-  ): Promise<ActionResult> {
-    const clientToken = this.nextToken(pass, operation, podUid, allocationId, Object.values(target));
-    this.checkActing(pass);
-    await send(clientToken);
-    this.log(pass, { allocationId, ...target }, what);
-    return unchanged(pass);
-  }
-
-  /**
-   * A fresh token per attempt: the same token twice would make the cloud replay the first answer without
-   * acting, and a binding that failed (the EIP back to Available) must really be tried again. Retries of one
-   * call inside the adapter keep their token. A restarted binder starts over at 0, which at worst costs one
-   * replayed pass.
-   */
-  private nextToken(
-    pass: Pass,
-    operation: TokenOperation,
-    podUid: string,
-    allocationId: string,
-    target: string[],
-  ): string {
-    const uid = podUid || pass.podEip?.metadata.uid || pass.pod?.uid || pass.key;
-    const writeId = `${operation}\n${allocationId}\n${target.join('\n')}`;
-    const generation = this.deps.memory.nextTokenGeneration(pass.key, writeId);
-    return clientTokenFor({ operation, podUid: uid, allocationId, target, generation });
-  }
-}
-
-/**
- * What AllocateEipAddress's answer says of the new EIP: Available and bound to nothing; the rest is looked up when
- * bound.
- */
-function newlyAllocatedEip(allocationId: string, ipAddress: string): EipState {
-  return {
-    allocationId,
-    ipAddress,
-    status: 'Available',
-    instanceId: '',
-    instanceType: '',
-    privateIpAddress: '',
-    bandwidthPackageId: '',
-    isp: '',
-    internetChargeType: '',
-    instanceChargeType: '',
-    resourceGroupId: '',
-    publicIpAddressPoolId: '',
-    name: '',
-    bandwidth: Number.NaN,
-    tags: {},
-  };
 }

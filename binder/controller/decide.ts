@@ -7,6 +7,7 @@
 import { describeProblem } from '../../api/eip-request.js';
 import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import { podEipSpecFor } from '../../api/podeip.js';
+import { effectiveReleaseStrategy } from '../../api/release-strategy.js';
 import { allocatedEipAddress, hasFinished, type PodProjection } from '../kube/pod-projection.js';
 import { decideBound } from './decide-bound.js';
 import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerminating } from './decide-release.js';
@@ -45,11 +46,25 @@ export function decideBinding(observed: Observed): Decision {
   if (hasFinished(pod)) return decideFinished(observed, pod, podEip);
   if (!pod.podIP) return done();
 
-  const request = parsed.request;
+  const applies = effectiveReleaseStrategy(
+    parsed.request.releaseStrategy,
+    pod.controller?.kind,
+    observed.statefulKinds,
+  );
+  const request = { ...parsed.request, releaseStrategy: applies.strategy };
   if (!podEip) {
     const allocationId = request.mode === 'static' ? request.allocationId : '';
     // The PodEIP records the intent before any cloud call, so a crash after Allocate cannot lose the EIP.
-    return done([{ type: 'create-podeip', spec: podEipSpecFor(request, allocationId), podUid: pod.uid }], 0);
+    const actions: Action[] = [{ type: 'create-podeip', spec: podEipSpecFor(request, allocationId), podUid: pod.uid }];
+    if (applies.fallback !== undefined)
+      actions.push({
+        type: 'event',
+        eventType: 'Warning',
+        reason: REASONS.releaseStrategyFallback,
+        message: applies.fallback,
+        onController: true,
+      });
+    return done(actions, 0);
   }
   return decideBound({ observed, pod, podEip, request });
 }

@@ -28,6 +28,8 @@ export const REASONS = {
   associating: 'AssociatingEip',
   noEipRequested: 'NoEipRequested',
   podFinished: 'PodFinished',
+  /** An Event reason only: Never or TTL on a pod whose controller generates names. */
+  releaseStrategyFallback: 'ReleaseStrategyFallback',
 } as const;
 
 /** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
@@ -77,6 +79,8 @@ export interface Observed {
   ipHolder?: { namespace: string; name: string } | null;
   /** Milliseconds since the epoch. */
   now: number;
+  /** Controller kinds whose pods keep their names (Never and TTL apply to them); default StatefulSet. */
+  statefulKinds?: readonly string[];
 }
 
 export type Action =
@@ -96,7 +100,8 @@ export type Action =
   /** null removes the annotation. */
   | { type: 'annotate-pod'; address: string | null }
   | { type: 'set-condition'; condition: ConditionUpdate }
-  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string }
+  /** On the pod; `onController`: on its controller too (a Deployment pod's ReplicaSet), where its author looks. */
+  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string; onController?: boolean }
   | { type: 'finish-podeip' };
 
 export type Decision =

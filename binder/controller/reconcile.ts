@@ -51,6 +51,8 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Shared with the PodEIP watch, which drops entries as the cache catches up. Default: the reconciler's own. */
   recentPodEips?: RecentPodEipWrites;
+  /** Controller kinds whose pods keep their names, where Never and TTL apply. Default: StatefulSet. */
+  statefulKinds?: readonly string[];
   /** A look-again this far off or later is left to the periodic resync. Default RESYNC_BOUND_MS. */
   resyncMs?: number;
   /** How long a failure a person must fix (quota, permission, invalid request) waits. Default 2 minutes. */
@@ -133,7 +135,14 @@ class BindingReconciler {
     if (pod !== undefined) this.memory.forgetNetworkInterfaceUnlessOf(key, pod.uid);
 
     const pass: Pass = { key, namespace, name, pod, podEip, signal, now };
-    let observed: Observed = { namespace, name, pod, podEip, now };
+    let observed: Observed = {
+      namespace,
+      name,
+      pod,
+      podEip,
+      now,
+      ...(this.deps.statefulKinds === undefined ? {} : { statefulKinds: this.deps.statefulKinds }),
+    };
     let decision: Decision;
     let looking: Observation | undefined;
     try {

@@ -20,6 +20,9 @@ export interface EventSubject {
   name: string;
   uid: string;
   resourceVersion?: string;
+  /** The object's kind and apiVersion; a Pod (v1) when absent. */
+  kind?: string;
+  apiVersion?: string;
 }
 
 export interface EventRecorderOptions {
@@ -215,8 +218,8 @@ export class EventRecorder {
     const body: CoreV1Event = {
       metadata: { name, namespace: subject.namespace },
       involvedObject: {
-        apiVersion: 'v1',
-        kind: 'Pod',
+        apiVersion: subject.apiVersion ?? 'v1',
+        kind: subject.kind ?? 'Pod',
         namespace: subject.namespace,
         name: subject.name,
         uid: subject.uid,

@@ -32,7 +32,7 @@ export interface PodProjection {
   hasEipReadinessGate: boolean;
   eipCondition?: EipPodCondition;
   /** The owner with `controller: true` (StatefulSet, ReplicaSet, GameServerSet, …). */
-  controller?: { kind: string; name: string };
+  controller?: { kind: string; name: string; apiVersion?: string; uid?: string };
 }
 
 /** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
@@ -53,7 +53,7 @@ export interface PodLike {
     deletionTimestamp?: string | Date;
     finalizers?: string[];
     annotations?: Record<string, string>;
-    ownerReferences?: Array<{ kind?: string; name?: string; controller?: boolean }>;
+    ownerReferences?: Array<{ apiVersion?: string; kind?: string; name?: string; uid?: string; controller?: boolean }>;
   };
   spec?: {
     hostNetwork?: boolean;
@@ -127,7 +127,13 @@ export function projectPod(pod: PodLike): PodProjection | undefined {
     projection.eipCondition = condition;
   }
   const owner = metadata.ownerReferences?.find((o) => o.controller === true);
-  if (owner?.kind && owner.name) projection.controller = { kind: owner.kind, name: owner.name };
+  if (owner?.kind && owner.name)
+    projection.controller = {
+      kind: owner.kind,
+      name: owner.name,
+      ...(owner.apiVersion ? { apiVersion: owner.apiVersion } : {}),
+      ...(owner.uid ? { uid: owner.uid } : {}),
+    };
   return projection;
 }
 

@@ -1,4 +1,5 @@
 /** The webhook's configuration schema: defaults live here and nowhere else. */
+import { DEFAULT_STATEFUL_WORKLOAD_KINDS } from '../../api/release-strategy.js';
 import type { JSONSchemaType } from 'ajv';
 import { FILLED_FROM_NESTED_DEFAULTS, listenSection, logSection, type SettingSource } from '../../api/settings.js';
 import type { CertificatesConfig, InitContainerConfig, MutationPolicy, ResourceList, WebhookConfig } from './types.js';
@@ -49,7 +50,7 @@ const mutation: JSONSchemaType<MutationPolicy> = {
   type: 'object',
   additionalProperties: false,
   default: FILLED_FROM_NESTED_DEFAULTS,
-  required: ['injection', 'initContainer', 'volumeName', 'mountPath'],
+  required: ['injection', 'initContainer', 'volumeName', 'mountPath', 'statefulWorkloadKinds'],
   properties: {
     injection: {
       type: 'object',
@@ -68,6 +69,12 @@ const mutation: JSONSchemaType<MutationPolicy> = {
       pattern: '^/[^:]*$',
       description: 'an absolute path without a colon',
       default: '/etc/podeip',
+    },
+    statefulWorkloadKinds: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[A-Z][A-Za-z0-9]*$', description: 'a kind, e.g. StatefulSet' },
+      uniqueItems: true,
+      default: [...DEFAULT_STATEFUL_WORKLOAD_KINDS],
     },
   },
 };

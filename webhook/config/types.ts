@@ -35,6 +35,8 @@ export interface MutationPolicy {
   volumeName: string;
   /** Where the init container mounts the volume. */
   mountPath: string;
+  /** Controller kinds whose pods keep their names, where Never and TTL apply (the binder's setting too). */
+  statefulWorkloadKinds: string[];
 }
 
 /** Where the serving certificate comes from. */

@@ -3,6 +3,7 @@
  * until its EIP works (a readiness gate, and an init container that waits for the address), or deny it with
  * every reason at once. Pure: the pod and the policy in, the plan out.
  */
+import { effectiveReleaseStrategy } from '../../api/release-strategy.js';
 import { INJECT_OVERRIDE_ANNOTATION, INJECT_OVERRIDE_VALUES, annotationKeys } from '../../api/annotations.js';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
 import { describeProblem, type AnnotationProblem, type EipRequest } from '../../api/eip-request.js';
@@ -25,7 +26,6 @@ export interface PodAdmissionInput {
 /** Controllers that stamp out several identical pods, which would all ask for one static EIP. */
 const REPLICATING_KINDS = new Set(['ReplicaSet', 'ReplicationController', 'DaemonSet', 'CloneSet']);
 /** ACK honours TTL and Never release strategies only for StatefulSets (docs/annotations.md#release-strategies). */
-const STATEFUL_KIND = 'StatefulSet';
 
 const WARNING_PREFIX = 'podeip: ';
 
@@ -55,7 +55,7 @@ export function planPodMutation(input: PodAdmissionInput, policy: MutationPolicy
   if (asking) problems.push(hostNetworkProblem(asking));
   if (parsed.kind === 'invalid' || 'problem' in injection || problems.length > 0) return deny(problems, warnings);
 
-  warnings.push(...workloadWarnings(pod, annotations, parsed.request));
+  warnings.push(...workloadWarnings(pod, annotations, parsed.request, policy.statefulWorkloadKinds));
   const patch: JsonPatchOp[] = [];
   if (Object.hasOwn(annotations, ALLOCATED_EIP_ADDRESS_ANNOTATION)) {
     // A copied or hand-written address would open the init container before any EIP is bound.
@@ -150,7 +150,12 @@ function controllerOf(pod: PodJson): OwnerReferenceJson | undefined {
   return arrayOrUndefined(pod.metadata?.ownerReferences)?.find((ref) => ref.controller === true);
 }
 
-function workloadWarnings(pod: PodJson, annotations: Readonly<Record<string, string>>, request: EipRequest): string[] {
+function workloadWarnings(
+  pod: PodJson,
+  annotations: Readonly<Record<string, string>>,
+  request: EipRequest,
+  statefulKinds: readonly string[],
+): string[] {
   const warnings: string[] = [];
   const controllerKind = controllerOf(pod)?.kind;
   if (request.mode === 'static' && controllerKind !== undefined && REPLICATING_KINDS.has(controllerKind)) {
@@ -159,13 +164,12 @@ function workloadWarnings(pod: PodJson, annotations: Readonly<Record<string, str
         'use a 1-replica StatefulSet or pod-with-eip',
     );
   }
-  const ignoresRelease = request.releaseStrategy.type !== 'Follow' && controllerKind !== STATEFUL_KIND;
-  const releaseKey = ignoresRelease ? RELEASE_STRATEGY_KEYS.find((key) => Object.hasOwn(annotations, key)) : undefined;
-  if (releaseKey !== undefined) {
-    warnings.push(
-      `${WARNING_PREFIX}${releaseKey}: "${annotations[releaseKey]}" is ignored: it applies only to StatefulSet pods`,
-    );
-  }
+  // The binder records the same rule; this says so where the pod's author may see it.
+  const applies = effectiveReleaseStrategy(request.releaseStrategy, controllerKind, statefulKinds);
+  const releaseKey =
+    applies.warning === undefined ? undefined : RELEASE_STRATEGY_KEYS.find((key) => Object.hasOwn(annotations, key));
+  if (releaseKey !== undefined)
+    warnings.push(`${WARNING_PREFIX}${releaseKey}: "${annotations[releaseKey]}" ${applies.warning}`);
   return warnings;
 }
 

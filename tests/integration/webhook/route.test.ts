@@ -114,7 +114,7 @@ describe('POST /mutate-v1-pod with the fixture reviews', () => {
 
   it.each([
     ['deployment-pod-static.json', /would claim the same static EIP/],
-    ['deployment-pod-release-never.json', /applies only to StatefulSet pods/],
+    ['deployment-pod-release-never.json', /"Never" is Follow here: ReplicaSet pods get new names/],
     ['pod-with-copied-eip-address.json', /removed annotation k8s\.aliyun\.com\/allocated-eipAddress/],
     ['bare-pod-update-invalid-annotations.json', /pod-eip-release-strategy="forever"/],
   ])("%s: passes the planner's warnings on", async (name, warning) => {

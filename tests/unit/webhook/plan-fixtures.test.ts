@@ -29,7 +29,9 @@ const FIXTURE_CASES: FixtureCase[] = [
     fixture: 'deployment-pod-release-never.json',
     decision: 'allow',
     injects: true,
-    warnings: [/^podeip: k8s\.aliyun\.com\/pod-eip-release-strategy: "Never" is ignored: it applies only to/],
+    warnings: [
+      /^podeip: k8s\.aliyun\.com\/pod-eip-release-strategy: "Never" is Follow here: ReplicaSet pods get new names$/,
+    ],
   },
   { fixture: 'statefulset-pod-ttl.json', decision: 'allow', injects: true, warnings: [] },
   { fixture: 'bare-pod-static.json', decision: 'allow', injects: true, warnings: [] },

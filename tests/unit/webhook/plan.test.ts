@@ -270,14 +270,22 @@ describe('workload warnings', () => {
     expect(planPodMutation(ownedBy('bare-pod-static.json', kind), POLICY).warnings).toHaveLength(count);
   });
 
-  it('warns about a TTL outside a StatefulSet, and only there', () => {
+  it('warns that a TTL is Follow where the controller generates names, and only there', () => {
     const ttl = { 'network.alibabacloud.com/pod-eip-release-strategy': '1h30m' };
     expect(planPodMutation(withAnnotations(plannerInput('deployment-pod-auto.json'), ttl), POLICY).warnings).toEqual([
-      'podeip: network.alibabacloud.com/pod-eip-release-strategy: "1h30m" is ignored: ' +
-        'it applies only to StatefulSet pods',
+      'podeip: network.alibabacloud.com/pod-eip-release-strategy: "1h30m" is Follow here: ReplicaSet pods get new names',
     ]);
     const statefulSetPod = withAnnotations(ownedBy('deployment-pod-auto.json', 'StatefulSet'), ttl);
     expect(planPodMutation(statefulSetPod, POLICY).warnings).toEqual([]);
+    // A kind configured as stateful (an OpenKruise Advanced StatefulSet, say) keeps its pods' names too.
+    const kruisePod = withAnnotations(ownedBy('deployment-pod-auto.json', 'GameServerSet'), ttl);
+    expect(
+      planPodMutation(kruisePod, { ...POLICY, statefulWorkloadKinds: ['StatefulSet', 'GameServerSet'] }).warnings,
+    ).toEqual([]);
+    // A pod with no controller: its author picks the name, so the next pod of the name can take the EIP.
+    const bare = withAnnotations(plannerInput('deployment-pod-auto.json'), ttl);
+    delete bare.pod.metadata!.ownerReferences;
+    expect(planPodMutation(bare, POLICY).warnings).toEqual([]);
   });
 
   it('counts only the controlling owner', () => {

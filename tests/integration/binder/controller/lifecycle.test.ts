@@ -2,19 +2,24 @@
  * The release lifecycle where it meets the network as it is on Alibaba Cloud: Terway keeps a freed IP on
  * its ENI and gives it to the node's next pod. A pod whose EIP is kept after it goes (Never, TTL) must not
  * leave that EIP on its old IP, or the next pod there sends and receives through another workload's public
- * address; the next pod of the same name gets the kept EIP associated again.
+ * address; the next pod of the same name gets the kept EIP associated again. And Never or TTL asked for by
+ * pods whose controller makes up new names (a Deployment's) would keep every replaced pod's EIP: there it
+ * is Follow.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
 import {
   conditionOf,
   deletePod,
+  eipsOfCluster,
+  podEvents,
   podBody,
   podIpOf,
   startSyncedBinder,
   startWorld,
   storedPod,
   storedPodEip,
+  storedPodEips,
   waitFor,
   type TestBinder,
   type World,
@@ -80,5 +85,62 @@ describe('a Never EIP whose pod is deleted, on a network that reuses IPs', () =>
       status: 'InUse',
       privateIpAddress: newIp,
     });
+  });
+});
+
+describe('Never on the pods of a Deployment', () => {
+  it('is Follow, said so on each pod, so replacing pods and deleting the Deployment leaves no EIP behind', async () => {
+    const labels = { app: 'never-web' };
+    await world.apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name: 'never-web' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels, annotations: NEVER },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
+        },
+      },
+    });
+    const podsOf = (): string[] =>
+      storedPodEips(world, NS)
+        .map((p) => p.metadata.name!)
+        .filter((name) => name.startsWith('never-web-'));
+    const bound = await waitFor('two pods of never-web bound', () => {
+      const names = podsOf();
+      return names.length === 2 &&
+        names.every((name) => conditionOf(storedPod(world, NS, name), EIP_CONDITION_TYPE)?.status === 'True')
+        ? names
+        : undefined;
+    });
+    for (const name of bound) {
+      const spec = storedPodEip(world, NS, name)!.spec as { allocationType: { releaseStrategy: string } };
+      expect(spec.allocationType.releaseStrategy).toBe('Follow');
+      const warning = (await podEvents(world, NS, name)).find((e) => e.reason === 'ReleaseStrategyFallback');
+      expect(warning?.message).toMatch(/^release strategy Never falls back to Follow for a pod of a ReplicaSet/);
+    }
+    // Said where the Deployment's author looks too: on the pods' ReplicaSet, once however many pods.
+    const replicaSet = (storedPod(world, NS, bound[0]!)!.metadata.ownerReferences as { name: string }[])[0]!.name;
+    const onReplicaSet = (await world.core.listNamespacedEvent({ namespace: NS })).items.filter(
+      (e) => e.involvedObject.kind === 'ReplicaSet' && e.involvedObject.name === replicaSet,
+    );
+    expect(onReplicaSet.filter((e) => e.reason === 'ReleaseStrategyFallback')).toHaveLength(1);
+
+    // A replaced pod's EIP goes with it; then the Deployment's deletion takes the rest.
+    await deletePod(world, NS, bound[0]!);
+    await waitFor('the replacement bound', () => {
+      const names = podsOf();
+      return names.length === 2 && !names.includes(bound[0]!) ? true : undefined;
+    });
+    await world.apps.deleteNamespacedDeployment({ namespace: NS, name: 'never-web', propagationPolicy: 'Foreground' });
+    await waitFor('no PodEIP of never-web left', () => podsOf().length === 0);
+    await waitFor('no EIP of never-web left in the cloud', () =>
+      eipsOfCluster(world).every(
+        (eip) => !eip.tags.some((t) => t.key === 'podeip.io/pod-name' && t.value.startsWith('never-web-')),
+      ),
+    );
   });
 });

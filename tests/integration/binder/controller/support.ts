@@ -73,6 +73,7 @@ export function binderConfig(world: World, overrides: Partial<BinderConfig> = {}
     namespaces: [],
     workers: 4,
     resyncSeconds: 600,
+    statefulWorkloadKinds: ['StatefulSet'],
     watch: { inactivityTimeoutSeconds: 90 },
     cloud: {
       regionId: c.regionId,
