@@ -135,6 +135,22 @@ export async function runDemo(options: DemoOptions): Promise<boolean> {
     out('The cloud’s EIPs after the cleanup:');
     for (const line of cloudInventory(sandbox)) out(`  ${line}`);
     out('');
+    // Every EIP carrying this cluster's tags counts, not only the examples' (pods added with --keep, say).
+    const left = sandbox.cloud.controls
+      .eips()
+      .filter((eip) =>
+        eip.tags.some((t) => t.key === PODEIP_OWNERSHIP_TAG_KEYS.clusterId && t.value === DEMO_CLUSTER_ID),
+      );
+    if (left.length > 0) {
+      const owners = left.map((eip) => {
+        const tags = Object.fromEntries(eip.tags.map((t) => [t.key, t.value]));
+        return `${eip.allocationId} (${tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace]}/${tags[PODEIP_OWNERSHIP_TAG_KEYS.podName]})`;
+      });
+      out(
+        `cleanup of the examples done, but ${left.length} EIP(s) podeip allocated for other pods remain: ${owners.join(', ')}`,
+      );
+      return true;
+    }
     out(`cleanup done: every EIP podeip allocated was released; ${DEMO_STATIC_EIP} is unbound and kept.`);
     return true;
   } catch (error) {

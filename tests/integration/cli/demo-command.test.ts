@@ -203,11 +203,28 @@ describe('podeip demo', () => {
       )
         await new Promise((r) => setTimeout(r, 100));
       expect(output.split('\n').filter((line) => line.endsWith('  Ready'))).toHaveLength(readyBefore + 1);
+
+      // A pod that is not one of the examples: the demo leaves it, and its last line says its EIP remains.
+      const extra = kubectl([
+        'run',
+        'extra',
+        '--image',
+        'nginx:1.27',
+        '--annotations',
+        'k8s.aliyun.com/pod-with-eip=true',
+      ]);
+      expect(extra.stdout.trim()).toBe('pod/extra created');
+      const extraDeadline = Date.now() + 20000;
+      while (!/default\/extra +Ready/.test(output) && Date.now() < extraDeadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(output).toMatch(/default\/extra +Ready/);
     } finally {
       demo.kill('SIGINT');
     }
     expect(await exited).toBe(0);
-    expect(output).toContain('cleanup done: every EIP podeip allocated was released');
     expect(output.match(/cloud: eip-\S+ released/g)).toHaveLength(3);
+    expect(output.trim().split('\n').pop()).toMatch(
+      /^cleanup of the examples done, but 1 EIP\(s\) podeip allocated for other pods remain: eip-\S+ \(default\/extra\)$/,
+    );
   }, 100000);
 });
