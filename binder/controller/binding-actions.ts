@@ -337,6 +337,19 @@ export class BindingActions {
     repeat: boolean,
   ): Promise<ActionResult> {
     const pod = pass.pod;
+    const record = pass.podEip;
+    if (event.onPodEip === true && record !== undefined && !repeat) {
+      this.checkActing(pass);
+      const { namespace = pass.namespace, name = pass.name, uid = '' } = record.metadata;
+      this.deps.events.record(
+        { namespace, name, uid, kind: 'PodEIP', apiVersion: record.apiVersion },
+        event.eventType,
+        event.reason,
+        event.message,
+      );
+      this.log(pass, { eventType: event.eventType, reason: event.reason }, 'recorded event on the PodEIP');
+      return unchanged(pass);
+    }
     if (pod === undefined || repeat) return unchanged(pass);
     this.checkActing(pass);
     this.deps.events.record(

@@ -193,6 +193,22 @@ export function decideAfterPod(
       ]);
     case 'Available':
       if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
+      // The API refuses to release a subscription (Forbidden.ChargeTypeIsPrepaid): asking again could never
+      // succeed. Unbound, it is left to its term, and the record goes (or stays, under Never and TTL, above).
+      if (eip.instanceChargeType === 'PrePaid')
+        return done([
+          {
+            type: 'event',
+            eventType: 'Warning',
+            reason: REASONS.prepaidEipKept,
+            message:
+              `the EIP ${allocationId} (${eip.ipAddress}) is PrePaid: podeip cannot release it, so it stays allocated ` +
+              'and billed until its subscription ends; release it in the console then, or bind it to a pod with ' +
+              'pod-eip-instanceid',
+            onPodEip: true,
+          },
+          { type: 'finish-podeip' },
+        ]);
       if (eip.bandwidthPackageId !== '') {
         // The removal takes the cloud a moment, as a binding does; asking again at once would only conflict.
         return done(

@@ -30,6 +30,8 @@ export const REASONS = {
   podFinished: 'PodFinished',
   /** An Event reason only: Never or TTL on a pod whose controller generates names. */
   releaseStrategyFallback: 'ReleaseStrategyFallback',
+  /** An Event reason only: a PrePaid EIP podeip allocated outlives its pod, billed until its term ends. */
+  prepaidEipKept: 'PrepaidEipKept',
 } as const;
 
 /** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
@@ -101,7 +103,15 @@ export type Action =
   | { type: 'annotate-pod'; address: string | null }
   | { type: 'set-condition'; condition: ConditionUpdate }
   /** On the pod; `onController`: on its controller too (a Deployment pod's ReplicaSet), where its author looks. */
-  | { type: 'event'; eventType: 'Normal' | 'Warning'; reason: string; message: string; onController?: boolean }
+  /** `onPodEip`: on the PodEIP instead, which outlives the pod (the pod may be gone). */
+  | {
+      type: 'event';
+      eventType: 'Normal' | 'Warning';
+      reason: string;
+      message: string;
+      onController?: boolean;
+      onPodEip?: boolean;
+    }
   | { type: 'finish-podeip' };
 
 export type Decision =

@@ -818,6 +818,22 @@ describe('undoing a binding', () => {
       act([{ type: 'release-eip', allocationId: 'eip-auto1' }], WAIT_MS.transition),
     ],
     [
+      'Follow, PrePaid and unbound: never released (the API refuses), the record goes with an Event on it',
+      gone({ strategy: 'Follow' }, { eip: eip({ instanceChargeType: 'PrePaid' }) }),
+      act([
+        {
+          type: 'event',
+          eventType: 'Warning',
+          reason: 'PrepaidEipKept',
+          message: expect.stringMatching(
+            /^the EIP eip-auto1 \(.*\) is PrePaid: podeip cannot release it/,
+          ) as unknown as string,
+          onPodEip: true,
+        },
+        finish,
+      ]),
+    ],
+    [
       'the pod no longer asks: undone even for Never',
       gone({ strategy: 'Never' }, { pod: pod({ eipAnnotations: {} }), eip: eip() }),
       act([{ type: 'release-eip', allocationId: 'eip-auto1' }], WAIT_MS.transition),

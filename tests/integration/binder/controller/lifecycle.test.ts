@@ -144,3 +144,32 @@ describe('Never on the pods of a Deployment', () => {
     );
   });
 });
+
+describe('a PrePaid EIP whose pod is deleted', () => {
+  it('is unbound and left to its term: no release is ever tried, the PodEIP goes, and an Event says why', async () => {
+    const controls = world.sandbox.cloud.controls;
+    const prepaid = {
+      'k8s.aliyun.com/pod-with-eip': 'true',
+      'k8s.aliyun.com/eip-instance-charge-type': 'PrePaid',
+      'k8s.aliyun.com/eip-internet-charge-type': 'PayByBandwidth',
+    };
+    await world.core.createNamespacedPod({ namespace: NS, body: podBody('subscriber', prepaid) });
+    await readyWithEip('subscriber');
+    const record = storedPodEip(world, NS, 'subscriber')!;
+    const allocationId = String((record.spec as { allocationID: string }).allocationID);
+    const releasesBefore = controls.callCounts().ReleaseEipAddress ?? { ok: 0, failed: 0 };
+
+    await deletePod(world, NS, 'subscriber');
+    await waitFor('the PodEIP of subscriber gone', () => storedPodEip(world, NS, 'subscriber') === undefined);
+    expect(controls.eips().find((e) => e.allocationId === allocationId)).toMatchObject({
+      instanceChargeType: 'PrePaid',
+      status: 'Available',
+      privateIpAddress: '',
+    });
+    expect(controls.callCounts().ReleaseEipAddress ?? { ok: 0, failed: 0 }).toEqual(releasesBefore);
+    const events = await world.core.listNamespacedEvent({ namespace: NS });
+    const kept = events.items.find((e) => e.involvedObject.kind === 'PodEIP' && e.involvedObject.name === 'subscriber');
+    expect(kept).toMatchObject({ type: 'Warning', reason: 'PrepaidEipKept' });
+    expect(kept?.message).toContain(`the EIP ${allocationId}`);
+  });
+});
