@@ -118,6 +118,7 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
       'workers',
       'resyncSeconds',
       'statefulWorkloadKinds',
+      'gc',
       'watch',
       'cloud',
       'leaderElection',
@@ -137,6 +138,17 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
       // cheap; with few, a burst queues behind the Allocate bucket before any Associate starts.
       workers: { type: 'integer', minimum: 1, maximum: 256, default: 32 },
       resyncSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 600 },
+      gc: {
+        type: 'object',
+        additionalProperties: false,
+        default: FILLED_FROM_NESTED_DEFAULTS,
+        required: ['periodSeconds', 'orphanGraceSeconds'],
+        properties: {
+          periodSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: 300 },
+          // Longer than any Allocate-to-record gap a binder restart could leave, so recovery gets there first.
+          orphanGraceSeconds: { type: 'integer', minimum: 0, maximum: 604800, default: 600 },
+        },
+      },
       statefulWorkloadKinds: {
         type: 'array',
         items: { type: 'string', pattern: '^[A-Z][A-Za-z0-9]*$', description: 'a kind, e.g. StatefulSet' },

@@ -51,6 +51,8 @@ export interface BinderConfig {
    * their pods and to pods with no controller, and fall back to Follow elsewhere.
    */
   statefulWorkloadKinds: string[];
+  /** The sweep of EIPs with this cluster's tags that no PodEIP names. */
+  gc: { periodSeconds: number; orphanGraceSeconds: number };
   watch: { inactivityTimeoutSeconds: number };
   cloud: BinderCloudConfig;
   leaderElection: LeaderElectionConfig;

@@ -24,6 +24,8 @@ export interface ActingTermOptions {
   logger: Logger;
   /** The previous term's end: its reconciles finish before this term's start, so no key is worked on twice at once. */
   after?: Promise<void>;
+  /** The garbage collection, run every `periodMs` while the term lasts (never two at once). */
+  sweep?: { periodMs: number; run(signal: AbortSignal): Promise<void> };
 }
 
 function syncedOrAborted(caches: BinderCaches, signal: AbortSignal): Promise<void> {
@@ -47,6 +49,16 @@ export function beginTerm(options: ActingTermOptions): ActingTerm {
   const signal = term.signal;
   const queue = new WorkQueue<string>({ logger });
   let resync: NodeJS.Timeout | undefined;
+  let sweeping: NodeJS.Timeout | undefined;
+  let sweepUnderWay: Promise<void> | undefined;
+  const sweep = options.sweep;
+  const sweepOnce = (): void => {
+    if (sweep === undefined || sweepUnderWay !== undefined || signal.aborted) return;
+    sweepUnderWay = sweep
+      .run(signal)
+      .catch((error: unknown) => logger.warn({ err: error }, 'garbage collection failed; trying again next period'))
+      .finally(() => (sweepUnderWay = undefined));
+  };
 
   const enqueueAll = (): void => {
     for (const key of caches.keys()) queue.add(key);
@@ -58,6 +70,7 @@ export function beginTerm(options: ActingTermOptions): ActingTerm {
     logger.info({ keys: caches.keys().length, workers: options.workers }, 'acting: caches synced, workers started');
     enqueueAll();
     resync = setInterval(enqueueAll, options.resyncMs);
+    if (sweep !== undefined) sweeping = setInterval(sweepOnce, sweep.periodMs);
     await queue.run(options.workers, (key) => reconcile(key, signal));
   })().catch((error: unknown) => logger.error({ err: error }, 'acting term failed'));
 
@@ -67,7 +80,9 @@ export function beginTerm(options: ActingTermOptions): ActingTerm {
       term.abort(new Error('acting term ended'));
       leadership.removeEventListener('abort', endTerm);
       clearInterval(resync);
+      clearInterval(sweeping);
       await queue.shutDown();
+      await sweepUnderWay;
       await running;
       logger.info('acting ended: workers finished');
     },

@@ -14,6 +14,7 @@ import { LeaderElector } from '../../api/kube/leader-election.js';
 import { beginTerm, type ActingTerm } from './acting-term.js';
 import { createBinderMetrics } from './binder-metrics.js';
 import { createBinderCaches } from './caches.js';
+import { GarbageCollector } from './gc.js';
 import { createReconciler } from './reconcile.js';
 import { RecentPodEipWrites } from './recent-writes.js';
 
@@ -81,6 +82,17 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
     statefulKinds: config.statefulWorkloadKinds,
   });
 
+  const collector = new GarbageCollector({
+    clusterId: config.clusterId,
+    cloud,
+    podEips: () => caches.podEips(),
+    enqueue: (key) => term?.queue.add(key),
+    graceMs: config.gc.orphanGraceSeconds * 1000,
+    namespaces: config.namespaces,
+    registry,
+    logger,
+  });
+
   const startActing = (leadership: AbortSignal): void => {
     if (stopped || term !== undefined) return;
     term = beginTerm({
@@ -91,6 +103,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
       resyncMs: config.resyncSeconds * 1000,
       logger,
       after: previousTermEnded,
+      sweep: { periodMs: config.gc.periodSeconds * 1000, run: (signal) => collector.sweep(signal) },
     });
   };
   const stopActing = (): Promise<void> => {

@@ -7,12 +7,15 @@
  * is Follow.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as k8s from '@kubernetes/client-node';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
 import {
   conditionOf,
   deletePod,
   eipsOfCluster,
+  metricValue,
   podEvents,
+  startTestBinder,
   podBody,
   podIpOf,
   startSyncedBinder,
@@ -26,6 +29,7 @@ import {
 } from './support.js';
 
 const NS = 'default';
+const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
 const NEVER = { 'k8s.aliyun.com/pod-with-eip': 'true', 'k8s.aliyun.com/pod-eip-release-strategy': 'Never' };
 let world: World;
 let binder: TestBinder;
@@ -171,5 +175,47 @@ describe('a PrePaid EIP whose pod is deleted', () => {
     const kept = events.items.find((e) => e.involvedObject.kind === 'PodEIP' && e.involvedObject.name === 'subscriber');
     expect(kept).toMatchObject({ type: 'Warning', reason: 'PrepaidEipKept' });
     expect(kept?.message).toContain(`the EIP ${allocationId}`);
+  });
+});
+
+describe('an EIP no PodEIP names any more (its finalizer removed by hand, the pod force-deleted)', () => {
+  it('is released by the garbage collection after its grace period; nothing without our tags is touched', async () => {
+    const controls = world.sandbox.cloud.controls;
+    await world.core.createNamespacedPod({ namespace: NS, body: podBody('forgotten', AUTO) });
+    await readyWithEip('forgotten');
+    const allocationId = String((storedPodEip(world, NS, 'forgotten')!.spec as { allocationID: string }).allocationID);
+    const untagged = controls.createEip({ name: 'somebody else’s' });
+
+    // With the binder down, someone clears the way as a force-deleted namespace would.
+    await binder.stop();
+    const customObjects = world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    await customObjects.patchNamespacedCustomObject({
+      group: 'alibabacloud.com',
+      version: 'v1beta1',
+      namespace: NS,
+      plural: 'podeips',
+      name: 'forgotten',
+      body: [{ op: 'remove', path: '/metadata/finalizers' }],
+    });
+    await customObjects.deleteNamespacedCustomObject({
+      group: 'alibabacloud.com',
+      version: 'v1beta1',
+      namespace: NS,
+      plural: 'podeips',
+      name: 'forgotten',
+    });
+    await world.core.deleteNamespacedPod({ namespace: NS, name: 'forgotten', gracePeriodSeconds: 0 });
+    await waitFor(
+      'pod and PodEIP gone',
+      () => !storedPod(world, NS, 'forgotten') && !storedPodEip(world, NS, 'forgotten'),
+    );
+    expect(controls.eips().find((e) => e.allocationId === allocationId)).toBeDefined();
+
+    binder = await startTestBinder(world, { config: { gc: { periodSeconds: 1, orphanGraceSeconds: 1 } } });
+    await waitFor('the orphan released', () => !controls.eips().some((e) => e.allocationId === allocationId), 30_000);
+    expect(controls.eips().find((e) => e.allocationId === untagged.allocationId)).toMatchObject({
+      status: 'Available',
+    });
+    expect(await metricValue(binder.registry, 'podeip_binder_gc_actions_total', { action: 'released' })).toBe(1);
   });
 });

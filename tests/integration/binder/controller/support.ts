@@ -74,6 +74,7 @@ export function binderConfig(world: World, overrides: Partial<BinderConfig> = {}
     workers: 4,
     resyncSeconds: 600,
     statefulWorkloadKinds: ['StatefulSet'],
+    gc: { periodSeconds: 300, orphanGraceSeconds: 600 },
     watch: { inactivityTimeoutSeconds: 90 },
     cloud: {
       regionId: c.regionId,
