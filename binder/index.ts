@@ -13,3 +13,4 @@ export {
   type RunningBinderProgram,
 } from './main.js';
 export { BINDER_NODE_OPTIONS, missingNodeOptions } from './runtime.js';
+export { drain, DrainRefused, type DrainOptions, type DrainReport } from './drain.js';

@@ -34,6 +34,12 @@ const commands: readonly CommandEntry[] = [
     load: async () => (await import('./commands/certs.js')).certsGenerateCommand,
   },
   {
+    name: 'drain',
+    summary:
+      'Before uninstalling: unbind and release every EIP podeip allocated in this cluster and remove its finalizers (run with the binder stopped).',
+    load: async () => (await import('./commands/drain.js')).drainCommand,
+  },
+  {
     name: 'sandbox',
     summary: 'Run local stand-ins for the Kubernetes API and the Alibaba Cloud API until interrupted.',
     load: async () => (await import('./commands/sandbox.js')).sandboxCommand,
