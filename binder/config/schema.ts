@@ -119,6 +119,7 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
       'resyncSeconds',
       'statefulWorkloadKinds',
       'gc',
+      'verifySeconds',
       'watch',
       'cloud',
       'leaderElection',
@@ -138,6 +139,7 @@ export function createBinderConfigSchema(options: { leaseNamespace?: string } = 
       // cheap; with few, a burst queues behind the Allocate bucket before any Associate starts.
       workers: { type: 'integer', minimum: 1, maximum: 256, default: 32 },
       resyncSeconds: { type: 'integer', minimum: 10, maximum: 86400, default: 600 },
+      verifySeconds: { type: 'integer', minimum: 5, maximum: 86400, default: 90 },
       gc: {
         type: 'object',
         additionalProperties: false,

@@ -51,6 +51,11 @@ export interface BinderConfig {
    * their pods and to pods with no controller, and fall back to Follow elsewhere.
    */
   statefulWorkloadKinds: string[];
+  /**
+   * Bound EIPs are checked against the cloud this often (batched describes, within a quarter of the Describe
+   * rate limit), so one unbound or moved behind podeip's back takes its pod out of service within it.
+   */
+  verifySeconds: number;
   /** The sweep of EIPs with this cluster's tags that no PodEIP names. */
   gc: { periodSeconds: number; orphanGraceSeconds: number };
   watch: { inactivityTimeoutSeconds: number };

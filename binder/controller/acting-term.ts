@@ -24,6 +24,8 @@ export interface ActingTermOptions {
   logger: Logger;
   /** The previous term's end: its reconciles finish before this term's start, so no key is worked on twice at once. */
   after?: Promise<void>;
+  /** Keys to look at again every `periodMs` (bound pods, to verify their EIPs against the cloud). */
+  verify?: { periodMs: number; keys(): string[] };
   /** The garbage collection, run every `periodMs` while the term lasts (never two at once). */
   sweep?: { periodMs: number; run(signal: AbortSignal): Promise<void> };
 }
@@ -50,6 +52,7 @@ export function beginTerm(options: ActingTermOptions): ActingTerm {
   const queue = new WorkQueue<string>({ logger });
   let resync: NodeJS.Timeout | undefined;
   let sweeping: NodeJS.Timeout | undefined;
+  let verifying: NodeJS.Timeout | undefined;
   let sweepUnderWay: Promise<void> | undefined;
   const sweep = options.sweep;
   const sweepOnce = (): void => {
@@ -71,6 +74,11 @@ export function beginTerm(options: ActingTermOptions): ActingTerm {
     enqueueAll();
     resync = setInterval(enqueueAll, options.resyncMs);
     if (sweep !== undefined) sweeping = setInterval(sweepOnce, sweep.periodMs);
+    const verify = options.verify;
+    if (verify !== undefined)
+      verifying = setInterval(() => {
+        for (const key of verify.keys()) queue.add(key);
+      }, verify.periodMs);
     await queue.run(options.workers, (key) => reconcile(key, signal));
   })().catch((error: unknown) => logger.error({ err: error }, 'acting term failed'));
 
@@ -81,6 +89,7 @@ export function beginTerm(options: ActingTermOptions): ActingTerm {
       leadership.removeEventListener('abort', endTerm);
       clearInterval(resync);
       clearInterval(sweeping);
+      clearInterval(verifying);
       await queue.shutDown();
       await sweepUnderWay;
       await running;

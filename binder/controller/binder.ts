@@ -15,6 +15,7 @@ import { beginTerm, type ActingTerm } from './acting-term.js';
 import { createBinderMetrics } from './binder-metrics.js';
 import { createBinderCaches } from './caches.js';
 import { GarbageCollector } from './gc.js';
+import { BoundKeyRotation, verificationBudget } from './verification.js';
 import { createReconciler } from './reconcile.js';
 import { RecentPodEipWrites } from './recent-writes.js';
 
@@ -93,6 +94,11 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
     logger,
   });
 
+  const verification = new BoundKeyRotation(
+    () => caches.podEips().filter((podEip) => podEip.status?.status === 'InUse'),
+    verificationBudget(config),
+  );
+
   const startActing = (leadership: AbortSignal): void => {
     if (stopped || term !== undefined) return;
     term = beginTerm({
@@ -104,6 +110,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
       logger,
       after: previousTermEnded,
       sweep: { periodMs: config.gc.periodSeconds * 1000, run: (signal) => collector.sweep(signal) },
+      verify: { periodMs: config.verifySeconds * 1000, keys: () => verification.next() },
     });
   };
   const stopActing = (): Promise<void> => {

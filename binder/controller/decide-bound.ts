@@ -155,6 +155,20 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
   const allocationId = podEip.spec.allocationID;
   switch (eip.status) {
     case 'Available':
+      if (pod.eipCondition?.status === 'True') {
+        // It was bound and someone unbound it: the pod's public traffic stops now, so it leaves service
+        // until the EIP is back, and a person learns who pulled it.
+        const message = `the EIP ${allocationId} (${eip.ipAddress}) was found unbound from ${eni.networkInterfaceId}/${pod.podIP}, not by podeip; binding it again`;
+        return done(
+          [
+            { type: 'set-condition', condition: { status: 'False', reason: REASONS.eipUnbound, message } },
+            { type: 'event', eventType: 'Warning', reason: REASONS.eipUnbound, message },
+            ...recordTarget(observed, podEip, eip, eni),
+            { type: 'associate-eip', allocationId, networkInterface: eni, podUid: pod.uid },
+          ],
+          WAIT_MS.associating,
+        );
+      }
       return done(
         [
           ...progress(

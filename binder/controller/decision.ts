@@ -27,6 +27,8 @@ export const REASONS = {
   allocating: 'AllocatingEip',
   associating: 'AssociatingEip',
   noEipRequested: 'NoEipRequested',
+  /** A bound EIP found unbound (by someone else): the pod is not Ready until it is bound again. */
+  eipUnbound: 'EipUnbound',
   podFinished: 'PodFinished',
   /** An Event reason only: Never or TTL on a pod whose controller generates names. */
   releaseStrategyFallback: 'ReleaseStrategyFallback',

@@ -101,6 +101,12 @@ export function createControls(deps: ControlDependencies): CloudSandboxControls 
       world.releasePrivateAddress(target.vSwitchId, ip);
     },
 
+    unbindEip(allocationId) {
+      const eip = world.eips.get(allocationId);
+      if (eip === undefined) throw new Error(`no EIP ${allocationId} in the sandbox`);
+      lifecycle.unbindNow(eip);
+    },
+
     createEip(input = {}) {
       if (
         input.allocationId !== undefined &&

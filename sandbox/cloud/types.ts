@@ -114,6 +114,8 @@ export interface CloudSandboxControls {
   assignPrivateIpAddress(networkInterfaceId: string): string;
   /** Removes it; an EIP bound to it is unbound, as the real cloud does when the IP goes. */
   unassignPrivateIpAddress(networkInterfaceId: string, ip: string): void;
+  /** Unbinds an EIP at once, as someone in the console (or another tool) would behind podeip's back. */
+  unbindEip(allocationId: string): void;
   /** An EIP that exists before anything runs (for static bindings). It counts against the quota. */
   createEip(input?: Partial<Pick<EipRecord, 'allocationId' | 'name' | 'bandwidth' | 'internetChargeType'>>): EipRecord;
   /** Every EIP with its status, association and tags. */

@@ -219,3 +219,31 @@ describe('an EIP no PodEIP names any more (its finalizer removed by hand, the po
     expect(await metricValue(binder.registry, 'podeip_binder_gc_actions_total', { action: 'released' })).toBe(1);
   });
 });
+
+describe('a bound EIP someone unbinds behind podeip’s back', () => {
+  it('takes the pod out of service with a reason and an Event within a verification period, then binds it again', async () => {
+    await binder.stop();
+    binder = await startTestBinder(world, { config: { verifySeconds: 5 } });
+    await world.core.createNamespacedPod({ namespace: NS, body: podBody('drifter', AUTO) });
+    await readyWithEip('drifter');
+    const allocationId = String((storedPodEip(world, NS, 'drifter')!.spec as { allocationID: string }).allocationID);
+    const ip = podIpOf(storedPod(world, NS, 'drifter'))!;
+
+    world.sandbox.cloud.controls.unbindEip(allocationId);
+    const condition = await waitFor(
+      'drifter taken out of service',
+      () => {
+        const c = conditionOf(storedPod(world, NS, 'drifter'), EIP_CONDITION_TYPE);
+        return c?.status === 'False' ? c : undefined;
+      },
+      30_000,
+    );
+    expect(condition).toMatchObject({ reason: 'EipUnbound' });
+    expect(String(condition.message)).toContain(`the EIP ${allocationId}`);
+    expect((await podEvents(world, NS, 'drifter')).some((e) => e.reason === 'EipUnbound')).toBe(true);
+
+    await readyWithEip('drifter');
+    const eip = world.sandbox.cloud.controls.eips().find((e) => e.allocationId === allocationId);
+    expect(eip).toMatchObject({ status: 'InUse', privateIpAddress: ip });
+  });
+});

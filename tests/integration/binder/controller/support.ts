@@ -75,6 +75,7 @@ export function binderConfig(world: World, overrides: Partial<BinderConfig> = {}
     resyncSeconds: 600,
     statefulWorkloadKinds: ['StatefulSet'],
     gc: { periodSeconds: 300, orphanGraceSeconds: 600 },
+    verifySeconds: 90,
     watch: { inactivityTimeoutSeconds: 90 },
     cloud: {
       regionId: c.regionId,

@@ -1,0 +1,40 @@
+/**
+ * Periodic verification of bound EIPs. Every verifySeconds the acting binder looks again at the pods whose
+ * PodEIP says InUse; each look is a DescribeEipAddresses the describe batcher shares among up to 50 EIPs,
+ * and decideBound flips the condition and binds again when the cloud disagrees. The looks per period are
+ * capped so that, even unbatched, they use at most a quarter of the Describe rate limit, leaving the rest
+ * for binding; with more bound pods than that, each period takes the next slice, so every one is verified
+ * within a few periods.
+ */
+import type { PodEIP } from '../../api/podeip.js';
+import type { BinderConfig } from '../config/types.js';
+
+/** The share of the Describe limit verification may use. */
+const VERIFICATION_SHARE = 0.25;
+const PUBLISHED_DESCRIBE_PER_MINUTE = 600;
+
+/** Looks per verification period, from the configured Describe limit. */
+export function verificationBudget(config: Pick<BinderConfig, 'verifySeconds' | 'cloud'>): number {
+  const perMinute = config.cloud.rateLimitsPerMinute.DescribeEipAddresses ?? PUBLISHED_DESCRIBE_PER_MINUTE;
+  return Math.max(1, Math.floor(perMinute * (config.verifySeconds / 60) * VERIFICATION_SHARE));
+}
+
+/** The bound keys to verify this period: all of them, or the next `budget` of them in turn. */
+export class BoundKeyRotation {
+  private offset = 0;
+
+  constructor(
+    private readonly bound: () => PodEIP[],
+    private readonly budget: number,
+  ) {}
+
+  next(): string[] {
+    const keys = this.bound()
+      .map((podEip) => `${podEip.metadata.namespace ?? ''}/${podEip.metadata.name ?? ''}`)
+      .sort();
+    if (keys.length <= this.budget) return keys;
+    const start = this.offset % keys.length;
+    this.offset = start + this.budget;
+    return [...keys.slice(start), ...keys].slice(0, this.budget);
+  }
+}
