@@ -6,6 +6,11 @@ export const EIP_CONDITION_TYPE = 'k8s.aliyun.com/eip';
 export const EIP_CONDITION_REASON_BOUND = 'Associate eip succeed';
 /** Pod annotation holding the public address once bound; the init container waits for it. */
 export const ALLOCATED_EIP_ADDRESS_ANNOTATION = 'k8s.aliyun.com/allocated-eipAddress';
+/**
+ * `"disabled"` on a pod: it does not take its static EIP over from an older pod of its workload in a
+ * rolling update, but waits until that pod lets it go (as ACK does).
+ */
+export const EIP_HANDOVER_ANNOTATION = 'podeip.io/eip-handover';
 /** Finalizer on PodEIP objects, shared with ACK so either controller can take over. */
 export const PODEIP_FINALIZER = 'podeip-controller.alibabacloud.com/finalizer';
 

@@ -70,6 +70,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
   const reconcile = createReconciler({
     clusterId: config.clusterId,
     cachedPod: (key) => caches.pod(key),
+    podKeys: () => caches.podKeys(),
     cachedPodEip: (key) => caches.podEip(key),
     ipHolder: (ip, exceptKey) => caches.ipHolder(ip, exceptKey),
     core: clients.core,

@@ -38,6 +38,8 @@ export interface BinderCaches {
   podEips(): PodEIP[];
   /** Every key either cache holds (the periodic resync and a new leader's first round). */
   keys(): string[];
+  /** Keys of the cached pods only. */
+  podKeys(): string[];
   ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
 }
 
@@ -161,6 +163,7 @@ export function createBinderCaches(options: BinderCacheOptions): BinderCaches {
     podEip: (key) => watchFor(podEipWatches, key)?.get(key),
     podEips: () => [...podEipWatches.values()].flatMap((watch) => watch.list()),
     keys: () => [...new Set(all().flatMap((watch) => watch.keys()))],
+    podKeys: () => [...podWatches.values()].flatMap((watch) => watch.keys()),
     ipHolder: (ip, exceptKey) => index.holder(ip, exceptKey),
   };
 }

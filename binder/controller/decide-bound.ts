@@ -4,6 +4,7 @@
  * exists, it is in the asked-for package, it is bound). Each check returns the decision to stop at, or
  * lets the next one decide; the ones that find the ENI or the EIP hand it on.
  */
+import { EIP_HANDOVER_ANNOTATION } from '../../api/constants.js';
 import type { EipRequest } from '../../api/eip-request.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
@@ -155,6 +156,18 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
   const allocationId = podEip.spec.allocationID;
   switch (eip.status) {
     case 'Available':
+      if (pod.eipCondition?.status === 'True' && request.mode === 'static') {
+        // Unbound under a True condition: a newer pod of this workload may be taking it over.
+        if (observed.successor === undefined) return observe('successor');
+        if (observed.successor !== null) {
+          const holder = `${observed.successor.namespace}/${observed.successor.name}`;
+          const message = `the EIP ${allocationId} goes to ${holder}, a newer pod of ${pod.workload ?? 'its workload'}`;
+          return done(
+            [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.eipHandedOver, message } }],
+            WAIT_MS.heldByAnotherPod,
+          );
+        }
+      }
       if (pod.eipCondition?.status === 'True') {
         // It was bound and someone unbound it: the pod's public traffic stops now, so it leaves service
         // until the EIP is back, and a person learns who pulled it.
@@ -196,22 +209,63 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
           WAIT_MS.transition,
         );
       }
-      return decideBoundElsewhere(observed, eip, request);
+      return decideBoundElsewhere(observed, pod, eip, request);
     default:
       // Associating, Unassociating, Releasing, or a status this code does not know: the cloud is busy with it.
       return done(
         progress(observed, REASONS.associating, `waiting for the EIP ${allocationId}: it is ${eip.status}`),
-        eip.status === 'Associating' ? WAIT_MS.associating : WAIT_MS.transition,
+        pod.eipCondition?.reason === REASONS.takingOverEip
+          ? WAIT_MS.handover
+          : eip.status === 'Associating'
+            ? WAIT_MS.associating
+            : WAIT_MS.transition,
       );
   }
 }
 
-function decideBoundElsewhere(observed: Observed, eip: EipState, request: EipRequest): Decision {
+/** Created later; a pod without a creation time is never the newer. */
+export function isNewer(
+  pod: { createdAt?: string; name: string },
+  than: { createdAt?: string; name: string },
+): boolean {
+  if (pod.createdAt === undefined || than.createdAt === undefined) return false;
+  // Within one second (creationTimestamp's grain), the name decides, so exactly one of two is the newer.
+  return pod.createdAt > than.createdAt || (pod.createdAt === than.createdAt && pod.name > than.name);
+}
+
+function decideBoundElsewhere(observed: Observed, pod: PodProjection, eip: EipState, request: EipRequest): Decision {
   const where = `${eip.instanceType || 'instance'} ${eip.instanceId}${eip.privateIpAddress ? `/${eip.privateIpAddress}` : ''}`;
   if (request.mode === 'static' && eip.privateIpAddress !== '') {
     if (observed.ipHolder === undefined) return observe('ip-holder');
     if (observed.ipHolder !== null) {
       const holder = `${observed.ipHolder.namespace}/${observed.ipHolder.name}`;
+      const sameWorkload = pod.workload !== undefined && observed.ipHolder.workload === pod.workload;
+      const optedOut = pod.eipAnnotations[EIP_HANDOVER_ANNOTATION] === 'disabled';
+      if (sameWorkload && !optedOut && isNewer(pod, observed.ipHolder)) {
+        // A rolling update: the new pod waits for the EIP the old one holds, and the old one waits for the new
+        // one to be Ready. The newer takes it over; the older never takes it back, so it cannot flap.
+        const message = `taking the EIP ${eip.allocationId} over from ${holder}, an older pod of ${pod.workload}`;
+        return done(
+          [
+            { type: 'set-condition', condition: { status: 'False', reason: REASONS.takingOverEip, message } },
+            { type: 'event', eventType: 'Normal', reason: REASONS.takingOverEip, message },
+            {
+              type: 'unassociate-eip',
+              allocationId: eip.allocationId,
+              networkInterfaceId: eip.instanceId,
+              privateIp: eip.privateIpAddress,
+              podUid: pod.uid,
+            },
+          ],
+          WAIT_MS.handover,
+        );
+      }
+      if (sameWorkload && !optedOut) {
+        const message = `the EIP ${eip.allocationId} went to ${holder}, a newer pod of ${pod.workload}`;
+        return done([
+          { type: 'set-condition', condition: { status: 'False', reason: REASONS.eipHandedOver, message } },
+        ]);
+      }
       return failure(
         REASONS.inUseByAnotherPod,
         `the EIP ${eip.allocationId} is bound to the pod ${holder} (${where}); waiting until that pod lets it go`,

@@ -27,6 +27,10 @@ export const REASONS = {
   allocating: 'AllocatingEip',
   associating: 'AssociatingEip',
   noEipRequested: 'NoEipRequested',
+  /** A newer pod of the same workload takes the static EIP over (a rolling update). */
+  takingOverEip: 'TakingOverEip',
+  /** This pod handed its static EIP to a newer pod of its workload. */
+  eipHandedOver: 'EipHandedOver',
   /** A bound EIP found unbound (by someone else): the pod is not Ready until it is bound again. */
   eipUnbound: 'EipUnbound',
   podFinished: 'PodFinished',
@@ -46,6 +50,11 @@ export const WAIT_MS = {
    */
   associating: 1_000,
   heldByAnotherPod: 15_000,
+  /**
+   * Looks while taking a static EIP over from an older pod: it serves no one until it is bound again, so
+   * its unbinding is watched closely (a handover is rare; the looks are few).
+   */
+  handover: 250,
   misconfigured: 60_000,
   ttlCheckCap: 10 * 60_000,
 } as const;
@@ -65,7 +74,15 @@ export interface ConditionUpdate {
   message: string;
 }
 
-export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder';
+export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder' | 'successor';
+
+/** A live pod, as another key's decision sees it. */
+export interface OtherPod {
+  namespace: string;
+  name: string;
+  workload?: string;
+  createdAt?: string;
+}
 
 export interface Observed {
   namespace: string;
@@ -80,7 +97,12 @@ export interface Observed {
   /** EIPs tagged as allocated for the PodEIP's pod, found after a crash between Allocate and recording it. */
   taggedEips?: EipState[];
   /** The live pod (other than this one) whose IP the EIP is bound to, or null when none. */
-  ipHolder?: { namespace: string; name: string } | null;
+  ipHolder?: OtherPod | null;
+  /**
+   * A newer live pod of this pod's workload asking for the same static EIP (a rolling update's new pod), or
+   * null when none: this pod then hands the EIP over and never takes it back.
+   */
+  successor?: OtherPod | null;
   /** Milliseconds since the epoch. */
   now: number;
   /** Controller kinds whose pods keep their names (Never and TTL apply to them); default StatefulSet. */

@@ -8,6 +8,7 @@
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
+import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP } from '../../api/podeip.js';
 import { tagValueFor } from '../cloud/client-tokens.js';
 import {
@@ -31,7 +32,9 @@ import {
   type Decision,
   type Observation,
   type Observed,
+  type OtherPod,
 } from './decision.js';
+import { isNewer } from './decide-bound.js';
 import type { Requeue } from './queue.js';
 import { KeyMemory } from './key-memory.js';
 import { RecentPodEipWrites } from './recent-writes.js';
@@ -41,6 +44,8 @@ export interface ReconcilerDeps {
   clusterId: string;
   cachedPod(key: string): PodProjection | undefined;
   cachedPodEip(key: string): PodEIP | undefined;
+  /** Keys of the pods in the cache (the pods that have to do with EIPs). */
+  podKeys(): Iterable<string>;
   /** The live pod other than `exceptKey` whose IP is `ip`, if any. */
   ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
   core: CoreV1Api;
@@ -267,8 +272,11 @@ class BindingReconciler {
       }
       case 'ip-holder': {
         const ip = observed.eip?.privateIpAddress ?? '';
-        return { ipHolder: ip === '' ? null : (this.deps.ipHolder(ip, pass.key) ?? null) };
+        const holder = ip === '' ? undefined : this.deps.ipHolder(ip, pass.key);
+        return { ipHolder: holder === undefined ? null : this.otherPod(holder.namespace, holder.name) };
       }
+      case 'successor':
+        return { successor: this.successorOf(pass) };
     }
   }
 
@@ -304,6 +312,34 @@ class BindingReconciler {
     return found
       .filter((eip) => eip.status !== 'Releasing')
       .sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
+  }
+
+  private otherPod(namespace: string, name: string): OtherPod {
+    const pod = this.deps.cachedPod(`${namespace}/${name}`);
+    return {
+      namespace,
+      name,
+      ...(pod?.workload === undefined ? {} : { workload: pod.workload }),
+      ...(pod?.createdAt === undefined ? {} : { createdAt: pod.createdAt }),
+    };
+  }
+
+  /** The newest live pod of this pod's workload, newer than it, asking for the same static EIP; null when none. */
+  private successorOf(pass: Pass): OtherPod | null {
+    const pod = pass.pod;
+    const wanted = parseEipAnnotations(pod?.eipAnnotations ?? {});
+    if (pod?.workload === undefined || wanted.kind !== 'request' || wanted.request.mode !== 'static') return null;
+    const allocationId = wanted.request.allocationId;
+    let newest: PodProjection | undefined;
+    for (const key of this.deps.podKeys()) {
+      const other = key === pass.key ? undefined : this.deps.cachedPod(key);
+      if (other === undefined || other.workload !== pod.workload || other.deletionTimestamp !== undefined) continue;
+      if (!isNewer(other, pod) || (newest !== undefined && !isNewer(other, newest))) continue;
+      const asks = parseEipAnnotations(other.eipAnnotations);
+      if (asks.kind === 'request' && asks.request.mode === 'static' && asks.request.allocationId === allocationId)
+        newest = other;
+    }
+    return newest === undefined ? null : this.otherPod(newest.namespace, newest.name);
   }
 
   private forget(key: string): void {

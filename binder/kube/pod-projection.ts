@@ -2,7 +2,7 @@
  * The slim pod the binder keeps in its cache: only what deciding and writing an EIP binding needs, so a
  * cluster of 20,000 pods costs a few megabytes, and pods that never asked for an EIP cost nothing.
  */
-import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
+import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_HANDOVER_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/constants.js';
 import { EIP_ANNOTATION_KEYS } from '../../api/annotations.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -33,6 +33,13 @@ export interface PodProjection {
   eipCondition?: EipPodCondition;
   /** The owner with `controller: true` (StatefulSet, ReplicaSet, GameServerSet, …). */
   controller?: { kind: string; name: string; apiVersion?: string; uid?: string };
+  /**
+   * The workload the pod belongs to across its controller's revisions: `Deployment/web` for the pods of all
+   * of web's ReplicaSets (named web-<pod-template-hash>), else the controller itself (`StatefulSet/db`).
+   */
+  workload?: string;
+  /** metadata.creationTimestamp: which of two pods of a workload is the newer. */
+  createdAt?: string;
 }
 
 /** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
@@ -51,8 +58,10 @@ export interface PodLike {
     uid?: string;
     resourceVersion?: string;
     deletionTimestamp?: string | Date;
+    creationTimestamp?: string | Date;
     finalizers?: string[];
     annotations?: Record<string, string>;
+    labels?: Record<string, string>;
     ownerReferences?: Array<{ apiVersion?: string; kind?: string; name?: string; uid?: string; controller?: boolean }>;
   };
   spec?: {
@@ -79,7 +88,11 @@ export function toKubeTime(value: string | Date): string {
 }
 
 /** The EIP keys (both prefixes and the legacy forms), plus the binder's own. */
-const KEPT_ANNOTATION_KEYS: ReadonlySet<string> = new Set([...EIP_ANNOTATION_KEYS, ALLOCATED_EIP_ADDRESS_ANNOTATION]);
+const KEPT_ANNOTATION_KEYS: ReadonlySet<string> = new Set([
+  ...EIP_ANNOTATION_KEYS,
+  ALLOCATED_EIP_ADDRESS_ANNOTATION,
+  EIP_HANDOVER_ANNOTATION,
+]);
 
 function eipAnnotationsOf(annotations: Record<string, string> | undefined): Record<string, string> {
   const kept: Record<string, string> = {};
@@ -126,7 +139,17 @@ export function projectPod(pod: PodLike): PodProjection | undefined {
     if (raw.lastTransitionTime) condition.lastTransitionTime = toKubeTime(raw.lastTransitionTime);
     projection.eipCondition = condition;
   }
+  if (metadata.creationTimestamp !== undefined && metadata.creationTimestamp !== null)
+    projection.createdAt = toKubeTime(metadata.creationTimestamp);
   const owner = metadata.ownerReferences?.find((o) => o.controller === true);
+  if (owner?.kind && owner.name) {
+    // A Deployment names each ReplicaSet <deployment>-<pod-template-hash> and labels its pods with the hash.
+    const hash = metadata.labels?.['pod-template-hash'];
+    const revisioned = owner.kind === 'ReplicaSet' && hash !== undefined && owner.name.endsWith(`-${hash}`);
+    projection.workload = revisioned
+      ? `Deployment/${owner.name.slice(0, -hash.length - 1)}`
+      : `${owner.kind}/${owner.name}`;
+  }
   if (owner?.kind && owner.name)
     projection.controller = {
       kind: owner.kind,

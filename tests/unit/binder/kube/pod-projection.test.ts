@@ -85,6 +85,7 @@ describe('projectPod', () => {
         lastTransitionTime: '2025-01-02T03:04:05Z',
       },
       controller: { kind: 'StatefulSet', name: 'room' },
+      workload: 'StatefulSet/room',
     });
   });
 
