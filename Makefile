@@ -4,7 +4,7 @@ NODE ?= node
 JEST := $(NODE) --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js
 DEPS_STAMP := node_modules/.package-lock.json
 
-.PHONY: all deps build typecheck lint format test demo sandbox bench clean
+.PHONY: all deps build typecheck lint format test demo sandbox bench chaos clean
 
 all: build
 
@@ -46,6 +46,11 @@ bench: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.bench.json
 	$(NODE) .bench/tests/bench/webhook.bench.js
 	$(NODE) .bench/tests/bench/binder.bench.js
+
+# The long chaos run (make test runs a short one): the binder SIGKILLed 20 times over 200 EIP pods.
+chaos: build
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.bench.json
+	$(NODE) .bench/tests/chaos/chaos.main.js
 
 clean:
 	rm -rf dist coverage .bench

@@ -13,6 +13,8 @@ export const CLOUD_FAILURE_REASONS = {
   throttled: 'CloudThrottled',
   unavailable: 'CloudUnavailable',
   invalid: 'InvalidEipRequest',
+  /** The pod's IP still carries another EIP (a previous holder of the IP whose binding is being undone). */
+  ipTaken: 'PodIpHasAnotherEip',
   other: 'CloudError',
 } as const;
 
@@ -60,6 +62,11 @@ const STATE_SENSITIVE: ReadonlySet<string> = new Set([
 /** @param during the action that failed; undefined for an observation (a describe). */
 export function planForCloudFailure(error: CloudError, during: Action['type'] | undefined): FailurePlan {
   const stateSensitive = during !== undefined && STATE_SENSITIVE.has(during);
+  // The CNI handed the pod an IP whose previous pod's EIP is still on it (Terway keeps freed IPs warm);
+  // that binding is undone as its own record is reconciled, so this one is tried again with backoff, not
+  // left for a person for minutes.
+  if (during === 'associate-eip' && error.code === 'InvalidAssociation.Duplicated')
+    return { kind: 'loud', reason: CLOUD_FAILURE_REASONS.ipTaken, retry: 'backoff' };
   switch (error.kind) {
     case 'incorrect-status':
     case 'conflict':
