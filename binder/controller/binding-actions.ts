@@ -19,6 +19,7 @@ import type { BinderMetrics } from './binder-metrics.js';
 import { CloudActions } from './cloud-actions.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
+  PODEIP_MANAGED_BY_LABEL,
   PODEIP_POD_UID_ANNOTATION,
   REASONS,
   type Action,
@@ -31,7 +32,7 @@ import { withAddress } from './recent-writes.js';
 import type { Requeue } from './queue.js';
 
 /** Labels on the PodEIPs podeip creates, so `kubectl get podeip -l` finds them. */
-export const PODEIP_LABELS = { 'app.kubernetes.io/managed-by': 'podeip' } as const;
+export const PODEIP_LABELS = { [PODEIP_MANAGED_BY_LABEL.key]: PODEIP_MANAGED_BY_LABEL.value } as const;
 
 /** The leadership term ended (or the binder is stopping): the pass ends without another write. */
 export class ActingStopped extends Error {

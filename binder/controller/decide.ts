@@ -12,6 +12,7 @@ import { allocatedEipAddress, hasFinished, type PodProjection } from '../kube/po
 import { decideBound } from './decide-bound.js';
 import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerminating } from './decide-release.js';
 import {
+  PODEIP_MANAGED_BY_LABEL,
   PODEIP_POD_UID_ANNOTATION,
   REASONS,
   done,
@@ -24,6 +25,19 @@ import {
 export function decideBinding(observed: Observed): Decision {
   const { pod, podEip } = observed;
   const ownerUid = podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
+  const ours =
+    podEip === undefined ||
+    ownerUid !== undefined ||
+    podEip.metadata.labels?.[PODEIP_MANAGED_BY_LABEL.key] === PODEIP_MANAGED_BY_LABEL.value;
+  if (!ours) {
+    // ACK's or Terway's EIP controller keeps this record and its EIP: podeip binds, unbinds and releases nothing.
+    const message =
+      `the PodEIP ${observed.namespace}/${observed.name} was not written by podeip (ACK's or Terway's EIP ` +
+      'controller keeps it): podeip leaves this EIP to that controller';
+    return pod === undefined
+      ? done()
+      : done([{ type: 'event', eventType: 'Warning', reason: REASONS.podEipOwnedElsewhere, message }]);
+  }
   // Someone deleted the PodEIP (ACK's way to release a Never EIP by hand): undo it whatever the strategy.
   if (podEip?.metadata.deletionTimestamp !== undefined) return decideAfterPod(observed, podEip, { deleted: true });
   if (!pod) return podEip ? decideAfterPod(observed, podEip) : done();

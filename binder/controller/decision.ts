@@ -10,6 +10,8 @@ import type { PodProjection } from '../kube/pod-projection.js';
 
 /** podeip's own bookkeeping on a PodEIP; ACK's schema has no field for either. */
 export const PODEIP_POD_UID_ANNOTATION = 'podeip.io/pod-uid';
+/** On every PodEIP podeip creates; a record with neither it nor the pod-uid annotation is another controller's. */
+export const PODEIP_MANAGED_BY_LABEL = { key: 'app.kubernetes.io/managed-by', value: 'podeip' } as const;
 /** Bumped when an allocation must be replaced (the EIP vanished), so the next Allocate has a fresh ClientToken. */
 export const PODEIP_ALLOCATION_ATTEMPT_ANNOTATION = 'podeip.io/allocation-attempt';
 
@@ -34,6 +36,8 @@ export const REASONS = {
   /** A bound EIP found unbound (by someone else): the pod is not Ready until it is bound again. */
   eipUnbound: 'EipUnbound',
   podFinished: 'PodFinished',
+  /** An Event reason only: the pod's PodEIP belongs to another controller (ACK's or Terway's EIP feature). */
+  podEipOwnedElsewhere: 'PodEipOwnedElsewhere',
   /** An Event reason only: Never or TTL on a pod whose controller generates names. */
   releaseStrategyFallback: 'ReleaseStrategyFallback',
   /** An Event reason only: a PrePaid EIP podeip allocated outlives its pod, billed until its term ends. */

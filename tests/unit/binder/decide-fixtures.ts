@@ -53,11 +53,13 @@ export interface PodEipShape {
   attempt?: string;
   status?: PodEIPStatus;
   deletionTimestamp?: string;
+  /** Written by another controller (ACK's, Terway's): neither podeip's label nor its owner annotation. */
+  foreign?: boolean;
 }
 
 export function podEip(shape: PodEipShape = {}): PodEIP {
   const annotations: Record<string, string> = {};
-  if (shape.owner !== null) annotations[PODEIP_POD_UID_ANNOTATION] = shape.owner ?? UID;
+  if (shape.owner !== null && shape.foreign !== true) annotations[PODEIP_POD_UID_ANNOTATION] = shape.owner ?? UID;
   if (shape.attempt !== undefined) annotations[PODEIP_ALLOCATION_ATTEMPT_ANNOTATION] = shape.attempt;
   const allocationType = {
     type: shape.type ?? 'Auto',
@@ -74,6 +76,7 @@ export function podEip(shape: PodEipShape = {}): PodEIP {
       resourceVersion: '3',
       creationTimestamp: '2025-06-01T11:00:00Z',
       annotations,
+      ...(shape.foreign === true ? {} : { labels: { 'app.kubernetes.io/managed-by': 'podeip' } }),
       ...(shape.deletionTimestamp ? { deletionTimestamp: shape.deletionTimestamp } : {}),
     },
     spec: {

@@ -887,6 +887,25 @@ describe('undoing a binding', () => {
     ],
     ['Unassociating or Releasing: waits', gone({}, { eip: eip({ status: 'Releasing' }) }), act([], WAIT_MS.transition)],
     [
+      "another controller's PodEIP (ACK's, Terway's), pod gone: nothing of it is touched",
+      gone({ foreign: true }, { eip: inUse() }),
+      act([]),
+    ],
+    [
+      "another controller's PodEIP, pod live: left to that controller, with a Warning",
+      observed({ pod: pod(), podEip: podEip({ foreign: true, status: boundStatus }) }),
+      act([
+        {
+          type: 'event',
+          eventType: 'Warning',
+          reason: 'PodEipOwnedElsewhere',
+          message:
+            "the PodEIP ns/web was not written by podeip (ACK's or Terway's EIP controller keeps it): " +
+            'podeip leaves this EIP to that controller',
+        },
+      ]),
+    ],
+    [
       'no owner recorded: the token falls back to nothing',
       gone({ owner: null }, { eip: inUse() }),
       act([unassociate('eni-1', IP, '')], WAIT_MS.transition),

@@ -30,6 +30,7 @@ import {
 
 const NS = 'default';
 const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
+const PODEIPS = { group: 'alibabacloud.com', version: 'v1beta1', namespace: NS, plural: 'podeips' };
 const NEVER = { 'k8s.aliyun.com/pod-with-eip': 'true', 'k8s.aliyun.com/pod-eip-release-strategy': 'Never' };
 let world: World;
 let binder: TestBinder;
@@ -190,18 +191,12 @@ describe('an EIP no PodEIP names any more (its finalizer removed by hand, the po
     await binder.stop();
     const customObjects = world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
     await customObjects.patchNamespacedCustomObject({
-      group: 'alibabacloud.com',
-      version: 'v1beta1',
-      namespace: NS,
-      plural: 'podeips',
+      ...PODEIPS,
       name: 'forgotten',
       body: [{ op: 'remove', path: '/metadata/finalizers' }],
     });
     await customObjects.deleteNamespacedCustomObject({
-      group: 'alibabacloud.com',
-      version: 'v1beta1',
-      namespace: NS,
-      plural: 'podeips',
+      ...PODEIPS,
       name: 'forgotten',
     });
     await world.core.deleteNamespacedPod({ namespace: NS, name: 'forgotten', gracePeriodSeconds: 0 });
@@ -245,5 +240,32 @@ describe('a bound EIP someone unbinds behind podeip’s back', () => {
     await readyWithEip('drifter');
     const eip = world.sandbox.cloud.controls.eips().find((e) => e.allocationId === allocationId);
     expect(eip).toMatchObject({ status: 'InUse', privateIpAddress: ip });
+  });
+});
+
+describe("a pod whose PodEIP another controller wrote (ACK's or Terway's EIP feature)", () => {
+  it('is left to that controller with a Warning: podeip allocates, binds and releases nothing for it', async () => {
+    const controls = world.sandbox.cloud.controls;
+    const theirs = controls.createEip({ name: 'bound by ACK' });
+    const customObjects = world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    await customObjects.createNamespacedCustomObject({
+      ...PODEIPS,
+      body: {
+        apiVersion: 'alibabacloud.com/v1beta1',
+        kind: 'PodEIP',
+        metadata: { name: 'ack-managed' },
+        spec: { allocationID: theirs.allocationId, allocationType: { type: 'Auto', releaseStrategy: 'Follow' } },
+      },
+    });
+    const before = eipsOfCluster(world).length;
+    await world.core.createNamespacedPod({ namespace: NS, body: podBody('ack-managed', AUTO) });
+    await waitFor('the Warning on ack-managed', async () =>
+      (await podEvents(world, NS, 'ack-managed')).some((e) => e.reason === 'PodEipOwnedElsewhere'),
+    );
+    await deletePod(world, NS, 'ack-managed');
+    await waitFor('ack-managed gone', () => storedPod(world, NS, 'ack-managed') === undefined);
+    expect(eipsOfCluster(world)).toHaveLength(before);
+    expect(controls.eips().find((e) => e.allocationId === theirs.allocationId)).toMatchObject({ status: 'Available' });
+    expect(storedPodEip(world, NS, 'ack-managed')).toBeDefined();
   });
 });
