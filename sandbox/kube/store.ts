@@ -40,6 +40,7 @@ import type {
   DeleteOptions,
   KubeObject,
   ListOptions,
+  PageOptions,
   ResourceType,
   WatchEvent,
   WatchOptions,
@@ -173,17 +174,27 @@ class MemoryClusterStore implements SandboxClusterStore {
   }
 
   list(type: ResourceType, options: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
+    const { items, resourceVersion } = this.listPage(type, options);
+    return { items, resourceVersion };
+  }
+
+  listPage(
+    type: ResourceType,
+    options: ListOptions & PageOptions,
+  ): { items: KubeObject[]; resourceVersion: string; remaining: number } {
     const matches = this.matcher(type, options);
     this.requireServed(type);
-    const items = this.storage
+    let keyed = this.storage
       .objects(type)
       .filter(matches)
       .map((o) => ({ o, key: objectKey(o.metadata.namespace, o.metadata.name ?? '') }))
       // etcd's key order: plain byte order of namespace/name.
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map(({ o }) => o)
-      .map((o) => this.present(type, o));
-    return { items, resourceVersion: this.currentResourceVersion() };
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const after = options.after;
+    if (after !== undefined) keyed = keyed.slice(firstAfter(keyed, after));
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : keyed.length;
+    const items = keyed.slice(0, limit).map(({ o }) => this.present(type, o));
+    return { items, resourceVersion: this.currentResourceVersion(), remaining: keyed.length - items.length };
   }
 
   create(type: ResourceType, input: KubeObject, options: WriteOptions = {}): KubeObject {
@@ -530,3 +541,15 @@ function splitKey(key: string): [string, string] {
 }
 
 export type { DeletionOutcome } from './deletion.js';
+
+/** The index of the first key after `after` in keys sorted by byte order (a binary search). */
+function firstAfter(keyed: ReadonlyArray<{ key: string }>, after: string): number {
+  let low = 0;
+  let high = keyed.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (keyed[middle]!.key <= after) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}

@@ -85,6 +85,12 @@ export interface ListOptions {
   fieldSelector?: string;
 }
 
+/** One page of a list: objects after the key `after` (namespace/name, as a continue token has it), at most `limit`. */
+export interface PageOptions {
+  after?: string;
+  limit?: number;
+}
+
 export interface WatchOptions extends ListOptions {
   /** Events strictly after this version; absent: synthetic ADDED for the current state first. */
   resourceVersion?: string;
@@ -130,6 +136,14 @@ export interface ClusterStore {
 
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined;
   list(type: ResourceType, options?: ListOptions): { items: KubeObject[]; resourceVersion: string };
+  /**
+   * A page of list(): only the page's objects are copied, so paging through N objects costs O(N log N), not
+   * a copy of all N per page. `remaining`: matching objects after the page.
+   */
+  listPage(
+    type: ResourceType,
+    options: ListOptions & PageOptions,
+  ): { items: KubeObject[]; resourceVersion: string; remaining: number };
   /**
    * Fills uid, resourceVersion, generation, creationTimestamp; a name from generateName; applies the type's create
    * rules.
