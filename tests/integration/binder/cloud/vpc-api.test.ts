@@ -163,6 +163,13 @@ function requests() {
   };
 }
 
+/** An answer as plain JSON, without the Date header (the server's clock, not something the client reads). */
+function sameButDate(answer: unknown): unknown {
+  const plain = JSON.parse(JSON.stringify(answer)) as { headers?: Record<string, unknown> } | null;
+  if (plain?.headers !== undefined) delete plain.headers.date;
+  return plain;
+}
+
 describe('the VPC actions without the SDK client', () => {
   it('send what the SDK client sends and read its answers into the same models', async () => {
     const sdk = new VpcClient(config());
@@ -214,7 +221,8 @@ describe('the VPC actions without the SDK client', () => {
       const [fromSdk, fromSlim] = recorded as [Recorded, Recorded];
       expect(fromSdk.headers['x-acs-action']).toBe(action);
       expect(fromSlim).toEqual(fromSdk);
-      expect(JSON.parse(JSON.stringify(slimAnswer))).toEqual(JSON.parse(JSON.stringify(sdkAnswer)));
+      // The answers carry the server's Date header, which differs when the two calls straddle a second.
+      expect(sameButDate(slimAnswer)).toEqual(sameButDate(sdkAnswer));
       expect(slimAnswer?.constructor.name).toBe(sdkAnswer?.constructor.name);
     }
   });
