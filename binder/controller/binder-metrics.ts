@@ -1,7 +1,7 @@
 /**
  * The controller's own series on the binder's registry: how reconciles end, how deep the queue is, how
- * long a pod waits for its EIP, and how many EIPs are bound. The cloud adapter registers its call series
- * itself (cloud-metrics.ts).
+ * long a pod waits for its EIP, how many EIPs are bound, and what the garbage collection did. The cloud
+ * adapter registers its call series itself (cloud-metrics.ts).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -14,7 +14,11 @@ export interface BinderMetrics {
   /** The condition just turned True: the wait since the first sighting is observed once. */
   bound(key: string, uid: string, at: number): void;
   forget(key: string): void;
+  /** The garbage collection unbound, released or (PrePaid) kept an EIP no PodEIP names. */
+  collected(action: GcAction): void;
 }
+
+export type GcAction = 'unassociated' | 'released' | 'kept-prepaid';
 
 export interface BinderMetricSources {
   /** Keys ready to be handed to a worker, in the acting term's queue (0 while not leading). */
@@ -58,6 +62,17 @@ export function createBinderMetrics(registry: Registry, sources: BinderMetricSou
         registers: [registry],
       }),
   );
+  const gcActions = getOrCreate(
+    registry,
+    'podeip_binder_gc_actions_total',
+    () =>
+      new Counter({
+        name: 'podeip_binder_gc_actions_total',
+        help: "What the garbage collection did to EIPs with this cluster's tags that no PodEIP names.",
+        labelNames: ['action'] as const,
+        registers: [registry],
+      }),
+  );
   for (const name of ['podeip_binder_queue_depth', 'podeip_binder_eips_bound']) registry.removeSingleMetric(name);
   new Gauge({
     name: 'podeip_binder_queue_depth',
@@ -90,5 +105,6 @@ export function createBinderMetrics(registry: Registry, sources: BinderMetricSou
       bindSeconds.observe(Math.max(0, at - known.at) / 1000);
     },
     forget: (key) => void waiting.delete(key),
+    collected: (action) => gcActions.inc({ action }),
   };
 }

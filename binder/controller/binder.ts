@@ -91,7 +91,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
     enqueue: (key) => term?.queue.add(key),
     graceMs: config.gc.orphanGraceSeconds * 1000,
     namespaces: config.namespaces,
-    registry,
+    metrics,
     logger,
   });
 

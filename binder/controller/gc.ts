@@ -8,11 +8,11 @@
  * the reconciler, which tidies them as it would any.
  */
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
 import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
 import type { PodEIP } from '../../api/podeip.js';
 import { clientTokenFor } from '../cloud/client-tokens.js';
 import type { EipCloud, EipState } from '../cloud/eip-cloud.js';
+import type { BinderMetrics } from './binder-metrics.js';
 import { PODEIP_POD_UID_ANNOTATION } from './decision.js';
 
 export type SweepStep =
@@ -81,7 +81,7 @@ export interface GarbageCollectorOptions {
   graceMs: number;
   /** The namespaces the binder watches; empty: all. */
   namespaces: readonly string[];
-  registry: Registry;
+  metrics: Pick<BinderMetrics, 'collected'>;
   logger: Logger;
   now?: () => number;
 }
@@ -90,20 +90,10 @@ export class GarbageCollector {
   private firstSeen = new Map<string, number>();
   /** PrePaid orphans already reported: they stay, and are said once. */
   private readonly reportedKept = new Set<string>();
-  private readonly collected: Counter<'action'>;
   private readonly logger: Logger;
 
   constructor(private readonly options: GarbageCollectorOptions) {
     this.logger = options.logger.child({ component: 'garbage-collector' });
-    const existing = options.registry.getSingleMetric('podeip_binder_gc_actions_total');
-    this.collected =
-      (existing as Counter<'action'> | undefined) ??
-      new Counter({
-        name: 'podeip_binder_gc_actions_total',
-        help: "What the garbage collection did to EIPs with this cluster's tags that no PodEIP names",
-        labelNames: ['action'],
-        registers: [options.registry],
-      });
   }
 
   /** One sweep; `signal` aborted (the leadership term ended) stops it before its next write. */
@@ -138,7 +128,7 @@ export class GarbageCollector {
         if (this.reportedKept.has(eip.allocationId)) continue;
         this.reportedKept.add(eip.allocationId);
         this.logger.warn(fields, 'orphaned EIP is PrePaid: unbound, left to its term (it cannot be released)');
-        this.collected.inc({ action: 'kept-prepaid' });
+        this.options.metrics.collected('kept-prepaid');
         continue;
       }
       if (step.kind === 'unassociate') {
@@ -154,13 +144,13 @@ export class GarbageCollector {
           }),
         });
         this.logger.warn({ ...fields, networkInterfaceId: eip.instanceId }, 'orphaned EIP: asked to unassociate');
-        this.collected.inc({ action: 'unassociated' });
+        this.options.metrics.collected('unassociated');
         continue;
       }
       const outcome = await this.options.cloud.releaseEip(eip.allocationId);
       this.logger.warn({ ...fields, outcome }, 'orphaned EIP: asked to release');
       this.firstSeen.delete(eip.allocationId);
-      this.collected.inc({ action: 'released' });
+      this.options.metrics.collected('released');
     }
   }
 }

@@ -7,15 +7,16 @@
  * within a few periods.
  */
 import type { PodEIP } from '../../api/podeip.js';
+import { DEFAULT_RATE_LIMITS_PER_MINUTE } from '../cloud/alibaba-eip-cloud.js';
 import type { BinderConfig } from '../config/types.js';
 
 /** The share of the Describe limit verification may use. */
 const VERIFICATION_SHARE = 0.25;
-const PUBLISHED_DESCRIBE_PER_MINUTE = 600;
 
 /** Looks per verification period, from the configured Describe limit. */
 export function verificationBudget(config: Pick<BinderConfig, 'verifySeconds' | 'cloud'>): number {
-  const perMinute = config.cloud.rateLimitsPerMinute.DescribeEipAddresses ?? PUBLISHED_DESCRIBE_PER_MINUTE;
+  const perMinute =
+    config.cloud.rateLimitsPerMinute.DescribeEipAddresses ?? DEFAULT_RATE_LIMITS_PER_MINUTE.DescribeEipAddresses;
   return Math.max(1, Math.floor(perMinute * (config.verifySeconds / 60) * VERIFICATION_SHARE));
 }
 
