@@ -12,10 +12,9 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { PODEIP_OWNERSHIP_TAG_KEYS } from '../api/constants.js';
 import { createApiClients } from '../api/kube/api-clients.js';
-import type { PodEIP } from '../api/podeip.js';
 import { createPromCloudMetrics } from './cloud/cloud-metrics.js';
-import { clientTokenFor } from './cloud/client-tokens.js';
 import type { EipCloud, EipState } from './cloud/eip-cloud.js';
+import { describeClusterEips, inNamespaces, taggedOwner, unassociateAsFound } from './cloud/tagged-eips.js';
 import { createConfiguredCloud } from './config/cloud-adapter.js';
 import { credentialsSourceFor } from './config/credentials.js';
 import type { BinderConfig } from './config/types.js';
@@ -46,8 +45,8 @@ export interface DrainReport {
 const POLL_MS = 1000;
 
 function owner(eip: EipState): string {
-  const tags = eip.tags;
-  return `${tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace] ?? '?'}/${tags[PODEIP_OWNERSHIP_TAG_KEYS.podName] ?? '?'}`;
+  const { namespace = '?', podName = '?' } = taggedOwner(eip);
+  return `${namespace}/${podName}`;
 }
 
 /** Why drain must not run now, or undefined: a binder that holds the Lease would undo what drain does. */
@@ -92,13 +91,11 @@ export async function drain(config: BinderConfig, options: DrainOptions): Promis
         metrics: createPromCloudMetrics(new Registry()),
       });
     const podEips = new PodEipClient(clients.customObjects, { logger });
-    const records = await listPodEips(clients.customObjects, config.namespaces);
+    const records = await podEips.list(config.namespaces);
     const report: DrainReport = { released: 0, unbound: 0, keptPrepaid: 0, finalizersRemoved: 0 };
 
-    const tagged = await cloud.describeEips({ tags: { [PODEIP_OWNERSHIP_TAG_KEYS.clusterId]: config.clusterId } });
-    const inScope = (eip: EipState): boolean =>
-      config.namespaces.length === 0 || config.namespaces.includes(eip.tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace] ?? '');
-    const ours = tagged.filter(inScope);
+    const tagged = await describeClusterEips(cloud, config.clusterId);
+    const ours = tagged.filter((eip) => inNamespaces(eip, config.namespaces));
     const unbinding: EipState[] = ours.filter((eip) => eip.status === 'InUse');
     // Static EIPs carry no tags of ours: only the binding a record names, and the cloud confirms, is undone.
     const staticIds = records
@@ -113,17 +110,7 @@ export async function drain(config: BinderConfig, options: DrainOptions): Promis
       if (eip?.status === 'InUse' && isRecordedBinding(eip, record)) unbinding.push(eip);
     }
     for (const eip of unbinding) {
-      await cloud.unassociateEip({
-        allocationId: eip.allocationId,
-        networkInterfaceId: eip.instanceId,
-        ...(eip.privateIpAddress === '' ? {} : { privateIp: eip.privateIpAddress }),
-        clientToken: clientTokenFor({
-          operation: 'unassociate',
-          podUid: eip.tags[PODEIP_OWNERSHIP_TAG_KEYS.podUid] || eip.allocationId,
-          allocationId: eip.allocationId,
-          target: ['drain', eip.instanceId, eip.privateIpAddress],
-        }),
-      });
+      await unassociateAsFound(cloud, eip, 'drain');
       report.unbound++;
       const tag = eip.tags[PODEIP_OWNERSHIP_TAG_KEYS.clusterId] === undefined ? 'static, kept' : owner(eip);
       out(`unbound  ${eip.allocationId} ${eip.ipAddress} from ${eip.instanceId} ${eip.privateIpAddress} (${tag})`);
@@ -154,18 +141,6 @@ export async function drain(config: BinderConfig, options: DrainOptions): Promis
     credentials?.close();
     clients.close();
   }
-}
-
-async function listPodEips(
-  api: ReturnType<typeof createApiClients>['customObjects'],
-  namespaces: readonly string[],
-): Promise<PodEIP[]> {
-  const coordinates = { group: 'alibabacloud.com', version: 'v1beta1', plural: 'podeips' };
-  const lists =
-    namespaces.length === 0
-      ? [await api.listClusterCustomObject(coordinates)]
-      : await Promise.all(namespaces.map((namespace) => api.listNamespacedCustomObject({ ...coordinates, namespace })));
-  return lists.flatMap((list) => (list as { items: PodEIP[] }).items);
 }
 
 async function waitUntilUnbound(cloud: EipCloud, eips: EipState[], timeoutMs: number): Promise<void> {

@@ -8,10 +8,9 @@
  * the reconciler, which tidies them as it would any.
  */
 import type { Logger } from 'pino';
-import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
 import type { PodEIP } from '../../api/podeip.js';
-import { clientTokenFor } from '../cloud/client-tokens.js';
 import type { EipCloud, EipState } from '../cloud/eip-cloud.js';
+import { describeClusterEips, inNamespaces, taggedOwner, unassociateAsFound } from '../cloud/tagged-eips.js';
 import type { BinderMetrics } from './binder-metrics.js';
 import { PODEIP_POD_UID_ANNOTATION } from './decision.js';
 
@@ -51,12 +50,9 @@ export function planSweep(input: {
   );
   const firstSeen = new Map<string, number>();
   const steps: SweepStep[] = [];
-  const watched = (eip: EipState): boolean =>
-    (input.namespaces ?? []).length === 0 ||
-    input.namespaces!.includes(eip.tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace] ?? '');
   for (const eip of input.tagged) {
-    if (!watched(eip)) continue;
-    if (named.has(eip.allocationId) || recovering.has(eip.tags[PODEIP_OWNERSHIP_TAG_KEYS.podUid] ?? '')) continue;
+    if (!inNamespaces(eip, input.namespaces ?? [])) continue;
+    if (named.has(eip.allocationId) || recovering.has(taggedOwner(eip).podUid ?? '')) continue;
     const since = input.firstSeen.get(eip.allocationId) ?? input.now;
     firstSeen.set(eip.allocationId, since);
     if (input.now - since < input.graceMs) steps.push({ kind: 'wait', eip });
@@ -99,9 +95,7 @@ export class GarbageCollector {
   /** One sweep; `signal` aborted (the leadership term ended) stops it before its next write. */
   async sweep(signal: AbortSignal): Promise<void> {
     const now = (this.options.now ?? Date.now)();
-    const tagged = await this.options.cloud.describeEips({
-      tags: { [PODEIP_OWNERSHIP_TAG_KEYS.clusterId]: this.options.clusterId },
-    });
+    const tagged = await describeClusterEips(this.options.cloud, this.options.clusterId);
     // Read after the cloud: a record written meanwhile is seen, so a fresh allocation is never taken for an orphan.
     const plan = planSweep({
       tagged,
@@ -116,12 +110,12 @@ export class GarbageCollector {
     for (const step of plan.steps) {
       if (signal.aborted) return;
       const { eip } = step;
-      const tags = eip.tags;
+      const owner = taggedOwner(eip);
       const fields = {
         allocationId: eip.allocationId,
-        namespace: tags[PODEIP_OWNERSHIP_TAG_KEYS.namespace],
-        pod: tags[PODEIP_OWNERSHIP_TAG_KEYS.podName],
-        uid: tags[PODEIP_OWNERSHIP_TAG_KEYS.podUid],
+        namespace: owner.namespace,
+        pod: owner.podName,
+        uid: owner.podUid,
       };
       if (step.kind === 'wait') continue;
       if (step.kind === 'keep') {
@@ -132,17 +126,7 @@ export class GarbageCollector {
         continue;
       }
       if (step.kind === 'unassociate') {
-        await this.options.cloud.unassociateEip({
-          allocationId: eip.allocationId,
-          networkInterfaceId: eip.instanceId,
-          ...(eip.privateIpAddress === '' ? {} : { privateIp: eip.privateIpAddress }),
-          clientToken: clientTokenFor({
-            operation: 'unassociate',
-            podUid: tags[PODEIP_OWNERSHIP_TAG_KEYS.podUid] || eip.allocationId,
-            allocationId: eip.allocationId,
-            target: ['gc', eip.instanceId, eip.privateIpAddress],
-          }),
-        });
+        await unassociateAsFound(this.options.cloud, eip, 'gc');
         this.logger.warn({ ...fields, networkInterfaceId: eip.instanceId }, 'orphaned EIP: asked to unassociate');
         this.options.metrics.collected('unassociated');
         continue;

@@ -65,6 +65,20 @@ export class PodEipClient {
     this.logger = (options.logger ?? pino({ enabled: false })).child({ component: 'podeip-client' });
   }
 
+  /** Every PodEIP in these namespaces (empty: all), as the watch would project them. */
+  async list(namespaces: readonly string[]): Promise<PodEIP[]> {
+    const lists =
+      namespaces.length === 0
+        ? [await this.api.listClusterCustomObject(COORDINATES)]
+        : await Promise.all(
+            namespaces.map((namespace) => this.api.listNamespacedCustomObject({ ...COORDINATES, namespace })),
+          );
+    return lists
+      .flatMap((list) => (list as { items: RawKubeObject[] }).items)
+      .map(projectPodEip)
+      .filter((podEip): podEip is PodEIP => podEip !== undefined);
+  }
+
   async get(ref: PodEipRef): Promise<PodEIP | undefined> {
     try {
       return projectPodEip((await this.api.getNamespacedCustomObject({ ...COORDINATES, ...ref })) as RawKubeObject);
