@@ -12,7 +12,6 @@ import { allocatedEipAddress, hasFinished, type PodProjection } from '../kube/po
 import { decideBound } from './decide-bound.js';
 import { decideAfterPod, decideFinished, decideForPreviousPodsRecord, decideTerminating } from './decide-release.js';
 import {
-  PODEIP_MANAGED_BY_LABEL,
   PODEIP_POD_UID_ANNOTATION,
   REASONS,
   done,
@@ -20,16 +19,13 @@ import {
   type Action,
   type Decision,
   type Observed,
+  writtenByPodeip,
 } from './decision.js';
 
 export function decideBinding(observed: Observed): Decision {
   const { pod, podEip } = observed;
   const ownerUid = podEip?.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION];
-  const ours =
-    podEip === undefined ||
-    ownerUid !== undefined ||
-    podEip.metadata.labels?.[PODEIP_MANAGED_BY_LABEL.key] === PODEIP_MANAGED_BY_LABEL.value;
-  if (!ours) {
+  if (podEip !== undefined && !writtenByPodeip(podEip)) {
     // ACK's or Terway's EIP controller keeps this record and its EIP: podeip binds, unbinds and releases nothing.
     const message =
       `the PodEIP ${observed.namespace}/${observed.name} was not written by podeip (ACK's or Terway's EIP ` +

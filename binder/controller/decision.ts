@@ -12,6 +12,17 @@ import type { PodProjection } from '../kube/pod-projection.js';
 export const PODEIP_POD_UID_ANNOTATION = 'podeip.io/pod-uid';
 /** On every PodEIP podeip creates; a record with neither it nor the pod-uid annotation is another controller's. */
 export const PODEIP_MANAGED_BY_LABEL = { key: 'app.kubernetes.io/managed-by', value: 'podeip' } as const;
+/**
+ * Whether podeip wrote this record: it carries podeip's label or its pod-uid annotation. ACK's and
+ * Terway's EIP controllers write PodEIPs of the same kind; what they keep, podeip never touches.
+ */
+export function writtenByPodeip(podEip: PodEIP): boolean {
+  return (
+    podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] !== undefined ||
+    podEip.metadata.labels?.[PODEIP_MANAGED_BY_LABEL.key] === PODEIP_MANAGED_BY_LABEL.value
+  );
+}
+
 /** Bumped when an allocation must be replaced (the EIP vanished), so the next Allocate has a fresh ClientToken. */
 export const PODEIP_ALLOCATION_ATTEMPT_ANNOTATION = 'podeip.io/allocation-attempt';
 
