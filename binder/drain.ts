@@ -19,6 +19,7 @@ import { createConfiguredCloud } from './config/cloud-adapter.js';
 import { credentialsSourceFor } from './config/credentials.js';
 import type { BinderConfig } from './config/types.js';
 import { isRecordedBinding } from './controller/decide-release.js';
+import { writtenByPodeip } from './controller/decision.js';
 import { PodEipClient } from './kube/podeip-client.js';
 
 export class DrainRefused extends Error {}
@@ -91,7 +92,8 @@ export async function drain(config: BinderConfig, options: DrainOptions): Promis
         metrics: createPromCloudMetrics(new Registry()),
       });
     const podEips = new PodEipClient(clients.customObjects, { logger });
-    const records = await podEips.list(config.namespaces);
+    // A record ACK's or Terway's EIP controller wrote is theirs: its binding and finalizer stay.
+    const records = (await podEips.list(config.namespaces)).filter(writtenByPodeip);
     const report: DrainReport = { released: 0, unbound: 0, keptPrepaid: 0, finalizersRemoved: 0 };
 
     const tagged = await describeClusterEips(cloud, config.clusterId);

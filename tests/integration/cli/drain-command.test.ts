@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EIP_CONDITION_TYPE } from '../../../api/constants.js';
+import * as k8s from '@kubernetes/client-node';
+import { EIP_CONDITION_TYPE, PODEIP_FINALIZER } from '../../../api/constants.js';
 import {
   CLUSTER_ID,
   binderConfig,
@@ -20,6 +21,7 @@ import {
   startSyncedBinder,
   startWorld,
   storedPod,
+  storedPodEip,
   storedPodEips,
   waitFor,
   type TestBinder,
@@ -100,6 +102,20 @@ describe('podeip drain', () => {
   it('with the binder stopped, unbinds and releases what podeip allocated, keeps the static EIP, removes the finalizers', async () => {
     await binder.stop();
     const controls = world.sandbox.cloud.controls;
+    // A PodEIP ACK's own EIP controller keeps (same kind and finalizer, none of podeip's marks): not drain's.
+    const theirs = controls.createEip({ name: 'ACK’s' });
+    await world.kubeConfig.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+      group: 'alibabacloud.com',
+      version: 'v1beta1',
+      namespace: NS,
+      plural: 'podeips',
+      body: {
+        apiVersion: 'alibabacloud.com/v1beta1',
+        kind: 'PodEIP',
+        metadata: { name: 'ack-managed', finalizers: [PODEIP_FINALIZER] },
+        spec: { allocationID: theirs.allocationId, allocationType: { type: 'Static', releaseStrategy: 'Follow' } },
+      },
+    });
     const ran = await drain();
     expect(ran).toMatchObject({ code: 0, stderr: '' });
     const lines = ran.stdout.trim().split('\n');
@@ -114,7 +130,9 @@ describe('podeip drain', () => {
       status: 'Available',
       instanceId: '',
     });
-    for (const record of storedPodEips(world, NS)) expect(record.metadata.finalizers ?? []).toEqual([]);
+    for (const record of storedPodEips(world, NS).filter((r) => r.metadata.name !== 'ack-managed'))
+      expect(record.metadata.finalizers ?? []).toEqual([]);
+    expect(storedPodEip(world, NS, 'ack-managed')?.metadata.finalizers).toEqual([PODEIP_FINALIZER]);
 
     const again = await drain();
     expect(again).toMatchObject({ code: 0, stderr: '' });
