@@ -9,7 +9,7 @@ import type { EipRequest } from '../../api/eip-request.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import { podEipSpecFor } from '../../api/podeip.js';
 import type { EipState, NetworkInterfaceMatch } from '../cloud/eip-cloud.js';
-import type { PodProjection } from '../kube/pod-projection.js';
+import { isNewer, type PodProjection } from '../kube/pod-projection.js';
 import { decideAfterPod, isRecordedBinding, unassociateRecorded } from './decide-release.js';
 import {
   PODEIP_ALLOCATION_ATTEMPT_ANNOTATION,
@@ -156,10 +156,10 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
   const allocationId = podEip.spec.allocationID;
   switch (eip.status) {
     case 'Available':
-      if (pod.eipCondition?.status === 'True' && request.mode === 'static') {
-        // Unbound under a True condition: a newer pod of this workload may be taking it over.
-        if (observed.successor === undefined) return observe('successor');
-        if (observed.successor !== null) {
+      if (pod.eipCondition?.status === 'True') {
+        // Unbound under a True condition: a newer pod of this workload may be taking a static EIP over.
+        if (request.mode === 'static' && observed.successor === undefined) return observe('successor');
+        if (observed.successor) {
           const holder = `${observed.successor.namespace}/${observed.successor.name}`;
           const message = `the EIP ${allocationId} goes to ${holder}, a newer pod of ${pod.workload ?? 'its workload'}`;
           return done(
@@ -167,8 +167,6 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
             WAIT_MS.heldByAnotherPod,
           );
         }
-      }
-      if (pod.eipCondition?.status === 'True') {
         // It was bound and someone unbound it: the pod's public traffic stops now, so it leaves service
         // until the EIP is back, and a person learns who pulled it.
         const message = `the EIP ${allocationId} (${eip.ipAddress}) was found unbound from ${eni.networkInterfaceId}/${pod.podIP}, not by podeip; binding it again`;
@@ -221,16 +219,6 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
             : WAIT_MS.transition,
       );
   }
-}
-
-/** Created later; a pod without a creation time is never the newer. */
-export function isNewer(
-  pod: { createdAt?: string; name: string },
-  than: { createdAt?: string; name: string },
-): boolean {
-  if (pod.createdAt === undefined || than.createdAt === undefined) return false;
-  // Within one second (creationTimestamp's grain), the name decides, so exactly one of two is the newer.
-  return pod.createdAt > than.createdAt || (pod.createdAt === than.createdAt && pod.name > than.name);
 }
 
 function decideBoundElsewhere(observed: Observed, pod: PodProjection, eip: EipState, request: EipRequest): Decision {

@@ -19,7 +19,7 @@ import {
   type NetworkInterfaceMatch,
 } from '../cloud/eip-cloud.js';
 import type { EventRecorder } from '../kube/events.js';
-import type { PodProjection } from '../kube/pod-projection.js';
+import { isNewer, type PodProjection } from '../kube/pod-projection.js';
 import { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics, ReconcileResult } from './binder-metrics.js';
 import { ActingStopped, BindingActions, type Pass } from './binding-actions.js';
@@ -34,7 +34,6 @@ import {
   type Observed,
   type OtherPod,
 } from './decision.js';
-import { isNewer } from './decide-bound.js';
 import type { Requeue } from './queue.js';
 import { KeyMemory } from './key-memory.js';
 import { RecentPodEipWrites } from './recent-writes.js';
@@ -314,8 +313,8 @@ class BindingReconciler {
       .sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
   }
 
-  private otherPod(namespace: string, name: string): OtherPod {
-    const pod = this.deps.cachedPod(`${namespace}/${name}`);
+  /** What another key's decision needs of a pod: its name, workload and age, from the cache. */
+  private otherPod(namespace: string, name: string, pod = this.deps.cachedPod(`${namespace}/${name}`)): OtherPod {
     return {
       namespace,
       name,
@@ -339,7 +338,7 @@ class BindingReconciler {
       if (asks.kind === 'request' && asks.request.mode === 'static' && asks.request.allocationId === allocationId)
         newest = other;
     }
-    return newest === undefined ? null : this.otherPod(newest.namespace, newest.name);
+    return newest === undefined ? null : this.otherPod(newest.namespace, newest.name, newest);
   }
 
   private forget(key: string): void {

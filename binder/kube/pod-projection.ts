@@ -42,6 +42,16 @@ export interface PodProjection {
   createdAt?: string;
 }
 
+/** Created later; a pod without a creation time is never the newer. */
+export function isNewer(
+  pod: { createdAt?: string; name: string },
+  than: { createdAt?: string; name: string },
+): boolean {
+  if (pod.createdAt === undefined || than.createdAt === undefined) return false;
+  // Within one second (creationTimestamp's grain), the name decides, so exactly one of two is the newer.
+  return pod.createdAt > than.createdAt || (pod.createdAt === than.createdAt && pod.name > than.name);
+}
+
 /** Succeeded or Failed: every container has stopped for good and the CNI has given the pod's IP back. */
 export function hasFinished(pod: Pick<PodProjection, 'phase'>): boolean {
   return pod.phase === 'Succeeded' || pod.phase === 'Failed';

@@ -1,7 +1,6 @@
 /** Which pods count as one workload across a Deployment's revisions, and which of two is the newer. */
 import { describe, expect, it } from '@jest/globals';
-import { isNewer } from '../../../binder/controller/decide-bound.js';
-import { projectPod } from '../../../binder/kube/pod-projection.js';
+import { isNewer, projectPod } from '../../../binder/kube/pod-projection.js';
 
 const pod = (owner: { kind: string; name: string } | undefined, labels: Record<string, string> = {}) =>
   projectPod({
