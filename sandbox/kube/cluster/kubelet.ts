@@ -204,11 +204,14 @@ export function startKubelet(deps: KubeletDependencies): Kubelets {
     return requeueAfterMs === undefined ? undefined : { requeueAfterMs };
   };
 
+  const teardown = (uid: string): void =>
+    void processes?.teardown(uid).catch((err: unknown) => logger.warn({ err, uid }, 'pod sandbox teardown failed'));
+
   const forget = (pod: KubeObject): void => {
     const uid = pod.metadata.uid ?? '';
     runtimes.delete(uid);
     mountFailures.delete(uid);
-    processes?.teardown(uid).catch((err: unknown) => logger.warn({ err, uid }, 'pod sandbox teardown failed'));
+    teardown(uid);
     if (!network.holds(uid)) return;
     network.release(uid);
     logger.info({ namespace: pod.metadata.namespace, pod: pod.metadata.name, uid }, 'pod gone: address released');
@@ -236,7 +239,7 @@ export function startKubelet(deps: KubeletDependencies): Kubelets {
       // Deletions a watch restart skipped: their addresses would otherwise never come back.
       for (const uid of network.allocatedPods()) if (!live.has(uid)) network.release(uid);
       for (const uid of runtimes.keys()) if (!live.has(uid)) runtimes.delete(uid);
-      for (const uid of processes?.podUids() ?? []) if (!live.has(uid)) void processes?.teardown(uid);
+      for (const uid of processes?.podUids() ?? []) if (!live.has(uid)) teardown(uid);
     },
     logger,
     COMPONENT,

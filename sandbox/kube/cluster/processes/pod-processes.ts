@@ -18,6 +18,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -73,7 +74,6 @@ interface LiveContainer {
 }
 
 interface LivePod {
-  uid: string;
   namespace: string;
   name: string;
   dir: string;
@@ -202,7 +202,6 @@ export class PodProcesses {
       shim.once('error', reject);
     });
     this.pods.set(uid, {
-      uid,
       namespace: pod.metadata.namespace!,
       name: pod.metadata.name!,
       dir,
@@ -325,8 +324,8 @@ export class PodProcesses {
     child.stderr!.on('data', relay);
     child.on('error', (error) => relay(Buffer.from(`${error.message}\n`)));
     child.on('exit', (code, signal) => {
-      const signals: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
-      entry.exit = { code: code ?? 128 + (signal === null ? 0 : (signals[signal] ?? 1)), at: Date.now() };
+      // A runtime reports a process a signal ended as 128 + the signal's number (137 for SIGKILL).
+      entry.exit = { code: code ?? 128 + (signal === null ? 0 : constants.signals[signal]), at: Date.now() };
       entry.ready = false;
       for (const timer of entry.timers) clearTimeout(timer);
       this.events.changed(live.namespace, live.name);
