@@ -99,10 +99,16 @@ function levelNumber(name: string): number {
   return { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }[name] ?? 30;
 }
 
-/** The rendered overlay with what an admin writes in: the binder's three values, its endpoint and key. */
-function installObjects(sandbox: Sandbox): RenderedObject[] {
+/**
+ * What an admin writes into the rendered access-key overlay, for this sandbox: the binder's cluster id,
+ * region and VPC (with the stand-in's endpoint) in its ConfigMap, and the key in its Secret.
+ */
+export function fillInForSandbox(
+  objects: ReadonlyArray<{ kind: string; metadata: { name: string } }>,
+  sandbox: Sandbox,
+  clusterId: string,
+): void {
   const cloud = sandbox.cloudConnection();
-  const objects = renderKustomization(join(findDeployDir(), DEMO_OVERLAY), sandboxStrategicMerge());
   for (const object of objects) {
     const data = (object as { data?: Record<string, string> }).data;
     if (object.kind === 'ConfigMap' && object.metadata.name === 'podeip-binder' && data !== undefined) {
@@ -115,13 +121,19 @@ function installObjects(sandbox: Sandbox): RenderedObject[] {
         endpoint: cloud.endpoint,
         protocol: cloud.protocol,
       };
-      data['binder.yaml'] = stringify({ ...settings, clusterId: DEMO_CLUSTER_ID });
+      data['binder.yaml'] = stringify({ ...settings, clusterId });
     }
     if (object.kind === 'Secret' && object.metadata.name === 'podeip-binder-credentials' && data !== undefined) {
       const key = { accessKeyId: cloud.accessKeyId, accessKeySecret: cloud.accessKeySecret };
       data['credentials.json'] = Buffer.from(JSON.stringify(key)).toString('base64');
     }
   }
+}
+
+/** The rendered overlay, filled in, in the order kubectl applies kinds. */
+function installObjects(sandbox: Sandbox): RenderedObject[] {
+  const objects = renderKustomization(join(findDeployDir(), DEMO_OVERLAY), sandboxStrategicMerge());
+  fillInForSandbox(objects, sandbox, DEMO_CLUSTER_ID);
   const rank = (o: RenderedObject): number => {
     const index = KIND_ORDER.indexOf(o.kind);
     return index < 0 ? KIND_ORDER.length : index;

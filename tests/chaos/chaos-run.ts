@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { EIP_CONDITION_TYPE, PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
 import { MERGE_PATCH, STRATEGIC_MERGE_PATCH } from '../../api/kube/api-clients.js';
+import { DEFAULT_RATE_LIMITS_PER_MINUTE } from '../../binder/cloud/alibaba-eip-cloud.js';
+import { demoBinderJson } from '../../cli/demo/world.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { seededRandom } from '../../sandbox/kube/controls.js';
 import type { KubeObject } from '../../sandbox/kube/types.js';
@@ -134,33 +136,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   });
   const dir = mkdtempSync(join(tmpdir(), 'podeip-chaos-'));
   const files = sandbox.writeFiles(dir);
-  const cloud = sandbox.cloudConnection();
   const configFile = join(dir, 'binder.json');
-  const limit = (perMinute: number): number => perMinute * 10;
+  // The demo's binder.json for this sandbox, with the chaos run's pace: a short Lease, quick verification and
+  // sweeps, and the client-side limits at ten times the published ones, as the stand-in's are.
+  const base = demoBinderJson(sandbox, files) as { cloud: Record<string, unknown> };
+  const rateLimitsPerMinute = Object.fromEntries(
+    Object.entries(DEFAULT_RATE_LIMITS_PER_MINUTE).map(([api, perMinute]) => [api, perMinute * 10]),
+  );
   writeFileSync(
     configFile,
     JSON.stringify({
+      ...base,
       clusterId: CLUSTER_ID,
-      kubeconfig: files.kubeconfig,
       workers: 16,
       verifySeconds: 5,
       gc: { periodSeconds: 2, orphanGraceSeconds: 4 },
-      cloud: {
-        regionId: cloud.regionId,
-        vpcId: cloud.vpcId,
-        endpoint: cloud.endpoint,
-        protocol: cloud.protocol,
-        credentials: { source: 'key-file', path: files.cloudJson },
-        readTimeoutMs: 3000,
-        connectTimeoutMs: 1000,
-        rateLimitsPerMinute: {
-          AllocateEipAddress: limit(120),
-          AssociateEipAddress: limit(120),
-          UnassociateEipAddress: limit(120),
-          DescribeEipAddresses: limit(600),
-          ReleaseEipAddress: limit(600),
-        },
-      },
+      cloud: { ...base.cloud, readTimeoutMs: 3000, connectTimeoutMs: 1000, rateLimitsPerMinute },
       leaderElection: {
         enabled: true,
         namespace: NS,
@@ -168,7 +159,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         renewDeadlineSeconds: 1.5,
         retryPeriodSeconds: 0.2,
       },
-      server: { host: '127.0.0.1', port: 0 },
       log: { level: 'warn' },
     }),
   );

@@ -11,8 +11,9 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { DEMO_STATIC_EIP, podeipLocalImage } from '../../../cli/commands/sandbox.js';
+import { fillInForSandbox } from '../../../cli/demo/world.js';
 import { processIsolationProblem } from '../../../sandbox/kube/cluster/index.js';
 import { startSandbox, type Sandbox } from '../../../sandbox/index.js';
 import { eventually } from '../binder/kube/support.js';
@@ -79,24 +80,8 @@ beforeAll(async () => {
 
   // As shipped, with what an admin writes in: the binder's three values (here: the stand-in's region, VPC
   // and endpoint) and the key in credentials.json.
-  const cloud = sandbox.cloudConnection();
   const objects = await renderKustomization(join(DEPLOY_DIR, 'overlays', 'access-key'));
-  for (const o of objects) {
-    if (o.kind === 'ConfigMap' && o.metadata.name === 'podeip-binder') {
-      const data = (o as KubeObject & { data: Record<string, string> }).data;
-      const settings = parse(data['binder.yaml']!);
-      settings.clusterId = 'c0apply0base0test';
-      settings.cloud = { ...settings.cloud, regionId: cloud.regionId, vpcId: cloud.vpcId, endpoint: cloud.endpoint };
-      settings.cloud.protocol = cloud.protocol;
-      data['binder.yaml'] = stringify(settings);
-    }
-    if (o.kind === 'Secret' && o.metadata.name === 'podeip-binder-credentials') {
-      const key = { accessKeyId: cloud.accessKeyId, accessKeySecret: cloud.accessKeySecret };
-      (o as KubeObject & { data: Record<string, string> }).data = {
-        'credentials.json': Buffer.from(JSON.stringify(key)).toString('base64'),
-      };
-    }
-  }
+  fillInForSandbox(objects, sandbox, 'c0apply0base0test');
   const applied = await kubectl(['apply', '--server-side', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
   expect(applied.stderr).toBe('');
   expect(applied.code).toBe(0);
