@@ -3,8 +3,10 @@
  * Internet Shared Bandwidth packages, with the id and address allocation the real cloud would do.
  *
  * Public addresses come from the documentation ranges 203.0.113.0/24 (TEST-NET-3) and then
- * 198.51.100.0/24 (TEST-NET-2, RFC 5737): they look public, are never routed, and cannot be mistaken
- * for a real customer's address. Private addresses come from the VPC block 192.168.0.0/16.
+ * 198.51.100.0/24 (TEST-NET-2, RFC 5737), picked at random as the cloud does; once both are taken, from
+ * the benchmarking block 198.18.0.0/15 (RFC 2544) in order, so that a bench can hold thousands of EIPs.
+ * All of them look public, are never routed, and cannot be mistaken for a real customer's address.
+ * Private addresses come from the VPC block 192.168.0.0/16.
  */
 import { apiError } from './errors.js';
 import type { Prng } from './prng.js';
@@ -37,6 +39,9 @@ interface VSwitch {
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const PUBLIC_RANGES = ['203.0.113.', '198.51.100.'];
+/** 198.18.0.0/15 without its first and last address. */
+const OVERFLOW_BASE = ipToInt('198.18.0.0');
+const OVERFLOW_SIZE = 2 * 65536;
 /** /20 per vSwitch inside 192.168.0.0/16. */
 const VSWITCH_SIZE = 4096;
 const VPC_BASE = ipToInt('192.168.0.0');
@@ -91,7 +96,10 @@ export class CloudWorld {
     return isoSeconds(this.now());
   }
 
-  /** A free public address: the one asked for if it is free, else a random one. */
+  /**
+   * A free public address: the one asked for if it is free, else a random one of the documentation ranges,
+   * else the next one of the overflow block.
+   */
   takePublicAddress(requested?: string): string {
     const inUse = new Set([...this.eips.values()].map((eip) => eip.ipAddress));
     if (requested !== undefined) {
@@ -104,9 +112,12 @@ export class CloudWorld {
       (ip) => !inUse.has(ip),
     );
     const picked = free[this.random.below(free.length)];
-    if (picked === undefined)
-      throw apiError('ReserveIpFail', 'Reserve eip failed: no public address is left in the pool.');
-    return picked;
+    if (picked !== undefined) return picked;
+    for (let offset = 1; offset < OVERFLOW_SIZE - 1; offset += 1) {
+      const ip = intToIp(OVERFLOW_BASE + offset);
+      if (!inUse.has(ip)) return ip;
+    }
+    throw apiError('ReserveIpFail', 'Reserve eip failed: no public address is left in the pool.');
   }
 
   /** Records a new Available EIP; callers have validated the input (the API) or own it (the controls). */

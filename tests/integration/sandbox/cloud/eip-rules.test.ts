@@ -282,4 +282,20 @@ describe('allocation', () => {
       await quotaSandbox.close();
     }
   });
+
+  it('hands out the two documentation /24s first, then the benchmarking block, never an address twice', async () => {
+    const large = await startTestSandbox({ eipQuota: 600, rateLimitScale: 100 });
+    try {
+      const client = vpcClient(large);
+      for (let i = 0; i < 2 * 254 + 3; i += 1)
+        await client.allocateEipAddress(new $Vpc.AllocateEipAddressRequest({ regionId: large.regionId }));
+      const addresses = large.controls.eips().map((eip) => eip.ipAddress);
+      expect(new Set(addresses).size).toBe(addresses.length);
+      const documentation = addresses.filter((ip) => /^(203\.0\.113|198\.51\.100)\.([1-9]\d*)$/.test(ip));
+      expect(documentation).toHaveLength(2 * 254);
+      expect(addresses.filter((ip) => !documentation.includes(ip))).toEqual(['198.18.0.1', '198.18.0.2', '198.18.0.3']);
+    } finally {
+      await large.close();
+    }
+  });
 });
