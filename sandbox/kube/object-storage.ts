@@ -19,6 +19,8 @@ export interface Located {
 export class ObjectStorage {
   private readonly buckets = new Map<string, Map<string, KubeObject>>();
   private readonly byUid = new Map<string, { key: string; objectKey: string }>();
+  /** Each bucket's keys in etcd's order (byte order of namespace/name), built when a list needs it. */
+  private readonly sorted = new Map<string, string[]>();
   private revisionCounter = 0;
 
   constructor(
@@ -40,6 +42,25 @@ export class ObjectStorage {
     return [...(this.buckets.get(storageKey(type))?.values() ?? [])];
   }
 
+  /**
+   * The type's object keys in etcd's order. Kept until a key comes or goes (updates keep it), so paging
+   * through a large list sorts once instead of once a page. The caller must not change the array.
+   */
+  sortedKeys(type: ResourceType): readonly string[] {
+    const key = storageKey(type);
+    let keys = this.sorted.get(key);
+    if (keys === undefined) {
+      keys = [...(this.buckets.get(key)?.keys() ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.sorted.set(key, keys);
+    }
+    return keys;
+  }
+
+  /** The stored object under an object key from sortedKeys (not a copy): callers must not mutate it. */
+  peekKey(type: ResourceType, key: string): KubeObject | undefined {
+    return this.buckets.get(storageKey(type))?.get(key);
+  }
+
   /** Stores a copy under a fresh resourceVersion (set on `object` too) and records the change for watches. */
   put(type: ResourceType, object: KubeObject, change: 'ADDED' | 'MODIFIED', previous?: KubeObject): void {
     this.revisionCounter += 1;
@@ -52,6 +73,7 @@ export class ObjectStorage {
       bucket = new Map();
       this.buckets.set(key, bucket);
     }
+    if (!bucket.has(where)) this.sorted.delete(key);
     bucket.set(where, stored);
     this.byUid.set(stored.metadata.uid!, { key, objectKey: where });
     this.hub.record({
@@ -70,6 +92,7 @@ export class ObjectStorage {
     const stored = this.buckets.get(key)?.get(where);
     if (stored === undefined) return undefined;
     this.buckets.get(key)!.delete(where);
+    this.sorted.delete(key);
     this.byUid.delete(stored.metadata.uid ?? '');
     this.revisionCounter += 1;
     const gone = structuredClone(stored);
@@ -89,6 +112,7 @@ export class ObjectStorage {
     const key = storageKey(type);
     for (const object of this.buckets.get(key)?.values() ?? []) this.byUid.delete(object.metadata.uid ?? '');
     this.buckets.delete(key);
+    this.sorted.delete(key);
   }
 
   byUidLookup(uid: string): Located | undefined {

@@ -92,10 +92,6 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
-function objectKey(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}/${name}`;
-}
-
 const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export function createClusterStore(options: ClusterStoreOptions = {}): SandboxClusterStore {
@@ -178,23 +174,37 @@ class MemoryClusterStore implements SandboxClusterStore {
     return { items, resourceVersion };
   }
 
+  /**
+   * One page in etcd's key order, from just after `after`. `remaining` counts the matches after the page
+   * when no label or field selector is given (the API's remainingItemCount); with one, it is only 0 or 1,
+   * whether there are more, as kube-apiserver does not count those either.
+   */
   listPage(
     type: ResourceType,
     options: ListOptions & PageOptions,
   ): { items: KubeObject[]; resourceVersion: string; remaining: number } {
-    const matches = this.matcher(type, options);
     this.requireServed(type);
-    let keyed = this.storage
-      .objects(type)
-      .filter(matches)
-      .map((o) => ({ o, key: objectKey(o.metadata.namespace, o.metadata.name ?? '') }))
-      // etcd's key order: plain byte order of namespace/name.
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const after = options.after;
-    if (after !== undefined) keyed = keyed.slice(firstAfter(keyed, after));
-    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : keyed.length;
-    const items = keyed.slice(0, limit).map(({ o }) => this.present(type, o));
-    return { items, resourceVersion: this.currentResourceVersion(), remaining: keyed.length - items.length };
+    const keys = this.storage.sortedKeys(type);
+    const namespace =
+      type.namespaced && options.namespace !== undefined && options.namespace !== '' ? options.namespace : undefined;
+    // A namespace is one run of keys: `ns/` up to, not including, `ns0` ('0' follows '/').
+    let from = namespace === undefined ? 0 : firstAfter(keys, `${namespace}/`, false);
+    const to = namespace === undefined ? keys.length : firstAfter(keys, `${namespace}0`, false);
+    if (options.after !== undefined) from = Math.max(from, firstAfter(keys, options.after, true));
+    const selected = hasSelector(options) ? this.matcher(type, { ...options, namespace: undefined }) : undefined;
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
+    const items: KubeObject[] = [];
+    let index = from;
+    for (; index < to && items.length < limit; index += 1) {
+      const object = this.storage.peekKey(type, keys[index]!)!;
+      if (selected === undefined || selected(object)) items.push(this.present(type, object));
+    }
+    let remaining = 0;
+    if (selected === undefined) remaining = to - index;
+    else
+      for (; index < to && remaining === 0; index += 1)
+        if (selected(this.storage.peekKey(type, keys[index]!)!)) remaining = 1;
+    return { items, resourceVersion: this.currentResourceVersion(), remaining };
   }
 
   create(type: ResourceType, input: KubeObject, options: WriteOptions = {}): KubeObject {
@@ -543,13 +553,22 @@ function splitKey(key: string): [string, string] {
 export type { DeletionOutcome } from './deletion.js';
 
 /** The index of the first key after `after` in keys sorted by byte order (a binary search). */
-function firstAfter(keyed: ReadonlyArray<{ key: string }>, after: string): number {
+/** The index of the first key above `bound` (with `strictlyAbove` false: at or above it): a binary search. */
+function firstAfter(keys: readonly string[], bound: string, strictlyAbove: boolean): number {
   let low = 0;
-  let high = keyed.length;
+  let high = keys.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (keyed[middle]!.key <= after) low = middle + 1;
+    const key = keys[middle]!;
+    if (key < bound || (strictlyAbove && key === bound)) low = middle + 1;
     else high = middle;
   }
   return low;
+}
+
+function hasSelector(options: ListOptions): boolean {
+  return (
+    (options.labelSelector !== undefined && options.labelSelector !== '') ||
+    (options.fieldSelector !== undefined && options.fieldSelector !== '')
+  );
 }

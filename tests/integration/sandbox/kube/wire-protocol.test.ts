@@ -190,6 +190,52 @@ describe('lists', () => {
     expect(second.metadata.resourceVersion).toBe(first.metadata.resourceVersion);
   });
 
+  it('pages one namespace only, beside namespaces whose names start with its own, and counts what remains', async () => {
+    for (const namespace of ['pg', 'pg-b', 'pg0', 'pg1', 'pgx']) {
+      const created = await h.raw('POST', '/api/v1/namespaces', {
+        body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }),
+        contentType: json,
+      });
+      expect(created.status).toBe(201);
+      for (const name of ['one', 'two', 'three']) await createPod(name, {}, namespace);
+    }
+    type PodList = {
+      metadata: { continue?: string; remainingItemCount?: number };
+      items: Array<{ metadata: { name: string; namespace: string } }>;
+    };
+    const pages = async (path: string): Promise<PodList[]> => {
+      const found: PodList[] = [];
+      let token: string | undefined;
+      do {
+        const page = (
+          await h.raw('GET', `${path}${token === undefined ? '' : `&continue=${encodeURIComponent(token)}`}`)
+        ).json<PodList>();
+        found.push(page);
+        token = page.metadata.continue;
+      } while (token !== undefined);
+      return found;
+    };
+    const inPg = await pages('/api/v1/namespaces/pg/pods?limit=2');
+    expect(inPg.map((page) => page.items.map((pod) => `${pod.metadata.namespace}/${pod.metadata.name}`))).toEqual([
+      ['pg/one', 'pg/three'],
+      ['pg/two'],
+    ]);
+    expect(inPg.map((page) => page.metadata.remainingItemCount)).toEqual([1, undefined]);
+    const everywhere = await pages('/api/v1/pods?limit=4');
+    const all = everywhere.flatMap((page) => page.items.map((pod) => `${pod.metadata.namespace}/${pod.metadata.name}`));
+    expect(all.filter((key) => key.startsWith('pg'))).toEqual(
+      ['pg-b', 'pg', 'pg0', 'pg1', 'pgx'].flatMap((ns) => ['one', 'three', 'two'].map((name) => `${ns}/${name}`)),
+    );
+    expect(everywhere[0]!.metadata.remainingItemCount).toBe(all.length - 4);
+    // With a selector the pages still end where the matches do, but nothing is counted.
+    const selected = await pages('/api/v1/pods?limit=2&fieldSelector=metadata.name%3Dtwo');
+    expect(
+      selected.flatMap((page) => page.items.map((pod) => pod.metadata.namespace)).filter((ns) => ns.startsWith('pg')),
+    ).toEqual(['pg-b', 'pg', 'pg0', 'pg1', 'pgx']);
+    expect(selected.every((page) => page.metadata.remainingItemCount === undefined)).toBe(true);
+    expect(selected.at(-1)!.items.length).toBeGreaterThan(0);
+  });
+
   it('answers a bad selector with 400', async () => {
     const response = await h.raw('GET', '/api/v1/pods?fieldSelector=spec.colour%3Dblue');
     expect(response.status).toBe(400);
