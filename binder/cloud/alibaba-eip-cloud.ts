@@ -15,6 +15,7 @@ import {
   chunked,
   describeEipsRequest,
   describeNetworkInterfacesQuery,
+  MAX_IPS_PER_ENI_DESCRIBE,
   networkInterfacesPageOf,
   eipStateOf,
   networkInterfaceMatchOf,
@@ -107,7 +108,8 @@ class AlibabaEipCloud implements EipCloud {
   private readonly vpc: $Vpc.VpcApi;
   private readonly ecs: InstanceType<typeof OpenApiClient>;
   private readonly runner: CloudCallRunner;
-  private readonly batcher: DescribeBatcher;
+  private readonly batcher: DescribeBatcher<EipState>;
+  private readonly eniBatcher: DescribeBatcher<NetworkInterfaceMatch>;
 
   constructor(options: AlibabaEipCloudOptions) {
     if (options.regionId === '' || options.vpcId === '')
@@ -148,26 +150,33 @@ class AlibabaEipCloud implements EipCloud {
       retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
       secrets: () => credentials.knownSecrets(),
     });
-    this.batcher = new DescribeBatcher((ids) => this.describePages({ allocationIds: ids }), {
-      windowMs: options.describeBatchWindowMs ?? DEFAULT_DESCRIBE_BATCH_WINDOW_MS,
+    const windowMs = options.describeBatchWindowMs ?? DEFAULT_DESCRIBE_BATCH_WINDOW_MS;
+    this.batcher = new DescribeBatcher(
+      async (ids) => new Map((await this.describePages({ allocationIds: ids })).map((eip) => [eip.allocationId, eip])),
+      { windowMs },
+    );
+    this.eniBatcher = new DescribeBatcher((ips) => this.findInNetworkInterfaces({ secondaryIps: ips }, ips), {
+      windowMs,
+      maxIdsPerCall: MAX_IPS_PER_ENI_DESCRIBE,
     });
   }
 
   async findNetworkInterface(privateIp: string): Promise<NetworkInterfaceMatch | undefined> {
     if (privateIp === '') throw new Error('findNetworkInterface: privateIp is empty');
-    // Secondary IPs first (Terway's shared-ENI mode, the common case), then an ENI's primary IP
-    // (exclusive-ENI mode, or a node's own NIC); PrivateIpAddress.N does not match primary IPs.
-    for (const filter of [{ secondaryIp: privateIp }, { primaryIp: privateIp }] satisfies EniIpFilter[]) {
-      const match = await this.findInNetworkInterfaces(filter, privateIp);
-      if (match !== undefined) return match;
-    }
-    return undefined;
+    // Secondary IPs first (Terway's shared-ENI mode, the common case), looked up with others asked for at
+    // the same time; then an ENI's primary IP (exclusive-ENI mode, or a node's own NIC), which
+    // PrivateIpAddress.N does not match and PrimaryIpAddress takes only one of.
+    const [secondary] = await this.eniBatcher.describe([privateIp]);
+    if (secondary !== undefined) return secondary;
+    return (await this.findInNetworkInterfaces({ primaryIp: privateIp }, [privateIp])).get(privateIp);
   }
 
+  /** The ENIs holding `privateIps`, by IP, paging until each is found or the pages end. */
   private async findInNetworkInterfaces(
     filter: EniIpFilter,
-    privateIp: string,
-  ): Promise<NetworkInterfaceMatch | undefined> {
+    privateIps: readonly string[],
+  ): Promise<Map<string, NetworkInterfaceMatch>> {
+    const found = new Map<string, NetworkInterfaceMatch>();
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page += 1) {
       const request = new $OpenApiUtil.OpenApiRequest({
@@ -176,21 +185,23 @@ class AlibabaEipCloud implements EipCloud {
       const response = await this.runner.call(
         'DescribeNetworkInterfaces',
         () => this.ecs.callApi(DESCRIBE_NETWORK_INTERFACES, request, new RuntimeOptions({})),
-        { retryTransient: true, context: { privateIp } },
+        { retryTransient: true, context: { privateIp: privateIps.join(',') } },
       );
       const page = networkInterfacesPageOf(response.body);
       for (const eni of page.interfaces) {
-        const match = networkInterfaceMatchOf(eni, privateIp);
-        if (match !== undefined) return match;
+        for (const ip of privateIps) {
+          const match = found.has(ip) ? undefined : networkInterfaceMatchOf(eni, ip);
+          if (match !== undefined) found.set(ip, match);
+        }
       }
       nextToken = page.nextToken;
-      if (nextToken === undefined || nextToken === '') return undefined;
+      if (found.size === privateIps.length || nextToken === undefined || nextToken === '') return found;
     }
     this.logger.warn(
-      { privateIp, pages: MAX_PAGES },
-      'stopped paging DescribeNetworkInterfaces without finding the IP',
+      { privateIps: privateIps.filter((ip) => !found.has(ip)), pages: MAX_PAGES },
+      'stopped paging DescribeNetworkInterfaces without finding every IP',
     );
-    return undefined;
+    return found;
   }
 
   describeEips(query: EipQuery): Promise<EipState[]> {

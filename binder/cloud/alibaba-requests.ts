@@ -124,7 +124,10 @@ export function eipStateOf(item: SdkEip): EipState {
 /**
  * The two ways an ENI can hold a pod IP: as a secondary IP (Terway shared mode) or as its primary IP (exclusive mode).
  */
-export type EniIpFilter = { secondaryIp: string } | { primaryIp: string };
+export type EniIpFilter = { secondaryIps: readonly string[] } | { primaryIp: string };
+
+/** Secondary IPs one DescribeNetworkInterfaces may ask for (`PrivateIpAddress.N`, N up to 100). */
+export const MAX_IPS_PER_ENI_DESCRIBE = 100;
 
 /**
  * The query of one DescribeNetworkInterfaces page, in the API's own parameter names. The binder calls
@@ -140,8 +143,8 @@ export function describeNetworkInterfacesQuery(
     RegionId: regionId,
     VpcId: vpcId,
     MaxResults: String(ENI_PAGE_SIZE),
-    ...('secondaryIp' in filter
-      ? { 'PrivateIpAddress.1': filter.secondaryIp }
+    ...('secondaryIps' in filter
+      ? Object.fromEntries(filter.secondaryIps.map((ip, index) => [`PrivateIpAddress.${index + 1}`, ip]))
       : { PrimaryIpAddress: filter.primaryIp }),
     ...(nextToken !== undefined && nextToken !== '' ? { NextToken: nextToken } : {}),
   };

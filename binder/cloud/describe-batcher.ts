@@ -1,10 +1,10 @@
 /**
- * Coalesces describes by allocation id. Every pod being bound is polled until its EIP settles, and
+ * Coalesces describes by key. Every pod being bound is polled until its EIP settles, and
  * DescribeEipAddresses takes up to 50 ids in one call (docs/alibaba-cloud-api.md#describeeipaddresses), so
- * describes asked for within a short window share calls: N pollers cost ⌈N/50⌉ calls instead of N.
+ * describes asked for within a short window share calls: N pollers cost ⌈N/50⌉ calls instead of N. The
+ * same holds for finding the ENIs of many pod IPs at once (a binder that restarts looks at every bound pod):
+ * DescribeNetworkInterfaces takes up to 100 secondary IPs.
  */
-import type { EipState } from './eip-cloud.js';
-
 export const MAX_IDS_PER_DESCRIBE = 50;
 
 export interface DescribeBatcherOptions {
@@ -14,21 +14,21 @@ export interface DescribeBatcherOptions {
   maxIdsPerCall?: number;
 }
 
-interface PendingDescribe {
+interface PendingDescribe<T> {
   ids: string[];
-  resolve(eips: EipState[]): void;
+  resolve(found: T[]): void;
   reject(error: unknown): void;
 }
 
-export class DescribeBatcher {
-  private pending: PendingDescribe[] = [];
+export class DescribeBatcher<T> {
+  private pending: Array<PendingDescribe<T>> = [];
   private pendingIds = new Set<string>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly maxIdsPerCall: number;
 
-  /** @param describeChunk one call for at most `maxIdsPerCall` ids, answering the EIPs that exist. */
+  /** @param describeChunk one call for at most `maxIdsPerCall` keys, answering what it found by key. */
   constructor(
-    private readonly describeChunk: (allocationIds: string[]) => Promise<EipState[]>,
+    private readonly describeChunk: (keys: string[]) => Promise<ReadonlyMap<string, T>>,
     private readonly options: DescribeBatcherOptions,
   ) {
     this.maxIdsPerCall = options.maxIdsPerCall ?? MAX_IDS_PER_DESCRIBE;
@@ -37,9 +37,9 @@ export class DescribeBatcher {
       throw new Error(`ids per describe must be a whole number >= 1, got ${this.maxIdsPerCall}`);
   }
 
-  /** The EIPs among `allocationIds` that exist, in the order asked; ids of EIPs that are gone are left out. */
-  describe(allocationIds: readonly string[]): Promise<EipState[]> {
-    const ids = [...new Set(allocationIds)];
+  /** What was found for `keys`, in the order asked; keys nothing was found for are left out. */
+  describe(keys: readonly string[]): Promise<T[]> {
+    const ids = [...new Set(keys)];
     if (ids.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.pending.push({ ids, resolve, reject });
@@ -60,7 +60,7 @@ export class DescribeBatcher {
     if (batch.length === 0) return;
 
     const chunkOf = new Map<string, number>();
-    const chunks: Array<Promise<EipState[]>> = [];
+    const chunks: Array<Promise<ReadonlyMap<string, T>>> = [];
     for (let start = 0; start < ids.length; start += this.maxIdsPerCall) {
       const chunk = ids.slice(start, start + this.maxIdsPerCall);
       for (const id of chunk) chunkOf.set(id, chunks.length);
@@ -71,12 +71,11 @@ export class DescribeBatcher {
     }
     for (const request of batch) {
       const needed = [...new Set(request.ids.map((id) => chunkOf.get(id) as number))];
-      Promise.all(needed.map((index) => chunks[index] as Promise<EipState[]>)).then((answers) => {
-        const byId = new Map(answers.flat().map((eip) => [eip.allocationId, eip]));
+      Promise.all(needed.map((index) => chunks[index] as Promise<ReadonlyMap<string, T>>)).then((answers) => {
         request.resolve(
           request.ids.flatMap((id) => {
-            const eip = byId.get(id);
-            return eip === undefined ? [] : [structuredClone(eip)];
+            const found = answers.find((answer) => answer.has(id))?.get(id);
+            return found === undefined ? [] : [structuredClone(found)];
           }),
         );
       }, request.reject);

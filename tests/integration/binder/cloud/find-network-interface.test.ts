@@ -60,6 +60,37 @@ describe('findNetworkInterface against the stand-in', () => {
     });
   });
 
+  it('looks up the IPs asked for at the same time in one call, across ENIs, and answers each its own', async () => {
+    const first = podNetwork(sandbox, 'i-node0004');
+    const second = podNetwork(sandbox, 'i-node0005');
+    const more = Array.from({ length: 3 }, () => sandbox.controls.assignPrivateIpAddress(first.eniId));
+    const exclusive = sandbox.controls.createNetworkInterface({ type: 'Secondary', instanceId: 'i-node0006' });
+    sandbox.controls.resetCallCounts();
+    const found = await Promise.all(
+      [first.podIp, second.podIp, ...more, exclusive.primaryIpAddress, '10.99.99.98'].map((ip) =>
+        cloud.findNetworkInterface(ip),
+      ),
+    );
+    expect(found.map((match) => match?.networkInterfaceId)).toEqual([
+      first.eniId,
+      second.eniId,
+      first.eniId,
+      first.eniId,
+      first.eniId,
+      exclusive.networkInterfaceId,
+      undefined,
+    ]);
+    expect(found.map((match) => match?.privateIp)).toEqual([
+      first.podIp,
+      second.podIp,
+      ...more,
+      exclusive.primaryIpAddress,
+      undefined,
+    ]);
+    // One shared call for the seven secondary lookups, then one primary-IP call for each of the two not found.
+    expect(callCount(sandbox, 'DescribeNetworkInterfaces')).toEqual({ ok: 3, failed: 0 });
+  });
+
   it('answers undefined for an IP no ENI holds', async () => {
     expect(await cloud.findNetworkInterface('10.99.99.99')).toBeUndefined();
     expect(callCount(sandbox, 'DescribeNetworkInterfaces')).toEqual({ ok: 2, failed: 0 });

@@ -12,14 +12,17 @@ function eip(allocationId: string): EipState {
 }
 
 /** Answers every id except those starting with `gone`; a chunk holding a `fail` id rejects. */
-function scriptedDescribe(): { calls: string[][]; describeChunk: (ids: string[]) => Promise<EipState[]> } {
+function scriptedDescribe(): {
+  calls: string[][];
+  describeChunk: (ids: string[]) => Promise<ReadonlyMap<string, EipState>>;
+} {
   const calls: string[][] = [];
   return {
     calls,
     describeChunk: async (ids) => {
       calls.push(ids);
       if (ids.some((id) => id.startsWith('fail'))) throw new Error(`chunk with ${ids[0]} failed`);
-      return ids.filter((id) => !id.startsWith('gone')).map(eip);
+      return new Map(ids.filter((id) => !id.startsWith('gone')).map((id) => [id, eip(id)]));
     },
   };
 }
