@@ -95,6 +95,11 @@ export class WorkQueue<K = string> {
   private readonly processing = new Set<K>();
   /** Keys whose handler asked to continue at once: they go before keys not started yet. */
   private readonly continuing = new Set<K>();
+  /**
+   * Keys whose handler asked to look again after a while (an EIP still associating): when they come back
+   * they too go before keys not started yet, or in a burst no pod would finish before every pod had started.
+   */
+  private readonly resuming = new Set<K>();
   private readonly failures = new Map<K, number>();
   /** The earliest time each delayed key is due; the heap may hold later, stale entries too. */
   private readonly due = new Map<K, number>();
@@ -126,6 +131,7 @@ export class WorkQueue<K = string> {
     if (this.processing.has(key)) return;
     const worker = this.idleWorkers.shift();
     if (worker !== undefined) this.handOut(key, worker);
+    else if (this.resuming.has(key)) this.ready.unshift(key);
     else this.ready.push(key);
   }
 
@@ -204,6 +210,7 @@ export class WorkQueue<K = string> {
     this.timer = undefined;
     this.timerAt = Infinity;
     this.due.clear();
+    this.resuming.clear();
     this.heap.clear();
     if (!this.draining) {
       for (const key of this.ready) this.dirty.delete(key);
@@ -237,6 +244,7 @@ export class WorkQueue<K = string> {
   }
 
   private take(key: K): void {
+    this.resuming.delete(key);
     this.dirty.delete(key);
     this.processing.add(key);
   }
@@ -267,6 +275,7 @@ export class WorkQueue<K = string> {
         const requeue = await handler(key);
         this.forget(key);
         if (requeue && requeue.requeueAfterMs === 0) this.continuing.add(key);
+        if (requeue && requeue.requeueAfterMs > 0) this.resuming.add(key);
         if (requeue && requeue.requeueAfterMs >= 0) this.addAfter(key, requeue.requeueAfterMs);
       } catch (error) {
         const delay = this.shuttingDown ? 0 : this.addRateLimited(key);

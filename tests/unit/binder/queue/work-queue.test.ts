@@ -67,6 +67,28 @@ describe('WorkQueue', () => {
     expect(seen).toEqual(['a', 'a', 'b', 'c', 'b']);
   });
 
+  it('puts a key back from a wait it asked for before keys not started yet, so a burst finishes pods as it goes', async () => {
+    const clock = new ManualClock();
+    const queue = new WorkQueue<string>({ clock });
+    for (const key of ['a', 'b', 'c', 'd']) queue.add(key);
+    const seen: string[] = [];
+    const gate = deferred();
+    const running = queue.run(1, async (key) => {
+      seen.push(key);
+      // `a` waits for its EIP to settle; `b` takes long enough for that wait to end meanwhile.
+      if (key === 'a' && seen.length === 1) return { requeueAfterMs: 1000 };
+      if (key === 'b') await gate.promise;
+      return undefined;
+    });
+    await settle();
+    clock.advance(1000);
+    gate.resolve();
+    await settle();
+    await queue.shutDown({ drain: true });
+    await running;
+    expect(seen).toEqual(['a', 'b', 'a', 'c', 'd']);
+  });
+
   it('merges repeated adds of a waiting key into one', async () => {
     const queue = new WorkQueue<string>();
     queue.add('a');
