@@ -225,18 +225,19 @@ function nameCandidates(base: string): NameCandidates {
 /** Lists of named things (volumes, or containers of each kind); a list the pod does not have is undefined. */
 type NamedLists = ReadonlyArray<ReadonlyArray<{ name?: string } | null | undefined> | undefined>;
 
-/** True iff an item of one of the lists has this name. Scans instead of building a set: lists are short. */
-function nameInLists(name: string, lists: NamedLists): boolean {
+/**
+ * The first of `base`, `base-1`, `base-2`, … that no item of the lists is named. The names are read once
+ * into a set: a pod may list tens of thousands of containers, and trying each candidate against every one
+ * of them would make a hostile pod cost the square of its size.
+ */
+function firstFreeName(base: string, lists: NamedLists): string {
+  const taken = new Set<string>();
   for (const list of lists) {
     if (list === undefined) continue;
-    for (const item of list) if (item?.name === name) return true;
+    for (const item of list) if (typeof item?.name === 'string') taken.add(item.name);
   }
-  return false;
-}
-
-function firstFreeName(base: string, lists: NamedLists): string {
   const candidates = nameCandidates(base);
-  for (let n = 0; ; n++) if (!nameInLists(candidates.nth(n), lists)) return candidates.nth(n);
+  for (let n = 0; ; n++) if (!taken.has(candidates.nth(n))) return candidates.nth(n);
 }
 
 const DOWNWARD_ITEMS = [
