@@ -10,6 +10,7 @@ import {
   PODEIP_TAG_PREFIX,
   RESERVED_TAG_PREFIX,
 } from './constants.js';
+import { boundedMessages, echoed, echoedList } from './echo.js';
 import { formatGoDuration, parseGoDuration } from './duration.js';
 import type { ReleaseStrategy } from './eip-request.js';
 
@@ -91,8 +92,9 @@ export const securityProtectionTypes: ValueCheck<string[]> = (value) => {
   const messages: string[] = [];
   const unknown = items.filter((item) => !(SECURITY_PROTECTION_TYPES as readonly string[]).includes(item));
   if (unknown.length) {
-    const named = unknown.map((item) => `"${item}"`).join(', ');
-    messages.push(`must be a comma-separated list of ${alternatives(SECURITY_PROTECTION_TYPES)} (not ${named})`);
+    messages.push(
+      `must be a comma-separated list of ${alternatives(SECURITY_PROTECTION_TYPES)} (not ${echoedList(unknown)})`,
+    );
   }
   if (items.length > MAX_SECURITY_PROTECTION_TYPES) {
     messages.push(`lists ${items.length} types; at most ${MAX_SECURITY_PROTECTION_TYPES} are allowed`);
@@ -141,7 +143,13 @@ export const eipTags: ValueCheck<Record<string, string> | undefined> = (value) =
   if (!validTagsShape(parsed)) {
     const errors = validTagsShape.errors ?? [];
     if (errors.some((e) => e.instancePath === '')) return rejected([TAGS_HELP]);
-    return rejected(errors.map((e) => `tag "${tagKeyAt(e)}" must have a string value, such as "${tagKeyAt(e)}":"x"`));
+    return rejected(
+      boundedMessages(
+        errors.map(
+          (e) => `tag "${echoed(tagKeyAt(e))}" must have a string value, such as "${echoed(tagKeyAt(e))}":"x"`,
+        ),
+      ),
+    );
   }
 
   const messages: string[] = [];
@@ -153,13 +161,13 @@ export const eipTags: ValueCheck<Record<string, string> | undefined> = (value) =
     );
   }
   for (const key of keys) messages.push(...tagProblems(key, parsed[key] ?? ''));
-  if (messages.length) return rejected(messages);
+  if (messages.length) return rejected(boundedMessages(messages));
   return ok(keys.length ? parsed : undefined);
 };
 
 function tagProblems(key: string, tagValue: string): string[] {
   const messages: string[] = [];
-  const where = `tag key "${key}"`;
+  const where = `tag key "${echoed(key)}"`;
   if (key === '') messages.push('tag keys must not be empty');
   if (length(key) > MAX_TAG_KEY_LENGTH) messages.push(`${where} must be at most ${MAX_TAG_KEY_LENGTH} characters long`);
   if (RESERVED_TAG_PREFIX.test(key))

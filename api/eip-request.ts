@@ -1,4 +1,5 @@
 /** The typed form of what a pod's annotations ask for. Pure data; parsing lives in parse-annotations.ts. */
+import { echoed } from './echo.js';
 
 export type InternetChargeType = 'PayByTraffic' | 'PayByBandwidth';
 export type InstanceChargeType = 'PostPaid' | 'PrePaid';
@@ -53,7 +54,7 @@ export type EipAnnotationParse =
   | { kind: 'request'; request: EipRequest; warnings: string[] }
   | { kind: 'invalid'; problems: AnnotationProblem[]; warnings: string[] };
 
-/** `annotation="value": message`, the form used in denials, conditions and Events. */
+/** `annotation="value": message`, the form used in denials, conditions and Events; a long value is cut. */
 export function describeProblem(p: AnnotationProblem): string {
-  return p.value === undefined ? `${p.annotation}: ${p.message}` : `${p.annotation}="${p.value}": ${p.message}`;
+  return p.value === undefined ? `${p.annotation}: ${p.message}` : `${p.annotation}="${echoed(p.value)}": ${p.message}`;
 }

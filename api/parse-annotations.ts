@@ -2,6 +2,7 @@
  * Reads what a pod's annotations ask for (ACK's table and semantics, docs/annotations.md) into an EipRequest, or
  * into every problem a person must fix before the pod can have its EIP. Pure: no I/O, no clock.
  */
+import { echoed } from './echo.js';
 import { EIP_ANNOTATION_SUFFIXES, annotationKeys, type EipAnnotationField } from './annotations.js';
 import {
   EIP_ISPS,
@@ -104,7 +105,7 @@ function readWritten(annotations: Readonly<Record<string, string>>): Map<EipAnno
       : {
           annotation: list.map((w) => w.key).join(' and '),
           message:
-            `set the same thing to different values (${list.map((w) => `"${w.raw}"`).join(' and ')}); ` +
+            `set the same thing to different values (${list.map((w) => `"${echoed(w.raw)}"`).join(' and ')}); ` +
             'keep one of them, or give them the same value',
         };
     written.set(field, { key: first.key, raw: first.raw, value: first.value, conflict });
@@ -145,7 +146,7 @@ export function parseEipAnnotations(annotations: Readonly<Record<string, string>
     if (ignored.length) {
       warnings.push(
         withEip
-          ? `${withEip.key} is "${withEip.raw}", so no EIP is attached and these annotations are ignored: ` +
+          ? `${withEip.key} is "${echoed(withEip.raw)}", so no EIP is attached and these annotations are ignored: ` +
               `${keyList(ignored)}.`
           : `No EIP is asked for, so these annotations are ignored: ${keyList(ignored)}. To ask for one, set ` +
               `${annotationKeys('withEip')[0]}: "true" or ${annotationKeys('instanceId')[0]}.`,

@@ -3,6 +3,7 @@
  * The API server rejects a response whose uid differs from the request's, whose apiVersion/kind are not
  * exactly these, or that carries a patch without a patchType, so every builder takes the uid and sets both.
  */
+import { echoed } from '../../api/echo.js';
 import { isRecord } from '../../api/is-record.js';
 import type { AdmissionOperation, JsonPatchOp } from '../mutation/types.js';
 
@@ -67,6 +68,14 @@ export interface AdmissionReviewResponse {
   response: AdmissionResponse;
 }
 
+/** A value the sender wrote, as the answer repeats it: a string quoted and cut short, anything else by its type. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(echoed(value));
+  if (value === undefined || value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 function readTriple<K extends string>(value: unknown, path: string, keys: readonly K[]): Record<K, string> | string {
   if (!isRecord(value)) return `${path} must be an object with ${keys.join(', ')}`;
   const out = {} as Record<K, string>;
@@ -85,11 +94,11 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewParse {
   if (body.apiVersion !== ADMISSION_API_VERSION) {
     return {
       ok: false,
-      reason: `apiVersion must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null)}`,
+      reason: `apiVersion must be "${ADMISSION_API_VERSION}", got ${shown(body.apiVersion)}`,
     };
   }
   if (body.kind !== ADMISSION_REVIEW_KIND) {
-    return { ok: false, reason: `kind must be "${ADMISSION_REVIEW_KIND}", got ${JSON.stringify(body.kind ?? null)}` };
+    return { ok: false, reason: `kind must be "${ADMISSION_REVIEW_KIND}", got ${shown(body.kind)}` };
   }
   const request = body.request;
   if (!isRecord(request)) return { ok: false, reason: 'request must be an object' };
@@ -99,7 +108,7 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewParse {
 
   const operation = request.operation;
   if (typeof operation !== 'string' || !OPERATIONS.includes(operation as AdmissionOperation)) {
-    return fail(`request.operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation ?? null)}`);
+    return fail(`request.operation must be one of ${OPERATIONS.join(', ')}, got ${shown(operation)}`);
   }
   const kind = readTriple(request.kind, 'request.kind', ['group', 'version', 'kind'] as const);
   if (typeof kind === 'string') return fail(kind);

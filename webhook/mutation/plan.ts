@@ -9,6 +9,7 @@ import { ALLOCATED_EIP_ADDRESS_ANNOTATION, EIP_CONDITION_TYPE } from '../../api/
 import { describeProblem, type AnnotationProblem, type EipRequest } from '../../api/eip-request.js';
 import { deepFreeze } from '../../api/deep-freeze.js';
 import { isRecord } from '../../api/is-record.js';
+import { boundedMessages, echoed, echoedList } from '../../api/echo.js';
 import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { InitContainerConfig, InjectionConfig, MutationPolicy, ResourceList } from '../config/types.js';
 import type { ContainerJson, OwnerReferenceJson, PodJson, PodSpecJson, VolumeJson } from './pod.js';
@@ -79,8 +80,12 @@ function deny(problems: AnnotationProblem[], warnings: string[]): PodMutationPla
 
 function describeProblems(problems: readonly AnnotationProblem[]): string {
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-  return `${WARNING_PREFIX}${count} with the EIP annotations: ${problems.map(describeProblem).join('; ')}`;
+  const listed = boundedMessages(problems.map(describeProblem), MAX_LISTED_PROBLEMS);
+  return `${WARNING_PREFIX}${count} with the EIP annotations: ${listed.join('; ')}`;
 }
+
+/** More than any honest pod has (one per annotation podeip reads), few enough to keep the answer short. */
+const MAX_LISTED_PROBLEMS = 20;
 
 function arrayOrUndefined<T>(value: T[] | undefined): T[] | undefined {
   return Array.isArray(value) ? value : undefined;
@@ -105,7 +110,7 @@ function readInjectionOverride(
   const unknown = items.filter((item) => !known.includes(item));
   if (items.length === 0) return problem(`is empty; ${INJECT_OVERRIDE_HELP}`);
   if (unknown.length > 0) {
-    const list = unknown.map((item) => `"${item}"`).join(', ');
+    const list = echoedList(unknown);
     return problem(`has unknown ${unknown.length === 1 ? 'value' : 'values'} ${list}; ${INJECT_OVERRIDE_HELP}`);
   }
   if (items.includes('none') && items.some((item) => item !== 'none')) {
@@ -169,7 +174,7 @@ function workloadWarnings(
   const releaseKey =
     applies.warning === undefined ? undefined : RELEASE_STRATEGY_KEYS.find((key) => Object.hasOwn(annotations, key));
   if (releaseKey !== undefined)
-    warnings.push(`${WARNING_PREFIX}${releaseKey}: "${annotations[releaseKey]}" ${applies.warning}`);
+    warnings.push(`${WARNING_PREFIX}${releaseKey}: "${echoed(annotations[releaseKey] ?? '')}" ${applies.warning}`);
   return warnings;
 }
 

@@ -2,6 +2,7 @@
  * `POST /mutate-v1-pod`: one AdmissionReview in, one out. The work per call is parse, plan, answer; the
  * planner short-circuits pods that ask for no EIP, and the route adds nothing for them but a debug line.
  */
+import { echoed } from '../../api/echo.js';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { MutationPolicy } from '../config/types.js';
@@ -46,9 +47,9 @@ function podLabel(request: AdmissionRequest): string {
 function skipReason(request: AdmissionRequest): { reason: string; misrouted: boolean } | undefined {
   const { group, version, kind } = request.kind;
   if (group !== '' || version !== 'v1' || kind !== 'Pod') {
-    return { reason: `kind ${group || 'core'}/${version}/${kind} is not a pod`, misrouted: true };
+    return { reason: `kind ${echoed(`${group || 'core'}/${version}/${kind}`)} is not a pod`, misrouted: true };
   }
-  if (request.subResource !== '') return { reason: `subresource ${request.subResource}`, misrouted: true };
+  if (request.subResource !== '') return { reason: `subresource ${echoed(request.subResource)}`, misrouted: true };
   if (request.object === null) return { reason: `operation ${request.operation} carries no pod`, misrouted: false };
   return undefined;
 }
@@ -59,10 +60,11 @@ function skipReason(request: AdmissionRequest): { reason: string; misrouted: boo
  */
 export function answerPodAdmission(request: AdmissionRequest, policy: MutationPolicy, log: Logger): PodAdmissionAnswer {
   // Built only for a line that is written: this runs for every admission and most lines are below the level.
+  // Every value here is the sender's: cut to a bounded length, so that a hostile review cannot make the line huge.
   const fields = (decision: string, extra: Record<string, unknown>) => ({
-    namespace: request.namespace,
-    pod: podLabel(request),
-    uid: request.uid,
+    namespace: echoed(request.namespace),
+    pod: echoed(podLabel(request)),
+    uid: echoed(request.uid),
     operation: request.operation,
     dryRun: request.dryRun,
     decision,
@@ -137,7 +139,10 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
     if (!parsed.ok) {
       metrics.admissions.inc({ result: 'error' });
       metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
-      request.log.warn({ uid: parsed.uid, reason: parsed.reason }, 'malformed admission review');
+      request.log.warn(
+        { uid: parsed.uid === undefined ? undefined : echoed(parsed.uid), reason: parsed.reason },
+        'malformed admission review',
+      );
       const answer = malformedReviewAnswer(parsed.reason);
       return reply.code(answer.statusCode).send(answer.body);
     }
