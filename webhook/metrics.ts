@@ -13,6 +13,10 @@ export interface WebhookMetrics {
   admissions: Counter<'result'>;
   /** Time from the request's arrival to the response being sent, body parsing and serialisation included. */
   admissionSeconds: Histogram;
+  /** Connections closed on arrival because `connections.max` were open. */
+  connectionsDropped: Counter;
+  /** Requests cut off because they had not arrived whole within `connections.requestTimeoutSeconds`. */
+  requestsTimedOut: Counter;
 }
 
 /**
@@ -37,6 +41,16 @@ export function createWebhookMetrics(): WebhookMetrics {
     buckets: ADMISSION_SECONDS_BUCKETS,
     registers: [registry],
   });
+  const connectionsDropped = new Counter({
+    name: 'podeip_webhook_connections_dropped_total',
+    help: 'Connections closed as soon as they were accepted, because the most allowed were open.',
+    registers: [registry],
+  });
+  const requestsTimedOut = new Counter({
+    name: 'podeip_webhook_requests_timed_out_total',
+    help: 'Requests cut off because they had not arrived whole within the request timeout.',
+    registers: [registry],
+  });
   collectDefaultMetrics({ register: registry, prefix: 'podeip_webhook_' });
-  return { registry, admissions, admissionSeconds };
+  return { registry, admissions, admissionSeconds, connectionsDropped, requestsTimedOut };
 }

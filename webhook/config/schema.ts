@@ -141,7 +141,16 @@ const certificates: JSONSchemaType<CertificatesConfig> = {
 export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
   type: 'object',
   additionalProperties: false,
-  required: ['listen', 'certificates', 'tls', 'mutation', 'bodyLimitBytes', 'shutdownTimeoutSeconds', 'log'],
+  required: [
+    'listen',
+    'certificates',
+    'tls',
+    'mutation',
+    'bodyLimitBytes',
+    'connections',
+    'shutdownTimeoutSeconds',
+    'log',
+  ],
   properties: {
     listen: listenSection(9443),
     certificates,
@@ -160,6 +169,21 @@ export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
     mutation,
     // The API server caps admission bodies near 3 MiB of object; 7 MiB leaves room for oldObject.
     bodyLimitBytes: { type: 'integer', minimum: 65536, maximum: 67108864, default: 7340032 },
+    connections: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['requestTimeoutSeconds', 'idleTimeoutSeconds', 'max'],
+      properties: {
+        // The API server gives up on a review after the registration's timeoutSeconds (at most 30), so a
+        // request still arriving after 10 s has no one waiting for its answer.
+        requestTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 10 },
+        // Longer than the API server's own (Go's 90 s): when the server closes a kept-alive connection first,
+        // a review the API server sends on it at that moment fails, and a POST is not retried.
+        idleTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 600, default: 120 },
+        max: { type: 'integer', minimum: 1, maximum: 65536, default: 256 },
+      },
+    },
     // Below the pod's default 30 s termination grace, so in-flight reviews finish before SIGKILL.
     shutdownTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 25 },
     log: logSection,

@@ -69,6 +69,15 @@ export interface CertificatesConfig {
   kubeconfig: string;
 }
 
+export interface ConnectionLimits {
+  /** Longest a request may take to arrive, TLS handshake, headers and body included. */
+  requestTimeoutSeconds: number;
+  /** How long a kept-alive connection may wait for its next request. */
+  idleTimeoutSeconds: number;
+  /** Open connections at most; one more is closed as soon as it is accepted. */
+  max: number;
+}
+
 export interface WebhookConfig {
   listen: { host: string; port: number };
   certificates: CertificatesConfig;
@@ -83,6 +92,8 @@ export interface WebhookConfig {
   mutation: MutationPolicy;
   /** Request body cap; the API server never sends more than about 7 MiB... */
   bodyLimitBytes: number;
+  /** Limits per connection and on their number, so slow or idle clients cannot hold sockets and memory. */
+  connections: ConnectionLimits;
   /** How long in-flight requests may take to finish after SIGTERM. */
   shutdownTimeoutSeconds: number;
   log: { level: LogLevel };

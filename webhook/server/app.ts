@@ -3,8 +3,9 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { MutationPolicy } from '../config/types.js';
+import type { ConnectionLimits, MutationPolicy } from '../config/types.js';
 import type { WebhookMetrics } from '../metrics.js';
 import { answerForError } from './errors.js';
 import { registerMutatePodRoute } from './mutate-pod-route.js';
@@ -18,10 +19,34 @@ export interface BuildAppOptions {
    * two of them (object and oldObject), hence controller-runtime's 7 MiB, which the config default follows.
    */
   bodyLimitBytes: number;
+  /** Timeouts and the cap on open connections; see the configuration's `connections`. */
+  connections: ConnectionLimits;
   /** Serve HTTPS with these options (certificate, key, minVersion); plain HTTP when absent. */
   https?: HttpsServerOptions;
   /** Extra readiness condition, e.g. "a serving certificate is loaded"; /readyz is 503 while it returns false. */
   isReady?: () => boolean;
+}
+
+/**
+ * A request Node's parser refused or timed out: answered in plain HTTP and closed, as fastify's default
+ * does, and counted. Not logged one by one: under a flood of slow clients that would be a line each.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex, metrics: WebhookMetrics): void {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.requestsTimedOut.inc();
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : [400, 'Bad Request'];
+  const body = JSON.stringify({ error: text, message: text, statusCode: status });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
@@ -42,8 +67,29 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // A review that still reaches the app while it drains (sent on a connection that was open when the
     // drain began) is answered rather than failed with 503; readiness tells the Service to stop sending.
     return503OnClosing: false,
-    ...(options.https ? { https: options.https } : {}),
+    // A request must arrive whole within requestTimeout (headers within it too): a client that trickles its
+    // body holds a socket and a growing buffer only that long. Node checks every second rather than its
+    // default 30, so the timeout is what it says.
+    requestTimeout: options.connections.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: options.connections.idleTimeoutSeconds * 1000,
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, options.metrics),
+    // A connection that sends nothing at all (not even a TLS handshake) is ended by this idle timer.
+    connectionTimeout: options.connections.requestTimeoutSeconds * 1000,
+    http: { connectionsCheckingInterval: 1000, headersTimeout: options.connections.requestTimeoutSeconds * 1000 },
+    ...(options.https
+      ? {
+          https: {
+            ...options.https,
+            connectionsCheckingInterval: 1000,
+            headersTimeout: options.connections.requestTimeoutSeconds * 1000,
+            handshakeTimeout: options.connections.requestTimeoutSeconds * 1000,
+          },
+        }
+      : {}),
   });
+  // Past the cap Node closes a new connection at once ('drop'), so a flood of them costs a socket each, briefly.
+  app.server.maxConnections = options.connections.max;
+  app.server.on('drop', () => options.metrics.connectionsDropped.inc());
 
   // kube-apiserver sends only application/json; fastify's built-in text/plain parser would let anything else in.
   app.removeContentTypeParser('text/plain');

@@ -147,6 +147,7 @@ export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<R
     logger,
     metrics: createWebhookMetrics(),
     bodyLimitBytes: config.bodyLimitBytes,
+    connections: config.connections,
     https: secureContextOptions(pair, minVersion),
     isReady: () => !draining,
   });

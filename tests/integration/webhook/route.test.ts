@@ -23,6 +23,7 @@ function testApp(overrides: Partial<BuildAppOptions> = {}) {
     logger: logs.logger,
     metrics,
     bodyLimitBytes: defaultWebhookConfig().bodyLimitBytes,
+    connections: defaultWebhookConfig().connections,
     ...overrides,
   });
   apps.push(app);

@@ -1,10 +1,18 @@
-/** Shared by the webhook integration tests: the AdmissionReview fixtures, the default policy, a log capture. */
+/**
+ * Shared by the webhook integration tests: the AdmissionReview fixtures, the default policy, a log capture,
+ * and the webhook serving real HTTPS with a client for it.
+ */
 import { jest } from '@jest/globals';
 import * as cookieModule from 'cookie';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request, type Agent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
+import { generateCa, generateServingCert } from '../../../certs/generate.js';
 import type { MutationPolicy, WebhookConfig } from '../../../webhook/config/types.js';
+import { start as startWebhook } from '../../../webhook/index.js';
 
 /*
  * app.inject() loads light-my-request, which require()s the ESM-only `cookie` 2. Node 20 can do that, but
@@ -75,4 +83,99 @@ export function captureLogs(level: pino.LevelWithSilent = 'debug'): CapturedLogs
       if (!check()) waiters.add(wake);
     });
   return { logger, lines, waitFor };
+}
+
+/** The names of every review in tests/fixtures/admission. */
+export function admissionFixtureNames(): string[] {
+  return readdirSync(fileURLToPath(new URL('admission/', fixturesDir)))
+    .filter((name) => name.endsWith('.json'))
+    .sort();
+}
+
+export const TEST_SERVER_NAME = 'podeip-webhook.podeip-system.svc';
+
+export interface TlsWebhook {
+  port: number;
+  logs: CapturedLogs;
+  /** The CA the serving certificate chains to, for clients to pin. */
+  caPem: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The webhook as `podeip webhook` runs it, serving HTTPS on a free port of 127.0.0.1 with a certificate
+ * from certs/generate.ts in files; `connections` overrides the configuration's defaults.
+ */
+export async function startTlsWebhook(
+  options: { connections?: Partial<WebhookConfig['connections']>; logLevel?: pino.LevelWithSilent } = {},
+): Promise<TlsWebhook> {
+  const ca = generateCa({ commonName: 'podeip test CA', validityDays: 1 });
+  const serving = generateServingCert({
+    ca,
+    commonName: TEST_SERVER_NAME,
+    dnsNames: [TEST_SERVER_NAME],
+    ipAddresses: ['127.0.0.1'],
+    validityDays: 1,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'podeip-webhook-'));
+  writeFileSync(join(dir, 'tls.crt'), serving.certPem);
+  writeFileSync(join(dir, 'tls.key'), serving.keyPem, { mode: 0o600 });
+  const defaults = defaultWebhookConfig();
+  const logs = captureLogs(options.logLevel ?? 'info');
+  try {
+    const running = await startWebhook(
+      {
+        ...defaults,
+        listen: { host: '127.0.0.1', port: 0 },
+        certificates: { ...defaults.certificates, mode: 'files' },
+        tls: { ...defaults.tls, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+        connections: { ...defaults.connections, ...options.connections },
+        shutdownTimeoutSeconds: 2,
+      },
+      { logger: logs.logger },
+    );
+    return {
+      port: running.port,
+      logs,
+      caPem: ca.certPem,
+      stop: async () => {
+        await running.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** One HTTPS request to the webhook, its certificate checked against `webhook.caPem`: GET without a body, else POST. */
+export function callWebhook(
+  webhook: Pick<TlsWebhook, 'port' | 'caPem'>,
+  path: string,
+  options: { body?: string; agent?: Agent | false } = {},
+): Promise<{ status: number; body: string }> {
+  const { body, agent = false } = options;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: webhook.port,
+        method: body === undefined ? 'GET' : 'POST',
+        path,
+        servername: TEST_SERVER_NAME,
+        ca: webhook.caPem,
+        agent,
+        headers:
+          body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
