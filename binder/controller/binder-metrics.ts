@@ -16,6 +16,8 @@ export interface BinderMetrics {
   forget(key: string): void;
   /** The garbage collection unbound, released or (PrePaid) kept an EIP no PodEIP names. */
   collected(action: GcAction): void;
+  /** A bind, unbind or release refused because the EIP is not this record's (the Event's reason). */
+  refused(reason: string): void;
 }
 
 export type GcAction = 'unassociated' | 'released' | 'kept-prepaid';
@@ -73,6 +75,17 @@ export function createBinderMetrics(registry: Registry, sources: BinderMetricSou
         registers: [registry],
       }),
   );
+  const refusals = getOrCreate(
+    registry,
+    'podeip_binder_refusals_total',
+    () =>
+      new Counter({
+        name: 'podeip_binder_refusals_total',
+        help: "Binds, unbinds and releases refused because the EIP is not the record's to touch, by the Event's reason.",
+        labelNames: ['reason'] as const,
+        registers: [registry],
+      }),
+  );
   for (const name of ['podeip_binder_queue_depth', 'podeip_binder_eips_bound']) registry.removeSingleMetric(name);
   new Gauge({
     name: 'podeip_binder_queue_depth',
@@ -106,5 +119,6 @@ export function createBinderMetrics(registry: Registry, sources: BinderMetricSou
     },
     forget: (key) => void waiting.delete(key),
     collected: (action) => gcActions.inc({ action }),
+    refused: (reason) => refusals.inc({ reason }),
   };
 }

@@ -73,6 +73,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
     podKeys: () => caches.podKeys(),
     cachedPodEip: (key) => caches.podEip(key),
     ipHolder: (ip, exceptKey) => caches.ipHolder(ip, exceptKey),
+    cachedPodEips: () => caches.podEips(),
     core: clients.core,
     customObjects: clients.customObjects,
     cloud,

@@ -35,6 +35,16 @@ import type { Requeue } from './queue.js';
 export const PODEIP_LABELS = { [PODEIP_MANAGED_BY_LABEL.key]: PODEIP_MANAGED_BY_LABEL.value } as const;
 
 /** The leadership term ended (or the binder is stopping): the pass ends without another write. */
+/** Event reasons that say podeip refused to touch an EIP that is not the record's: each is counted too. */
+const REFUSALS: ReadonlySet<string> = new Set([REASONS.notPodeipsToUndo, REASONS.claimedElsewhere]);
+
+/** Why a binding was allowed: an auto EIP carries the record's ownership tags; a static one was recorded here first. */
+function ruleOf(pass: Pass): string {
+  return pass.podEip?.spec.allocationType.type === 'Static'
+    ? 'StaticNotRecordedElsewhereFirst'
+    : 'AutoAllocatedForThisRecord';
+}
+
 export class ActingStopped extends Error {
   constructor() {
     super('this binder may no longer act');
@@ -131,6 +141,7 @@ export class BindingActions {
         return next.then((allocationId) => this.recordAllocation(pass, allocationId, undefined));
       }
       case 'associate-eip':
+        this.audit(pass, action.allocationId, 'allowed', ruleOf(pass));
         return this.cloud.associate(pass, action).then(() => unchanged(pass));
       case 'unassociate-eip':
         return this.cloud.unassociate(pass, action).then(() => unchanged(pass));
@@ -158,6 +169,25 @@ export class BindingActions {
       pass = result.next;
     }
     await this.recordEvent(pass, { type: 'event', eventType: 'Warning', reason, message }, false);
+  }
+
+  /**
+   * One line per binding decision, allowed (as the binder asks the cloud to bind) or refused: whose pod, by
+   * which ServiceAccount, which EIP, and the rule that decided. Operators grep for `audit`.
+   */
+  private audit(pass: Pass, allocationId: string, decision: 'allowed' | 'refused', rule: string): void {
+    this.deps.logger.info(
+      {
+        audit: 'eip-binding',
+        namespace: pass.namespace,
+        pod: pass.name,
+        serviceAccount: pass.pod?.serviceAccount ?? 'default',
+        allocationId,
+        decision,
+        rule,
+      },
+      `EIP binding ${decision}`,
+    );
   }
 
   checkActing(pass: Pass): void {
@@ -339,6 +369,10 @@ export class BindingActions {
   ): Promise<ActionResult> {
     const pod = pass.pod;
     const record = pass.podEip;
+    if (!repeat && REFUSALS.has(event.reason)) {
+      this.deps.metrics.refused(event.reason);
+      this.audit(pass, pass.podEip?.spec.allocationID ?? '', 'refused', event.reason);
+    }
     if (event.onPodEip === true && record !== undefined && !repeat) {
       this.checkActing(pass);
       const { namespace = pass.namespace, name = pass.name, uid = '' } = record.metadata;

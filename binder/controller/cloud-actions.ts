@@ -39,7 +39,8 @@ export class CloudActions {
       { allocationId: allocated.allocationId, eipAddress: allocated.ipAddress, attempt: action.attempt },
       'allocated EIP',
     );
-    this.deps.memory.rememberJustAllocated(pass.key, newlyAllocatedEip(allocated.allocationId, allocated.ipAddress));
+    const justAllocated = newlyAllocatedEip(allocated.allocationId, allocated.ipAddress, ownershipTags);
+    this.deps.memory.rememberJustAllocated(pass.key, justAllocated);
     return allocated.allocationId;
   }
 
@@ -156,7 +157,8 @@ export class CloudActions {
  * What AllocateEipAddress's answer says of the new EIP: Available and bound to nothing; the rest is looked up when
  * bound.
  */
-function newlyAllocatedEip(allocationId: string, ipAddress: string): EipState {
+/** What an Allocate just answered, as a describe would (its tags are the ones it was allocated with). */
+function newlyAllocatedEip(allocationId: string, ipAddress: string, tags: Record<string, string>): EipState {
   return {
     allocationId,
     ipAddress,
@@ -172,6 +174,6 @@ function newlyAllocatedEip(allocationId: string, ipAddress: string): EipState {
     publicIpAddressPoolId: '',
     name: '',
     bandwidth: Number.NaN,
-    tags: {},
+    tags: { ...tags },
   };
 }

@@ -25,6 +25,7 @@ import {
   type Decision,
   type Observed,
 } from './decision.js';
+import { allocatedForRecord } from './ownership.js';
 import { podEipStatusFor, sameStatus } from './podeip-status.js';
 
 /** A live pod with an IP, its PodEIP, and the valid request its annotations make. */
@@ -51,6 +52,8 @@ export function decideBound(binding: Binding): Decision {
   if (allocation !== undefined) return allocation;
   const eip = recordedEip(binding);
   if (isDecision(eip)) return eip;
+  const notOurs = notThisRecordsToBind(binding, eip);
+  if (notOurs !== undefined) return notOurs;
   const located = { ...binding, eni, eip };
   return bandwidthPackageToJoin(located) ?? alreadyBound(located) ?? nextBindingStep(located);
 }
@@ -131,6 +134,30 @@ export function recordedEip({ observed, podEip, request }: Binding): Decision | 
       { type: 'event', eventType: 'Warning', reason: REASONS.eipNotFound, message },
     ],
     0,
+  );
+}
+
+/**
+ * An EIP this record may not bind: an auto one without the ownership tags podeip gave the EIP it allocated
+ * for this record (a hand-written record naming someone else's EIP), or a static one a PodEIP of another
+ * namespace recorded first. The message names no object of another namespace.
+ */
+export function notThisRecordsToBind({ observed, podEip, request }: Binding, eip: EipState): Decision | undefined {
+  if (request.mode === 'auto') {
+    if (allocatedForRecord(eip, podEip, observed.clusterId ?? '')) return undefined;
+    return failure(
+      REASONS.notPodeipsToUndo,
+      `the EIP ${eip.allocationId} recorded for this pod was not allocated by podeip for it (its ownership tags ` +
+        'say otherwise), so podeip does not bind it; delete the PodEIP and podeip allocates one',
+      WAIT_MS.misconfigured,
+    );
+  }
+  if (observed.claims === undefined) return observe('claims');
+  if (observed.claims.earlierInOtherNamespaces === 0) return undefined;
+  return failure(
+    REASONS.claimedElsewhere,
+    `the EIP ${eip.allocationId} is recorded for a pod of another namespace, so podeip does not bind it here`,
+    WAIT_MS.misconfigured,
   );
 }
 
@@ -225,6 +252,14 @@ function decideBoundElsewhere(observed: Observed, pod: PodProjection, eip: EipSt
   const where = `${eip.instanceType || 'instance'} ${eip.instanceId}${eip.privateIpAddress ? `/${eip.privateIpAddress}` : ''}`;
   if (request.mode === 'static' && eip.privateIpAddress !== '') {
     if (observed.ipHolder === undefined) return observe('ip-holder');
+    if (observed.ipHolder !== null && observed.ipHolder.namespace !== observed.namespace) {
+      // Never taken, not even by a pod of a workload of the same name; and nothing of that namespace is named.
+      return failure(
+        REASONS.claimedElsewhere,
+        `the EIP ${eip.allocationId} is bound to a pod of another namespace, so podeip does not take it`,
+        WAIT_MS.heldByAnotherPod,
+      );
+    }
     if (observed.ipHolder !== null) {
       const holder = `${observed.ipHolder.namespace}/${observed.ipHolder.name}`;
       const sameWorkload = pod.workload !== undefined && observed.ipHolder.workload === pod.workload;

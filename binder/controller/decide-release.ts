@@ -17,6 +17,7 @@ import {
   type Decision,
   type Observed,
 } from './decision.js';
+import { allocatedForRecord } from './ownership.js';
 import { ttlExpiry } from './podeip-status.js';
 
 /** The EIP is bound to the ENI and IP this PodEIP recorded, so the binding is podeip's to undo. */
@@ -38,6 +39,33 @@ export function unassociateRecorded(podEip: PodEIP): Action {
     privateIp: podEip.status?.privateIPAddress ?? '',
     podUid: podEip.metadata.annotations?.[PODEIP_POD_UID_ANNOTATION] ?? '',
   };
+}
+
+/**
+ * Undefined when this record may unbind or release `eip`; else the look still needed, or the refusal: a
+ * Warning Event on the PodEIP, and the record goes without touching the EIP. Decided from the cloud's answer
+ * and the records of other namespaces, never from this record's own fields, which a tenant could have written.
+ */
+export function refusalToUndo(observed: Observed, podEip: PodEIP, eip: EipState): Decision | undefined {
+  let why: string;
+  if (podEip.spec.allocationType.type === 'Auto') {
+    if (allocatedForRecord(eip, podEip, observed.clusterId ?? '')) return undefined;
+    why = `the EIP ${eip.allocationId} does not carry the ownership tags podeip gave the EIP it allocated for this record`;
+  } else {
+    if (observed.claims === undefined) return observe('claims');
+    if (observed.claims.earlierInOtherNamespaces === 0) return undefined;
+    why = `the static EIP ${eip.allocationId} was recorded for a pod of another namespace first`;
+  }
+  return done([
+    {
+      type: 'event',
+      eventType: 'Warning',
+      reason: REASONS.notPodeipsToUndo,
+      message: `${why}, so podeip neither unbinds nor releases it; this record goes and the EIP stays as it is`,
+      onPodEip: true,
+    },
+    { type: 'finish-podeip' },
+  ]);
 }
 
 /** The pod is terminating: stamp podLastSeen once (TTL counts from it), keep the binding until it is gone. */
@@ -96,7 +124,7 @@ function unbindKept(observed: Observed, podEip: PodEIP, alsoWhenUnbound: Action[
   const eip = observed.eip;
   if (eip === null) return undefined;
   if (eip.status === 'InUse' && isRecordedBinding(eip, podEip))
-    return done([unassociateRecorded(podEip)], WAIT_MS.transition);
+    return refusalToUndo(observed, podEip, eip) ?? done([unassociateRecorded(podEip)], WAIT_MS.transition);
   if (eip.status === 'InUse' || eip.status === 'Available') {
     // Unbound, or bound since by someone else: either way no longer where this record says.
     const { networkInterfaceID: _eni, privateIPAddress: _ip, ...kept } = podEip.status;
@@ -181,7 +209,8 @@ export function decideAfterPod(
   switch (eip.status) {
     case 'InUse':
       // Only the binding podeip made is undone; another pod's (or anything else's) is never touched.
-      if (isRecordedBinding(eip, podEip)) return done([unassociateRecorded(podEip)], WAIT_MS.transition);
+      if (isRecordedBinding(eip, podEip))
+        return refusalToUndo(observed, podEip, eip) ?? done([unassociateRecorded(podEip)], WAIT_MS.transition);
       return done([
         {
           type: 'event',
@@ -191,8 +220,10 @@ export function decideAfterPod(
         },
         { type: 'finish-podeip' },
       ]);
-    case 'Available':
+    case 'Available': {
       if (type.type !== 'Auto') return done([{ type: 'finish-podeip' }]);
+      const refused = refusalToUndo(observed, podEip, eip);
+      if (refused !== undefined) return refused;
       // The API refuses to release a subscription (Forbidden.ChargeTypeIsPrepaid): asking again could never
       // succeed. Unbound, it is left to its term, and the record goes (or stays, under Never and TTL, above).
       if (eip.instanceChargeType === 'PrePaid')
@@ -217,6 +248,7 @@ export function decideAfterPod(
         );
       }
       return done([{ type: 'release-eip', allocationId }], WAIT_MS.transition);
+    }
     default:
       return done([], WAIT_MS.transition);
   }

@@ -53,6 +53,13 @@ export const REASONS = {
   releaseStrategyFallback: 'ReleaseStrategyFallback',
   /** An Event reason only: a PrePaid EIP podeip allocated outlives its pod, billed until its term ends. */
   prepaidEipKept: 'PrepaidEipKept',
+  /** The static EIP is recorded by a PodEIP of another namespace, or bound to a pod there: never taken. */
+  claimedElsewhere: 'EipClaimedElsewhere',
+  /**
+   * Release or unbind refused: the EIP does not carry the tags podeip gave the EIP it allocated for this
+   * record, or another PodEIP records it too. An Event reason (and a metric), on the PodEIP.
+   */
+  notPodeipsToUndo: 'EipNotPodeipsToUndo',
 } as const;
 
 /** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
@@ -89,7 +96,7 @@ export interface ConditionUpdate {
   message: string;
 }
 
-export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder' | 'successor';
+export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder' | 'successor' | 'claims';
 
 /** A live pod, as another key's decision sees it. */
 export interface OtherPod {
@@ -97,6 +104,14 @@ export interface OtherPod {
   name: string;
   workload?: string;
   createdAt?: string;
+}
+
+/**
+ * PodEIPs of other namespaces that recorded the same EIP before this pass's own did. The first record
+ * keeps it: a later one elsewhere (a tenant naming another's EIP) neither takes it nor undoes its binding.
+ */
+export interface EipClaims {
+  earlierInOtherNamespaces: number;
 }
 
 export interface Observed {
@@ -118,6 +133,10 @@ export interface Observed {
    * null when none: this pod then hands the EIP over and never takes it back.
    */
   successor?: OtherPod | null;
+  /** Other PodEIPs recording the same EIP (from the cache), by where they are. */
+  claims?: EipClaims;
+  /** This cluster's id, as written into the ownership tags of the EIPs podeip allocates. */
+  clusterId?: string;
   /** Milliseconds since the epoch. */
   now: number;
   /** Controller kinds whose pods keep their names (Never and TTL apply to them); default StatefulSet. */

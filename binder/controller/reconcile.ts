@@ -30,6 +30,7 @@ import {
   RESYNC_BOUND_MS,
   type Action,
   type Decision,
+  type EipClaims,
   type Observation,
   type Observed,
   type OtherPod,
@@ -47,6 +48,8 @@ export interface ReconcilerDeps {
   podKeys(): Iterable<string>;
   /** The live pod other than `exceptKey` whose IP is `ip`, if any. */
   ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
+  /** The cached PodEIPs, to find others that record the same EIP. */
+  cachedPodEips(): Iterable<PodEIP>;
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   cloud: EipCloud;
@@ -71,6 +74,13 @@ export type Reconciler = (key: string, signal?: AbortSignal) => Promise<Requeue>
 /** decideBinding asks for at most four things (ENI, tagged EIPs, the EIP, the IP's holder); more is a bug. */
 const MAX_OBSERVATIONS = 6;
 const NEVER_ABORTED = new AbortController().signal;
+
+/** A PodEIP's creation, ordered; equal timestamps (1 s resolution) are ordered by namespace and name. */
+function recordedAt(podEip: PodEIP): string {
+  const created = podEip.metadata.creationTimestamp;
+  const at = created === undefined ? '' : new Date(created).toISOString();
+  return `${at} ${podEip.metadata.namespace ?? ''}/${podEip.metadata.name ?? ''}`;
+}
 
 /** When the queue is to run the key again, and how the pass counts in the reconciles metric. */
 interface PassOutcome {
@@ -145,6 +155,7 @@ class BindingReconciler {
       pod,
       podEip,
       now,
+      clusterId: this.deps.clusterId,
       ...(this.deps.statefulKinds === undefined ? {} : { statefulKinds: this.deps.statefulKinds }),
     };
     let decision: Decision;
@@ -276,6 +287,8 @@ class BindingReconciler {
       }
       case 'successor':
         return { successor: this.successorOf(pass) };
+      case 'claims':
+        return { claims: this.claimsOn(pass, observed.eip?.allocationId ?? pass.podEip?.spec.allocationID ?? '') };
     }
   }
 
@@ -289,6 +302,17 @@ class BindingReconciler {
     // Only a match is kept: "no ENI yet" can change (Terway may still be attaching one).
     if (match !== undefined) this.memory.rememberNetworkInterface(pass.key, pod.uid, ip, match);
     return match ?? null;
+  }
+
+  private claimsOn(pass: Pass, allocationId: string): EipClaims {
+    const claims: EipClaims = { earlierInOtherNamespaces: 0 };
+    if (allocationId === '') return claims;
+    const own = pass.podEip === undefined ? undefined : recordedAt(pass.podEip);
+    for (const other of this.deps.cachedPodEips()) {
+      if (other.spec.allocationID !== allocationId || other.metadata.namespace === pass.namespace) continue;
+      if (own === undefined || recordedAt(other) < own) claims.earlierInOtherNamespaces += 1;
+    }
+    return claims;
   }
 
   private async eipOf(allocationId: string): Promise<EipState | null> {

@@ -23,6 +23,8 @@ export interface PodProjection {
   podIP?: string;
   hostNetwork: boolean;
   nodeName?: string;
+  /** spec.serviceAccountName, for the audit line of each binding decision. */
+  serviceAccount?: string;
   phase?: string;
   deletionTimestamp?: string;
   finalizers?: readonly string[];
@@ -77,6 +79,7 @@ export interface PodLike {
   spec?: {
     hostNetwork?: boolean;
     nodeName?: string;
+    serviceAccountName?: string;
     readinessGates?: Array<{ conditionType?: string }>;
   };
   status?: {
@@ -137,6 +140,7 @@ export function projectPod(pod: PodLike): PodProjection | undefined {
   };
   if (pod.status?.podIP) projection.podIP = pod.status.podIP;
   if (pod.spec?.nodeName) projection.nodeName = pod.spec.nodeName;
+  if (pod.spec?.serviceAccountName) projection.serviceAccount = pod.spec.serviceAccountName;
   if (pod.status?.phase) projection.phase = pod.status.phase;
   if (metadata.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null)
     projection.deletionTimestamp = toKubeTime(metadata.deletionTimestamp);

@@ -113,13 +113,27 @@ export function eip(over: Partial<EipState> = {}): EipState {
     publicIpAddressPoolId: '',
     name: '',
     bandwidth: 5,
-    tags: {},
+    // What podeip tags the EIPs it allocates for the fixture's record (ns/web) with.
+    tags: {
+      'podeip.io/cluster-id': CLUSTER,
+      'podeip.io/namespace': 'ns',
+      'podeip.io/pod-name': 'web',
+      'podeip.io/pod-uid': UID,
+    },
     ...over,
   };
 }
 export const inUse = (over: Partial<EipState> = {}): EipState =>
   eip({ status: 'InUse', instanceId: 'eni-1', instanceType: 'NetworkInterface', privateIpAddress: IP, ...over });
-export const observed = (over: Partial<Observed>): Observed => ({ namespace: 'ns', name: 'web', now: NOW, ...over });
+export const CLUSTER = 'c-unit';
+export const observed = (over: Partial<Observed>): Observed => ({
+  namespace: 'ns',
+  name: 'web',
+  now: NOW,
+  clusterId: CLUSTER,
+  claims: { earlierInOtherNamespaces: 0 },
+  ...over,
+});
 
 export const boundStatus: PodEIPStatus = {
   eipAddress: '198.51.100.7',

@@ -136,11 +136,11 @@ function testLogger(name: string): Logger {
 /** A binder as `podeip binder` runs one, with its own registry and its own cloud client. */
 export async function startTestBinder(
   world: World,
-  options: { config?: Partial<BinderConfig>; name?: string } = {},
+  options: { config?: Partial<BinderConfig>; name?: string; logger?: Logger } = {},
 ): Promise<TestBinder> {
   const config = binderConfig(world, options.config);
   const registry = new Registry();
-  const logger = testLogger(options.name ?? 'binder');
+  const logger = options.logger ?? testLogger(options.name ?? 'binder');
   const c = world.sandbox.cloudConnection();
   const cloud = createAlibabaEipCloud({
     regionId: c.regionId,
