@@ -6,6 +6,10 @@
  * The webhook runs with its default settings, as users run it: log level info, so every patched pod writes
  * its audit line; the lines go to a file (not the terminal), whose size is printed as proof they were written.
  *
+ * Last, the same admissions paced at half the maximum rate, alone and beside 50 clients that trickle their
+ * bodies (BENCH_SLOW_CLIENTS), with the webhook's RSS before, meanwhile, and after its request timeout has
+ * cut them off.
+ *
  * On a machine with two cores or more (and taskset), the servers run on core 0 and the load generator on
  * core 1, so neither steals the other's time and the figure is one core's worth of server. The throughput
  * ratio is the median of per-round ratios (each round runs bare then webhook back to back), which cancels
@@ -15,6 +19,7 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +77,85 @@ function cpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Resident memory of a process, in MB, from /proc; NaN where there is none. */
+function rssMb(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
+    return Number(line?.split(/\s+/)[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const SLOW_CLIENTS = Number(process.env.BENCH_SLOW_CLIENTS ?? 50);
+
+/**
+ * `count` clients that each open TLS, send a review's headers announcing a 7 MB body, then trickle 1 kB
+ * every 100 ms and never finish. Resolves once all are connected; `closed` once the server has cut them
+ * all, with how many were answered 408.
+ */
+async function slowClients(port: number, count: number): Promise<{ closed: Promise<number>; cut(): void }> {
+  const sockets = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<TLSSocket>((resolve, reject) => {
+          const socket = connectTls({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(socket));
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  const chunk = ' '.repeat(1024);
+  const answers = sockets.map((socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', () => undefined);
+    let received = '';
+    socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
+    socket.write(
+      'POST /mutate-v1-pod HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: 7000000\r\n\r\n{',
+    );
+    const drip = setInterval(() => socket.writable && socket.write(chunk), 100);
+    return new Promise<boolean>((resolve) =>
+      socket.once('close', () => {
+        clearInterval(drip);
+        resolve(received.startsWith('HTTP/1.1 408'));
+      }),
+    );
+  });
+  return {
+    closed: Promise.all(answers).then((cut) => cut.filter(Boolean).length),
+    cut: () => sockets.forEach((socket) => socket.destroy()),
+  };
+}
+
+/**
+ * Normal admissions at a fixed rate, alone and then beside SLOW_CLIENTS clients trickling their bodies;
+ * the webhook's RSS before, meanwhile, and once its request timeout has cut them off.
+ */
+async function underSlowClients(webhook: Server, body: string, rate: number): Promise<string[]> {
+  const pid = webhook.child.pid as number;
+  const before = await paced(webhook, body, rate);
+  const rssBefore = rssMb(pid);
+  const started = performance.now();
+  const slow = await slowClients(webhook.port, SLOW_CLIENTS);
+  const during = await paced(webhook, body, rate);
+  const rssDuring = rssMb(pid);
+  const timedOut = await slow.closed;
+  const cutAfterS = (performance.now() - started) / 1000;
+  // The memory a connection held goes back once V8 next collects; normal traffic makes it collect.
+  await paced(webhook, body, rate);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const rssAfter = rssMb(pid);
+  return [
+    `slow clients: ${SLOW_CLIENTS} connections trickling 1 kB every 100 ms into a 7 MB body, beside normal admissions paced at ${rate} req/s:`,
+    `  p50/p99 ${before.p50}/${before.p99} ms alone, ${during.p50}/${during.p99} ms beside them (errors ${before.errors}, ${during.errors})`,
+    `  the request timeout (default 10 s) cut all ${SLOW_CLIENTS} after ${cutAfterS.toFixed(1)} s, ${timedOut} of them answered 408`,
+    `  webhook RSS ${rssBefore.toFixed(0)} MB before, ${rssDuring.toFixed(0)} MB beside them, ${rssAfter.toFixed(0)} MB once they were cut off`,
+  ];
 }
 
 function postOnce(port: number, body: string): Promise<string> {
@@ -244,6 +328,8 @@ async function main(): Promise<void> {
       );
     }
     for (const r of ratios) console.log(r);
+    const slowRate = Math.max(1, Math.floor((rows[1]?.[1].rps ?? 200) / 2));
+    for (const line of await underSlowClients(webhook, review(true), slowRate)) console.log(line);
     const logged = readFileSync(logFile, 'utf8');
     const lines = logged.split('\n').filter((line) => line.includes('"msg":"pod patched"')).length;
     console.log(
