@@ -6,9 +6,10 @@
  * The webhook runs with its default settings, as users run it: log level info, so every patched pod writes
  * its audit line; the lines go to a file (not the terminal), whose size is printed as proof they were written.
  *
- * Last, the same admissions paced at half the maximum rate, alone and beside 50 clients that trickle their
- * bodies (BENCH_SLOW_CLIENTS), with the webhook's RSS before, meanwhile, and after its request timeout has
- * cut them off.
+ * Then a 3 MiB review (an EIP pod at the API server's size limit), one at a time. Last, the same
+ * admissions paced at half the maximum rate, alone and beside 50 clients that trickle their bodies
+ * (BENCH_SLOW_CLIENTS), with the webhook's RSS before, meanwhile, and after its request timeout has cut
+ * them off.
  *
  * On a machine with two cores or more (and taskset), the servers run on core 0 and the load generator on
  * core 1, so neither steals the other's time and the figure is one core's worth of server. The throughput
@@ -18,7 +19,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -133,6 +134,34 @@ async function slowClients(port: number, count: number): Promise<{ closed: Promi
 }
 
 /**
+ * A pod as large as the API server takes (3 MiB: an EIP pod with a large last-applied-configuration), one
+ * review at a time over a kept-alive connection: the median and the slowest of 20, after 3 to warm up.
+ */
+async function largestPod(webhook: Server): Promise<string> {
+  const fixture = JSON.parse(review(true));
+  const annotations = fixture.request.object.metadata.annotations as Record<string, string>;
+  const size = Buffer.byteLength(JSON.stringify(fixture));
+  annotations['kubectl.kubernetes.io/last-applied-configuration'] = 'x'.repeat(3 * 1024 * 1024 - size - 100);
+  const body = JSON.stringify(fixture);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 23; i += 1) {
+      const started = performance.now();
+      const answer = await postOnce(webhook.port, body, agent);
+      if (!answer.includes('"patch"')) throw new Error('the 3 MiB pod was not patched');
+      if (i >= 3) times.push(performance.now() - started);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return (
+    `a ${(Buffer.byteLength(body) / 2 ** 20).toFixed(2)} MiB review (an EIP pod at the API server's size limit), ` +
+    `one at a time: median ${median(times).toFixed(1)} ms, slowest ${Math.max(...times).toFixed(1)} ms of 20 (aim < 100 ms)`
+  );
+}
+
+/**
  * Normal admissions at a fixed rate, alone and then beside SLOW_CLIENTS clients trickling their bodies;
  * the webhook's RSS before, meanwhile, and once its request timeout has cut them off.
  */
@@ -158,7 +187,7 @@ async function underSlowClients(webhook: Server, body: string, rate: number): Pr
   ];
 }
 
-function postOnce(port: number, body: string): Promise<string> {
+function postOnce(port: number, body: string, agent?: Agent): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -167,6 +196,7 @@ function postOnce(port: number, body: string): Promise<string> {
         path: '/mutate-v1-pod',
         method: 'POST',
         rejectUnauthorized: false,
+        ...(agent === undefined ? {} : { agent }),
         headers: { 'content-type': 'application/json' },
       },
       (res) => {
@@ -328,6 +358,7 @@ async function main(): Promise<void> {
       );
     }
     for (const r of ratios) console.log(r);
+    console.log(await largestPod(webhook));
     const slowRate = Math.max(1, Math.floor((rows[1]?.[1].rps ?? 200) / 2));
     for (const line of await underSlowClients(webhook, review(true), slowRate)) console.log(line);
     const logged = readFileSync(logFile, 'utf8');
