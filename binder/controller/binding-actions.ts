@@ -34,7 +34,6 @@ import type { Requeue } from './queue.js';
 /** Labels on the PodEIPs podeip creates, so `kubectl get podeip -l` finds them. */
 export const PODEIP_LABELS = { [PODEIP_MANAGED_BY_LABEL.key]: PODEIP_MANAGED_BY_LABEL.value } as const;
 
-/** The leadership term ended (or the binder is stopping): the pass ends without another write. */
 /** Event reasons that say podeip refused to touch an EIP that is not the record's: each is counted too. */
 const REFUSALS: ReadonlySet<string> = new Set([REASONS.notPodeipsToUndo, REASONS.claimedElsewhere]);
 
@@ -45,6 +44,7 @@ function ruleOf(pass: Pass): string {
     : 'AutoAllocatedForThisRecord';
 }
 
+/** The leadership term ended (or the binder is stopping): the pass ends without another write. */
 export class ActingStopped extends Error {
   constructor() {
     super('this binder may no longer act');

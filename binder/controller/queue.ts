@@ -93,11 +93,11 @@ export class WorkQueue<K = string> {
   /** Keys waiting in `ready`, or processing and asked for again. */
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
-  /** Keys whose handler asked to continue at once: they go before keys not started yet. */
-  private readonly continuing = new Set<K>();
   /**
-   * Keys whose handler asked to look again after a while (an EIP still associating): when they come back
-   * they too go before keys not started yet, or in a burst no pod would finish before every pod had started.
+   * Keys whose handler asked to go on, at once or after a while (an EIP still associating): when they come
+   * back they go before keys not started yet. Finishing what was started comes first: a burst then
+   * pipelines its steps (allocate, associate, the look once bound) instead of starting every pod before it
+   * finishes any.
    */
   private readonly resuming = new Set<K>();
   private readonly failures = new Map<K, number>();
@@ -251,15 +251,12 @@ export class WorkQueue<K = string> {
 
   private done(key: K): void {
     this.processing.delete(key);
-    const continuing = this.continuing.delete(key);
     if (this.dirty.has(key)) {
       if (this.shuttingDown && !this.draining) this.dirty.delete(key);
       else {
         const worker = this.idleWorkers.shift();
         if (worker !== undefined) this.handOut(key, worker);
-        // Finishing what was started comes before starting something new: a burst then pipelines its
-        // steps (allocate, then associate) instead of doing every first step before any second one.
-        else if (continuing) this.ready.unshift(key);
+        else if (this.resuming.has(key)) this.ready.unshift(key);
         else this.ready.push(key);
       }
     }
@@ -274,9 +271,10 @@ export class WorkQueue<K = string> {
       try {
         const requeue = await handler(key);
         this.forget(key);
-        if (requeue && requeue.requeueAfterMs === 0) this.continuing.add(key);
-        if (requeue && requeue.requeueAfterMs > 0) this.resuming.add(key);
-        if (requeue && requeue.requeueAfterMs >= 0) this.addAfter(key, requeue.requeueAfterMs);
+        if (requeue && requeue.requeueAfterMs >= 0) {
+          this.resuming.add(key);
+          this.addAfter(key, requeue.requeueAfterMs);
+        }
       } catch (error) {
         const delay = this.shuttingDown ? 0 : this.addRateLimited(key);
         this.logger.warn(

@@ -75,11 +75,10 @@ export type Reconciler = (key: string, signal?: AbortSignal) => Promise<Requeue>
 const MAX_OBSERVATIONS = 6;
 const NEVER_ABORTED = new AbortController().signal;
 
-/** A PodEIP's creation, ordered; equal timestamps (1 s resolution) are ordered by namespace and name. */
-function recordedAt(podEip: PodEIP): string {
-  const created = podEip.metadata.creationTimestamp;
-  const at = created === undefined ? '' : new Date(created).toISOString();
-  return `${at} ${podEip.metadata.namespace ?? ''}/${podEip.metadata.name ?? ''}`;
+/** A PodEIP as isNewer compares records: its creation, then (within a second) its namespace and name. */
+function asRecorded(podEip: PodEIP): { createdAt?: string; name: string } {
+  const { creationTimestamp, namespace = '', name = '' } = podEip.metadata;
+  return { ...(creationTimestamp === undefined ? {} : { createdAt: creationTimestamp }), name: `${namespace}/${name}` };
 }
 
 /** When the queue is to run the key again, and how the pass counts in the reconciles metric. */
@@ -307,10 +306,10 @@ class BindingReconciler {
   private claimsOn(pass: Pass, allocationId: string): EipClaims {
     const claims: EipClaims = { earlierInOtherNamespaces: 0 };
     if (allocationId === '') return claims;
-    const own = pass.podEip === undefined ? undefined : recordedAt(pass.podEip);
+    const own = pass.podEip === undefined ? undefined : asRecorded(pass.podEip);
     for (const other of this.deps.cachedPodEips()) {
       if (other.spec.allocationID !== allocationId || other.metadata.namespace === pass.namespace) continue;
-      if (own === undefined || recordedAt(other) < own) claims.earlierInOtherNamespaces += 1;
+      if (own === undefined || isNewer(own, asRecorded(other))) claims.earlierInOtherNamespaces += 1;
     }
     return claims;
   }

@@ -552,7 +552,6 @@ function splitKey(key: string): [string, string] {
 
 export type { DeletionOutcome } from './deletion.js';
 
-/** The index of the first key after `after` in keys sorted by byte order (a binary search). */
 /** The index of the first key above `bound` (with `strictlyAbove` false: at or above it): a binary search. */
 function firstAfter(keys: readonly string[], bound: string, strictlyAbove: boolean): number {
   let low = 0;

@@ -138,7 +138,8 @@ export interface ClusterStore {
   list(type: ResourceType, options?: ListOptions): { items: KubeObject[]; resourceVersion: string };
   /**
    * A page of list(): only the page's objects are copied, so paging through N objects costs O(N log N), not
-   * a copy of all N per page. `remaining`: matching objects after the page.
+   * a copy of all N per page. `remaining`: the matching objects after the page without a label or field
+   * selector; with one, only whether there are more (0 or 1).
    */
   listPage(
     type: ResourceType,

@@ -50,6 +50,9 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex, met
 }
 
 export function buildApp(options: BuildAppOptions): FastifyInstance {
+  const requestTimeoutMs = options.connections.requestTimeoutSeconds * 1000;
+  // Node's own checks of those timeouts, for the HTTPS server and the plain one alike.
+  const timeoutChecks = { connectionsCheckingInterval: 1000, headersTimeout: requestTimeoutMs };
   const app = Fastify({
     // Typed as fastify's logger so the instance is the plain FastifyInstance the rest of the code expects.
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -70,22 +73,14 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     // A request must arrive whole within requestTimeout (headers within it too): a client that trickles its
     // body holds a socket and a growing buffer only that long. Node checks every second rather than its
     // default 30, so the timeout is what it says.
-    requestTimeout: options.connections.requestTimeoutSeconds * 1000,
+    requestTimeout: requestTimeoutMs,
     keepAliveTimeout: options.connections.idleTimeoutSeconds * 1000,
     clientErrorHandler: (error, socket) => answerClientError(error, socket, options.metrics),
     // A connection that sends nothing at all (not even a TLS handshake) is ended by this idle timer.
-    connectionTimeout: options.connections.requestTimeoutSeconds * 1000,
-    http: { connectionsCheckingInterval: 1000, headersTimeout: options.connections.requestTimeoutSeconds * 1000 },
+    connectionTimeout: requestTimeoutMs,
     ...(options.https
-      ? {
-          https: {
-            ...options.https,
-            connectionsCheckingInterval: 1000,
-            headersTimeout: options.connections.requestTimeoutSeconds * 1000,
-            handshakeTimeout: options.connections.requestTimeoutSeconds * 1000,
-          },
-        }
-      : {}),
+      ? { https: { ...options.https, ...timeoutChecks, handshakeTimeout: requestTimeoutMs } }
+      : { http: timeoutChecks }),
   });
   // Past the cap Node closes a new connection at once ('drop'), so a flood of them costs a socket each, briefly.
   app.server.maxConnections = options.connections.max;

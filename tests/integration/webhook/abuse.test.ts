@@ -107,8 +107,7 @@ describe('slow and idle clients', () => {
     socket.write('POST /mutate-v1-pod HTTP/1.1\r\nHost: x\r\n');
     const drip = setInterval(() => socket.writable && socket.write('X-Slow: 1\r\n'), 200);
     try {
-      expect(await closed).toMatch(/^(HTTP\/1\.1 408 |)/);
-      expect(socket.destroyed).toBe(true);
+      expect(await closed).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       clearInterval(drip);
     }
