@@ -1,11 +1,12 @@
 /**
  * Rules for the built-in resources other than pods and workloads: namespaces, nodes, services (cluster
  * IP allocation), secrets (stringData, base64), leases (MicroTime), webhook configurations (defaults
- * the admission dispatcher relies on) and CRDs.
+ * the admission dispatcher relies on), admission policies (admission/policy-rules.ts) and CRDs.
  */
 import { randomInt } from 'node:crypto';
 import { isRecord } from '../../api/is-record.js';
 import { badRequest, causes, GoValue, type FieldCause } from './errors.js';
+import { validatingAdmissionPolicyBindingRules, validatingAdmissionPolicyRules } from './admission/policy-rules.js';
 import { bindingRules, roleRules } from './auth/rbac-rules.js';
 import { validateCrd } from './crd.js';
 import { microTimeParseError } from './object-meta.js';
@@ -316,6 +317,8 @@ const RULES: Record<string, TypeRules> = {
   'coordination.k8s.io/leases': leaseRules,
   'admissionregistration.k8s.io/mutatingwebhookconfigurations': webhookConfigurationRules(true),
   'admissionregistration.k8s.io/validatingwebhookconfigurations': webhookConfigurationRules(false),
+  'admissionregistration.k8s.io/validatingadmissionpolicies': validatingAdmissionPolicyRules,
+  'admissionregistration.k8s.io/validatingadmissionpolicybindings': validatingAdmissionPolicyBindingRules,
   'apiextensions.k8s.io/customresourcedefinitions': crdRules,
   'apps/deployments': workloadRules('Deployment'),
   'apps/replicasets': workloadRules('ReplicaSet'),

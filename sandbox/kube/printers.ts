@@ -352,6 +352,30 @@ const PRINTERS: Record<string, Printer> = {
     columns: [NAME, column('Webhooks', 'integer'), AGE],
     cells: (o, now) => [o.metadata.name, arr(o.webhooks).length, age(o, now)],
   },
+  'admissionregistration.k8s.io/validatingadmissionpolicies': {
+    columns: [NAME, column('Validations', 'integer'), column('ParamKind'), AGE],
+    cells: (o, now) => {
+      const paramKind = obj(obj(o.spec).paramKind);
+      return [
+        o.metadata.name,
+        arr(obj(o.spec).validations).length,
+        paramKind.kind === undefined ? '<unset>' : `${String(paramKind.apiVersion)}/${String(paramKind.kind)}`,
+        age(o, now),
+      ];
+    },
+  },
+  'admissionregistration.k8s.io/validatingadmissionpolicybindings': {
+    columns: [NAME, column('PolicyName'), column('ParamRef'), AGE],
+    cells: (o, now) => {
+      const paramRef = obj(obj(o.spec).paramRef);
+      return [
+        o.metadata.name,
+        String(obj(o.spec).policyName ?? ''),
+        paramRef.name === undefined && paramRef.selector === undefined ? '<unset>' : JSON.stringify(paramRef),
+        age(o, now),
+      ];
+    },
+  },
   'apiextensions.k8s.io/customresourcedefinitions': {
     columns: [NAME, column('Created At', 'date')],
     cells: (o) => [o.metadata.name, o.metadata.creationTimestamp],

@@ -1,7 +1,8 @@
 /**
  * One write as kube-apiserver handles it after authentication: decode checks, defaulting, the built-in
- * admission plugins, the mutating webhook chain (dry run included), then the store's validation and
- * storage. The HTTP handlers and in-process callers that want webhooks to see their writes share it.
+ * admission plugins, the mutating webhook chain (dry run included), then the store's validation, the
+ * ValidatingAdmissionPolicies and storage. The HTTP handlers and in-process callers that want webhooks
+ * to see their writes share it.
  */
 import { isRecord } from '../../api/is-record.js';
 import { badRequest, causes, invalid, notFound, statusSuccess } from './errors.js';
@@ -11,6 +12,8 @@ import { admitBuiltIn } from './built-in-admission.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { isBuiltIn } from './resource-types.js';
 import type { SandboxClusterStore } from './store.js';
+import { createPolicyValidation } from './admission/policy-dispatcher.js';
+import type { Logger } from 'pino';
 import {
   StatusError,
   type AdmissionChain,
@@ -90,7 +93,38 @@ const MAX_PATCH_ATTEMPTS = 5;
 export function createRequestPipeline(
   store: SandboxClusterStore,
   admission: () => AdmissionChain | undefined,
+  logger?: Logger,
 ): RequestPipeline {
+  // Built in, as in kube-apiserver: policies hold whether or not a webhook chain is configured.
+  const policies = createPolicyValidation(store, logger);
+
+  /** The store's validating admission for one write; the Warn bindings' warnings go into `warnings`. */
+  function validating(
+    operation: 'CREATE' | 'UPDATE',
+    type: ResourceType,
+    namespace: string | undefined,
+    options: RequestOptions,
+    requestOptions: Record<string, unknown>,
+    warnings: string[],
+  ): (object: KubeObject, old: KubeObject | undefined) => void {
+    return (object, old) => {
+      warnings.push(
+        ...policies.validate({
+          operation,
+          type,
+          ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
+          ...(namespace === undefined ? {} : { namespace }),
+          name: object.metadata.name ?? '',
+          object,
+          ...(old === undefined ? {} : { oldObject: old }),
+          dryRun: options.dryRun === true,
+          userInfo: options.userInfo ?? ADMIN_USER,
+          options: requestOptions,
+        }),
+      );
+    };
+  }
+
   async function admit(
     operation: 'CREATE' | 'UPDATE' | 'DELETE',
     type: ResourceType,
@@ -182,8 +216,12 @@ export function createRequestPipeline(
       options,
       createOptions(options),
     );
-    const object = store.create(type, admitted.object!, { dryRun: options.dryRun === true });
-    return { object, warnings: [...decoded.warnings, ...admitted.warnings], code: 201 };
+    const validated: string[] = [];
+    const object = store.create(type, admitted.object!, {
+      dryRun: options.dryRun === true,
+      validate: validating('CREATE', type, namespace, options, createOptions(options), validated),
+    });
+    return { object, warnings: [...decoded.warnings, ...admitted.warnings, ...validated], code: 201 };
   }
 
   async function update(
@@ -210,11 +248,13 @@ export function createRequestPipeline(
       options,
       updateOptions(options),
     );
+    const validated: string[] = [];
     const object = store.update(type, admitted.object!, {
       dryRun: options.dryRun === true,
       ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
+      validate: validating('UPDATE', type, namespace, options, updateOptions(options), validated),
     });
-    return { object, warnings: [...decoded.warnings, ...admitted.warnings], code: 200 };
+    return { object, warnings: [...decoded.warnings, ...admitted.warnings, ...validated], code: 200 };
   }
 
   async function patch(
@@ -258,11 +298,13 @@ export function createRequestPipeline(
           options,
           updateOptions(options),
         );
+        const validated: string[] = [];
         const object = store.update(type, admitted.object!, {
           dryRun: options.dryRun === true,
           ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
+          validate: validating('UPDATE', type, namespace, options, updateOptions(options), validated),
         });
-        return { object, warnings: [...decoded.warnings, ...admitted.warnings], code: 200 };
+        return { object, warnings: [...decoded.warnings, ...admitted.warnings, ...validated], code: 200 };
       } catch (error) {
         const retriable =
           error instanceof StatusError &&
@@ -284,6 +326,12 @@ export function createRequestPipeline(
     const current = store.get(type, namespace, name);
     if (current === undefined) throw notFound(type, name);
     const dryRun = options.dryRun === true || deleteOptions.dryRun === true;
+    const requestOptions = {
+      kind: 'DeleteOptions',
+      apiVersion: 'meta.k8s.io/v1',
+      ...deleteOptions,
+      ...(dryRun ? { dryRun: ['All'] } : {}),
+    };
     const admitted = await admit(
       'DELETE',
       type,
@@ -292,7 +340,20 @@ export function createRequestPipeline(
       undefined,
       current,
       { ...options, dryRun },
-      { kind: 'DeleteOptions', apiVersion: 'meta.k8s.io/v1', ...deleteOptions, ...(dryRun ? { dryRun: ['All'] } : {}) },
+      requestOptions,
+    );
+    admitted.warnings.push(
+      ...policies.validate({
+        operation: 'DELETE',
+        type,
+        ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
+        ...(namespace === undefined ? {} : { namespace }),
+        name,
+        oldObject: current,
+        dryRun,
+        userInfo: options.userInfo ?? ADMIN_USER,
+        options: requestOptions,
+      }),
     );
     const outcome = store.deleteWithOutcome(type, namespace, name, { ...deleteOptions, dryRun });
     if (outcome.removed && !store.rulesFor(type).returnsDeletedObject) {

@@ -61,6 +61,21 @@ export function builtInResourceTypes(): ResourceType[] {
       namespaced: false,
       categories: ['api-extensions'],
     }),
+    builtIn('admissionregistration.k8s.io', 'v1', 'validatingadmissionpolicies', 'ValidatingAdmissionPolicy', {
+      namespaced: false,
+      hasStatus: true,
+      categories: ['api-extensions'],
+    }),
+    builtIn(
+      'admissionregistration.k8s.io',
+      'v1',
+      'validatingadmissionpolicybindings',
+      'ValidatingAdmissionPolicyBinding',
+      {
+        namespaced: false,
+        categories: ['api-extensions'],
+      },
+    ),
     builtIn('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', {
       namespaced: false,
       hasStatus: true,

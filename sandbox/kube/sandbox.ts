@@ -111,7 +111,7 @@ export async function startKubeSandbox(options: KubeSandboxOptions = {}): Promis
     ...(logger === undefined ? {} : { logger }),
   });
   let admission = options.admission;
-  const pipeline = createRequestPipeline(store, () => admission);
+  const pipeline = createRequestPipeline(store, () => admission, logger);
   const watches = new WatchConnections();
   const faults = new FaultInjector();
   const log: RequestLogEntry[] = [];

@@ -235,6 +235,7 @@ class MemoryClusterStore implements SandboxClusterStore {
       ...validateObjectMeta(meta, rules.nameRule),
       ...(rules.validate?.(object, this.ruleContext()) ?? []),
     ]);
+    options.validate?.(this.present(type, object), undefined);
     if (this.stored(type, meta.namespace, meta.name!) !== undefined) throw alreadyExists(type, meta.name!);
     if (options.dryRun === true) return this.present(type, object);
     this.write(type, object, 'ADDED');
@@ -298,6 +299,7 @@ class MemoryClusterStore implements SandboxClusterStore {
           ]),
     ];
     this.throwIfInvalid(type, name, problems);
+    options.validate?.(this.present(type, object), this.present(type, old));
     const unchanged = deepEqual(
       { ...object, metadata: { ...object.metadata, resourceVersion: undefined } },
       { ...old, metadata: { ...old.metadata, resourceVersion: undefined } },

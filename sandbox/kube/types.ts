@@ -107,6 +107,12 @@ export interface WriteOptions {
   /** `status` for the status subresource. */
   subresource?: string;
   fieldManager?: string;
+  /**
+   * Validating admission, as kube-apiserver runs it inside the registry: called with the object as it would
+   * be stored (after the type's preparation and validation) and, on update, the stored one; it throws a
+   * StatusError to refuse the write. Called on dry runs and on updates that change nothing too.
+   */
+  validate?: (object: KubeObject, old: KubeObject | undefined) => void;
 }
 
 export interface DeleteOptions {

@@ -64,15 +64,15 @@ export interface MutatingWebhook {
 
 type Json = Record<string, unknown>;
 
-function strings(value: unknown): string[] {
+export function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function records(value: unknown): Json[] {
+export function records(value: unknown): Json[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];
 }
 
-function readSelector(value: unknown): LabelSelector {
+export function readSelector(value: unknown): LabelSelector {
   if (!isRecord(value)) return {};
   const selector: LabelSelector = {};
   if (isRecord(value.matchLabels))

@@ -2,7 +2,7 @@
  * Whether a webhook applies to a request, decided as kube-apiserver's ShouldCallHook decides it: the
  * namespaceSelector, the objectSelector, then the rules (the request's own version first; under
  * matchPolicy Equivalent, then the other served versions of the same resource). matchConditions come
- * last and live in match-conditions.ts.
+ * last and live in match-conditions.ts. ValidatingAdmissionPolicies match requests with the same parts.
  */
 import { internalError, notFound } from '../errors.js';
 import type { AdmissionAttributes, ClusterStore, KubeObject, ResourceType, StatusError } from '../types.js';
@@ -108,7 +108,7 @@ function invocationFor(type: ResourceType, subresource: string): Invocation {
  * resource (the stand-in's equivalents: one resource, several versions; no cross-group aliases).
  */
 export function findInvocation(
-  webhook: MutatingWebhook,
+  webhook: Pick<MutatingWebhook, 'rules' | 'matchPolicy'>,
   attributes: AdmissionAttributes,
   servedVersions: ResourceType[],
 ): Invocation | undefined {
@@ -149,7 +149,7 @@ function labelsOf(object: KubeObject | undefined): Record<string, string> | unde
 }
 
 export function matchNamespaceSelector(
-  webhook: MutatingWebhook,
+  webhook: Pick<MutatingWebhook, 'namespaceSelector'>,
   attributes: AdmissionAttributes,
   store: ClusterStore,
 ): SelectorOutcome {
@@ -173,7 +173,10 @@ export function matchNamespaceSelector(
   return { matches: matcher(labelsOf(found)) };
 }
 
-export function matchObjectSelector(webhook: MutatingWebhook, attributes: AdmissionAttributes): SelectorOutcome {
+export function matchObjectSelector(
+  webhook: Pick<MutatingWebhook, 'objectSelector'>,
+  attributes: AdmissionAttributes,
+): SelectorOutcome {
   const matcher = parsedOrError(webhook.objectSelector);
   if (typeof matcher !== 'function') return { matches: false, error: matcher };
   if (isEmptySelector(webhook.objectSelector)) return { matches: true };
