@@ -47,6 +47,8 @@ const KIND_ORDER = [
   'PodDisruptionBudget',
   'NetworkPolicy',
   'MutatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
 ];
 
 export interface DemoWorld {
