@@ -92,18 +92,21 @@ export function podEipSpecFor(request: EipRequest, allocationId: string): PodEIP
 
 /** The subset of OpenAPI v3 that a structural CRD schema uses here. */
 export interface CrdSchema {
-  type: 'object' | 'string' | 'integer';
+  type: 'object' | 'string' | 'integer' | 'array' | 'boolean';
   description?: string;
   properties?: Record<string, CrdSchema>;
+  additionalProperties?: CrdSchema;
+  items?: CrdSchema;
   required?: string[];
   enum?: string[];
   default?: string;
   format?: string;
+  minimum?: number;
 }
 
 export interface CrdPrinterColumn {
   name: string;
-  type: 'string' | 'date' | 'integer';
+  type: 'string' | 'date' | 'integer' | 'boolean';
   jsonPath: string;
   description?: string;
 }
@@ -115,13 +118,13 @@ export interface CustomResourceDefinition {
   metadata: { name: string };
   spec: {
     group: string;
-    names: { kind: string; listKind: string; plural: string; singular: string };
+    names: { kind: string; listKind: string; plural: string; singular: string; shortNames?: string[] };
     scope: 'Namespaced' | 'Cluster';
     versions: {
       name: string;
       served: boolean;
       storage: boolean;
-      subresources: { status: Record<string, never> };
+      subresources?: { status: Record<string, never> };
       additionalPrinterColumns: CrdPrinterColumn[];
       schema: { openAPIV3Schema: CrdSchema };
     }[];

@@ -16,7 +16,7 @@ import { StatusError, type AdmissionAttributes, type ClusterStore, type KubeObje
 import { AdmissionRefusal } from './admission-errors.js';
 import { buildAdmissionRequest, celRequestOf } from './admission-review.js';
 import { evaluateCel, toCelValue, type CelOutcome } from './cel.js';
-import { compileLabelSelector } from './label-selector.js';
+import { compileLabelSelector } from '../../../api/label-selector.js';
 import { evaluateMatchConditions } from './match-conditions.js';
 import {
   readPolicyConfiguration,

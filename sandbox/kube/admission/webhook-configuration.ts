@@ -4,18 +4,10 @@
  * name, webhooks in the order they are listed — with the v1 defaults filled in.
  */
 import { isRecord } from '../../../api/is-record.js';
+import type { LabelSelector } from '../../../api/label-selector.js';
 import type { ClusterStore } from '../types.js';
 
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: string;
-  values?: string[];
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
+export type { LabelSelector, LabelSelectorRequirement } from '../../../api/label-selector.js';
 
 export interface RuleWithOperations {
   operations: string[];

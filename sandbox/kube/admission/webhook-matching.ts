@@ -6,7 +6,7 @@
  */
 import { internalError, notFound } from '../errors.js';
 import type { AdmissionAttributes, ClusterStore, KubeObject, ResourceType, StatusError } from '../types.js';
-import { compileLabelSelector, isEmptySelector } from './label-selector.js';
+import { compileLabelSelector, isEmptySelector } from '../../../api/label-selector.js';
 import type { LabelSelector, MutatingWebhook, RuleWithOperations } from './webhook-configuration.js';
 
 export interface GroupVersionResource {

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createWebhookAdmission, type WebhookAdmission } from '../../../../sandbox/kube/admission/index.js';
-import { compileLabelSelector } from '../../../../sandbox/kube/admission/label-selector.js';
+import { compileLabelSelector } from '../../../../api/label-selector.js';
 import { ruleMatches, type RuleSubject } from '../../../../sandbox/kube/admission/webhook-matching.js';
 import type { RuleWithOperations } from '../../../../sandbox/kube/admission/webhook-configuration.js';
 import { createClusterStore, type SandboxClusterStore } from '../../../../sandbox/kube/store.js';

@@ -1,9 +1,19 @@
 /**
- * metav1.LabelSelector as webhooks use it: matchLabels and matchExpressions (In, NotIn, Exists,
- * DoesNotExist) all ANDed; NotIn and DoesNotExist also match when the key is absent. A selector that
- * cannot be parsed is an error, which kube-apiserver answers with 500 rather than guessing.
+ * metav1.LabelSelector as webhooks, admission policies and EIPPolicies use it: matchLabels and
+ * matchExpressions (In, NotIn, Exists, DoesNotExist) all ANDed; NotIn and DoesNotExist also match when the
+ * key is absent. A selector that cannot be parsed is an error, which kube-apiserver answers with 500
+ * rather than guessing.
  */
-import type { LabelSelector } from './webhook-configuration.js';
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: string;
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
 
 export type LabelMatcher = (labels: Record<string, string> | undefined) => boolean;
 
