@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { eipPolicyCustomResourceDefinition } from '../api/eip-policy.js';
 import { podEipCustomResourceDefinition } from '../api/podeip.js';
 import { startCloudSandbox, type CloudSandbox, type CloudSandboxOptions } from './cloud/index.js';
 import {
@@ -34,7 +35,7 @@ export interface SandboxOptions {
      */
     processes?: Pick<ProcessRuntimeOptions, 'images' | 'onOutput' | 'probePeriodCapMs'>;
   };
-  /** Install podeip's PodEIP CRD, as `kubectl apply -f deploy/crds` would. Default true. */
+  /** Install podeip's CRDs (PodEIP, EIPPolicy), as `kubectl apply -k deploy/crds` would. Default true. */
   installPodEipCrd?: boolean;
   logger?: Logger;
 }
@@ -86,11 +87,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     kube.setAdmission(admission);
     if (options.installPodEipCrd ?? true) {
-      await kube.api.create(
-        kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!,
-        undefined,
-        podEipCustomResourceDefinition(),
-      );
+      const crds = kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!;
+      for (const crd of [podEipCustomResourceDefinition(), eipPolicyCustomResourceDefinition()])
+        await kube.api.create(crds, undefined, crd);
     }
     const started = kube;
     const { processes, ...clusterOptions } = options.cluster ?? {};

@@ -74,6 +74,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
     cachedPodEip: (key) => caches.podEip(key),
     ipHolder: (ip, exceptKey) => caches.ipHolder(ip, exceptKey),
     cachedPodEips: () => caches.podEips(),
+    eipPolicies: caches.eipPolicies,
     core: clients.core,
     customObjects: clients.customObjects,
     cloud,

@@ -35,7 +35,11 @@ import type { Requeue } from './queue.js';
 export const PODEIP_LABELS = { [PODEIP_MANAGED_BY_LABEL.key]: PODEIP_MANAGED_BY_LABEL.value } as const;
 
 /** Event reasons that say podeip refused to touch an EIP that is not the record's: each is counted too. */
-const REFUSALS: ReadonlySet<string> = new Set([REASONS.notPodeipsToUndo, REASONS.claimedElsewhere]);
+const REFUSALS: ReadonlySet<string> = new Set([
+  REASONS.notPodeipsToUndo,
+  REASONS.claimedElsewhere,
+  REASONS.policyDenied,
+]);
 
 /** Why a binding was allowed: an auto EIP carries the record's ownership tags; a static one was recorded here first. */
 function ruleOf(pass: Pass): string {

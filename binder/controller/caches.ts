@@ -1,14 +1,16 @@
 /**
  * The binder's view of the cluster: pods (projected; pods with no EIP business are not kept) and PodEIPs,
- * one list-watch of each per namespace watched (or one over all namespaces), an index of live pods by IP,
- * and the mapping of every change to the key it concerns (`namespace/name`, which a pod and its PodEIP
- * share). The caches run on every replica, leader or not, so a new leader starts from a warm cache.
+ * one list-watch of each per namespace watched (or one over all namespaces); EIPPolicies and namespaces'
+ * labels, cluster-wide; an index of live pods by IP; and the mapping of every change to the key it
+ * concerns (`namespace/name`, which a pod and its PodEIP share). The caches run on every replica, leader
+ * or not, so a new leader starts from a warm cache.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
 import type { PodEIP } from '../../api/podeip.js';
-import type { ListWatch } from '../kube/list-watch.js';
+import { EipPolicyWatch } from '../../api/kube/eip-policy-watch.js';
+import type { ListWatch } from '../../api/kube/list-watch.js';
 import { podListWatch } from '../kube/pod-list-watch.js';
 import { hasFinished, podKey, type PodProjection } from '../kube/pod-projection.js';
 import { podEipListWatch } from '../kube/podeip-client.js';
@@ -41,6 +43,8 @@ export interface BinderCaches {
   /** Keys of the cached pods only. */
   podKeys(): string[];
   ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
+  /** The cluster's EIPPolicies and namespaces' labels. */
+  eipPolicies: EipPolicyWatch;
 }
 
 /** A pod that ran to completion has given its IP back; a terminating one still holds it. */
@@ -143,9 +147,20 @@ export function createBinderCaches(options: BinderCacheOptions): BinderCaches {
       }),
     );
   }
-  const all = (): Array<ListWatch<PodProjection> | ListWatch<PodEIP>> => [
+  // A policy or a namespace's labels changed: pods still without a record are decided again.
+  const eipPolicies = new EipPolicyWatch({
+    ...watchOptions,
+    kubeConfig,
+    onChange: () => {
+      if (!eipPolicies.hasSynced()) return;
+      for (const watch of podWatches.values())
+        for (const key of watch.keys()) if (watchFor(podEipWatches, key)?.get(key) === undefined) onChange(key);
+    },
+  });
+  const all = (): Array<ListWatch<PodProjection> | ListWatch<PodEIP> | EipPolicyWatch> => [
     ...podWatches.values(),
     ...podEipWatches.values(),
+    eipPolicies,
   ];
   const watchFor = <T>(watches: Map<string | undefined, ListWatch<T>>, key: string): ListWatch<T> | undefined =>
     watches.get(undefined) ?? watches.get(key.slice(0, key.indexOf('/')));
@@ -162,8 +177,9 @@ export function createBinderCaches(options: BinderCacheOptions): BinderCaches {
     pod: (key) => watchFor(podWatches, key)?.get(key),
     podEip: (key) => watchFor(podEipWatches, key)?.get(key),
     podEips: () => [...podEipWatches.values()].flatMap((watch) => watch.list()),
-    keys: () => [...new Set(all().flatMap((watch) => watch.keys()))],
+    keys: () => [...new Set([...podWatches.values(), ...podEipWatches.values()].flatMap((watch) => watch.keys()))],
     podKeys: () => [...podWatches.values()].flatMap((watch) => watch.keys()),
     ipHolder: (ip, exceptKey) => index.holder(ip, exceptKey),
+    eipPolicies,
   };
 }

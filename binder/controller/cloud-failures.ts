@@ -110,8 +110,10 @@ export function apiOf(action: Action['type'] | Observation): ApiName | undefined
       return 'RemoveCommonBandwidthPackageIp';
     case 'network-interface':
       return 'DescribeNetworkInterfaces';
+    // 'policy' describes a static EIP a policy allows only by tag or pool.
     case 'eip':
     case 'tagged-eips':
+    case 'policy':
       return 'DescribeEipAddresses';
     default:
       return undefined;

@@ -16,6 +16,8 @@ import {
   REASONS,
   done,
   failure,
+  observe,
+  WAIT_MS,
   type Action,
   type Decision,
   type Observed,
@@ -63,6 +65,9 @@ export function decideBinding(observed: Observed): Decision {
   );
   const request = { ...parsed.request, releaseStrategy: applies.strategy };
   if (!podEip) {
+    // EIPPolicies are checked before anything is recorded or allocated; a binding made earlier is kept.
+    if (observed.policy === undefined) return observe('policy');
+    if (!observed.policy.allowed) return failure(REASONS.policyDenied, observed.policy.message, WAIT_MS.misconfigured);
     const allocationId = request.mode === 'static' ? request.allocationId : '';
     // The PodEIP records the intent before any cloud call, so a crash after Allocate cannot lose the EIP.
     const actions: Action[] = [{ type: 'create-podeip', spec: podEipSpecFor(request, allocationId), podUid: pod.uid }];

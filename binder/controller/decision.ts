@@ -60,6 +60,8 @@ export const REASONS = {
    * record, or another PodEIP records it too. An Event reason (and a metric), on the PodEIP.
    */
   notPodeipsToUndo: 'EipNotPodeipsToUndo',
+  /** No EIPPolicy lets the pod's namespace have the EIP it asks for (the webhook was bypassed, or a policy changed). */
+  policyDenied: 'EipPolicyDenied',
 } as const;
 
 /** How long to wait before looking again, by situation. The cloud's transitions take seconds. */
@@ -96,7 +98,10 @@ export interface ConditionUpdate {
   message: string;
 }
 
-export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder' | 'successor' | 'claims';
+export type Observation = 'network-interface' | 'eip' | 'tagged-eips' | 'ip-holder' | 'successor' | 'claims' | 'policy';
+
+/** What the cluster's EIPPolicies say of the pod's request (api/eip-policy.ts), the cloud consulted if need be. */
+export type PolicyVerdict = { allowed: true } | { allowed: false; message: string };
 
 /** A live pod, as another key's decision sees it. */
 export interface OtherPod {
@@ -135,6 +140,8 @@ export interface Observed {
   successor?: OtherPod | null;
   /** Other PodEIPs recording the same EIP (from the cache), by where they are. */
   claims?: EipClaims;
+  /** Whether an EIPPolicy lets the pod's namespace have what it asks for. */
+  policy?: PolicyVerdict;
   /** This cluster's id, as written into the ownership tags of the EIPs podeip allocates. */
   clusterId?: string;
   /** Milliseconds since the epoch. */

@@ -8,6 +8,8 @@
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
+import { evaluateEipPolicies, type StaticEipFacts } from '../../api/eip-policy.js';
+import type { EipPolicyWatch } from '../../api/kube/eip-policy-watch.js';
 import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP } from '../../api/podeip.js';
 import { tagValueFor } from '../cloud/client-tokens.js';
@@ -34,6 +36,7 @@ import {
   type Observation,
   type Observed,
   type OtherPod,
+  type PolicyVerdict,
 } from './decision.js';
 import type { Requeue } from './queue.js';
 import { KeyMemory } from './key-memory.js';
@@ -50,6 +53,8 @@ export interface ReconcilerDeps {
   ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
   /** The cached PodEIPs, to find others that record the same EIP. */
   cachedPodEips(): Iterable<PodEIP>;
+  /** The cluster's EIPPolicies and namespaces' labels; absent: no policy (as in a cluster without any). */
+  eipPolicies?: Pick<EipPolicyWatch, 'list' | 'namespace'>;
   core: CoreV1Api;
   customObjects: CustomObjectsApi;
   cloud: EipCloud;
@@ -71,8 +76,8 @@ export interface ReconcilerDeps {
 /** `signal` ends when this binder may no longer act (the leadership term is over). */
 export type Reconciler = (key: string, signal?: AbortSignal) => Promise<Requeue>;
 
-/** decideBinding asks for at most four things (ENI, tagged EIPs, the EIP, the IP's holder); more is a bug. */
-const MAX_OBSERVATIONS = 6;
+/** decideBinding asks for at most a handful of things (policy, ENI, tagged EIPs, the EIP, …); more is a bug. */
+const MAX_OBSERVATIONS = 7;
 const NEVER_ABORTED = new AbortController().signal;
 
 /** A PodEIP as isNewer compares records: its creation, then (within a second) its namespace and name. */
@@ -97,6 +102,8 @@ class BindingReconciler {
   private readonly podEips: PodEipClient;
   private readonly recentPodEips: RecentPodEipWrites;
   private readonly memory = new KeyMemory();
+  /** Keys the EIPPolicies let through whose PodEIP the cache may not show yet, by namespace (heldBesides). */
+  private readonly admittedByPolicy = new Map<string, Set<string>>();
   private readonly gate = new ThrottleGate();
   private readonly now: () => number;
   private readonly random: () => number;
@@ -288,7 +295,65 @@ class BindingReconciler {
         return { successor: this.successorOf(pass) };
       case 'claims':
         return { claims: this.claimsOn(pass, observed.eip?.allocationId ?? pass.podEip?.spec.allocationID ?? '') };
+      case 'policy':
+        return { policy: await this.policyVerdict(pass) };
     }
+  }
+
+  /**
+   * The EIPPolicies' verdict on the pod's request. A static EIP allowed only by tag or pool is described
+   * first; the count is heldBesides'.
+   */
+  private async policyVerdict(pass: Pass): Promise<PolicyVerdict> {
+    const policies = this.deps.eipPolicies?.list() ?? [];
+    const pod = pass.pod;
+    if (policies.length === 0 || pod === undefined) return { allowed: true };
+    const parsed = parseEipAnnotations(pod.eipAnnotations);
+    if (parsed.kind !== 'request') return { allowed: true };
+    const namespace = this.deps.eipPolicies!.namespace(pass.namespace);
+    const counted = policies.some((p) => p.spec.maxEipsPerNamespace !== undefined);
+    let facts: StaticEipFacts | undefined;
+    if (
+      parsed.request.mode === 'static' &&
+      evaluateEipPolicies(policies, namespace, parsed.request, { held: 0 }).allowed === 'undecided'
+    ) {
+      const eip = await this.eipOf(parsed.request.allocationId);
+      facts = eip === null ? {} : { tags: eip.tags, publicIpAddressPoolId: eip.publicIpAddressPoolId };
+    }
+    // Counted after the only wait, so the count and the admission below happen together.
+    const held = counted ? this.heldBesides(pass) : 0;
+    const verdict = evaluateEipPolicies(policies, namespace, parsed.request, {
+      held,
+      ...(facts === undefined ? {} : { eip: facts }),
+    });
+    if (verdict.allowed === false) return verdict;
+    if (verdict.allowed === true) {
+      let admitted = this.admittedByPolicy.get(pass.namespace);
+      if (admitted === undefined) this.admittedByPolicy.set(pass.namespace, (admitted = new Set()));
+      admitted.add(pass.key);
+      return { allowed: true };
+    }
+    return { allowed: false, message: `the EIPPolicy ${verdict.policy} could not be checked against the EIP` };
+  }
+
+  /**
+   * EIPs the pod's namespace holds or is about to: its PodEIPs, and the pods this binder let through the
+   * policies whose record is not in the cache yet (so two workers cannot both take the last one).
+   */
+  private heldBesides(pass: Pass): number {
+    let held = 0;
+    const recorded = new Set<string>();
+    for (const record of this.deps.cachedPodEips()) {
+      if (record.metadata.namespace !== pass.namespace) continue;
+      recorded.add(`${pass.namespace}/${record.metadata.name ?? ''}`);
+      if (record.metadata.name !== pass.name) held += 1;
+    }
+    const admitted = this.admittedByPolicy.get(pass.namespace);
+    for (const key of admitted ?? []) {
+      if (recorded.has(key) || this.deps.cachedPod(key) === undefined) admitted!.delete(key);
+      else if (key !== pass.key) held += 1;
+    }
+    return held;
   }
 
   private async networkInterfaceOf(pass: Pass): Promise<NetworkInterfaceMatch | null> {

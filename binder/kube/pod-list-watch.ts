@@ -1,6 +1,6 @@
 /** The binder's pod cache: every pod in the cluster (or a namespace), kept as a PodProjection. */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ListWatch, type ListWatchOptions } from './list-watch.js';
+import { ListWatch, type ListWatchOptions } from '../../api/kube/list-watch.js';
 import { projectPod, type PodLike, type PodProjection } from './pod-projection.js';
 
 export function podListWatch(

@@ -17,7 +17,7 @@ import {
 import { isRecord } from '../../api/is-record.js';
 import type { PodEIP, PodEIPMetadata, PodEIPSpec, PodEIPStatus } from '../../api/podeip.js';
 import { MERGE_PATCH, isNotFound } from '../../api/kube/api-clients.js';
-import { ListWatch, type ListWatchOptions, type RawKubeObject } from './list-watch.js';
+import { ListWatch, type ListWatchOptions, type RawKubeObject } from '../../api/kube/list-watch.js';
 import { toKubeTime } from './pod-projection.js';
 
 export interface PodEipRef {

@@ -117,7 +117,11 @@ export interface CloudSandboxControls {
   /** Unbinds an EIP at once, as someone in the console (or another tool) would behind podeip's back. */
   unbindEip(allocationId: string): void;
   /** An EIP that exists before anything runs (for static bindings). It counts against the quota. */
-  createEip(input?: Partial<Pick<EipRecord, 'allocationId' | 'name' | 'bandwidth' | 'internetChargeType'>>): EipRecord;
+  createEip(
+    input?: Partial<
+      Pick<EipRecord, 'allocationId' | 'name' | 'bandwidth' | 'internetChargeType' | 'tags' | 'publicIpAddressPoolId'>
+    >,
+  ): EipRecord;
   /** Every EIP with its status, association and tags. */
   eips(): EipRecord[];
   networkInterfaces(): NetworkInterfaceRecord[];

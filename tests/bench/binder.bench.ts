@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Counter } from 'prom-client';
 import { EIP_CONDITION_TYPE } from '../../api/constants.js';
+import { eipPolicyCustomResourceDefinition } from '../../api/eip-policy.js';
 import { podEipCustomResourceDefinition } from '../../api/podeip.js';
 import { CLOUD_API_NAMES } from '../../binder/cloud/eip-cloud.js';
 import { start as startBinder } from '../../binder/index.js';
@@ -461,11 +462,12 @@ async function scaleRun(
   const kube = await startKubeSandbox({ watchHistory: 1000 });
   const children: ChildProcess[] = [];
   try {
-    await kube.api.create(
-      kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!,
-      undefined,
-      podEipCustomResourceDefinition(),
-    );
+    for (const crd of [podEipCustomResourceDefinition(), eipPolicyCustomResourceDefinition()])
+      await kube.api.create(
+        kube.store.resourceType('apiextensions.k8s.io', 'customresourcedefinitions')!,
+        undefined,
+        crd,
+      );
     const populating = performance.now();
     populate(kube, cloud, pods, eipPods);
     const populatedS = (performance.now() - populating) / 1000;

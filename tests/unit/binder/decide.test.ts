@@ -123,9 +123,36 @@ describe('what the pod asks for', () => {
       ),
     ],
     ['no IP yet: wait for the next pod event', observed({ pod: pod({ podIP: undefined }) }), act([])],
+    ['no record yet: the EIPPolicies are asked first', observed({ pod: pod() }), { kind: 'observe', what: 'policy' }],
+    [
+      'no record, and no EIPPolicy lets the namespace have it: refused with the reason, nothing recorded',
+      observed({
+        pod: pod(),
+        policy: { allowed: false, message: 'no EIPPolicy lets namespace default use EIPs' },
+      }),
+      act(
+        [
+          {
+            type: 'set-condition',
+            condition: {
+              status: 'False',
+              reason: 'EipPolicyDenied',
+              message: 'no EIPPolicy lets namespace default use EIPs',
+            },
+          },
+          {
+            type: 'event',
+            eventType: 'Warning',
+            reason: 'EipPolicyDenied',
+            message: 'no EIPPolicy lets namespace default use EIPs',
+          },
+        ],
+        60_000,
+      ),
+    ],
     [
       'auto, no record: the record comes first',
-      observed({ pod: pod() }),
+      observed({ pod: pod(), policy: { allowed: true } }),
       act(
         [
           {
@@ -139,7 +166,10 @@ describe('what the pod asks for', () => {
     ],
     [
       'static with TTL, no record: the record names the EIP',
-      observed({ pod: pod({ eipAnnotations: { ...STATIC, 'k8s.aliyun.com/pod-eip-release-strategy': '10m' } }) }),
+      observed({
+        pod: pod({ eipAnnotations: { ...STATIC, 'k8s.aliyun.com/pod-eip-release-strategy': '10m' } }),
+        policy: { allowed: true },
+      }),
       act(
         [
           {

@@ -5,7 +5,7 @@
  * slowness (the inactivity timeout), and stop.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { ListWatch, type ListWatchOptions, type RawKubeObject } from '../../../../binder/kube/list-watch.js';
+import { ListWatch, type ListWatchOptions, type RawKubeObject } from '../../../../api/kube/list-watch.js';
 import { podListWatch } from '../../../../binder/kube/pod-list-watch.js';
 import { createNamespace, eventually, podBody, sleep, startKubeEdge, type KubeEdge } from './support.js';
 
