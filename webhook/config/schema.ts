@@ -149,6 +149,7 @@ export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
     'bodyLimitBytes',
     'connections',
     'shutdownTimeoutSeconds',
+    'eipPolicies',
     'log',
   ],
   properties: {
@@ -186,6 +187,18 @@ export const webhookConfigSchema: JSONSchemaType<WebhookConfig> = {
     },
     // Below the pod's default 30 s termination grace, so in-flight reviews finish before SIGKILL.
     shutdownTimeoutSeconds: { type: 'integer', minimum: 1, maximum: 300, default: 25 },
+    // Off by default, since it needs the Kubernetes API (a webhook run from files alone has none); the
+    // shipped configuration turns it on, and the binder enforces the policies either way.
+    eipPolicies: {
+      type: 'object',
+      additionalProperties: false,
+      default: FILLED_FROM_NESTED_DEFAULTS,
+      required: ['enabled', 'kubeconfig'],
+      properties: {
+        enabled: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string', default: '' },
+      },
+    },
     log: logSection,
   },
 };

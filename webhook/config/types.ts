@@ -96,5 +96,11 @@ export interface WebhookConfig {
   connections: ConnectionLimits;
   /** How long in-flight requests may take to finish after SIGTERM. */
   shutdownTimeoutSeconds: number;
+  /** EIPPolicies (docs/security.md): checked at admission when enabled, which needs the Kubernetes API. */
+  eipPolicies: {
+    enabled: boolean;
+    /** A kubeconfig file; empty: certificates.kubeconfig, and when that is empty too, in-cluster configuration. */
+    kubeconfig: string;
+  };
   log: { level: LogLevel };
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ConnectionLimits, MutationPolicy } from '../config/types.js';
 import type { WebhookMetrics } from '../metrics.js';
 import { answerForError } from './errors.js';
-import { registerMutatePodRoute } from './mutate-pod-route.js';
+import { registerMutatePodRoute, type EipPolicySource } from './mutate-pod-route.js';
 
 export interface BuildAppOptions {
   policy: MutationPolicy;
@@ -25,6 +25,8 @@ export interface BuildAppOptions {
   https?: HttpsServerOptions;
   /** Extra readiness condition, e.g. "a serving certificate is loaded"; /readyz is 503 while it returns false. */
   isReady?: () => boolean;
+  /** The cluster's EIPPolicies, when the webhook checks them at admission. */
+  eipPolicies?: EipPolicySource;
 }
 
 /**
@@ -100,7 +102,12 @@ export function buildApp(options: BuildAppOptions): FastifyInstance {
     void reply.code(answer.statusCode).send(answer.body);
   });
 
-  registerMutatePodRoute(app, { policy: options.policy, metrics: options.metrics, logger: options.logger });
+  registerMutatePodRoute(app, {
+    policy: options.policy,
+    metrics: options.metrics,
+    logger: options.logger,
+    ...(options.eipPolicies === undefined ? {} : { eipPolicies: options.eipPolicies }),
+  });
 
   // Liveness: answering at all is the proof; nothing here may depend on certificates or the API server.
   app.get('/healthz', async (_request, reply) => reply.type('text/plain').send('ok'));

@@ -8,6 +8,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import type { V1MutatingWebhookConfiguration } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../api/kube/api-clients.js';
+import { EipPolicyWatch } from '../../api/kube/eip-policy-watch.js';
 import { serviceDnsNames } from '../../certs/generate.js';
 import { CertificateKeeper } from '../../certs/keeper.js';
 import { podeipMutatingWebhookConfiguration } from '../registration.js';
@@ -141,6 +142,17 @@ export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<R
   const pair = source.pair;
   const identity = checkServingPair(pair, { certFile: 'certificate', keyFile: 'key' }, minVersion);
 
+  // Read before the webhook is ready, so no EIP pod is admitted before the policies are known.
+  const eipPoliciesKubeconfig = config.eipPolicies.kubeconfig || config.certificates.kubeconfig;
+  const eipPolicies = config.eipPolicies.enabled
+    ? new EipPolicyWatch({
+        kubeConfig: loadKubeConfig(eipPoliciesKubeconfig === '' ? {} : { kubeconfigPath: eipPoliciesKubeconfig }),
+        countPodEips: true,
+        logger,
+      })
+    : undefined;
+  eipPolicies?.start();
+
   let draining = false;
   const app = buildApp({
     policy: config.mutation,
@@ -149,7 +161,8 @@ export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<R
     bodyLimitBytes: config.bodyLimitBytes,
     connections: config.connections,
     https: secureContextOptions(pair, minVersion),
-    isReady: () => !draining,
+    isReady: () => !draining && (eipPolicies?.hasSynced() ?? true),
+    ...(eipPolicies === undefined ? {} : { eipPolicies }),
   });
   const server = app.server as HttpsServer;
 
@@ -158,6 +171,7 @@ export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<R
   } catch (err) {
     await app.close();
     await source.stop();
+    await eipPolicies?.stop();
     throw new Error(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, {
       cause: err,
     });
@@ -180,6 +194,7 @@ export async function start(config: WebhookConfig, deps: WebhookDeps): Promise<R
     // Readiness goes first, so the Service stops routing new reviews here while open ones are answered.
     draining = true;
     await source.stop();
+    await eipPolicies?.stop();
     logger.info(
       { timeoutSeconds: config.shutdownTimeoutSeconds },
       'webhook shutting down: finishing in-flight requests',

@@ -19,6 +19,9 @@ import type { AdmissionResult, WebhookMetrics } from '../metrics.js';
 import type { PodJson } from '../mutation/pod.js';
 import { planPodMutation } from '../mutation/plan.js';
 import { answerForError, malformedReviewAnswer } from './errors.js';
+import { evaluateEipPolicies } from '../../api/eip-policy.js';
+import type { EipPolicyWatch } from '../../api/kube/eip-policy-watch.js';
+import { parseEipAnnotations } from '../../api/parse-annotations.js';
 
 export const MUTATE_POD_PATH = '/mutate-v1-pod';
 
@@ -58,7 +61,12 @@ function skipReason(request: AdmissionRequest): { reason: string; misrouted: boo
  * Decides one admission request and logs the decision; never throws. dryRun is only logged: a dry run
  * must get the answer the real request would get.
  */
-export function answerPodAdmission(request: AdmissionRequest, policy: MutationPolicy, log: Logger): PodAdmissionAnswer {
+export function answerPodAdmission(
+  request: AdmissionRequest,
+  policy: MutationPolicy,
+  log: Logger,
+  eipPolicies?: EipPolicySource,
+): PodAdmissionAnswer {
   // Built only for a line that is written: this runs for every admission and most lines are below the level.
   // Every value here is the sender's: cut to a bounded length, so that a hostile review cannot make the line huge.
   const fields = (decision: string, extra: Record<string, unknown>) => ({
@@ -90,6 +98,11 @@ export function answerPodAdmission(request: AdmissionRequest, policy: MutationPo
       log.info(fields('denied', { message: plan.message, warnings: plan.warnings }), 'pod denied');
       return { review: denyResponse(request.uid, plan.message, 403, plan.warnings), result: 'denied' };
     }
+    const refusal = eipPolicies === undefined ? undefined : policyRefusal(request, eipPolicies);
+    if (refusal !== undefined) {
+      log.info(fields('denied', { message: refusal.message, rule: 'eip-policy' }), 'pod denied');
+      return { review: denyResponse(request.uid, refusal.message, refusal.code, plan.warnings), result: 'denied' };
+    }
     if (plan.patch.length === 0) {
       if (log.isLevelEnabled('debug'))
         log.debug(fields('allowed', { warnings: plan.warnings }), 'pod allowed unchanged');
@@ -106,15 +119,44 @@ export function answerPodAdmission(request: AdmissionRequest, policy: MutationPo
   }
 }
 
+/** What the route needs of api/kube/eip-policy-watch.ts. */
+export type EipPolicySource = Pick<EipPolicyWatch, 'hasSynced' | 'list' | 'namespace' | 'podEipCount'>;
+
+/**
+ * Why the cluster's EIPPolicies refuse a pod created with an EIP request, if they do. A static EIP a
+ * policy allows only by tag or pool passes: the binder decides it with the cloud's answer.
+ */
+function policyRefusal(
+  request: AdmissionRequest,
+  source: EipPolicySource,
+): { message: string; code: number } | undefined {
+  if (request.operation !== 'CREATE') return undefined;
+  const pod = request.object as PodJson;
+  const parsed = parseEipAnnotations(pod.metadata?.annotations as Record<string, string> | undefined);
+  if (parsed.kind !== 'request') return undefined;
+  if (!source.hasSynced())
+    return {
+      message: "podeip's webhook has not loaded the EIPPolicies yet; create the pod again in a moment",
+      code: 503,
+    };
+  const name = typeof pod.metadata?.name === 'string' ? pod.metadata.name : undefined;
+  const verdict = evaluateEipPolicies(source.list(), source.namespace(request.namespace), parsed.request, {
+    held: source.podEipCount(request.namespace, name),
+  });
+  return verdict.allowed === false ? { message: verdict.message, code: 403 } : undefined;
+}
+
 export interface MutatePodRouteOptions {
   policy: MutationPolicy;
+  /** The cluster's EIPPolicies, when the webhook checks them. */
+  eipPolicies?: EipPolicySource;
   metrics: WebhookMetrics;
   /** The app's pino logger, which is also every request's: app.ts makes no child loggers. */
   logger: Logger;
 }
 
 export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodRouteOptions): void {
-  const { policy, metrics, logger } = options;
+  const { policy, metrics, logger, eipPolicies } = options;
   // The decision lines hold only what answerPodAdmission puts in them (names, uid, decision, warnings), never
   // a credential, so they skip the process-wide redaction: its wildcard paths cost about 16 us per line,
   // several times the rest of the line, and there is one line per patched or denied pod.
@@ -146,7 +188,7 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
       const answer = malformedReviewAnswer(parsed.reason);
       return reply.code(answer.statusCode).send(answer.body);
     }
-    const { review, result } = answerPodAdmission(parsed.request, policy, decisionLog);
+    const { review, result } = answerPodAdmission(parsed.request, policy, decisionLog, eipPolicies);
     const body = serializeReview(review);
     metrics.admissions.inc({ result });
     // Observed here rather than in an onResponse hook, whose machinery costs more per request than the

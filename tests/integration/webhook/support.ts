@@ -107,7 +107,11 @@ export interface TlsWebhook {
  * from certs/generate.ts in files; `connections` overrides the configuration's defaults.
  */
 export async function startTlsWebhook(
-  options: { connections?: Partial<WebhookConfig['connections']>; logLevel?: pino.LevelWithSilent } = {},
+  options: {
+    connections?: Partial<WebhookConfig['connections']>;
+    logLevel?: pino.LevelWithSilent;
+    eipPolicies?: WebhookConfig['eipPolicies'];
+  } = {},
 ): Promise<TlsWebhook> {
   const ca = generateCa({ commonName: 'podeip test CA', validityDays: 1 });
   const serving = generateServingCert({
@@ -131,6 +135,7 @@ export async function startTlsWebhook(
         tls: { ...defaults.tls, certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
         connections: { ...defaults.connections, ...options.connections },
         shutdownTimeoutSeconds: 2,
+        ...(options.eipPolicies === undefined ? {} : { eipPolicies: options.eipPolicies }),
       },
       { logger: logs.logger },
     );
