@@ -2,7 +2,8 @@
  * deploy/base's ValidatingAdmissionPolicies, applied to the sandbox as shipped, against a tenant with
  * ordinary rights in its namespace (pods, pods/status and PodEIPs, as the attacks assumed) and no webhook
  * registered at all: each way of faking readiness or forging a record is refused with its message, while
- * the binder's ServiceAccount does the same writes and the tenant's own harmless writes pass.
+ * the binder's ServiceAccount does the same writes and the tenant's own harmless writes pass. Last, the
+ * shipped EIPPolicy CRD as kubectl shows it: printer columns, and its schema's limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -283,5 +284,41 @@ describe('podeip-pod-request: a pod’s EIP request is fixed at creation', () =>
       parse(policy.spec.variables.find((v) => v.name === name)!.expression.replace(/'/g, '"')) as string[];
     expect(new Set([...list('requestKeys'), ...list('strategyKeys')])).toEqual(new Set(EIP_ANNOTATION_KEYS));
     expect(list('strategyKeys').every((k) => k.endsWith('/pod-eip-release-strategy'))).toBe(true);
+  });
+});
+
+describe('the EIPPolicy resource, as kubectl shows it', () => {
+  it('lists policies with their printer columns, and refuses one its schema does not allow', async () => {
+    await ok(
+      ['apply', '-f', '-'],
+      `apiVersion: podeip.io/v1alpha1
+kind: EIPPolicy
+metadata: {name: tenants}
+spec:
+  namespaces: [team-a]
+  allocation: {maxBandwidthMbps: 50, allowPrePaid: false}
+  maxEipsPerNamespace: 3
+`,
+    );
+    const listed = await run(['get', 'eippolicies']);
+    expect(listed.stderr).toBe('');
+    const [header, row] = listed.stdout.trim().split('\n');
+    expect(header!.split(/\s{2,}/)).toEqual([
+      'NAME',
+      'NAMESPACES',
+      'SELECTOR',
+      'MAX EIPS',
+      'MAX MBIT/S',
+      'PREPAID',
+      'AGE',
+    ]);
+    // No selector: its cell is empty.
+    expect(row).toMatch(/^tenants\s+\["team-a"\]\s+3\s+50\s+false\s+\S+$/);
+    const bad = await run(
+      ['apply', '-f', '-'],
+      'apiVersion: podeip.io/v1alpha1\nkind: EIPPolicy\nmetadata: {name: bad}\nspec: {allocation: {maxBandwidthMbps: 0}}\n',
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('spec.allocation.maxBandwidthMbps');
   });
 });
