@@ -49,7 +49,12 @@ function podEip(name: string): string {
   return stringify({
     apiVersion: 'alibabacloud.com/v1beta1',
     kind: 'PodEIP',
-    metadata: { name, namespace: 'team-a' },
+    metadata: {
+      name,
+      namespace: 'team-a',
+      labels: { 'app.kubernetes.io/managed-by': 'podeip' },
+      annotations: { 'podeip.io/pod-uid': `uid-${name}` },
+    },
     spec: { allocationID: 'eip-someone-elses', allocationType: { type: 'Auto', releaseStrategy: 'Follow' } },
   });
 }
@@ -125,7 +130,7 @@ describe('podeip-records: only the binder writes PodEIPs', () => {
     await ok([...BINDER, 'create', '-f', '-'], podEip('waiting'));
   });
 
-  it('refuses a tenant’s change of spec or status, and leaves metadata and deletion open', async () => {
+  it('refuses a tenant’s change of spec, status or podeip’s marks, and leaves other metadata and deletion open', async () => {
     await ok([...BINDER, 'create', '-f', '-'], podEip('kept'));
     const spec = '{"spec":{"allocationID":"eip-another"}}';
     await refused(
@@ -150,6 +155,23 @@ describe('podeip-records: only the binder writes PodEIPs', () => {
       '--type=merge',
       '-p',
       status,
+    ]);
+    // podeip's marks say whose a record is: a tenant can neither strip nor forge them.
+    for (const change of [
+      ['label', 'podeip', 'kept', 'app.kubernetes.io/managed-by-'],
+      ['annotate', 'podeip', 'kept', '--overwrite', 'podeip.io/pod-uid=forged-uid'],
+      ['annotate', 'podeip', 'kept', 'podeip.io/allocation-attempt=7'],
+    ])
+      await refused([...TENANT, '-n', 'team-a', ...change], 'podeip-records', "only podeip's binder changes its marks");
+    await ok([
+      ...BINDER,
+      '-n',
+      'team-a',
+      'annotate',
+      'podeip',
+      'kept',
+      '--overwrite',
+      'podeip.io/pod-uid=uid-of-the-pod',
     ]);
     await ok([...TENANT, '-n', 'team-a', 'label', 'podeip', 'kept', 'team=a']);
     await ok([...TENANT, '-n', 'team-a', 'delete', 'podeip', 'kept']);
