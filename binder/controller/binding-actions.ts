@@ -7,6 +7,7 @@
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ALLOCATED_EIP_ADDRESS_ANNOTATION } from '../../api/constants.js';
+import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP, PodEIPStatus } from '../../api/podeip.js';
 import type { EipCloud } from '../cloud/eip-cloud.js';
 import { isAlreadyExists, isConflict } from '../../api/kube/api-clients.js';
@@ -375,7 +376,7 @@ export class BindingActions {
     const record = pass.podEip;
     if (!repeat && REFUSALS.has(event.reason)) {
       this.deps.metrics.refused(event.reason);
-      this.audit(pass, pass.podEip?.spec.allocationID ?? '', 'refused', event.reason);
+      this.audit(pass, pass.podEip?.spec.allocationID ?? requestedStaticEip(pass.pod), 'refused', event.reason);
     }
     if (event.onPodEip === true && record !== undefined && !repeat) {
       this.checkActing(pass);
@@ -410,4 +411,10 @@ export class BindingActions {
     this.log(pass, { eventType: event.eventType, reason: event.reason }, 'recorded event');
     return unchanged(pass);
   }
+}
+
+/** The static EIP a pod without a record asks for, for the audit line; '' for an auto request. */
+function requestedStaticEip(pod: PodProjection | undefined): string {
+  const parsed = parseEipAnnotations(pod?.eipAnnotations);
+  return parsed.kind === 'request' && parsed.request.mode === 'static' ? parsed.request.allocationId : '';
 }

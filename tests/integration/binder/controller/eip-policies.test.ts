@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
 import {
   conditionOf,
@@ -27,6 +28,11 @@ const POLICIES = { group: 'podeip.io', version: 'v1alpha1', plural: 'eippolicies
 const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
 let world: World;
 let binder: TestBinder;
+/** The binder's log lines, kept to read the audit trail. */
+const logs = {
+  lines: [] as Array<Record<string, unknown>>,
+  logger: pino({ level: 'info' }, { write: (line: string) => void logs.lines.push(JSON.parse(line)) }),
+};
 
 const customObjects = (): k8s.CustomObjectsApi => world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
 
@@ -74,7 +80,7 @@ async function refused(namespace: string, name: string, message: string): Promis
 
 beforeAll(async () => {
   world = await startWorld();
-  binder = await startSyncedBinder(world);
+  binder = await startSyncedBinder(world, { logger: logs.logger });
   await world.core.createNamespace({ body: { metadata: { name: 'team-a', labels: { tier: 'tenant' } } } });
   await world.core.createNamespace({ body: { metadata: { name: 'team-b' } } });
 });
@@ -133,6 +139,18 @@ describe('EIPPolicies in the binder', () => {
     );
     expect(world.sandbox.cloud.controls.eips().find((e) => e.allocationId === untagged.allocationId)?.status).toBe(
       'Available',
+    );
+    // The refusal is an audit line naming the pod, its ServiceAccount, the EIP and the rule.
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        audit: 'eip-binding',
+        namespace: 'team-a',
+        pod: 'static-no',
+        serviceAccount: 'default',
+        allocationId: untagged.allocationId,
+        decision: 'refused',
+        rule: 'EipPolicyDenied',
+      }),
     );
   });
 
