@@ -344,3 +344,18 @@ spec:
     expect(bad.stderr).toContain('spec.allocation.maxBandwidthMbps');
   });
 });
+
+describe('where the pod policies apply', () => {
+  it('leaves kube-system out, as the webhook does', async () => {
+    await ok(
+      ['create', '-f', '-'],
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'system', namespace: 'kube-system' },
+        spec: { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+      }),
+    );
+    await ok(['-n', 'kube-system', 'annotate', 'pod', 'system', `${ADDRESS}=192.0.2.1`]);
+  });
+});
