@@ -8,7 +8,7 @@
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { PODEIP_OWNERSHIP_TAG_KEYS } from '../../api/constants.js';
-import { evaluateEipPolicies, type StaticEipFacts } from '../../api/eip-policy.js';
+import { evaluateEipPolicies } from '../../api/eip-policy.js';
 import type { EipPolicyWatch } from '../../api/kube/eip-policy-watch.js';
 import { parseEipAnnotations } from '../../api/parse-annotations.js';
 import type { PodEIP } from '../../api/podeip.js';
@@ -301,8 +301,8 @@ class BindingReconciler {
   }
 
   /**
-   * The EIPPolicies' verdict on the pod's request. A static EIP allowed only by tag or pool is described
-   * first; the count is heldBesides'.
+   * The EIPPolicies' verdict on the pod's request. A static EIP a policy allows only by tag or pool is
+   * described, and the request decided again with the cloud's answer; the count is heldBesides'.
    */
   private async policyVerdict(pass: Pass): Promise<PolicyVerdict> {
     const policies = this.deps.eipPolicies?.list() ?? [];
@@ -310,30 +310,22 @@ class BindingReconciler {
     if (policies.length === 0 || pod === undefined) return { allowed: true };
     const parsed = parseEipAnnotations(pod.eipAnnotations);
     if (parsed.kind !== 'request') return { allowed: true };
+    const { request } = parsed;
     const namespace = this.deps.eipPolicies!.namespace(pass.namespace);
-    const counted = policies.some((p) => p.spec.maxEipsPerNamespace !== undefined);
-    let facts: StaticEipFacts | undefined;
-    if (
-      parsed.request.mode === 'static' &&
-      evaluateEipPolicies(policies, namespace, parsed.request, { held: 0 }).allowed === 'undecided'
-    ) {
-      const eip = await this.eipOf(parsed.request.allocationId);
-      facts = eip === null ? {} : { tags: eip.tags, publicIpAddressPoolId: eip.publicIpAddressPoolId };
+    let verdict = evaluateEipPolicies(policies, namespace, request, { held: this.heldBesides(pass) });
+    if (verdict.allowed === 'undecided' && request.mode === 'static') {
+      const eip = await this.eipOf(request.allocationId);
+      const facts = eip === null ? {} : { tags: eip.tags, publicIpAddressPoolId: eip.publicIpAddressPoolId };
+      // Counted again after the wait, so the count and the admission below happen together.
+      verdict = evaluateEipPolicies(policies, namespace, request, { held: this.heldBesides(pass), eip: facts });
     }
-    // Counted after the only wait, so the count and the admission below happen together.
-    const held = counted ? this.heldBesides(pass) : 0;
-    const verdict = evaluateEipPolicies(policies, namespace, parsed.request, {
-      held,
-      ...(facts === undefined ? {} : { eip: facts }),
-    });
     if (verdict.allowed === false) return verdict;
-    if (verdict.allowed === true) {
-      let admitted = this.admittedByPolicy.get(pass.namespace);
-      if (admitted === undefined) this.admittedByPolicy.set(pass.namespace, (admitted = new Set()));
-      admitted.add(pass.key);
-      return { allowed: true };
-    }
-    return { allowed: false, message: `the EIPPolicy ${verdict.policy} could not be checked against the EIP` };
+    if (verdict.allowed === 'undecided')
+      return { allowed: false, message: `the EIPPolicy ${verdict.policy} could not be checked against the EIP` };
+    let admitted = this.admittedByPolicy.get(pass.namespace);
+    if (admitted === undefined) this.admittedByPolicy.set(pass.namespace, (admitted = new Set()));
+    admitted.add(pass.key);
+    return { allowed: true };
   }
 
   /**
