@@ -141,28 +141,26 @@ export function selectsNamespace(policy: EipPolicy, namespace: NamespaceFacts): 
   return (policy.spec.namespaces ?? []).includes(namespace.name) || (policy.selector?.(namespace.labels) ?? false);
 }
 
-const listed = (values: string[]): string => echoedList(values);
-
 /** Why this policy refuses an allocation, or undefined if it allows it. */
 function refuseAllocation(rule: AllocationRule | undefined, request: AutoEipRequest): string | undefined {
   if (rule === undefined) return 'allows no EIP to be allocated';
   if (rule.internetChargeTypes !== undefined && !rule.internetChargeTypes.includes(request.internetChargeType))
-    return `allows the charge types ${listed(rule.internetChargeTypes)}, not ${request.internetChargeType}`;
+    return `allows the charge types ${echoedList(rule.internetChargeTypes)}, not ${request.internetChargeType}`;
   if (request.instanceChargeType === 'PrePaid' && rule.allowPrePaid !== true) return 'allows no PrePaid EIP';
   if (rule.maxBandwidthMbps !== undefined && request.bandwidth > rule.maxBandwidthMbps)
     return `allows at most ${rule.maxBandwidthMbps} Mbit/s, not ${request.bandwidth}`;
   const isp = request.isp ?? DEFAULT_ISP;
   if (rule.isps !== undefined && !rule.isps.includes(isp))
-    return `allows the ISPs ${listed(rule.isps)}, not ${echoed(isp)}`;
+    return `allows the ISPs ${echoedList(rule.isps)}, not ${echoed(isp)}`;
   const pools = rule.publicIpAddressPoolIds;
   if (
     pools !== undefined &&
     (request.publicIpAddressPoolId === undefined || !pools.includes(request.publicIpAddressPoolId))
   )
-    return `allows allocating only from the IP address pools ${listed(pools)} (eip-public-ip-address-pool-id)`;
+    return `allows allocating only from the IP address pools ${echoedList(pools)} (eip-public-ip-address-pool-id)`;
   const groups = rule.resourceGroupIds;
   if (groups !== undefined && (request.resourceGroupId === undefined || !groups.includes(request.resourceGroupId)))
-    return `allows allocating only into the resource groups ${listed(groups)} (eip-resource-group-id)`;
+    return `allows allocating only into the resource groups ${echoedList(groups)} (eip-resource-group-id)`;
   return undefined;
 }
 

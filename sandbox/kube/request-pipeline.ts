@@ -100,13 +100,13 @@ export function createRequestPipeline(
 
   /** The store's validating admission for one write; the Warn bindings' warnings go into `warnings`. */
   function validating(
-    operation: 'CREATE' | 'UPDATE',
+    operation: 'CREATE' | 'UPDATE' | 'DELETE',
     type: ResourceType,
     namespace: string | undefined,
     options: RequestOptions,
     requestOptions: Record<string, unknown>,
     warnings: string[],
-  ): (object: KubeObject, old: KubeObject | undefined) => void {
+  ): (object: KubeObject | undefined, old: KubeObject | undefined) => void {
     return (object, old) => {
       warnings.push(
         ...policies.validate({
@@ -114,8 +114,8 @@ export function createRequestPipeline(
           type,
           ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
           ...(namespace === undefined ? {} : { namespace }),
-          name: object.metadata.name ?? '',
-          object,
+          name: (object ?? old)?.metadata.name ?? '',
+          ...(object === undefined ? {} : { object }),
           ...(old === undefined ? {} : { oldObject: old }),
           dryRun: options.dryRun === true,
           userInfo: options.userInfo ?? ADMIN_USER,
@@ -342,19 +342,15 @@ export function createRequestPipeline(
       { ...options, dryRun },
       requestOptions,
     );
-    admitted.warnings.push(
-      ...policies.validate({
-        operation: 'DELETE',
-        type,
-        ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
-        ...(namespace === undefined ? {} : { namespace }),
-        name,
-        oldObject: current,
-        dryRun,
-        userInfo: options.userInfo ?? ADMIN_USER,
-        options: requestOptions,
-      }),
-    );
+    // kube-apiserver validates a deletion against the stored object, before the store removes it.
+    validating(
+      'DELETE',
+      type,
+      namespace,
+      { ...options, dryRun },
+      requestOptions,
+      admitted.warnings,
+    )(undefined, current);
     const outcome = store.deleteWithOutcome(type, namespace, name, { ...deleteOptions, dryRun });
     if (outcome.removed && !store.rulesFor(type).returnsDeletedObject) {
       const details: NonNullable<KubeStatus['details']> & { uid?: string } = {

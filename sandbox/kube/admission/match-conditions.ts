@@ -10,12 +10,10 @@ import type { MatchCondition } from './webhook-configuration.js';
 export type MatchConditionsOutcome =
   { kind: 'match' } | { kind: 'skip'; condition?: string } | { kind: 'error'; message: string };
 
-/** Policies also bind `params` and `namespaceObject`; webhooks bind only these three. */
 export interface MatchConditionVariables {
   object: unknown;
   oldObject: unknown;
   request: unknown;
-  [variable: string]: unknown;
 }
 
 export function evaluateMatchConditions(
@@ -24,7 +22,20 @@ export function evaluateMatchConditions(
   failurePolicy: 'Fail' | 'Ignore',
 ): MatchConditionsOutcome {
   if (conditions.length === 0) return { kind: 'match' };
-  const bound = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, toCelValue(value ?? null)]));
+  const bound = {
+    object: toCelValue(variables.object ?? null),
+    oldObject: toCelValue(variables.oldObject ?? null),
+    request: toCelValue(variables.request),
+  };
+  return evaluateBoundMatchConditions(conditions, bound, failurePolicy);
+}
+
+/** The same with the variables already in CEL form (toCelValue): policies bind them once for all their expressions. */
+export function evaluateBoundMatchConditions(
+  conditions: MatchCondition[],
+  bound: Record<string, unknown>,
+  failurePolicy: 'Fail' | 'Ignore',
+): MatchConditionsOutcome {
   const errors: string[] = [];
   for (const condition of conditions) {
     const outcome = evaluateCel(condition.expression, bound);

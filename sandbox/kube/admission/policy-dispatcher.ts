@@ -12,12 +12,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { forbidden } from '../errors.js';
-import { StatusError, type AdmissionAttributes, type ClusterStore, type KubeObject } from '../types.js';
+import {
+  StatusError,
+  type AdmissionAttributes,
+  type ClusterStore,
+  type KubeObject,
+  type ResourceType,
+} from '../types.js';
 import { AdmissionRefusal } from './admission-errors.js';
 import { buildAdmissionRequest, celRequestOf } from './admission-review.js';
 import { evaluateCel, toCelValue, type CelOutcome } from './cel.js';
 import { compileLabelSelector } from '../../../api/label-selector.js';
-import { evaluateMatchConditions } from './match-conditions.js';
+import { evaluateBoundMatchConditions } from './match-conditions.js';
 import {
   readPolicyConfiguration,
   type MatchResources,
@@ -41,6 +47,16 @@ export interface PolicyValidation {
    * warnings otherwise. `attributes.object` is the object as it would be stored.
    */
   validate(attributes: AdmissionAttributes): string[];
+}
+
+/** One request as every binding sees it (requestContext). */
+interface RequestContext {
+  attributes: AdmissionAttributes;
+  /** The request's namespace, as matching and params use it ('' for cluster-scoped objects). */
+  namespace: string;
+  servedVersions: ResourceType[];
+  /** object, oldObject, request and namespaceObject in CEL form, as the invocation's version shows them. */
+  variables(invocation: Invocation): Record<string, unknown>;
 }
 
 /** What one binding decided against the request: a validation that failed, or an error under Fail. */
@@ -93,7 +109,7 @@ function matchResources(
   match: MatchResources,
   attributes: AdmissionAttributes,
   store: ClusterStore,
-  servedVersions: Parameters<typeof findInvocation>[2],
+  servedVersions: ResourceType[],
 ): MatchOutcome {
   const namespaceMatch = matchNamespaceSelector(match, attributes, store);
   if (!namespaceMatch.matches && namespaceMatch.error === undefined) return undefined;
@@ -101,7 +117,7 @@ function matchResources(
   if (!objectMatch.matches && objectMatch.error === undefined) return undefined;
   const rules = match.resourceRules.filter((rule) => nameMatches(rule, attributes.name));
   // A binding's matchResources without resourceRules narrows by its selectors alone.
-  const anyResource = match.resourceRules.length === 0 ? [{ ...ANY_RESOURCE }] : rules;
+  const anyResource = match.resourceRules.length === 0 ? [ANY_RESOURCE] : rules;
   const invocation = findInvocation({ rules: anyResource, matchPolicy: match.matchPolicy }, attributes, servedVersions);
   if (invocation === undefined) return undefined;
   const subject = {
@@ -194,10 +210,8 @@ export function createPolicyValidation(store: ClusterStore, logger?: Logger): Po
   const log = logger?.child({ component: 'validating-admission-policy' });
 
   /** Every decision of one binding against the request; empty when it does not apply or everything holds. */
-  function decide(policy: ValidatingPolicy, binding: PolicyBinding, attributes: AdmissionAttributes): Decision[] {
-    const servedVersions = store
-      .resourceTypes()
-      .filter((t) => t.group === attributes.type.group && t.plural === attributes.type.plural);
+  function decide(policy: ValidatingPolicy, binding: PolicyBinding, request: RequestContext): Decision[] {
+    const { attributes, servedVersions } = request;
     const onError = (message: string): Decision[] =>
       policy.failurePolicy === 'Ignore' ? [] : [{ message, reason: 'Invalid' }];
     const matched = matchResources(policy.matchConstraints, attributes, store, servedVersions);
@@ -208,30 +222,14 @@ export function createPolicyValidation(store: ClusterStore, logger?: Logger): Po
       if (narrowed === undefined) return [];
       if ('error' in narrowed) return onError(narrowed.error);
     }
-    const requestNamespace = requestNamespaceOf(attributes);
-    const params = paramsFor(policy, binding, requestNamespace, store);
+    const params = paramsFor(policy, binding, request.namespace, store);
     if ('error' in params) return onError(params.error);
 
-    const request = buildAdmissionRequest({
-      uid: randomUUID(),
-      attributes,
-      invocation: matched.invocation,
-      object: attributes.object,
-      requestNamespace,
-    });
-    const namespaces = store.resourceType('', 'namespaces')!;
-    const namespaceObject =
-      requestNamespace === '' ? null : (store.get(namespaces, undefined, requestNamespace) ?? null);
+    const shared = request.variables(matched.invocation);
     const decisions: Decision[] = [];
     for (const param of params.params) {
-      const bound = {
-        object: toCelValue(request.object),
-        oldObject: toCelValue(request.oldObject),
-        request: toCelValue(celRequestOf(request)),
-        params: toCelValue(param),
-        namespaceObject: toCelValue(namespaceObject),
-      };
-      const conditions = evaluateMatchConditions(policy.matchConditions, bound, policy.failurePolicy);
+      const bound = { ...shared, params: toCelValue(param) };
+      const conditions = evaluateBoundMatchConditions(policy.matchConditions, bound, policy.failurePolicy);
       if (conditions.kind === 'skip') continue;
       if (conditions.kind === 'error') {
         decisions.push({ message: conditions.message, reason: 'Invalid' });
@@ -252,14 +250,58 @@ export function createPolicyValidation(store: ClusterStore, logger?: Logger): Po
     return decisions;
   }
 
+  /**
+   * What every binding of one request shares: the served versions and namespace it is matched with, and its
+   * CEL variables (object, oldObject, request, namespaceObject), converted once per version a policy sees
+   * it in, and only once a binding matches.
+   */
+  function requestContext(attributes: AdmissionAttributes): RequestContext {
+    const namespace = requestNamespaceOf(attributes);
+    const uid = randomUUID();
+    const byVersion = new Map<string, Record<string, unknown>>();
+    let namespaceObject: unknown;
+    return {
+      attributes,
+      namespace,
+      servedVersions: store
+        .resourceTypes()
+        .filter((t) => t.group === attributes.type.group && t.plural === attributes.type.plural),
+      variables(invocation) {
+        let variables = byVersion.get(invocation.type.version);
+        if (variables === undefined) {
+          const request = buildAdmissionRequest({
+            uid,
+            attributes,
+            invocation,
+            object: attributes.object,
+            requestNamespace: namespace,
+          });
+          namespaceObject ??= toCelValue(
+            namespace === '' ? null : (store.get(store.resourceType('', 'namespaces')!, undefined, namespace) ?? null),
+          );
+          variables = {
+            object: toCelValue(request.object),
+            oldObject: toCelValue(request.oldObject),
+            request: toCelValue(celRequestOf(request)),
+            namespaceObject,
+          };
+          byVersion.set(invocation.type.version, variables);
+        }
+        return variables;
+      },
+    };
+  }
+
   function validate(attributes: AdmissionAttributes): string[] {
     if (isExemptFromWebhooks(attributes.type)) return [];
     const { policies, bindings } = readPolicyConfiguration(store);
+    if (bindings.length === 0) return [];
+    const request = requestContext(attributes);
     const warnings: string[] = [];
     let denial: StatusError | undefined;
     for (const binding of bindings) {
       const policy = policies.get(binding.policyName)!;
-      for (const decision of decide(policy, binding, attributes)) {
+      for (const decision of decide(policy, binding, request)) {
         const fields = {
           policy: policy.name,
           binding: binding.name,

@@ -202,45 +202,25 @@ describe('podeip-pod-readiness: only the binder says a pod’s EIP is ready', ()
   });
 
   it('refuses the k8s.aliyun.com/eip condition from a tenant; other conditions and the binder pass', async () => {
-    const condition = (type: string): string =>
-      JSON.stringify({ status: { conditions: [{ type, status: 'True', reason: 'Associate eip succeed' }] } });
+    /** `who` sets condition `type` True on the waiting pod through pods/status. */
+    const setCondition = (who: string[], type: string): string[] => [
+      ...who,
+      '-n',
+      'team-a',
+      'patch',
+      'pod',
+      'waiting',
+      '--subresource=status',
+      '-p',
+      JSON.stringify({ status: { conditions: [{ type, status: 'True', reason: 'Associate eip succeed' }] } }),
+    ];
     await refused(
-      [
-        ...TENANT,
-        '-n',
-        'team-a',
-        'patch',
-        'pod',
-        'waiting',
-        '--subresource=status',
-        '-p',
-        condition('k8s.aliyun.com/eip'),
-      ],
+      setCondition(TENANT, 'k8s.aliyun.com/eip'),
       'podeip-pod-readiness',
       "only podeip's binder sets the pod condition k8s.aliyun.com/eip",
     );
-    await ok([
-      ...TENANT,
-      '-n',
-      'team-a',
-      'patch',
-      'pod',
-      'waiting',
-      '--subresource=status',
-      '-p',
-      condition('example.com/mine'),
-    ]);
-    await ok([
-      ...BINDER,
-      '-n',
-      'team-a',
-      'patch',
-      'pod',
-      'waiting',
-      '--subresource=status',
-      '-p',
-      condition('k8s.aliyun.com/eip'),
-    ]);
+    await ok(setCondition(TENANT, 'example.com/mine'));
+    await ok(setCondition(BINDER, 'k8s.aliyun.com/eip'));
     const conditions = JSON.parse((await run(['-n', 'team-a', 'get', 'pod', 'waiting', '-o', 'json'])).stdout).status
       .conditions as { type: string }[];
     expect(conditions.map((c) => c.type)).toEqual(expect.arrayContaining(['example.com/mine', 'k8s.aliyun.com/eip']));

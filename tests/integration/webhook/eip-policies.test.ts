@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { eipPolicyCustomResourceDefinition } from '../../../api/eip-policy.js';
 import { podEipCustomResourceDefinition } from '../../../api/podeip.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../sandbox/kube/index.js';
+import { eventually } from '../sandbox/kube/harness.js';
 import { admissionFixture, callWebhook, startTlsWebhook, type TlsWebhook } from './support.js';
 
 let kube: KubeSandbox;
@@ -29,13 +30,9 @@ async function writePolicy(name: string, spec: Record<string, unknown>): Promise
   else await kube.api.update(policies, undefined, name, { ...object, metadata: current.metadata });
 }
 
-/** The policies' state as the webhook's caches must show it before the next review counts. */
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (;;) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Waits until the webhook's caches show what was just written; `check` is true once they do. */
+const until = (check: () => Promise<boolean>): Promise<true> =>
+  eventually(async () => ((await check()) ? true : undefined), 10_000);
 
 /** A CREATE of a pod in `namespace` with these annotations, as kube-apiserver sends it. */
 function review(namespace: string, name: string, annotations: Record<string, string>) {

@@ -8,10 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
 import {
   conditionOf,
+  keptLogs,
   metricValue,
   podBody,
   podEvents,
@@ -29,27 +29,22 @@ const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
 let world: World;
 let binder: TestBinder;
 /** The binder's log lines, kept to read the audit trail. */
-const logs = {
-  lines: [] as Array<Record<string, unknown>>,
-  logger: pino({ level: 'info' }, { write: (line: string) => void logs.lines.push(JSON.parse(line)) }),
-};
+const logs = keptLogs();
 
 const customObjects = (): k8s.CustomObjectsApi => world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
 
 async function applyPolicy(name: string, spec: Record<string, unknown>): Promise<void> {
   const body = { apiVersion: 'podeip.io/v1alpha1', kind: 'EIPPolicy', metadata: { name }, spec };
-  try {
-    const current = (await customObjects().getClusterCustomObject({ ...POLICIES, name })) as {
-      metadata: { resourceVersion: string };
-    };
+  const current = (await customObjects()
+    .getClusterCustomObject({ ...POLICIES, name })
+    .catch(() => undefined)) as { metadata: { resourceVersion: string } } | undefined;
+  if (current === undefined) await customObjects().createClusterCustomObject({ ...POLICIES, body });
+  else
     await customObjects().replaceClusterCustomObject({
       ...POLICIES,
       name,
       body: { ...body, metadata: { name, resourceVersion: current.metadata.resourceVersion } },
     });
-  } catch {
-    await customObjects().createClusterCustomObject({ ...POLICIES, body });
-  }
 }
 
 async function createPod(namespace: string, name: string, annotations: Record<string, string>): Promise<void> {

@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
 import {
   conditionOf,
+  keptLogs,
   createNamespace,
   deletePod,
   metricValue,
@@ -30,10 +30,7 @@ const PODEIPS = { group: 'alibabacloud.com', version: 'v1beta1', plural: 'podeip
 let world: World;
 let binder: TestBinder;
 /** The binder's log lines, kept to read the audit trail. */
-const logs = {
-  lines: [] as Array<Record<string, unknown>>,
-  logger: pino({ level: 'info' }, { write: (line: string) => void logs.lines.push(JSON.parse(line)) }),
-};
+const logs = keptLogs();
 
 beforeAll(async () => {
   world = await startWorld();
