@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { V1Lease } from '@kubernetes/client-node';
 import { CoordinationV1Api } from '@kubernetes/client-node';
+import { isConflict } from '../../../../api/kube/api-clients.js';
 import {
   conditionOf,
   deletePod,
@@ -25,6 +26,7 @@ const LEASE = 'podeip-binder';
 let world: World;
 let a: TestBinder;
 let b: TestBinder;
+let watch: TwoLeadersWatch | undefined;
 
 /** Fails the test at the first sample where both replicas say they lead. */
 class TwoLeadersWatch {
@@ -53,6 +55,8 @@ beforeAll(async () => {
   world = await startWorld({ cloud: { seed: 31 } });
 });
 afterAll(async () => {
+  // Stopped here too, so a test that fails half-way leaves no sampling loop that keeps jest alive.
+  await watch?.stop().catch(() => undefined);
   await a?.stop();
   await b?.stop();
   await world?.close();
@@ -69,7 +73,28 @@ const leaderElection = {
   retryPeriodSeconds: 0.2,
 };
 /** The intruder's lease: long enough that b's silence below is checked well before it expires. */
-const INTRUDER_LEASE_SECONDS = 4;
+const INTRUDER_LEASE_SECONDS = 8;
+
+/**
+ * Writes the Lease as another holder would: read, then replace with that version. b renews every 0.2 s, so a
+ * replace can meet a newer version (409 Conflict); like any client of a Lease, read again and retry.
+ */
+async function takeLease(holderIdentity: string, leaseDurationSeconds: number): Promise<void> {
+  const coordination = world.kubeConfig.makeApiClient(CoordinationV1Api);
+  for (let attempt = 1; ; attempt++) {
+    const lease: V1Lease = await coordination.readNamespacedLease({ namespace: NS, name: LEASE });
+    try {
+      await coordination.replaceNamespacedLease({
+        namespace: NS,
+        name: LEASE,
+        body: { ...lease, spec: { ...lease.spec, holderIdentity, leaseDurationSeconds } },
+      });
+      return;
+    } catch (error) {
+      if (!isConflict(error) || attempt >= 20) throw error;
+    }
+  }
+}
 
 async function createAndWaitReady(name: string): Promise<void> {
   await world.core.createNamespacedPod({
@@ -90,7 +115,7 @@ it('only the leader acts; the other takes over when it stops, and when the Lease
     config: { leaderElection: { ...leaderElection, identity: 'replica-b' } },
   });
   await waitFor('b synced', () => b.binder.hasSynced());
-  const watch = new TwoLeadersWatch(() => [a, b]);
+  watch = new TwoLeadersWatch(() => [a, b]);
 
   await createAndWaitReady('led-by-a-1');
   await createAndWaitReady('led-by-a-2');
@@ -108,28 +133,14 @@ it('only the leader acts; the other takes over when it stops, and when the Lease
   expect(await b.cloudWrites()).toBeGreaterThanOrEqual(3);
 
   // The Lease taken from b by someone else: b stops acting at once, and no replica acts until it expires.
-  const coordination = world.kubeConfig.makeApiClient(CoordinationV1Api);
-  const lease: V1Lease = await coordination.readNamespacedLease({ namespace: NS, name: LEASE });
-  await coordination.replaceNamespacedLease({
-    namespace: NS,
-    name: LEASE,
-    body: {
-      ...lease,
-      spec: {
-        ...lease.spec,
-        holderIdentity: 'intruder',
-        leaseDurationSeconds: INTRUDER_LEASE_SECONDS,
-        renewTime: lease.spec?.renewTime,
-      },
-    },
-  });
+  await takeLease('intruder', INTRUDER_LEASE_SECONDS);
   await waitFor('b steps down', () => !b.binder.isLeader(), 20_000);
   const writesOfB = await b.cloudWrites();
   await world.core.createNamespacedPod({
     namespace: NS,
     body: podBody('while-nobody-leads', { 'k8s.aliyun.com/pod-with-eip': 'true' }),
   });
-  // b cannot lead again before it has seen the intruder's Lease unchanged for 4 s: 0.7 s of silence is
+  // b cannot lead again before it has seen the intruder's Lease unchanged for 8 s: 0.7 s of silence is
   // checked well inside that.
   await sleep(700);
   expect(await b.cloudWrites()).toBe(writesOfB);
