@@ -10,7 +10,6 @@ import {
   allowResponse,
   denyResponse,
   parseAdmissionReview,
-  serializeReview,
   patchResponse,
   type AdmissionRequest,
   type AdmissionReviewResponse,
@@ -189,11 +188,11 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
       return reply.code(answer.statusCode).send(answer.body);
     }
     const { review, result } = answerPodAdmission(parsed.request, policy, decisionLog, eipPolicies);
-    const body = serializeReview(review);
     metrics.admissions.inc({ result });
     // Observed here rather than in an onResponse hook, whose machinery costs more per request than the
     // observation itself: the figure is receipt to answer ready, body parsing included.
     metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
-    return reply.type('application/json; charset=utf-8').send(body);
+    // Fastify's own serialisation (JSON.stringify): a hand-spliced answer measured no faster at the defaults.
+    return reply.type('application/json; charset=utf-8').send(review);
   });
 }

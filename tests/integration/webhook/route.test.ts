@@ -141,6 +141,22 @@ describe('POST /mutate-v1-pod with the fixture reviews', () => {
     expect(body.response).not.toHaveProperty('patch');
   });
 
+  it('answers UTF-8 JSON whose length header counts bytes, multi-byte values echoed in a denial included', async () => {
+    const review = admissionFixture('pod-invalid-annotations.json');
+    const pod = review.request.object as { metadata: { annotations: Record<string, string> } };
+    pod.metadata.annotations['k8s.aliyun.com/eip-bandwidth'] = 'schnell ≥ 5 Mbit/s, ünïcode';
+    const { app } = testApp();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/mutate-v1-pod',
+      payload: JSON.stringify(review),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
+    expect(res.json().response.status.message).toContain('k8s.aliyun.com/eip-bandwidth="schnell ≥ 5 Mbit/s, ünïcode"');
+  });
+
   it('denies a hostNetwork pod that asks for an EIP', async () => {
     const review = admissionFixture('hostnetwork-pod.json');
     const { app } = testApp();

@@ -6,7 +6,6 @@ import {
   denyResponse,
   parseAdmissionReview,
   patchResponse,
-  serializeReview,
 } from '../../../webhook/admission/review.js';
 import type { JsonPatchOp } from '../../../webhook/mutation/types.js';
 
@@ -245,27 +244,5 @@ describe('base64Patch', () => {
     const wrapped = [{ op: 'add', path: '/spec/x', value: [frozenA] }] as JsonPatchOp[];
     expect(new Set([base64Patch(a), base64Patch(b), base64Patch(wrapped)]).size).toBe(3);
     expect(base64Patch(wrapped)).toBe(plain(wrapped));
-  });
-});
-
-describe('serializeReview', () => {
-  const frozen = Object.freeze({ name: 'podeip-podinfo', items: Object.freeze(['é', 1]) });
-  const patch = [{ op: 'add', path: '/spec/volumes/-', value: frozen }] as JsonPatchOp[];
-
-  it.each([
-    ['an allow', () => allowResponse('u-1')],
-    ['an allow with warnings', () => allowResponse('u-2', ['podeip: … ünïcode "quoted"'])],
-    ['a patch (cached encoding)', () => patchResponse('u-3', patch)],
-    ['a patch with multi-byte warnings before it', () => patchResponse('u-4', patch, ['podeip: ≥ 1 Mbit/s…', 'zwei'])],
-    ['an uncached patch', () => patchResponse('u-5', [{ op: 'add', path: '/spec/x', value: { notFrozen: 'é"\\' } }])],
-    ['a denial', () => denyResponse('u-6', 'podeip: 1 problem: "x" ✗', 403, ['w'])],
-  ])('writes %s as UTF-8 JSON of exactly the review, twice in a row', (_name, make) => {
-    const review = make();
-    for (let round = 0; round < 2; round++) {
-      const bytes = serializeReview(review);
-      expect(Buffer.isBuffer(bytes)).toBe(true);
-      expect(bytes.length).toBe(Buffer.byteLength(JSON.stringify(review), 'utf8'));
-      expect(JSON.parse(bytes.toString('utf8'))).toEqual(review);
-    }
   });
 });
