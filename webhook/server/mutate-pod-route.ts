@@ -188,11 +188,13 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
       return reply.code(answer.statusCode).send(answer.body);
     }
     const { review, result } = answerPodAdmission(parsed.request, policy, decisionLog, eipPolicies);
+    // Serialised as Fastify's default serialiser does (JSON.stringify; a hand-spliced answer measured no
+    // faster at the defaults), but before the observation, so the histogram includes it as documented.
+    const body = JSON.stringify(review);
     metrics.admissions.inc({ result });
     // Observed here rather than in an onResponse hook, whose machinery costs more per request than the
-    // observation itself: the figure is receipt to answer ready, body parsing included.
+    // observation itself: the figure is receipt to answer ready, body parsing and serialisation included.
     metrics.admissionSeconds.observe(reply.elapsedTime / 1000);
-    // Fastify's own serialisation (JSON.stringify): a hand-spliced answer measured no faster at the defaults.
-    return reply.type('application/json; charset=utf-8').send(review);
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 }

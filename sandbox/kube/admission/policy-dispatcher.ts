@@ -210,8 +210,8 @@ export function createPolicyValidation(store: ClusterStore, logger?: Logger): Po
   const log = logger?.child({ component: 'validating-admission-policy' });
 
   /** Every decision of one binding against the request; empty when it does not apply or everything holds. */
-  function decide(policy: ValidatingPolicy, binding: PolicyBinding, request: RequestContext): Decision[] {
-    const { attributes, servedVersions } = request;
+  function decide(policy: ValidatingPolicy, binding: PolicyBinding, context: RequestContext): Decision[] {
+    const { attributes, servedVersions } = context;
     const onError = (message: string): Decision[] =>
       policy.failurePolicy === 'Ignore' ? [] : [{ message, reason: 'Invalid' }];
     const matched = matchResources(policy.matchConstraints, attributes, store, servedVersions);
@@ -222,10 +222,10 @@ export function createPolicyValidation(store: ClusterStore, logger?: Logger): Po
       if (narrowed === undefined) return [];
       if ('error' in narrowed) return onError(narrowed.error);
     }
-    const params = paramsFor(policy, binding, request.namespace, store);
+    const params = paramsFor(policy, binding, context.namespace, store);
     if ('error' in params) return onError(params.error);
 
-    const shared = request.variables(matched.invocation);
+    const shared = context.variables(matched.invocation);
     const decisions: Decision[] = [];
     for (const param of params.params) {
       const bound = { ...shared, params: toCelValue(param) };
@@ -296,12 +296,12 @@ export function createPolicyValidation(store: ClusterStore, logger?: Logger): Po
     if (isExemptFromWebhooks(attributes.type)) return [];
     const { policies, bindings } = readPolicyConfiguration(store);
     if (bindings.length === 0) return [];
-    const request = requestContext(attributes);
+    const context = requestContext(attributes);
     const warnings: string[] = [];
     let denial: StatusError | undefined;
     for (const binding of bindings) {
       const policy = policies.get(binding.policyName)!;
-      for (const decision of decide(policy, binding, request)) {
+      for (const decision of decide(policy, binding, context)) {
         const fields = {
           policy: policy.name,
           binding: binding.name,

@@ -9,7 +9,8 @@ import { request, type Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import type { pino } from 'pino';
+import { captureLogs, type CapturedLogs } from '../captured-logs.js';
 import { generateCa, generateServingCert } from '../../../certs/generate.js';
 import type { MutationPolicy, WebhookConfig } from '../../../webhook/config/types.js';
 import { start as startWebhook } from '../../../webhook/index.js';
@@ -20,6 +21,8 @@ import { start as startWebhook } from '../../../webhook/index.js';
  * Nothing is faked: it is the same package, loaded through import instead of require.
  */
 jest.mock('cookie', () => cookieModule);
+
+export { captureLogs, type CapturedLogs };
 
 const fixturesDir = new URL('../../fixtures/', import.meta.url);
 
@@ -39,50 +42,6 @@ export function defaultWebhookConfig(): WebhookConfig {
 
 export function defaultPolicy(): MutationPolicy {
   return defaultWebhookConfig().mutation;
-}
-
-export interface CapturedLogs {
-  logger: Logger;
-  lines: Array<Record<string, unknown>>;
-  /** Resolves with the first line, already written or still to come, for which `match` is true. */
-  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-}
-
-/** A real pino logger whose JSON lines are kept in memory. */
-export function captureLogs(level: pino.LevelWithSilent = 'debug'): CapturedLogs {
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters = new Set<() => void>();
-  const logger = pino(
-    { level },
-    {
-      write(line: string) {
-        lines.push(JSON.parse(line));
-        for (const wake of waiters) wake();
-      },
-    },
-  );
-  const waitFor: CapturedLogs['waitFor'] = (match, timeoutMs = 5000) =>
-    new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const found = lines.find(match);
-        if (found === undefined) return false;
-        waiters.delete(wake);
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const wake = (): void => void check();
-      const timer = setTimeout(() => {
-        waiters.delete(wake);
-        reject(
-          new Error(
-            `no matching log line within ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
-          ),
-        );
-      }, timeoutMs);
-      if (!check()) waiters.add(wake);
-    });
-  return { logger, lines, waitFor };
 }
 
 /** The names of every review in tests/fixtures/admission. */

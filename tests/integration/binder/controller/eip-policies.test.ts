@@ -9,9 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
+import { captureLogs } from '../../captured-logs.js';
 import {
   conditionOf,
-  keptLogs,
   metricValue,
   podBody,
   podEvents,
@@ -29,7 +29,7 @@ const AUTO = { 'k8s.aliyun.com/pod-with-eip': 'true' };
 let world: World;
 let binder: TestBinder;
 /** The binder's log lines, kept to read the audit trail. */
-const logs = keptLogs();
+const logs = captureLogs('info');
 
 const customObjects = (): k8s.CustomObjectsApi => world.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
 

@@ -8,9 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { EIP_CONDITION_TYPE } from '../../../../api/constants.js';
+import { captureLogs } from '../../captured-logs.js';
 import {
   conditionOf,
-  keptLogs,
   createNamespace,
   deletePod,
   metricValue,
@@ -30,7 +30,7 @@ const PODEIPS = { group: 'alibabacloud.com', version: 'v1beta1', plural: 'podeip
 let world: World;
 let binder: TestBinder;
 /** The binder's log lines, kept to read the audit trail. */
-const logs = keptLogs();
+const logs = captureLogs('info');
 
 beforeAll(async () => {
   world = await startWorld();

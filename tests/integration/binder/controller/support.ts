@@ -326,9 +326,3 @@ export async function podEvents(world: World, namespace: string, name: string): 
   const list = await world.core.listNamespacedEvent({ namespace });
   return list.items.filter((e) => e.involvedObject.name === name && e.source?.component === 'podeip-binder');
 }
-
-/** A binder logger at info whose JSON lines are kept in `lines`, to read the audit trail. */
-export function keptLogs(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  return { lines, logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) }) };
-}
