@@ -3,10 +3,11 @@
  * planner short-circuits pods that ask for no EIP, and the route adds nothing for them but a debug line.
  */
 import { echoed } from '../../api/echo.js';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { MutationPolicy } from '../config/types.js';
 import {
+  admissionReviewResponseSchema,
   allowResponse,
   denyResponse,
   parseAdmissionReview,
@@ -175,7 +176,12 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
     void reply.code(answer.statusCode).send(answer.body);
   }
 
-  app.post(MUTATE_POD_PATH, { errorHandler: replyWithError }, async (request, reply) => {
+  const routeOptions: RouteShorthandOptions = {
+    errorHandler: replyWithError,
+    // Fastify compiles the AdmissionReview answer's serialiser from this; see the schema for why it pays.
+    schema: { response: { 200: admissionReviewResponseSchema } },
+  };
+  app.post(MUTATE_POD_PATH, routeOptions, async (request, reply) => {
     const parsed = parseAdmissionReview(request.body);
     if (!parsed.ok) {
       metrics.admissions.inc({ result: 'error' });
@@ -188,9 +194,9 @@ export function registerMutatePodRoute(app: FastifyInstance, options: MutatePodR
       return reply.code(answer.statusCode).send(answer.body);
     }
     const { review, result } = answerPodAdmission(parsed.request, policy, decisionLog, eipPolicies);
-    // Serialised as Fastify's default serialiser does (JSON.stringify; a hand-spliced answer measured no
-    // faster at the defaults), but before the observation, so the histogram includes it as documented.
-    const body = JSON.stringify(review);
+    // Serialised here with the route's compiled serialiser (what Fastify would use on send), so that the
+    // histogram below includes serialisation, as documented.
+    const body = reply.serialize(review);
     metrics.admissions.inc({ result });
     // Observed here rather than in an onResponse hook, whose machinery costs more per request than the
     // observation itself: the figure is receipt to answer ready, body parsing and serialisation included.

@@ -8,7 +8,16 @@ import type { FastifyInstance } from 'fastify';
 import type { MutationPolicy } from '../../../webhook/config/types.js';
 import { createWebhookMetrics } from '../../../webhook/metrics.js';
 import { buildApp, type BuildAppOptions } from '../../../webhook/server/app.js';
-import { admissionFixture, captureLogs, defaultPolicy, defaultWebhookConfig } from './support.js';
+import { pino } from 'pino';
+import { parseAdmissionReview } from '../../../webhook/admission/review.js';
+import { answerPodAdmission } from '../../../webhook/server/mutate-pod-route.js';
+import {
+  admissionFixture,
+  admissionFixtureNames,
+  captureLogs,
+  defaultPolicy,
+  defaultWebhookConfig,
+} from './support.js';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -155,6 +164,32 @@ describe('POST /mutate-v1-pod with the fixture reviews', () => {
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
     expect(res.json().response.status.message).toContain('k8s.aliyun.com/eip-bandwidth="schnell ≥ 5 Mbit/s, ünïcode"');
+  });
+
+  it('sends every field of the decided answer, each value escaped but the base64 patch', async () => {
+    const reviews = admissionFixtureNames().map((name) => admissionFixture(name));
+    // A uid no API server sends, with every character JSON must escape: it must come back whole.
+    const hostile = admissionFixture('deployment-pod-auto.json');
+    hostile.request.uid = 'q"uote\\back\nline\u2028sep\u0001ctl';
+    reviews.push(hostile);
+    const quiet = pino({ level: 'silent' });
+    const { app } = testApp();
+    for (const review of reviews) {
+      const parsed = parseAdmissionReview(review);
+      if (!parsed.ok) throw new Error(parsed.reason);
+      const decided = answerPodAdmission(parsed.request, defaultPolicy(), quiet).review;
+      const res = await app.inject({
+        method: 'POST',
+        url: '/mutate-v1-pod',
+        payload: JSON.stringify(review),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.statusCode).toBe(200);
+      // The compiled serialiser leaves out what its schema does not name: nothing may be lost that way.
+      expect(res.json()).toEqual(JSON.parse(JSON.stringify(decided)));
+      const patch = (decided.response.patch ?? '') as string;
+      expect(patch).toMatch(/^[A-Za-z0-9+/]*={0,2}$/);
+    }
   });
 
   it('denies a hostNetwork pod that asks for an EIP', async () => {
