@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { startKubeSandbox, type KubeSandbox, type KubeSandboxOptions } from '../../../../sandbox/kube/sandbox.js';
+import { watchedLines } from '../../watched-lines.js';
 
 export const KUBECTL = '/usr/bin/kubectl';
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname;
@@ -83,37 +84,20 @@ export async function startHarness(options: KubeSandboxOptions = {}): Promise<Ha
   const kubectlStream = (args: string[]): KubectlWatch => {
     const child = spawn(KUBECTL, [...baseArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
-    const lines: string[] = [];
-    const waiters = new Set<() => void>();
+    const { lines, add, waitFor } = watchedLines<string>('line', (line) => line);
     let buffered = '';
     const onData = (chunk: Buffer): void => {
       buffered += chunk.toString('utf8');
       const parts = buffered.split('\n');
       buffered = parts.pop()!;
-      lines.push(...parts.filter((l) => l.trim() !== ''));
-      for (const wake of [...waiters]) wake();
+      add(...parts.filter((l) => l.trim() !== ''));
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     return {
       lines,
-      waitFor: (predicate, timeoutMs = 5000) =>
-        new Promise((resolve, reject) => {
-          const check = (): boolean => {
-            const found = lines.find(predicate);
-            if (found === undefined) return false;
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(found);
-            return true;
-          };
-          const timer = setTimeout(() => {
-            waiters.delete(check);
-            reject(new Error(`no matching line within ${timeoutMs} ms; got:\n${lines.join('\n')}`));
-          }, timeoutMs);
-          if (!check()) waiters.add(check);
-        }),
+      waitFor,
       stop: async () => {
         child.kill('SIGTERM');
         await exited;
