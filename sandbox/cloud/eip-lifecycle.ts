@@ -95,7 +95,7 @@ export class EipLifecycle {
         const current = bandwidthPackage.ips.find((ip) => ip.allocationId === eip.allocationId);
         if (current?.status === 'BINDING') current.status = 'BINDED';
       },
-      { holdable: false },
+      { holdable: true },
     );
   }
 
@@ -111,7 +111,7 @@ export class EipLifecycle {
         const current = this.world.eips.get(eip.allocationId);
         if (current?.bandwidthPackageId === bandwidthPackage.bandwidthPackageId) current.bandwidthPackageId = '';
       },
-      { holdable: false },
+      { holdable: true },
     );
   }
 }

@@ -79,8 +79,9 @@ export interface CloudFaults {
   /** Added to every response, in ms, after the call has taken effect (so a client timeout can hide a success). */
   latencyMs?: number;
   /**
-   * Associations and unassociations started while this is on never finish (the EIP stays in its
-   * transitional state); turning it off lets them finish, each after its usual delay.
+   * Associations, unassociations and bandwidth-package additions and removals started while this is on
+   * never finish (the EIP, or its membership, stays in its transitional state); turning it off lets them
+   * finish, each after its usual delay.
    */
   stickTransitions?: boolean;
   /** Fraction (0–1) of associations and unassociations that end back where they started. */

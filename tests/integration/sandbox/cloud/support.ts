@@ -102,6 +102,26 @@ export async function eipStatus(vpc: VpcClient, regionId: string, allocationId: 
   return response.body?.eipAddresses?.eipAddress?.[0]?.status;
 }
 
+/**
+ * Reads until `settled` holds for what was read, as a client of an asynchronous cloud API polls; throws
+ * with `describe` of the last reading when it does not within `timeoutMs`.
+ */
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  settled: (value: T) => boolean,
+  describe: (last: T) => string,
+  timeoutMs = 3000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!settled(last)) {
+    if (Date.now() >= deadline) throw new Error(`${describe(last)} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    last = await read();
+  }
+  return last;
+}
+
 /** Polls DescribeEipAddresses as the binder will, until the EIP is `status` (or gone, for undefined). */
 export async function waitForEipStatus(
   vpc: VpcClient,
@@ -110,14 +130,12 @@ export async function waitForEipStatus(
   status: string | undefined,
   timeoutMs = 3000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string | undefined;
-  while (Date.now() < deadline) {
-    last = await eipStatus(vpc, regionId, allocationId);
-    if (last === status) return;
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-  throw new Error(`${allocationId} is still ${last ?? 'gone'} after ${timeoutMs} ms, expected ${status ?? 'gone'}`);
+  await pollUntil(
+    () => eipStatus(vpc, regionId, allocationId),
+    (last) => last === status,
+    (last) => `${allocationId} is still ${last ?? 'gone'}, expected ${status ?? 'gone'},`,
+    timeoutMs,
+  );
 }
 
 /** A model class as the SDK generates it: wire names and declared types per field. */

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Vpc, sdkError, startTestSandbox, vpcClient, waitForEipStatus, type VpcClient } from './support.js';
+import { $Vpc, pollUntil, sdkError, startTestSandbox, vpcClient, waitForEipStatus, type VpcClient } from './support.js';
 
 let sandbox: CloudSandbox;
 let vpc: VpcClient;
@@ -130,6 +130,8 @@ describe('Internet Shared Bandwidth', () => {
     const bandwidthPackage = sandbox.controls.createCommonBandwidthPackage({ name: 'test', bandwidth: '100' });
     const id = bandwidthPackage.bandwidthPackageId;
     const allocationId = await allocate();
+    // Held in BINDING, so what the cloud does meanwhile is observed whatever the machine's speed.
+    sandbox.controls.setFaults({ stickTransitions: true });
     await vpc.addCommonBandwidthPackageIp(
       new $Vpc.AddCommonBandwidthPackageIpRequest({
         regionId,
@@ -157,15 +159,24 @@ describe('Internet Shared Bandwidth', () => {
         }),
       );
     expect(await sdkError(remove())).toMatchObject({ code: 'BandwidthPackageOperation.conflict' });
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(await membership(id)).toEqual([expect.objectContaining({ bandwidthPackageIpRelationStatus: 'BINDED' })]);
+    sandbox.controls.setFaults({});
+    const settled = await pollUntil(
+      () => membership(id),
+      (members) => members?.[0]?.bandwidthPackageIpRelationStatus !== 'BINDING',
+      (members) => `${allocationId} is still ${JSON.stringify(members)}`,
+    );
+    expect(settled).toEqual([expect.objectContaining({ bandwidthPackageIpRelationStatus: 'BINDED' })]);
     expect(
       await sdkError(vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId }))),
     ).toMatchObject({ code: 'OperationFailed.EipInCbwp' });
 
     await remove();
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(await membership(id)).toEqual([]);
+    const left = await pollUntil(
+      () => membership(id),
+      (members) => members?.[0]?.bandwidthPackageIpRelationStatus !== 'UNBINDING',
+      (members) => `${allocationId} is still ${JSON.stringify(members)}`,
+    );
+    expect(left).toEqual([]);
     expect(await sdkError(remove())).toMatchObject({ name: 'ClientError', code: 'OperationUnsupported.IpNotInCbwp' });
     await vpc.releaseEipAddress(new $Vpc.ReleaseEipAddressRequest({ regionId, allocationId }));
     await waitForEipStatus(vpc, regionId, allocationId, undefined);
