@@ -28,6 +28,11 @@ export interface ChaosOptions {
   pods: number;
   /** SIGKILLs of the binder, at random moments. */
   kills: number;
+  /**
+   * The churn goes on until the API server has seen at least this many EIP pods created, whatever the seed
+   * drew (scaling down and deleting StatefulSet pods create fewer than new bare pods do).
+   */
+  minPodsCreated?: number;
   /** Fraction of cloud calls that fail during the churn. */
   failureRate: number;
   /** How long the world may take to converge once the churn is over. */
@@ -208,7 +213,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const churn = (async () => {
       const rounds = Math.max(6, options.kills);
-      for (let round = 0; round < rounds; round++) {
+      const enough = options.minPodsCreated ?? 0;
+      // Bounded, so that a churn that cannot reach the count (a broken controller) still ends and is reported.
+      const maxRounds = rounds * 20;
+      for (let round = 0; round < maxRounds && (round < rounds || podsCreated < enough); round++) {
         await sleep(400 + rand() * 800);
         const step = Math.floor(rand() * 5);
         if (step === 0) {

@@ -12,6 +12,7 @@ const result = await runChaos({
   cli,
   pods: 320,
   kills: 20,
+  minPodsCreated: 200,
   failureRate: 0.1,
   convergeMs: 180_000,
   seed: Number(process.env.CHAOS_SEED ?? 20261204),
