@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { eventually as pollEventually } from '../poll.js';
 
 const cli = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
 const CLEAN_ENV = { PATH: process.env.PATH ?? '' };
@@ -36,19 +37,9 @@ function kubectl(args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function eventually<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Its checks spawn kubectl or read a child's output: polled every 100 ms, not every 20. */
+const eventually = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string) =>
+  pollEventually(check, timeoutMs, what, 100);
 
 beforeAll(async () => {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "make build" first (make test does)`);

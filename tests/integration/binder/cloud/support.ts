@@ -8,6 +8,7 @@ import { createAlibabaEipCloud, type AlibabaEipCloudOptions } from '../../../../
 import type { CloudMetrics } from '../../../../binder/cloud/cloud-metrics.js';
 import { CloudError, type ApiName, type EipCloud, type EipState } from '../../../../binder/cloud/eip-cloud.js';
 import type { CloudSandbox, CloudSandboxOptions } from '../../../../sandbox/cloud/index.js';
+import { pollUntil } from '../../poll.js';
 import { startTestSandbox } from '../../sandbox/cloud/support.js';
 
 export { podNetwork } from '../../sandbox/cloud/support.js';
@@ -68,14 +69,13 @@ export async function waitForEip(
   done: ((eip: EipState) => boolean) | 'gone',
   timeoutMs = 3000,
 ): Promise<EipState | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: EipState | undefined;
-  while (Date.now() < deadline) {
-    [last] = await cloud.describeEips({ allocationIds: [allocationId] });
-    if (done === 'gone' ? last === undefined : last !== undefined && done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`${allocationId} did not settle in ${timeoutMs} ms; last seen ${JSON.stringify(last)}`);
+  return pollUntil(
+    async () => (await cloud.describeEips({ allocationIds: [allocationId] }))[0],
+    (last) => (done === 'gone' ? last === undefined : last !== undefined && done(last)),
+    (last) => `${allocationId} did not settle (last seen ${JSON.stringify(last)})`,
+    timeoutMs,
+    20,
+  );
 }
 
 /** A CloudMetrics that keeps what it is told, for assertions. */

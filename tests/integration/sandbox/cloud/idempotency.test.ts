@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
+import { pollUntil } from '../../poll.js';
 import {
   $Vpc,
   eipStatus,
@@ -29,11 +30,13 @@ afterAll(() => sandbox.close());
 beforeEach(() => sandbox.controls.setFaults({}));
 
 async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await pollUntil(
+    condition,
+    (met) => met,
+    () => 'condition not met',
+    timeoutMs,
+    5,
+  );
 }
 
 async function retryWhileProcessing<T>(call: () => Promise<T>, timeoutMs = 2000): Promise<T> {

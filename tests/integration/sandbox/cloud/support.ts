@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { rpcActionParams } from '../../../../binder/cloud/vpc-api.js';
 import { startCloudSandbox } from '../../../../sandbox/cloud/index.js';
+import { pollUntil } from '../../poll.js';
 import type { CloudSandbox, CloudSandboxOptions } from '../../../../sandbox/cloud/index.js';
 
 export { $Ecs, $Vpc };
@@ -100,26 +101,6 @@ export async function sdkError(call: Promise<unknown>): Promise<SdkError> {
 export async function eipStatus(vpc: VpcClient, regionId: string, allocationId: string): Promise<string | undefined> {
   const response = await vpc.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId, allocationId }));
   return response.body?.eipAddresses?.eipAddress?.[0]?.status;
-}
-
-/**
- * Reads until `settled` holds for what was read, as a client of an asynchronous cloud API polls; throws
- * with `describe` of the last reading when it does not within `timeoutMs`.
- */
-export async function pollUntil<T>(
-  read: () => Promise<T>,
-  settled: (value: T) => boolean,
-  describe: (last: T) => string,
-  timeoutMs = 3000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!settled(last)) {
-    if (Date.now() >= deadline) throw new Error(`${describe(last)} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-    last = await read();
-  }
-  return last;
 }
 
 /** Polls DescribeEipAddresses as the binder will, until the EIP is `status` (or gone, for undefined). */

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CloudSandbox } from '../../../../sandbox/cloud/index.js';
-import { $Vpc, pollUntil, sdkError, startTestSandbox, vpcClient, waitForEipStatus, type VpcClient } from './support.js';
+import { pollUntil } from '../../poll.js';
+import { $Vpc, sdkError, startTestSandbox, vpcClient, waitForEipStatus, type VpcClient } from './support.js';
 
 let sandbox: CloudSandbox;
 let vpc: VpcClient;

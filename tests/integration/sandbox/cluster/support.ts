@@ -17,6 +17,7 @@ import {
   type SandboxClusterStore,
 } from '../../../../sandbox/kube/index.js';
 import type { KubeObject, ResourceType } from '../../../../sandbox/kube/types.js';
+import { pollUntil } from '../../poll.js';
 
 export const FAST_TIMING = { initContainerMs: 20, containerStartMs: 30, terminationMs: 40, reconcileMs: 200 };
 
@@ -119,13 +120,8 @@ export async function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 5000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const settled = (value: T | undefined | false): boolean => value !== undefined && value !== false;
+  return (await pollUntil(probe, settled, () => `still waiting for ${what}`, timeoutMs, 10)) as T;
 }
 
 export function sleep(ms: number): Promise<void> {

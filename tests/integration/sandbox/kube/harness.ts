@@ -151,16 +151,7 @@ export async function startHarness(options: KubeSandboxOptions = {}): Promise<Ha
   };
 }
 
-/** Polls until `check` returns a value other than undefined. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { eventually } from '../../poll.js';
 
 /** Reads a raw watch stream: the events it sends until it closes or `count` arrive. */
 export function readWatch(
