@@ -20,7 +20,17 @@
  * printed beside it, from /proc, as a second opinion that does not depend on wall time.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Writable } from 'node:stream';
 import { Agent, request } from 'node:https';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
@@ -296,8 +306,14 @@ async function main(): Promise<void> {
       ipAddresses: ['127.0.0.1'],
       validityDays: 1,
     });
-    writeFileSync(join(dir, 'tls.crt'), cert.certPem);
-    writeFileSync(join(dir, 'tls.key'), cert.keyPem);
+    // The serving pair in a folder of its own, as a mounted Secret is: the webhook watches the folder its
+    // certificate is in, and the log file and canned answers written beside it would wake that watch.
+    const tlsDir = join(dir, 'tls');
+    mkdirSync(tlsDir);
+    const certFile = join(tlsDir, 'tls.crt');
+    const keyFile = join(tlsDir, 'tls.key');
+    writeFileSync(certFile, cert.certPem);
+    writeFileSync(keyFile, cert.keyPem);
     const logFile = join(dir, 'webhook.log');
     const logFd = openSync(logFile, 'w');
     const logWriter = spawn('cat', [], { stdio: ['pipe', logFd, 'inherit'] });
@@ -305,7 +321,7 @@ async function main(): Promise<void> {
     pin(logWriter.pid as number, 1);
     const logWritten = new Promise((resolve) => logWriter.once('exit', resolve));
     const logInput = logWriter.stdin as Writable; // 'pipe' above: never null
-    const webhook = await startServer(['webhook', join(dir, 'tls.crt'), join(dir, 'tls.key')], logInput);
+    const webhook = await startServer(['webhook', certFile, keyFile], logInput);
     // The webhook holds the pipe's writing end now; `cat` sees its end when the webhook exits.
     logInput.destroy();
     children.push(webhook.child, logWriter);
@@ -316,7 +332,7 @@ async function main(): Promise<void> {
       const body = review(annotated);
       const answer = await postOnce(webhook.port, body);
       writeFileSync(join(dir, 'canned.json'), answer);
-      const bare = await startServer(['bare', join(dir, 'tls.crt'), join(dir, 'tls.key'), join(dir, 'canned.json')]);
+      const bare = await startServer(['bare', certFile, keyFile, join(dir, 'canned.json')]);
       children.push(bare.child);
       const what = annotated ? 'annotated pod' : 'unannotated pod';
       await load(webhook, body); // warm-up: JIT and TLS sessions, not reported
