@@ -4,6 +4,7 @@
  */
 import {
   ApiException,
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -26,6 +27,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export interface KubeApiClients {
   kubeConfig: KubeConfig;
   core: CoreV1Api;
+  /** ReplicaSets, read by the binder to order two pods of one Deployment by revision. */
+  apps: AppsV1Api;
   customObjects: CustomObjectsApi;
   coordination: CoordinationV1Api;
   /** Closes the kept-alive connections; calls after this open new ones. */
@@ -166,6 +169,7 @@ export function createApiClients(kubeConfig: KubeConfig, options: { requestTimeo
   return {
     kubeConfig,
     core: new CoreV1Api(configuration),
+    apps: new AppsV1Api(configuration),
     customObjects: new CustomObjectsApi(configuration),
     coordination: new CoordinationV1Api(configure(lease)),
     close: () => {
