@@ -10,6 +10,7 @@ import type { EipCloud } from '../cloud/eip-cloud.js';
 import type { BinderConfig } from '../config/types.js';
 import { createApiClients } from '../../api/kube/api-clients.js';
 import { EventRecorder } from '../kube/events.js';
+import { replicaSetRevision } from '../kube/replica-set-revision.js';
 import { LeaderElector } from '../../api/kube/leader-election.js';
 import { beginTerm, type ActingTerm } from './acting-term.js';
 import { createBinderMetrics } from './binder-metrics.js';
@@ -73,6 +74,7 @@ export async function startBinder(options: StartBinderOptions): Promise<RunningB
     podKeys: () => caches.podKeys(),
     cachedPodEip: (key) => caches.podEip(key),
     ipHolder: (ip, exceptKey) => caches.ipHolder(ip, exceptKey),
+    replicaSetRevision: (namespace, name) => replicaSetRevision(clients.apps, namespace, name, logger),
     cachedPodEips: () => caches.podEips(),
     eipPolicies: caches.eipPolicies,
     core: clients.core,

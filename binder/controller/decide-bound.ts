@@ -182,9 +182,12 @@ export function alreadyBound(located: LocatedBinding): Decision | undefined {
 export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: LocatedBinding): Decision {
   const allocationId = podEip.spec.allocationID;
   switch (eip.status) {
-    case 'Available':
-      if (pod.eipCondition?.status === 'True') {
-        // Unbound under a True condition: a newer pod of this workload may be taking a static EIP over.
+    case 'Available': {
+      const handedOver = pod.eipCondition?.reason === REASONS.eipHandedOver;
+      if (pod.eipCondition?.status === 'True' || handedOver) {
+        // Unbound under a True condition: a newer pod of this workload may be taking a static EIP over. A pod
+        // that handed it over takes it again only once no newer pod wants it (that pod went, or a rollback
+        // made this pod's revision the newest), so the two never pull it back and forth.
         if (request.mode === 'static' && observed.successor === undefined) return observe('successor');
         if (observed.successor) {
           const holder = `${observed.successor.namespace}/${observed.successor.name}`;
@@ -194,6 +197,8 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
             WAIT_MS.heldByAnotherPod,
           );
         }
+      }
+      if (pod.eipCondition?.status === 'True') {
         // It was bound and someone unbound it: the pod's public traffic stops now, so it leaves service
         // until the EIP is back, and a person learns who pulled it.
         const message = `the EIP ${allocationId} (${eip.ipAddress}) was found unbound from ${eni.networkInterfaceId}/${pod.podIP}, not by podeip; binding it again`;
@@ -219,6 +224,7 @@ export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: Lo
         ],
         WAIT_MS.associating,
       );
+    }
     case 'InUse':
       if (isRecordedBinding(eip, podEip)) {
         // Still bound where this record last bound it (an earlier IP of the pod, or the previous pod of a TTL name).
@@ -264,9 +270,11 @@ function decideBoundElsewhere(observed: Observed, pod: PodProjection, eip: EipSt
       const holder = `${observed.ipHolder.namespace}/${observed.ipHolder.name}`;
       const sameWorkload = pod.workload !== undefined && observed.ipHolder.workload === pod.workload;
       const optedOut = pod.eipAnnotations[EIP_HANDOVER_ANNOTATION] === 'disabled';
-      if (sameWorkload && !optedOut && isNewer(pod, observed.ipHolder)) {
+      // Within a Deployment the later revision is the newer (isNewer), whichever pod was created last.
+      const ranked = observed.podRevision === undefined ? pod : { ...pod, revision: observed.podRevision };
+      if (sameWorkload && !optedOut && isNewer(ranked, observed.ipHolder)) {
         // A rolling update: the new pod waits for the EIP the old one holds, and the old one waits for the new
-        // one to be Ready. The newer takes it over; the older never takes it back, so it cannot flap.
+        // one to be Ready. The newer takes it over; the older does not take it back while the newer wants it.
         const message = `taking the EIP ${eip.allocationId} over from ${holder}, an older pod of ${pod.workload}`;
         return done(
           [
@@ -284,10 +292,12 @@ function decideBoundElsewhere(observed: Observed, pod: PodProjection, eip: EipSt
         );
       }
       if (sameWorkload && !optedOut) {
+        // Looked at again: a rollback can make this pod's revision the newest while the other keeps the EIP.
         const message = `the EIP ${eip.allocationId} went to ${holder}, a newer pod of ${pod.workload}`;
-        return done([
-          { type: 'set-condition', condition: { status: 'False', reason: REASONS.eipHandedOver, message } },
-        ]);
+        return done(
+          [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.eipHandedOver, message } }],
+          WAIT_MS.heldByAnotherPod,
+        );
       }
       return failure(
         REASONS.inUseByAnotherPod,

@@ -109,6 +109,8 @@ export interface OtherPod {
   name: string;
   workload?: string;
   createdAt?: string;
+  /** The Deployment revision of its ReplicaSet, when it is of this pod's Deployment and could be read. */
+  revision?: number;
 }
 
 /**
@@ -133,9 +135,11 @@ export interface Observed {
   taggedEips?: EipState[];
   /** The live pod (other than this one) whose IP the EIP is bound to, or null when none. */
   ipHolder?: OtherPod | null;
+  /** The Deployment revision of this pod's ReplicaSet, read with ipHolder when both are of one Deployment. */
+  podRevision?: number;
   /**
    * A newer live pod of this pod's workload asking for the same static EIP (a rolling update's new pod), or
-   * null when none: this pod then hands the EIP over and never takes it back.
+   * null when none: this pod then hands the EIP over, and takes it again only once no newer pod wants it.
    */
   successor?: OtherPod | null;
   /** Other PodEIPs recording the same EIP (from the cache), by where they are. */

@@ -53,6 +53,11 @@ export interface ReconcilerDeps {
   ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
   /** The cached PodEIPs, to find others that record the same EIP. */
   cachedPodEips(): Iterable<PodEIP>;
+  /**
+   * The Deployment revision of a ReplicaSet, to order two pods of one Deployment contending for a static EIP
+   * (replica-set-revision.ts). Absent, or undefined for a ReplicaSet: they are ordered by creation time.
+   */
+  replicaSetRevision?(namespace: string, name: string): Promise<number | undefined>;
   /** The cluster's EIPPolicies and namespaces' labels; absent: no policy (as in a cluster without any). */
   eipPolicies?: Pick<EipPolicyWatch, 'list' | 'namespace'>;
   core: CoreV1Api;
@@ -288,11 +293,20 @@ class BindingReconciler {
       }
       case 'ip-holder': {
         const ip = observed.eip?.privateIpAddress ?? '';
-        const holder = ip === '' ? undefined : this.deps.ipHolder(ip, pass.key);
-        return { ipHolder: holder === undefined ? null : this.otherPod(holder.namespace, holder.name) };
+        const found = ip === '' ? undefined : this.deps.ipHolder(ip, pass.key);
+        if (found === undefined) return { ipHolder: null };
+        const holder = this.deps.cachedPod(`${found.namespace}/${found.name}`);
+        // Revisions are read only for what they decide: which of two pods of one workload is the newer.
+        if (holder?.workload === undefined || holder.workload !== pass.pod?.workload)
+          return { ipHolder: this.otherPod(found.namespace, found.name, holder) };
+        const [podRevision, holderRevision] = await Promise.all([this.revisionOf(pass.pod), this.revisionOf(holder)]);
+        return {
+          ipHolder: this.otherPod(found.namespace, found.name, holder, holderRevision),
+          ...(podRevision === undefined ? {} : { podRevision }),
+        };
       }
       case 'successor':
-        return { successor: this.successorOf(pass) };
+        return { successor: await this.successorOf(pass) };
       case 'claims':
         return { claims: this.claimsOn(pass, observed.eip?.allocationId ?? pass.podEip?.spec.allocationID ?? '') };
       case 'policy':
@@ -393,32 +407,63 @@ class BindingReconciler {
       .sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
   }
 
-  /** What another key's decision needs of a pod: its name, workload and age, from the cache. */
-  private otherPod(namespace: string, name: string, pod = this.deps.cachedPod(`${namespace}/${name}`)): OtherPod {
+  /** What another key's decision needs of a pod: its name, workload and age (from the cache), and its revision. */
+  private otherPod(
+    namespace: string,
+    name: string,
+    pod = this.deps.cachedPod(`${namespace}/${name}`),
+    revision?: number,
+  ): OtherPod {
     return {
       namespace,
       name,
       ...(pod?.workload === undefined ? {} : { workload: pod.workload }),
       ...(pod?.createdAt === undefined ? {} : { createdAt: pod.createdAt }),
+      ...(revision === undefined ? {} : { revision }),
     };
   }
 
-  /** The newest live pod of this pod's workload, newer than it, asking for the same static EIP; null when none. */
-  private successorOf(pass: Pass): OtherPod | null {
+  /** The Deployment revision of the ReplicaSet a pod belongs to; undefined for a pod of anything else. */
+  private async revisionOf(pod: PodProjection | undefined): Promise<number | undefined> {
+    const owner = pod?.controller;
+    if (pod === undefined || owner?.kind !== 'ReplicaSet' || !pod.workload?.startsWith('Deployment/')) return undefined;
+    return this.deps.replicaSetRevision?.(pod.namespace, owner.name);
+  }
+
+  /**
+   * The newest live pod of this pod's workload, newer than it (isNewer: by revision within a Deployment, else by
+   * creation), asking for the same static EIP; null when none.
+   */
+  private async successorOf(pass: Pass): Promise<OtherPod | null> {
     const pod = pass.pod;
     const wanted = parseEipAnnotations(pod?.eipAnnotations ?? {});
     if (pod?.workload === undefined || wanted.kind !== 'request' || wanted.request.mode !== 'static') return null;
     const allocationId = wanted.request.allocationId;
-    let newest: PodProjection | undefined;
+    const contenders: PodProjection[] = [];
     for (const key of this.deps.podKeys()) {
       const other = key === pass.key ? undefined : this.deps.cachedPod(key);
       if (other === undefined || other.workload !== pod.workload || other.deletionTimestamp !== undefined) continue;
-      if (!isNewer(other, pod) || (newest !== undefined && !isNewer(other, newest))) continue;
       const asks = parseEipAnnotations(other.eipAnnotations);
       if (asks.kind === 'request' && asks.request.mode === 'static' && asks.request.allocationId === allocationId)
-        newest = other;
+        contenders.push(other);
     }
-    return newest === undefined ? null : this.otherPod(newest.namespace, newest.name, newest);
+    if (contenders.length === 0) return null;
+    // One read per ReplicaSet: the pods of a workload share a few.
+    const readings = new Map<string, Promise<number | undefined>>();
+    const ranked = async (of: PodProjection): Promise<PodProjection & { revision?: number }> => {
+      const replicaSet = of.controller?.name ?? '';
+      let reading = readings.get(replicaSet);
+      if (reading === undefined) readings.set(replicaSet, (reading = this.revisionOf(of)));
+      const revision = await reading;
+      return revision === undefined ? of : { ...of, revision };
+    };
+    const self = await ranked(pod);
+    let newest: (PodProjection & { revision?: number }) | undefined;
+    for (const other of contenders) {
+      const candidate = await ranked(other);
+      if (isNewer(candidate, self) && (newest === undefined || isNewer(candidate, newest))) newest = candidate;
+    }
+    return newest === undefined ? null : this.otherPod(newest.namespace, newest.name, newest, newest.revision);
   }
 
   private forget(key: string): void {

@@ -44,11 +44,19 @@ export interface PodProjection {
   createdAt?: string;
 }
 
-/** Created later; a pod without a creation time is never the newer. */
+/**
+ * Which of two pods (or records) is the newer. Two pods of one Deployment are ordered by the revision of
+ * their ReplicaSets when both are known and differ: a pod of an older revision can be created later (its
+ * ReplicaSet replaces an evicted pod mid-rollout, or two rollouts fall within one second), and a rollback
+ * makes an old ReplicaSet the newest revision. Otherwise the later creation is the newer; a pod without a
+ * creation time is never the newer.
+ */
 export function isNewer(
-  pod: { createdAt?: string; name: string },
-  than: { createdAt?: string; name: string },
+  pod: { createdAt?: string; name: string; revision?: number },
+  than: { createdAt?: string; name: string; revision?: number },
 ): boolean {
+  if (pod.revision !== undefined && than.revision !== undefined && pod.revision !== than.revision)
+    return pod.revision > than.revision;
   if (pod.createdAt === undefined || than.createdAt === undefined) return false;
   // Within one second (creationTimestamp's grain), the name decides, so exactly one of two is the newer.
   return pod.createdAt > than.createdAt || (pod.createdAt === than.createdAt && pod.name > than.name);

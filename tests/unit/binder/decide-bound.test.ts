@@ -43,6 +43,12 @@ import {
 
 const AUTO = AUTO_REQUEST;
 const IN_PACKAGE: AutoEipRequest = { ...AUTO, commonBandwidthPackageId: 'cbwp-1' };
+const HANDED_OVER = {
+  status: 'False' as const,
+  reason: 'EipHandedOver',
+  message: 'the EIP eip-auto1 went to ns/gw-new, a newer pod of Deployment/gw',
+};
+const TAKING_OVER = 'taking the EIP eip-auto1 over from ns/gw-old, an older pod of Deployment/gw';
 const STATIC: StaticEipRequest = { mode: 'static', allocationId: 'eip-static1', releaseStrategy: { type: 'Follow' } };
 
 /** An auto binding of the fixture pod, with what a row changes. */
@@ -51,9 +57,40 @@ function binding(over: Partial<Binding> & { seen?: Partial<Observed> } = {}): Bi
   const base = { pod: pod(), podEip: podEip(), request: AUTO, ...rest };
   return { ...base, observed: observed({ pod: base.pod, podEip: base.podEip, ...seen }) };
 }
-function located(over: Partial<LocatedBinding> = {}): LocatedBinding {
-  return { ...binding(over), eni: eni(), eip: inUse(), ...over };
+function located(over: Partial<LocatedBinding> & { seen?: Partial<Observed> } = {}): LocatedBinding {
+  const { seen: _seen, ...rest } = over; // binding() reads `seen`; it is not a field of the binding
+  return { ...binding(over), eni: eni(), eip: inUse(), ...rest };
 }
+
+/** Handed over (again), and looked at again: a rollback may make it the newer. */
+const stillHandedOver = (message: string): Decision => ({
+  kind: 'act',
+  actions: [{ type: 'set-condition', condition: { status: 'False', reason: 'EipHandedOver', message } }],
+  requeueAfterMs: WAIT_MS.heldByAnotherPod,
+});
+
+/** A static pod of Deployment/gw that handed its EIP over, the EIP now free, with what was seen besides. */
+const handedOver = (seen: Partial<Observed>): LocatedBinding =>
+  located({
+    request: STATIC,
+    pod: pod({ workload: 'Deployment/gw', eipCondition: HANDED_OVER }),
+    eip: eip(),
+    podEip: podEip({ status: { networkInterfaceID: 'eni-1', privateIPAddress: IP, status: 'Available' } }),
+    seen,
+  });
+
+/** A static pod of Deployment/gw whose EIP is bound to another pod of it, `holder`. */
+const contending = (of: {
+  created: string;
+  revision: number;
+  holder: { name: string; createdAt: string; revision: number };
+}): LocatedBinding =>
+  located({
+    request: STATIC,
+    pod: pod({ workload: 'Deployment/gw', createdAt: of.created }),
+    eip: inUse({ instanceId: 'eni-9', privateIpAddress: '192.168.0.50' }),
+    seen: { ipHolder: { namespace: 'ns', workload: 'Deployment/gw', ...of.holder }, podRevision: of.revision },
+  });
 
 interface Row<In, Out> {
   name: string;
@@ -323,6 +360,15 @@ describe('nextBindingStep', () => {
     type: 'set-condition',
     condition: { status: 'False', reason: 'AssociatingEip', message },
   });
+  /** Binding the free EIP to the pod's recorded target. */
+  const associates: Decision = {
+    kind: 'act',
+    actions: [
+      associating(`associating the EIP eip-auto1 (198.51.100.7) with eni-1/${IP}`),
+      { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID },
+    ],
+    requeueAfterMs: WAIT_MS.associating,
+  };
   table<LocatedBinding, Decision>(nextBindingStep, [
     {
       name: 'free, target recorded: associates',
@@ -330,14 +376,7 @@ describe('nextBindingStep', () => {
         eip: eip(),
         podEip: podEip({ status: { networkInterfaceID: 'eni-1', privateIPAddress: IP, status: 'Available' } }),
       }),
-      want: {
-        kind: 'act',
-        actions: [
-          associating(`associating the EIP eip-auto1 (198.51.100.7) with eni-1/${IP}`),
-          { type: 'associate-eip', allocationId: 'eip-auto1', networkInterface: eni(), podUid: UID },
-        ],
-        requeueAfterMs: WAIT_MS.associating,
-      },
+      want: associates,
     },
     {
       name: 'bound where this record bound it before: moved',
@@ -368,6 +407,56 @@ describe('nextBindingStep', () => {
         'the EIP eip-auto1 is bound to EcsInstance i-other, not to this pod; unbind it there and podeip will bind it here',
         WAIT_MS.misconfigured,
       ),
+    },
+    {
+      name: 'free, after this pod handed it over, not looked for a newer pod yet: looks',
+      given: handedOver({}),
+      want: { kind: 'observe', what: 'successor' },
+    },
+    {
+      name: 'free, after this pod handed it over, the newer pod still wants it: stays handed over',
+      given: handedOver({ successor: { namespace: 'ns', name: 'gw-new' } }),
+      want: stillHandedOver('the EIP eip-auto1 goes to ns/gw-new, a newer pod of Deployment/gw'),
+    },
+    {
+      name: 'free, after this pod handed it over, no newer pod wants it any more: takes it again',
+      given: handedOver({ successor: null }),
+      want: associates,
+    },
+    {
+      name: 'bound to an older revision of its Deployment, created later: takes it over',
+      given: contending({
+        created: '2026-12-04T03:00:00Z',
+        revision: 2,
+        holder: { name: 'gw-old', createdAt: '2026-12-04T03:00:05Z', revision: 1 },
+      }),
+      want: {
+        kind: 'act',
+        actions: [
+          {
+            type: 'set-condition',
+            condition: { status: 'False', reason: 'TakingOverEip', message: TAKING_OVER },
+          },
+          { type: 'event', eventType: 'Normal', reason: 'TakingOverEip', message: TAKING_OVER },
+          {
+            type: 'unassociate-eip',
+            allocationId: 'eip-auto1',
+            networkInterfaceId: 'eni-9',
+            privateIp: '192.168.0.50',
+            podUid: UID,
+          },
+        ],
+        requeueAfterMs: WAIT_MS.handover,
+      },
+    },
+    {
+      name: 'bound to a newer revision of its Deployment, created earlier: handed over, looked at again',
+      given: contending({
+        created: '2026-12-04T03:00:05Z',
+        revision: 2,
+        holder: { name: 'gw-new', createdAt: '2026-12-04T03:00:00Z', revision: 3 },
+      }),
+      want: stillHandedOver('the EIP eip-auto1 went to ns/gw-new, a newer pod of Deployment/gw'),
     },
     {
       name: 'the cloud is busy with it: waits',

@@ -33,4 +33,19 @@ describe('the workload of a pod', () => {
     expect([isNewer(twin, older), isNewer(older, twin)]).toEqual([true, false]);
     expect(isNewer({ name: 'x' }, older)).toBe(false);
   });
+
+  it('orders two pods of one Deployment by the revision of their ReplicaSets first, whenever both are known', () => {
+    // The old revision's pod created later (it replaced an evicted pod mid-rollout): the revision decides.
+    const newRevision = { name: 'gw-b', createdAt: '2026-12-04T03:00:00Z', revision: 2 };
+    const recreatedOld = { name: 'gw-a', createdAt: '2026-12-04T03:00:07Z', revision: 1 };
+    expect([isNewer(newRevision, recreatedOld), isNewer(recreatedOld, newRevision)]).toEqual([true, false]);
+    // A rollback gives the old ReplicaSet the next revision: its pod is the newer again.
+    const rolledBack = { ...recreatedOld, revision: 3 };
+    expect([isNewer(rolledBack, newRevision), isNewer(newRevision, rolledBack)]).toEqual([true, false]);
+    // The same revision (one ReplicaSet), or one not known: creation, then name, as before.
+    const sibling = { name: 'gw-c', createdAt: '2026-12-04T03:00:09Z', revision: 2 };
+    expect([isNewer(sibling, newRevision), isNewer(newRevision, sibling)]).toEqual([true, false]);
+    const unknown = { name: 'gw-d', createdAt: '2026-12-04T03:00:01Z' };
+    expect([isNewer(unknown, newRevision), isNewer(newRevision, unknown)]).toEqual([true, false]);
+  });
 });

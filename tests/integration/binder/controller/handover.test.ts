@@ -163,6 +163,49 @@ describe('a static EIP in a rolling update', () => {
     expect(ready(old)).toBe(true);
   });
 
+  it('goes to the newer revision even when an older revision recreates its pod later (an eviction mid-rollout)', async () => {
+    const app = 'gw-evicted';
+    world.sandbox.cloud.controls.createEip({ allocationId: 'eip-evicted1' });
+    await deploy(app, 'eip-evicted1', 'RollingUpdate');
+    const first = podsOf(app)[0]!;
+    // The binder is down while the rollout starts: the new revision's pod exists and waits, the old one keeps
+    // serving, and the Deployment keeps both (one may be unavailable at most: none).
+    await binder.stop();
+    await world.apps.patchNamespacedDeployment(
+      { namespace: NS, name: app, body: { spec: { template: { metadata: { annotations: { revision: '2' } } } } } },
+      STRATEGIC_MERGE_PATCH,
+    );
+    const second = await waitFor('the new revision pod', () =>
+      podsOf(app).find((pod) => pod.metadata.name !== first.metadata.name),
+    );
+    // Its creation time has second grain: wait for a later second, so that the old revision's next pod is
+    // plainly the later created and only the revision can put it behind.
+    const createdAt = String(second.metadata.creationTimestamp);
+    await waitFor('a later second', () => new Date().toISOString().slice(0, 19) > createdAt.slice(0, 19), 5_000);
+    // The old pod is evicted; its ReplicaSet, still at one replica, replaces it.
+    await world.core.deleteNamespacedPod({ namespace: NS, name: first.metadata.name!, gracePeriodSeconds: 0 });
+    const replacement = await waitFor('the old revision replacing its pod', () =>
+      podsOf(app).find((pod) => ![first.metadata.name, second.metadata.name].includes(pod.metadata.name)),
+    );
+    expect(replacement.metadata.labels?.['pod-template-hash']).toBe(first.metadata.labels?.['pod-template-hash']);
+    expect(String(replacement.metadata.creationTimestamp) > createdAt).toBe(true);
+
+    binder = await startSyncedBinder(world);
+    // The new revision takes the EIP, turns Ready, and the rollout removes the old revision's pod.
+    await waitFor(
+      `${app} rolled out to its new revision`,
+      () => {
+        const pods = podsOf(app);
+        return pods.length === 1 && pods[0]!.metadata.name === second.metadata.name && ready(pods[0]);
+      },
+      60_000,
+    );
+    expect(world.sandbox.cloud.controls.eips().find((e) => e.allocationId === 'eip-evicted1')).toMatchObject({
+      status: 'InUse',
+      privateIpAddress: podIpOf(storedPod(world, NS, second.metadata.name!)),
+    });
+  }, 120_000);
+
   it('is never taken this way by a pod of another workload', async () => {
     const holder = podsOf('gw-rolling')[0]!;
     await world.core.createNamespacedPod({
