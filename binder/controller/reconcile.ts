@@ -21,43 +21,30 @@ import {
   type NetworkInterfaceMatch,
 } from '../cloud/eip-cloud.js';
 import type { EventRecorder } from '../kube/events.js';
-import { isNewer, type PodProjection } from '../kube/pod-projection.js';
 import { PodEipClient } from '../kube/podeip-client.js';
 import type { BinderMetrics, ReconcileResult } from './binder-metrics.js';
 import { ActingStopped, BindingActions, type Pass } from './binding-actions.js';
 import { DEFAULT_SLOW_RETRY_MS, ThrottleGate, apiOf, isCloudWrite, planForCloudFailure } from './cloud-failures.js';
+import { Contenders, type ContenderSources } from './contenders.js';
 import { decideBinding } from './decide.js';
 import {
   PODEIP_POD_UID_ANNOTATION,
   RESYNC_BOUND_MS,
   type Action,
   type Decision,
-  type EipClaims,
   type Observation,
   type Observed,
-  type OtherPod,
   type PolicyVerdict,
 } from './decision.js';
 import type { Requeue } from './queue.js';
 import { KeyMemory } from './key-memory.js';
 import { RecentPodEipWrites } from './recent-writes.js';
 
-export interface ReconcilerDeps {
+/** The caches and the ReplicaSet reads (contenders.ts), plus what acting needs. */
+export interface ReconcilerDeps extends ContenderSources {
   /** Written into the ownership tags of every EIP allocated, and used to find them again. */
   clusterId: string;
-  cachedPod(key: string): PodProjection | undefined;
   cachedPodEip(key: string): PodEIP | undefined;
-  /** Keys of the pods in the cache (the pods that have to do with EIPs). */
-  podKeys(): Iterable<string>;
-  /** The live pod other than `exceptKey` whose IP is `ip`, if any. */
-  ipHolder(ip: string, exceptKey: string): { namespace: string; name: string } | undefined;
-  /** The cached PodEIPs, to find others that record the same EIP. */
-  cachedPodEips(): Iterable<PodEIP>;
-  /**
-   * The Deployment revision of a ReplicaSet, to order two pods of one Deployment contending for a static EIP
-   * (replica-set-revision.ts). Absent, or undefined for a ReplicaSet: they are ordered by creation time.
-   */
-  replicaSetRevision?(namespace: string, name: string): Promise<number | undefined>;
   /** The cluster's EIPPolicies and namespaces' labels; absent: no policy (as in a cluster without any). */
   eipPolicies?: Pick<EipPolicyWatch, 'list' | 'namespace'>;
   core: CoreV1Api;
@@ -85,12 +72,6 @@ export type Reconciler = (key: string, signal?: AbortSignal) => Promise<Requeue>
 const MAX_OBSERVATIONS = 7;
 const NEVER_ABORTED = new AbortController().signal;
 
-/** A PodEIP as isNewer compares records: its creation, then (within a second) its namespace and name. */
-function asRecorded(podEip: PodEIP): { createdAt?: string; name: string } {
-  const { creationTimestamp, namespace = '', name = '' } = podEip.metadata;
-  return { ...(creationTimestamp === undefined ? {} : { createdAt: creationTimestamp }), name: `${namespace}/${name}` };
-}
-
 /** When the queue is to run the key again, and how the pass counts in the reconciles metric. */
 interface PassOutcome {
   requeue: Requeue;
@@ -110,6 +91,7 @@ class BindingReconciler {
   /** Keys the EIPPolicies let through whose PodEIP the cache may not show yet, by namespace (heldBesides). */
   private readonly admittedByPolicy = new Map<string, Set<string>>();
   private readonly gate = new ThrottleGate();
+  private readonly contenders: Contenders;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly resyncMs: number;
@@ -118,6 +100,7 @@ class BindingReconciler {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
     this.resyncMs = deps.resyncMs ?? RESYNC_BOUND_MS;
+    this.contenders = new Contenders(deps);
     this.podEips = new PodEipClient(deps.customObjects);
     this.recentPodEips = deps.recentPodEips ?? new RecentPodEipWrites();
     this.actions = new BindingActions({
@@ -291,24 +274,14 @@ class BindingReconciler {
         const provedNone = owner !== '' && this.memory.provesNoAllocation(pass.key, owner);
         return { taggedEips: provedNone ? [] : await this.taggedEipsOf(pass) };
       }
-      case 'ip-holder': {
-        const ip = observed.eip?.privateIpAddress ?? '';
-        const found = ip === '' ? undefined : this.deps.ipHolder(ip, pass.key);
-        if (found === undefined) return { ipHolder: null };
-        const holder = this.deps.cachedPod(`${found.namespace}/${found.name}`);
-        // Revisions are read only for what they decide: which of two pods of one workload is the newer.
-        if (holder?.workload === undefined || holder.workload !== pass.pod?.workload)
-          return { ipHolder: this.otherPod(found.namespace, found.name, holder) };
-        const [podRevision, holderRevision] = await Promise.all([this.revisionOf(pass.pod), this.revisionOf(holder)]);
-        return {
-          ipHolder: this.otherPod(found.namespace, found.name, holder, holderRevision),
-          ...(podRevision === undefined ? {} : { podRevision }),
-        };
-      }
+      case 'ip-holder':
+        return this.contenders.ipHolder(pass, observed.eip?.privateIpAddress ?? '');
       case 'successor':
-        return { successor: await this.successorOf(pass) };
-      case 'claims':
-        return { claims: this.claimsOn(pass, observed.eip?.allocationId ?? pass.podEip?.spec.allocationID ?? '') };
+        return { successor: await this.contenders.successor(pass) };
+      case 'claims': {
+        const allocationId = observed.eip?.allocationId ?? pass.podEip?.spec.allocationID ?? '';
+        return { claims: this.contenders.claimsOn(pass, allocationId) };
+      }
       case 'policy':
         return { policy: await this.policyVerdict(pass) };
     }
@@ -374,17 +347,6 @@ class BindingReconciler {
     return match ?? null;
   }
 
-  private claimsOn(pass: Pass, allocationId: string): EipClaims {
-    const claims: EipClaims = { earlierInOtherNamespaces: 0 };
-    if (allocationId === '') return claims;
-    const own = pass.podEip === undefined ? undefined : asRecorded(pass.podEip);
-    for (const other of this.deps.cachedPodEips()) {
-      if (other.spec.allocationID !== allocationId || other.metadata.namespace === pass.namespace) continue;
-      if (own === undefined || isNewer(own, asRecorded(other))) claims.earlierInOtherNamespaces += 1;
-    }
-    return claims;
-  }
-
   private async eipOf(allocationId: string): Promise<EipState | null> {
     if (allocationId === '') return null;
     const found = await this.deps.cloud.describeEips({ allocationIds: [allocationId] });
@@ -405,65 +367,6 @@ class BindingReconciler {
     return found
       .filter((eip) => eip.status !== 'Releasing')
       .sort((a, b) => (a.allocationId < b.allocationId ? -1 : a.allocationId > b.allocationId ? 1 : 0));
-  }
-
-  /** What another key's decision needs of a pod: its name, workload and age (from the cache), and its revision. */
-  private otherPod(
-    namespace: string,
-    name: string,
-    pod = this.deps.cachedPod(`${namespace}/${name}`),
-    revision?: number,
-  ): OtherPod {
-    return {
-      namespace,
-      name,
-      ...(pod?.workload === undefined ? {} : { workload: pod.workload }),
-      ...(pod?.createdAt === undefined ? {} : { createdAt: pod.createdAt }),
-      ...(revision === undefined ? {} : { revision }),
-    };
-  }
-
-  /** The Deployment revision of the ReplicaSet a pod belongs to; undefined for a pod of anything else. */
-  private async revisionOf(pod: PodProjection | undefined): Promise<number | undefined> {
-    const owner = pod?.controller;
-    if (pod === undefined || owner?.kind !== 'ReplicaSet' || !pod.workload?.startsWith('Deployment/')) return undefined;
-    return this.deps.replicaSetRevision?.(pod.namespace, owner.name);
-  }
-
-  /**
-   * The newest live pod of this pod's workload, newer than it (isNewer: by revision within a Deployment, else by
-   * creation), asking for the same static EIP; null when none.
-   */
-  private async successorOf(pass: Pass): Promise<OtherPod | null> {
-    const pod = pass.pod;
-    const wanted = parseEipAnnotations(pod?.eipAnnotations ?? {});
-    if (pod?.workload === undefined || wanted.kind !== 'request' || wanted.request.mode !== 'static') return null;
-    const allocationId = wanted.request.allocationId;
-    const contenders: PodProjection[] = [];
-    for (const key of this.deps.podKeys()) {
-      const other = key === pass.key ? undefined : this.deps.cachedPod(key);
-      if (other === undefined || other.workload !== pod.workload || other.deletionTimestamp !== undefined) continue;
-      const asks = parseEipAnnotations(other.eipAnnotations);
-      if (asks.kind === 'request' && asks.request.mode === 'static' && asks.request.allocationId === allocationId)
-        contenders.push(other);
-    }
-    if (contenders.length === 0) return null;
-    // One read per ReplicaSet: the pods of a workload share a few.
-    const readings = new Map<string, Promise<number | undefined>>();
-    const ranked = async (of: PodProjection): Promise<PodProjection & { revision?: number }> => {
-      const replicaSet = of.controller?.name ?? '';
-      let reading = readings.get(replicaSet);
-      if (reading === undefined) readings.set(replicaSet, (reading = this.revisionOf(of)));
-      const revision = await reading;
-      return revision === undefined ? of : { ...of, revision };
-    };
-    const self = await ranked(pod);
-    let newest: (PodProjection & { revision?: number }) | undefined;
-    for (const other of contenders) {
-      const candidate = await ranked(other);
-      if (isNewer(candidate, self) && (newest === undefined || isNewer(candidate, newest))) newest = candidate;
-    }
-    return newest === undefined ? null : this.otherPod(newest.namespace, newest.name, newest, newest.revision);
   }
 
   private forget(key: string): void {
