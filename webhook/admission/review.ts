@@ -157,10 +157,10 @@ export function parseAdmissionReview(body: unknown): AdmissionReviewParse {
  * property is marked `unsafe`, written without escaping: `patch`, which base64Patch makes, so it holds only
  * base64's alphabet, which JSON never escapes. On Node 20, JSON.stringify checks such a string character by
  * character, about 7 us for a typical 4 kB patch. Under `make bench`'s load at the default settings, this
- * serialiser answered about 8% more annotated pods per second than JSON.stringify of the same answer (8,310
- * against 7,694 req/s, medians of 9 rounds, 2026-12-04). Every other string, uid and messages included, is
- * escaped. Typed by the response's keys, so a field added to AdmissionResponse must be added here, or it
- * would be silently left out of the answer.
+ * serialiser answered about 15% more annotated pods per second than JSON.stringify of the same answer
+ * (13,231 against 11,497 req/s, medians of 7 rounds, 2026-12-04; docs/performance.md). Every other string,
+ * uid and messages included, is escaped. Typed by the response's keys, so a field added to AdmissionResponse
+ * must be added here, or it would be silently left out of the answer.
  */
 const admissionResponseProperties: Record<keyof AdmissionResponse, object> = {
   uid: { type: 'string' },
@@ -272,8 +272,8 @@ function patchShape(patch: readonly JsonPatchOp[]): string | undefined {
 
 /**
  * The patch as base64 JSON. Pods of one workload share a shape, so a burst encodes each shape once. This pays
- * at the default settings: without it the webhook answered about 13% fewer annotated pods per second under
- * `make bench`'s load (4,753 against 5,506 req/s, medians of 9 rounds, 2026-12-04).
+ * at the default settings: without it the webhook answered about 20% fewer annotated pods per second under
+ * `make bench`'s load (10,543 against 13,231 req/s, medians of 7 rounds, 2026-12-04; docs/performance.md).
  */
 export function base64Patch(patch: readonly JsonPatchOp[]): string {
   const shape = patchShape(patch);
