@@ -13,7 +13,7 @@ import { createLogger } from '../../cli/logger.js';
 import { loadConfig } from '../../cli/config.js';
 import { webhookSettings } from '../../webhook/config/schema.js';
 import { start as startWebhook } from '../../webhook/index.js';
-import { inTurnBatches } from '../../webhook/server/mutate-pod-route.js';
+import { inTurnBatches } from '../../webhook/server/in-turn-batches.js';
 
 const [kind, certFile, keyFile, cannedFile] = process.argv.slice(2);
 

@@ -1,6 +1,6 @@
 /**
  * Admissions read in one turn of the event loop are answered together (inTurnBatches in
- * webhook/server/mutate-pod-route.ts): each still gets its own answer, a throw answers only its own request,
+ * webhook/server/in-turn-batches.ts): each still gets its own answer, a throw answers only its own request,
  * and the webhook over HTTPS answers reviews sent at once exactly as it answers each alone.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -12,7 +12,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { Agent } from 'node:https';
-import { inTurnBatches } from '../../../webhook/server/mutate-pod-route.js';
+import { inTurnBatches } from '../../../webhook/server/in-turn-batches.js';
 import {
   admissionFixture,
   admissionFixtureNames,
