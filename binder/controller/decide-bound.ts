@@ -178,26 +178,36 @@ export function alreadyBound(located: LocatedBinding): Decision | undefined {
   return isBoundTo(located.eip, located.eni) ? done(boundActions(located), RESYNC_BOUND_MS) : undefined;
 }
 
+/**
+ * The EIP is free, and this pod held it (its condition is True) or handed it over: a newer pod of its workload
+ * may be taking a static EIP over. A pod that handed it over takes it again only once no newer pod wants it
+ * (that pod went, or a rollback made this pod's revision the newest), so the two never pull it back and forth.
+ */
+function givesWayToSuccessor({
+  observed,
+  pod,
+  request,
+  allocationId,
+}: Pick<LocatedBinding, 'observed' | 'pod' | 'request'> & { allocationId: string }): Decision | undefined {
+  const handedOver = pod.eipCondition?.reason === REASONS.eipHandedOver;
+  if (pod.eipCondition?.status !== 'True' && !handedOver) return undefined;
+  if (request.mode === 'static' && observed.successor === undefined) return observe('successor');
+  if (!observed.successor) return undefined;
+  const holder = `${observed.successor.namespace}/${observed.successor.name}`;
+  const message = `the EIP ${allocationId} goes to ${holder}, a newer pod of ${pod.workload ?? 'its workload'}`;
+  return done(
+    [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.eipHandedOver, message } }],
+    WAIT_MS.heldByAnotherPod,
+  );
+}
+
 /** Not bound here yet: associate a free EIP, move one this record bound before, or wait for the cloud. */
 export function nextBindingStep({ observed, pod, podEip, request, eni, eip }: LocatedBinding): Decision {
   const allocationId = podEip.spec.allocationID;
   switch (eip.status) {
     case 'Available': {
-      const handedOver = pod.eipCondition?.reason === REASONS.eipHandedOver;
-      if (pod.eipCondition?.status === 'True' || handedOver) {
-        // Unbound under a True condition: a newer pod of this workload may be taking a static EIP over. A pod
-        // that handed it over takes it again only once no newer pod wants it (that pod went, or a rollback
-        // made this pod's revision the newest), so the two never pull it back and forth.
-        if (request.mode === 'static' && observed.successor === undefined) return observe('successor');
-        if (observed.successor) {
-          const holder = `${observed.successor.namespace}/${observed.successor.name}`;
-          const message = `the EIP ${allocationId} goes to ${holder}, a newer pod of ${pod.workload ?? 'its workload'}`;
-          return done(
-            [{ type: 'set-condition', condition: { status: 'False', reason: REASONS.eipHandedOver, message } }],
-            WAIT_MS.heldByAnotherPod,
-          );
-        }
-      }
+      const givingWay = givesWayToSuccessor({ observed, pod, request, allocationId });
+      if (givingWay !== undefined) return givingWay;
       if (pod.eipCondition?.status === 'True') {
         // It was bound and someone unbound it: the pod's public traffic stops now, so it leaves service
         // until the EIP is back, and a person learns who pulled it.
