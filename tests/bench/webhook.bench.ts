@@ -4,7 +4,7 @@
  * same size, measured in the same run on the same machine, and beside that route answering in turn batches
  * as the webhook does (inTurnBatches), which tells the webhook's own work from what batching saves any
  * route. Then p50/p99 at half of the webhook's maximum rate, requests evenly spaced (paced-load.ts), for
- * the webhook and for the bare route at that same rate.
+ * the webhook and for the bare route at that same rate, with how late the load generator sent them.
  * The webhook runs with its default settings, as users run it: log level info, so every patched pod writes
  * its audit line. Its standard output is a pipe, as a container runtime gives it, drained into a file by
  * `cat` on the load generator's core, as the runtime's log writer would; the number of lines in the file is
@@ -62,6 +62,8 @@ interface Figures {
   errors: number;
   /** The server's CPU time (all its threads) per answered request, when /proc tells it. */
   cpuMicros?: number;
+  /** Paced runs only: how late the load generator wrote its requests, p99 (see paced-load.ts). */
+  sendLateP99?: number;
 }
 
 interface Server {
@@ -196,7 +198,8 @@ async function underSlowClients(webhook: Server, body: string, rate: number): Pr
   const rssAfter = rssMb(pid);
   return [
     `slow clients: ${SLOW_CLIENTS} connections trickling 1 kB every 100 ms into a 7 MB body, beside normal admissions paced at ${rate} req/s:`,
-    `  p50/p99 ${before.p50}/${before.p99} ms alone, ${during.p50}/${during.p99} ms beside them (errors ${before.errors}, ${during.errors})`,
+    `  p50/p99 ${before.p50}/${before.p99} ms alone, ${during.p50}/${during.p99} ms beside them (errors ${before.errors}, ${during.errors}; ` +
+      `sent late by ${before.sendLateP99} and ${during.sendLateP99} ms at p99)`,
     `  the request timeout (default 10 s) cut all ${SLOW_CLIENTS} after ${cutAfterS.toFixed(1)} s, ${timedOut} of them answered 408`,
     `  webhook RSS ${rssBefore.toFixed(0)} MB before, ${rssDuring.toFixed(0)} MB beside them, ${rssAfter.toFixed(0)} MB once they were cut off`,
   ];
@@ -258,6 +261,8 @@ async function paced(server: Server, body: string, rate: number): Promise<Figure
     rate,
     durationS: DURATION_S,
     connections: CONNECTIONS,
+    // Spinning needs a core the server does not use.
+    spin: PIN,
   });
   const cpuAfter = cpuSeconds(server.child.pid as number);
   return {
@@ -265,6 +270,7 @@ async function paced(server: Server, body: string, rate: number): Promise<Figure
     p50: Number(result.p50.toFixed(2)),
     p99: Number(result.p99.toFixed(2)),
     errors: result.errors,
+    sendLateP99: Number(result.sendLateP99.toFixed(2)),
     ...(cpuBefore === undefined || cpuAfter === undefined
       ? {}
       : { cpuMicros: ((cpuAfter - cpuBefore) * 1e6) / result.sent }),
@@ -278,12 +284,14 @@ function median(values: number[]): number {
 
 function medianFigures(runs: Figures[]): Figures {
   const cpu = runs.flatMap((r) => (r.cpuMicros === undefined ? [] : [r.cpuMicros]));
+  const late = runs.flatMap((r) => (r.sendLateP99 === undefined ? [] : [r.sendLateP99]));
   return {
     rps: median(runs.map((r) => r.rps)),
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     ...(cpu.length === runs.length ? { cpuMicros: median(cpu) } : {}),
+    ...(late.length === runs.length ? { sendLateP99: median(late) } : {}),
   };
 }
 
@@ -378,7 +386,8 @@ async function main(): Promise<void> {
       const ownRatio = median(hookRuns.map((run, i) => run.rps / (batchedRuns[i] as Figures).rps));
       ratios.push(
         `${what}: throughput ratio webhook/bare = ${roundRatio.toFixed(2)} (median of per-round ratios; aim >= 0.80)${cpuRatio}; ` +
-          `p99 at half max = ${atHalf.p99} ms (aim < 5 ms; bare route at that rate ${bareAtHalf.p99} ms); per-round ratios ${hookRuns.map((run, i) => (run.rps / (bareRuns[i] as Figures).rps).toFixed(2)).join(' ')}`,
+          `p99 at half max = ${atHalf.p99} ms (aim < 5 ms; bare route at that rate ${bareAtHalf.p99} ms; ` +
+          `requests sent late by ${atHalf.sendLateP99} and ${bareAtHalf.sendLateP99} ms at p99); per-round ratios ${hookRuns.map((run, i) => (run.rps / (bareRuns[i] as Figures).rps).toFixed(2)).join(' ')}`,
         `  against the bare route batched the same way (the webhook's own work, batching's saving set aside): ${ownRatio.toFixed(2)}`,
       );
     }
