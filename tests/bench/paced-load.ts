@@ -9,7 +9,7 @@
  * That rule also charges the server for any lateness of the generator itself, so the generator must not be
  * late. A Node timer sleeps at least 1 ms and, on a busy host, often several: at 7,000 req/s every request
  * due meanwhile would leave in one burst, late, and count the generator's nap as server latency (measured
- * on the 2-core CI VM, 2026-12-05: sends up to 12 ms late, p99 of lateness 3 to 6 ms, which was most of
+ * on the 2-core CI VM, 2026-12-05: sends up to 12 ms late, p99 of lateness 1.5 to 6.4 ms, most of
  * the p99 reported for the bare route and the webhook alike). So with `spin` the generator never sleeps: it
  * looks for due requests on every turn of its event loop, which keeps one core busy and must be a core the
  * server does not use. Either way it reports how late requests left it (p99), so a reader can tell its
